@@ -1,0 +1,27 @@
+// Runs vauban-ci's invocations one after the other, output straight through;
+// the first failure stops the chain with its exit status.
+import { spawn } from 'node:child_process';
+import type { MainIo } from '../cli/vauban.js';
+import { shellJoin } from '../shell-quote.js';
+import type { Invocation } from './plan-invocations.js';
+
+export interface RunInvocationsOptions {
+  vaubanBin: string;
+  io: MainIo;
+}
+
+export async function runInvocations(invocations: readonly Invocation[], { vaubanBin, io }: RunInvocationsOptions): Promise<number> {
+  for (const [index, invocation] of invocations.entries()) {
+    io.stderr.write(`[vauban-ci] (${index + 1}/${invocations.length}) ${invocation.kind} of ${invocation.master}: ${shellJoin(['vauban', ...invocation.args])}\n`);
+    const code = await new Promise<number>((resolve, reject) => {
+      const child = spawn(process.execPath, [vaubanBin, ...invocation.args], { cwd: io.cwd, env: io.env, stdio: 'inherit' });
+      child.on('error', reject);
+      child.on('exit', (status, signal) => resolve(status ?? (signal === 'SIGINT' ? 130 : 143)));
+    });
+    if (code !== 0) {
+      io.stderr.write(`[vauban-ci] ${invocation.kind} of ${invocation.master} failed (exit status ${code}); stopping\n`);
+      return code;
+    }
+  }
+  return 0;
+}

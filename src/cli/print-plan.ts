@@ -1,0 +1,87 @@
+// --dry-run output: the plan as text for people, or as JSON for scripts (B4).
+import type { VaubanOptions } from '../options.js';
+import type { Plan } from '../plan.js';
+import { formatStage } from '../stage.js';
+
+export function planToJson(options: VaubanOptions, plan: Plan, problems: string[]): string {
+  const document = {
+    options: {
+      rootfs: options.rootfs,
+      initramfs: options.initramfs,
+      conffs: options.conffs,
+      upload: options.upload,
+      iso: options.iso ?? null,
+      debian_release: options.debianRelease ?? null,
+      source_image: options.sourceImage ?? null,
+      ssh_priv_key: options.sshPrivKey,
+      name: options.name,
+      branch: options.branch,
+      ansible_host: options.ansibleHost ?? null,
+      stages: options.stages.map((stage) => ({ stage: formatStage(stage), playbook: stage.playbook, branch: stage.branch ?? options.branch })),
+    },
+    plan: {
+      steps: plan.steps.map((step) => step.id),
+      prefix: plan.prefix,
+      source: plan.source ?? null,
+      images: plan.images.map((image) => ({
+        name: image.name,
+        from: image.from,
+        step: image.step,
+        playbook: image.playbook ?? null,
+        branch: image.branch ?? null,
+        hostname: image.hostname ?? null,
+      })),
+      conffs: plan.conffs ? { pattern: plan.conffs.pattern, hosts: plan.conffs.hosts ?? null } : null,
+      artifacts: plan.artifacts,
+      uploads: plan.uploads.map((upload) => ({
+        server: upload.server,
+        local: upload.local ?? null,
+        remote: upload.remote,
+        symlink_to: upload.target ?? null,
+      })),
+      registry: plan.registry ?? null,
+    },
+    problems,
+  };
+  return `${JSON.stringify(document, null, 2)}\n`;
+}
+
+export function planToText(options: VaubanOptions, plan: Plan, problems: string[]): string {
+  const lines: string[] = [];
+  lines.push(`Plan for ${options.name} (dry run: nothing is built)`);
+  lines.push('', 'Steps:');
+  plan.steps.forEach((step, index) => lines.push(`  ${index + 1}. ${step.id.padEnd(13)} ${step.description}`));
+  if (plan.steps.length === 0) lines.push('  (none: every step is switched off)');
+  if (options.stages.length > 0) {
+    lines.push('', 'Stages:');
+    for (const stage of options.stages) lines.push(`  - ${stage.playbook} (branch ${stage.branch ?? options.branch})`);
+  }
+  if (plan.images.length > 0) {
+    lines.push('', 'Images:');
+    for (const image of plan.images) {
+      const as = image.hostname ? `, as ${image.hostname}` : '';
+      const branch = image.branch ? `, branch ${image.branch}` : '';
+      lines.push(`  ${image.name}  <- ${image.from}${image.playbook ? ` + ${image.playbook}` : ''}${branch}${as}`);
+    }
+  }
+  if (plan.conffs) {
+    const hosts = plan.conffs.hosts ? plan.conffs.hosts.join(', ') : 'resolved by ansible at run time';
+    lines.push('', `Conffs hosts: '${plan.conffs.pattern}',!master-* -> ${hosts}`);
+  }
+  if (plan.artifacts.length > 0) {
+    lines.push('', 'Artifacts:');
+    for (const artifact of plan.artifacts) lines.push(`  ${artifact}`);
+  }
+  if (plan.uploads.length > 0) {
+    lines.push('', 'Uploads:');
+    for (const upload of plan.uploads) {
+      lines.push(upload.local ? `  ${upload.server}:${upload.remote}  <- ${upload.local}` : `  ${upload.server}:${upload.remote} -> ${upload.target ?? ''}`);
+    }
+  }
+  lines.push('', `Registry: ${plan.registry ? `${plan.registry}/vauban/...` : 'none (images stay local)'}`);
+  if (problems.length > 0) {
+    lines.push('', 'Problems (the run would stop on these):');
+    for (const problem of problems) lines.push(`  - ${problem}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

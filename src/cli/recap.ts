@@ -1,0 +1,41 @@
+// The end-of-run recap (A2): one block per section, then where the logs are.
+import type { Reporter } from '../reporter.js';
+import { formatSeconds } from '../reporter.js';
+import type { RunReport } from '../run-report.js';
+
+export function printRecap(reporter: Reporter, report: RunReport, ok: boolean): void {
+  const paint = reporter.paint;
+  reporter.line('');
+  reporter.line(paint.bold('==== vauban recap ===='));
+  if (report.images.length > 0) {
+    reporter.line('Images built:');
+    for (const image of report.images) reporter.line(`  ${image}`);
+  }
+  if (report.artifacts.length > 0) {
+    reporter.line('Artifacts:');
+    for (const artifact of report.artifacts) reporter.line(`  ${artifact}`);
+  }
+  if (report.hosts.length > 0) {
+    reporter.line(`Conffs built for ${report.hosts.length} host(s):`);
+    for (const host of report.hosts) {
+      const status = host.ok ? paint.green('[OK]') : paint.red('[KO]');
+      reporter.line(`  ${status} ${host.host}  (log: ${host.log})`);
+      for (const deleted of host.deletions ?? []) reporter.line(`       deleted by a stage, not carried by the conffs: ${deleted}`);
+    }
+  }
+  if (report.uploaded.length > 0) {
+    reporter.line('Uploaded:');
+    for (const file of report.uploaded) reporter.line(`  ${file}`);
+  }
+  if (report.logs.length > 0) {
+    reporter.line('Logs:');
+    for (const log of report.logs) reporter.line(`  ${log}`);
+  }
+  if (reporter.timings.length > 0) {
+    reporter.line('Steps:');
+    for (const timing of reporter.timings) {
+      reporter.line(`  ${timing.ok ? 'ok    ' : 'FAILED'} ${timing.title} (${formatSeconds(timing.seconds)})`);
+    }
+  }
+  reporter.line(ok ? paint.green('Result: success') : paint.red('Result: FAILED'));
+}

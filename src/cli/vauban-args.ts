@@ -1,0 +1,161 @@
+// The `vauban` command line, flag for flag the one of vauban.sh (A2), plus the
+// options that go further (B1, B4). Parsing and the four argument checks are
+// pure: they return options or an exit, and print through the given writers.
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { VaubanError } from '../errors.js';
+import type { Compression, VaubanOptions } from '../options.js';
+import { parseStage } from '../stage.js';
+
+export interface ArgsOutput {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+export type ParseOutcome = { kind: 'run'; options: VaubanOptions; warnings: string[] } | { kind: 'exit'; code: number };
+
+function yesNo(value: string): 'yes' | 'no' {
+  if (value === 'yes' || value === 'no') return value;
+  throw new InvalidArgumentError(`expected yes or no`);
+}
+
+function compression(value: string): Compression {
+  if (value === 'xz' || value === 'zstd') return value;
+  throw new InvalidArgumentError('expected xz or zstd');
+}
+
+function positiveInteger(value: string): number {
+  if (!/^[1-9][0-9]*$/.test(value)) throw new InvalidArgumentError('expected a whole number of 1 or more');
+  return Number(value);
+}
+
+/** The commander program of `vauban`; exported for the help text test. */
+export function buildProgram(output: ArgsOutput): Command {
+  const program = new Command('vauban')
+    .description('Build master images (rootfs, conffs, kernel and initramfs) for PXE-booted Debian servers')
+    .argument(
+      '[stages...]',
+      'the stages to add to this image: ansible playbooks to apply, each [<branch>@]<playbook>, e.g. pb_base.yml',
+    )
+    .option('-r, --rootfs <yes|no>', 'build the rootfs ?', yesNo, 'yes')
+    .option('-i, --initramfs <yes|no>', 'build the kernel and initramfs ?', yesNo, 'yes')
+    .option('-l, --conffs <yes|no>', 'build the conffs ?', yesNo, 'yes')
+    .option('-u, --upload <yes|no>', 'upload the generated master to the PXE servers ?', yesNo, 'yes')
+    .option('-f, --iso <path>', 'the base to build from: a Debian raw disk image or a live ISO (no default)')
+    .option('-s, --source-image <image>', 'the source image to use as a base (no default)')
+    .option('-k, --ssh-priv-key <path>', 'the SSH private key giving read access to the Ansible repository', './ansible-ro')
+    .option('-n, --name <name>', 'the name of the image to be built', 'master-test')
+    .option('-b, --branch <branch>', 'the default ansible branch', 'master')
+    .option(
+      '-a, --ansible-host <pattern>',
+      "the hosts to build conffs for, as ansible's --limit pattern (no default)",
+    )
+    .option('-d, --debian-release <release>', 'build the base with debootstrap from the Debian mirror (e.g. bookworm) instead of --iso')
+    .addOption(
+      new Option('--compression <xz|zstd>', 'squashfs compression of rootfs.img (default: xz, or SQUASHFS_COMPRESSION)').argParser(
+        compression,
+      ),
+    )
+    .addOption(
+      new Option('-j, --conffs-parallel <n>', 'hosts whose conffs are built at once (default: 20, or CONFFS_PARALLEL)').argParser(
+        positiveInteger,
+      ),
+    )
+    .option('--dry-run', 'print the plan (steps, images, artifacts, uploads) and exit; needs neither root nor Docker', false)
+    .option('--json', 'with --dry-run: print the plan and the resolved options as JSON', false)
+    .option('--debug', 'print every command run and full error chains', false)
+    .helpOption('-h, --help', 'prints help')
+    .showHelpAfterError(false)
+    .allowExcessArguments(true)
+    .exitOverride()
+    .configureOutput({ writeOut: output.out, writeErr: output.err });
+  return program;
+}
+
+interface RawFlags {
+  rootfs: 'yes' | 'no';
+  initramfs: 'yes' | 'no';
+  conffs: 'yes' | 'no';
+  upload: 'yes' | 'no';
+  iso?: string;
+  sourceImage?: string;
+  sshPrivKey: string;
+  name: string;
+  branch: string;
+  ansibleHost?: string;
+  debianRelease?: string;
+  compression?: Compression;
+  conffsParallel?: number;
+  dryRun: boolean;
+  json: boolean;
+  debug: boolean;
+}
+
+/** Parses `argv` (without node and the script) and applies the argument checks of A2, in order. */
+export function parseVaubanArgs(argv: readonly string[], output: ArgsOutput): ParseOutcome {
+  const program = buildProgram(output);
+  try {
+    program.parse([...argv], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) return { kind: 'exit', code: error.exitCode };
+    throw error;
+  }
+  const flags = program.opts<RawFlags>();
+  const fail = (message: string, withHelp = false): ParseOutcome => {
+    output.err(`error: ${message}\n`);
+    if (withHelp) output.err(program.helpInformation());
+    return { kind: 'exit', code: 1 };
+  };
+
+  let stages;
+  try {
+    stages = program.processedArgs[0] as string[];
+    stages = stages.map(parseStage);
+  } catch (error) {
+    if (error instanceof VaubanError) return fail(error.message);
+    throw error;
+  }
+  if (flags.iso !== undefined && flags.debianRelease !== undefined) {
+    return fail('--iso and --debian-release both name the base: give only one');
+  }
+
+  const options: VaubanOptions = {
+    rootfs: flags.rootfs === 'yes',
+    initramfs: flags.initramfs === 'yes',
+    conffs: flags.conffs === 'yes',
+    upload: flags.upload === 'yes',
+    iso: flags.iso,
+    debianRelease: flags.debianRelease,
+    sourceImage: flags.sourceImage,
+    sshPrivKey: flags.sshPrivKey,
+    name: flags.name,
+    branch: flags.branch,
+    ansibleHost: flags.ansibleHost,
+    stages,
+    compression: flags.compression,
+    conffsParallel: flags.conffsParallel,
+    dryRun: flags.dryRun,
+    json: flags.json,
+    debug: flags.debug,
+  };
+  const hasBase = options.iso !== undefined || options.debianRelease !== undefined;
+  const warnings: string[] = [];
+
+  // The four checks of vauban.sh, in its order.
+  if (options.rootfs && !hasBase && options.sourceImage === undefined) {
+    return fail("you're trying to build a rootfs (an image) without giving me a base!\nYou must provide an ISO or raw file (--iso), a Debian release to debootstrap (--debian-release), or the name of another image to be used as a base (--source-image)\n", true);
+  }
+  if (options.conffs && options.ansibleHost === undefined) {
+    warnings.push("won't build the conffs: --ansible-host not provided");
+    options.conffs = false;
+  }
+  if (options.conffs && !options.rootfs && options.sourceImage === undefined) {
+    return fail("can't build conffs from an ISO only, without building the rootfs: specify a source image with -s");
+  }
+  if (options.initramfs && !hasBase) {
+    return fail('building the initramfs requires an iso (--iso or --debian-release) to get the kernel and kernel modules from');
+  }
+  if (options.json && !options.dryRun) {
+    return fail('--json goes with --dry-run');
+  }
+  return { kind: 'run', options, warnings };
+}

@@ -1,0 +1,85 @@
+// `vauban-ci`: the ci.py replacement (A13). Reads config.yml, works out which
+// `vauban` invocations a master and stage need, and runs them in order (or
+// prints them, with debug). Driven by GitLab-CI variables or by flags.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, CommanderError } from 'commander';
+import { VaubanError } from '../errors.js';
+import { describeFailure } from './fail.js';
+import type { MainIo } from './vauban.js';
+
+const VAUBAN_BIN = fileURLToPath(new URL('../../../bin/vauban.js', import.meta.url));
+
+interface CiFlags {
+  name?: string;
+  stage?: string;
+  branch?: string;
+  buildParents?: string;
+  debug?: boolean;
+  config: string;
+  isoDir: string;
+}
+
+function truthy(value: string | undefined): boolean {
+  return value !== undefined && ['1', 'true', 'yes', 'y', 'on'].includes(value.toLowerCase());
+}
+
+export async function mainCi(io: MainIo): Promise<number> {
+  const program = new Command('vauban-ci')
+    .description('Build a master of config.yml with vauban, as GitLab-CI does (variables: name, stage, branch, build_parents, debug)')
+    .option('--name <master>', 'the master to build, by key or name (env: name)')
+    .option('--stage <stage>', 'rootfs, conffs, initramfs or all (env: stage, else CI_JOB_STAGE)')
+    .option('--branch <branch>', 'the ansible branch (env: branch; default: master, or the master\'s own branch)')
+    .option('--build-parents <n>', 'build parents first: yes or -1 for all, N for N levels (env: build_parents)')
+    .option('--debug', 'print the vauban invocations instead of running them (env: debug)')
+    .option('--config <file>', 'the master tree', 'config.yml')
+    .option('--iso-dir <dir>', 'where base files are looked up first', '/srv/iso')
+    .helpOption('-h, --help', 'prints help')
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) });
+  try {
+    program.parse([...io.argv], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    throw error;
+  }
+  const flags = program.opts<CiFlags>();
+  const debug = flags.debug === true || truthy(io.env.debug);
+  try {
+    const { parseMasterTree } = await import('../config/master-tree.js');
+    const { parseBuildParents, parseCiStage, planInvocations } = await import('../ci/plan-invocations.js');
+    const name = flags.name ?? io.env.name;
+    const stage = flags.stage ?? (io.env.stage || undefined) ?? io.env.CI_JOB_STAGE;
+    if (!name) throw new VaubanError('no master given: set name=<master> or --name <master>');
+    if (!stage) throw new VaubanError('no stage given: set stage=<rootfs|conffs|initramfs|all> or --stage');
+    const configFile = path.resolve(io.cwd, flags.config);
+    if (!existsSync(configFile)) throw new VaubanError(`${flags.config} not found in ${io.cwd}`);
+    const tree = await parseMasterTree(readFileSync(configFile, 'utf8'), flags.config);
+    const invocations = planInvocations(
+      tree,
+      {
+        name,
+        stage: parseCiStage(stage),
+        branch: flags.branch ?? (io.env.branch || 'master'),
+        buildParents: parseBuildParents(flags.buildParents ?? io.env.build_parents),
+      },
+      { cwd: io.cwd, isoDir: flags.isoDir, exists: existsSync },
+    );
+    if (invocations.length === 0) {
+      io.stderr.write(`nothing to do for ${stage} of ${name} (no conffs key?)\n`);
+      return 0;
+    }
+    const { shellJoin } = await import('../shell-quote.js');
+    if (debug) {
+      for (const invocation of invocations) io.stdout.write(`${shellJoin(['vauban', ...invocation.args])}\n`);
+      return 0;
+    }
+    const { runInvocations } = await import('../ci/run-invocations.js');
+    return await runInvocations(invocations, { vaubanBin: VAUBAN_BIN, io });
+  } catch (error) {
+    const failure = describeFailure(error, debug);
+    io.stderr.write(`${failure.text}\n`);
+    return failure.exitCode;
+  }
+}

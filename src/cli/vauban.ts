@@ -1,0 +1,122 @@
+// `vauban`: parse the command line, load the settings, then either print the
+// plan (--dry-run) or run the pipeline, clean up, and print the recap.
+import { fileURLToPath } from 'node:url';
+import { VaubanError } from '../errors.js';
+import { assertImageReference } from '../image-name.js';
+import type { VaubanOptions } from '../options.js';
+import { parseVaubanArgs } from './vauban-args.js';
+import { describeFailure } from './fail.js';
+
+export interface MainIo {
+  argv: readonly string[];
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+}
+
+const INSTALL_DIR = fileURLToPath(new URL('../../../', import.meta.url));
+
+export async function main(io: MainIo): Promise<number> {
+  const parsed = parseVaubanArgs(io.argv, { out: (text) => io.stdout.write(text), err: (text) => io.stderr.write(text) });
+  if (parsed.kind === 'exit') return parsed.code;
+  const { options, warnings } = parsed;
+
+  // Everything below is loaded only when there is work to do: `vauban -h` stays fast.
+  const { Reporter, detectOutput } = await import('../reporter.js');
+  const output = detectOutput(io.env, io.stderr);
+  const reporter = new Reporter({ ...output, debug: options.debug, stream: io.stderr });
+  await reporter.init();
+  for (const warning of warnings) reporter.warn(warning);
+
+  try {
+    return await runCommand(io, options, reporter);
+  } catch (error) {
+    const failure = describeFailure(error, options.debug);
+    io.stderr.write(`${failure.text}\n`);
+    return failure.exitCode;
+  }
+}
+
+async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('../reporter.js').Reporter): Promise<number> {
+  const { loadSettings, requiredSettingKeys } = await import('../config/settings.js');
+  const { planRun } = await import('../plan.js');
+
+  assertImageReference(options.name, '--name');
+  if (options.sourceImage !== undefined) assertImageReference(options.sourceImage, '--source-image');
+
+  const settings = await loadSettings({ env: io.env, cwd: io.cwd });
+  const values = settings.values;
+  const plan = planRun(options, {
+    uploadHosts: values.UPLOAD_HOSTS_LIST?.trim().split(/\s+/),
+    uploadDir: values.UPLOAD_DIR,
+    registry: values.REGISTRY_HOSTNAME,
+  });
+  const needs = { ansible: options.rootfs || options.conffs, vault: options.rootfs || options.conffs, upload: options.upload };
+  const missing = requiredSettingKeys(needs, settings.ci).filter((key) => values[key] === undefined);
+  const problems = missing.map((key) => `setting ${key} is required by the requested steps but is not set`);
+
+  if (options.dryRun) {
+    const { planToJson, planToText } = await import('./print-plan.js');
+    io.stdout.write(options.json ? planToJson(options, plan, problems) : planToText(options, plan, problems));
+    return problems.length > 0 ? 1 : 0;
+  }
+  if (problems.length > 0) {
+    const others = missing.length > 1 ? ` (also missing: ${missing.slice(1).join(', ')})` : '';
+    throw new VaubanError(`setting ${missing[0]} is required by the requested steps but is not set${others}`, {
+      hint: `set it in the environment or in .secrets.env as: export ${missing[0]}='...'`,
+    });
+  }
+  if (plan.steps.length === 0) {
+    reporter.info('nothing to do: every step is switched off');
+    return 0;
+  }
+  if (process.getuid?.() !== 0) {
+    throw new VaubanError('vauban must run as root: it mounts file systems, attaches loop devices and talks to dockerd', {
+      hint: 'run it with sudo, or use --dry-run to see the plan without root',
+    });
+  }
+
+  const { Context } = await import('../context.js');
+  const { CleanupStack } = await import('../system/cleanup.js');
+  const { emptyReport } = await import('../run-report.js');
+  const { runPipeline } = await import('../pipeline.js');
+  const { printRecap } = await import('./recap.js');
+
+  const abort = new AbortController();
+  const cleanup = new CleanupStack();
+  const report = emptyReport();
+  const ctx = new Context({ options, settings, plan, reporter, cleanup, report, signal: abort.signal, cwd: io.cwd, installDir: INSTALL_DIR });
+
+  let interruptedBy: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (interruptedBy === undefined) {
+      interruptedBy = signal;
+      reporter.warn(`${signal} received: stopping and cleaning up`);
+      abort.abort(new VaubanError(`interrupted by ${signal}`, { exitCode: signal === 'SIGINT' ? 130 : 143 }));
+    } else {
+      reporter.warn('still cleaning up, please wait');
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let exitCode = 0;
+  try {
+    await runPipeline(ctx);
+    if (report.hosts.some((host) => !host.ok)) exitCode = 1;
+  } catch (error) {
+    const failure = describeFailure(error, options.debug);
+    reporter.error(failure.text.replace(/^error: /, ''));
+    exitCode = failure.exitCode;
+  } finally {
+    await reporter.step('cleanup', () =>
+      cleanup.unwind((label, error) => reporter.warn(`cleanup of ${label} failed: ${(error as Error).message}`)),
+    );
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (interruptedBy !== undefined) exitCode = interruptedBy === 'SIGINT' ? 130 : 143;
+  printRecap(reporter, report, exitCode === 0);
+  return exitCode;
+}

@@ -1,0 +1,48 @@
+// Docker image names as vauban builds them (A4): `<prefix>/raw-iso`,
+// `<prefix>/iso`, `<prefix>/<playbook>`, `<prefix>/<host>/<playbook>`, `<name>`.
+import { VaubanError } from './errors.js';
+
+// One path component of a Docker reference (distribution/reference grammar).
+const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+// An optional registry host in front: has a '.' or ':' or is localhost.
+const REGISTRY = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?$/;
+const TAG = /^[\w][\w.-]{0,127}$/;
+
+/** True when `name` (without a tag) is a valid Docker repository name. */
+export function isImageName(name: string): boolean {
+  if (name.length === 0 || name.length > 255) return false;
+  const parts = name.split('/');
+  const first = parts[0] ?? '';
+  const hasRegistry = parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost');
+  if (hasRegistry && !REGISTRY.test(first)) return false;
+  return parts.slice(hasRegistry ? 1 : 0).every((part) => COMPONENT.test(part));
+}
+
+/** Splits `repo[:tag]`, minding a registry port (`host:5000/repo:tag`). */
+export function splitTag(reference: string): { repository: string; tag: string | undefined } {
+  const slash = reference.lastIndexOf('/');
+  const colon = reference.lastIndexOf(':');
+  if (colon > slash) return { repository: reference.slice(0, colon), tag: reference.slice(colon + 1) };
+  return { repository: reference, tag: undefined };
+}
+
+/** Throws a clear error when `reference` (optionally with a tag) cannot name a Docker image. */
+export function assertImageReference(reference: string, what: string): void {
+  const { repository, tag } = splitTag(reference);
+  if (!isImageName(repository) || (tag !== undefined && !TAG.test(tag))) {
+    throw new VaubanError(
+      `${what} '${reference}' is not a valid Docker image name (lowercase letters, digits, '.', '_', '-', separated by '/')`,
+    );
+  }
+}
+
+/** The prefix of a source image: everything up to its first '/' (A2). */
+export function prefixOfSourceImage(sourceImage: string): string {
+  const { repository } = splitTag(sourceImage);
+  const slash = repository.indexOf('/');
+  return slash === -1 ? repository : repository.slice(0, slash);
+}
+
+export function stageImageName(prefix: string, playbook: string, host?: string): string {
+  return host === undefined ? `${prefix}/${playbook}` : `${prefix}/${host}/${playbook}`;
+}

@@ -1,0 +1,23 @@
+// The build, as a table of contents: each step in the order of A2, each
+// deciding for itself from the plan whether it has anything to do.
+import type { Context } from './context.js';
+import { applyStages } from './steps/apply-stages.js';
+import { bootstrapFs } from './steps/bootstrap-fs.js';
+import { buildConffs } from './steps/build-conffs.js';
+import { buildRootfs } from './steps/build-rootfs.js';
+import { chrootDracut } from './steps/chroot-dracut.js';
+import { importIso } from './steps/import-iso.js';
+import { mountIso } from './steps/mount-iso.js';
+import { upload } from './steps/upload.js';
+
+export async function runPipeline(ctx: Context): Promise<void> {
+  const base = await mountIso(ctx);
+  await bootstrapFs(ctx, base);
+  const kernel = await chrootDracut(ctx, base);
+  const source = (await importIso(ctx, base)) ?? ctx.options.sourceImage;
+  const master = await applyStages(ctx, source);
+  const rootfs = await buildRootfs(ctx, master);
+  // The conffs of the run are built on the same source as the master (A2).
+  const conffs = await buildConffs(ctx, source);
+  await upload(ctx, { kernel, rootfs, conffs });
+}

@@ -1,0 +1,184 @@
+// What a run will do, decided from the options alone: the steps in pipeline
+// order (A2), the images each produces (A4), the artifacts (A6) and the upload
+// targets (A9). Pure, so that `--dry-run` can print it without root or Docker
+// and the pipeline can follow it step by step.
+import type { VaubanOptions } from './options.js';
+import { prefixOfSourceImage, stageImageName } from './image-name.js';
+import type { Stage } from './stage.js';
+
+export const STEP_IDS = [
+  'mount_iso',
+  'bootstrap_fs',
+  'chroot_dracut',
+  'import_iso',
+  'apply_stages',
+  'build_rootfs',
+  'build_conffs',
+  'upload',
+] as const;
+export type StepId = (typeof STEP_IDS)[number];
+
+/** Stands for the OS name read from the base (`debian-12.8`) until the base is mounted. */
+export const OS_NAME_PLACEHOLDER = '<os-name>';
+/** Stands for each conffs host until Ansible has resolved the pattern. */
+export const HOST_PLACEHOLDER = '<host>';
+/** Stands for the kernel version until it is read from the kernel image. */
+export const KVER_PLACEHOLDER = '<kver>';
+
+export interface PlannedStep {
+  id: StepId;
+  description: string;
+}
+
+export interface PlannedImage {
+  name: string;
+  from: string;
+  step: 'import_iso' | 'apply_stages' | 'build_conffs';
+  playbook?: string;
+  branch?: string;
+  /** The hostname the stage is applied as (the master's name, or a conffs host). */
+  hostname?: string;
+}
+
+export interface PlannedUpload {
+  server: string;
+  /** Local file (relative to the output folder), or undefined for a symlink. */
+  local: string | undefined;
+  remote: string;
+  /** For a symlink: where it points, relative to its folder. */
+  target?: string;
+}
+
+export interface Plan {
+  steps: PlannedStep[];
+  /** `<prefix>` of every image name; OS_NAME_PLACEHOLDER until the base is read. */
+  prefix: string;
+  /** The image the stages are applied on. */
+  source: string | undefined;
+  images: PlannedImage[];
+  conffs: { pattern: string; hosts: string[] | undefined } | undefined;
+  artifacts: string[];
+  uploads: PlannedUpload[];
+  registry: string | undefined;
+}
+
+export interface PlanFacts {
+  /** The OS name once known (from the mounted base). */
+  osName?: string;
+  /** The conffs hosts once resolved by Ansible. */
+  hosts?: string[];
+  uploadHosts?: string[];
+  uploadDir?: string;
+  registry?: string;
+}
+
+export function planRun(options: VaubanOptions, facts: PlanFacts = {}): Plan {
+  const fromBase = options.rootfs && options.sourceImage === undefined;
+  const needsBase = fromBase || options.initramfs;
+  const prefix =
+    options.sourceImage !== undefined ? prefixOfSourceImage(options.sourceImage) : (facts.osName ?? OS_NAME_PLACEHOLDER);
+  const source = options.sourceImage ?? (fromBase ? `${prefix}/iso` : undefined);
+  const baseName = options.iso ?? `debootstrap ${options.debianRelease ?? ''}`.trim();
+
+  const steps: PlannedStep[] = [];
+  const add = (id: StepId, description: string): void => {
+    steps.push({ id, description });
+  };
+  if (needsBase) {
+    add(
+      'mount_iso',
+      options.debianRelease !== undefined
+        ? `debootstrap Debian ${options.debianRelease} from the mirror into a work folder`
+        : `mount ${options.iso} read-only under a writable overlay`,
+    );
+    add('bootstrap_fs', 'prepare the base in a chroot: DNS, empty fstab, no grub or initramfs-tools, newest kernel');
+  }
+  if (options.initramfs) add('chroot_dracut', 'build vmlinuz and initramfs.img with dracut in a chroot of the base');
+  if (fromBase) add('import_iso', `import the base into Docker, then Dockerfile.base`);
+  if (options.rootfs) add('apply_stages', `apply ${options.stages.length} stage(s) as ${options.name}`);
+  if (options.rootfs) add('build_rootfs', 'export the image, clean it, add its sshd keys, make rootfs.img and rootfs.tgz');
+  if (options.conffs) add('build_conffs', `replay the stages as each host of '${options.ansibleHost ?? ''}' and pack its conffs`);
+  if (options.upload) add('upload', `upload to ${facts.uploadHosts?.join(', ') || 'the PXE servers (UPLOAD_HOSTS_LIST)'}`);
+
+  const images: PlannedImage[] = [];
+  if (fromBase) {
+    images.push({ name: `${prefix}/raw-iso`, from: baseName, step: 'import_iso' });
+    images.push({ name: `${prefix}/iso`, from: `${prefix}/raw-iso`, step: 'import_iso' });
+  }
+  if (options.rootfs && source !== undefined) {
+    images.push(...stageImages({ source, prefix, stages: options.stages, branch: options.branch, hostname: options.name, finalName: options.name }));
+  }
+  const hosts = options.conffs ? (facts.hosts ?? [HOST_PLACEHOLDER]) : [];
+  if (options.conffs && source !== undefined) {
+    for (const host of hosts) {
+      images.push(...stageImages({ source, prefix, stages: options.stages, branch: options.branch, hostname: host }));
+    }
+  }
+
+  const artifacts: string[] = [];
+  if (options.initramfs) artifacts.push('vmlinuz', 'initramfs.img');
+  if (options.rootfs) artifacts.push('rootfs.tgz');
+  for (const host of hosts) artifacts.push(`overlayfs/overlayfs-${host}/conffs-${host}.tgz`);
+
+  const uploads: PlannedUpload[] = [];
+  if (options.upload) {
+    const dir = facts.uploadDir ?? '<UPLOAD_DIR>';
+    for (const server of facts.uploadHosts?.length ? facts.uploadHosts : ['<UPLOAD_HOSTS_LIST>']) {
+      if (options.initramfs) {
+        uploads.push({ server, local: 'vmlinuz', remote: `${dir}/linux/vmlinuz-${KVER_PLACEHOLDER}` });
+        uploads.push({ server, local: 'initramfs.img', remote: `${dir}/linux/initramfs.img-${KVER_PLACEHOLDER}` });
+      }
+      if (options.rootfs) {
+        uploads.push({ server, local: 'rootfs.tgz', remote: `${dir}/${options.name}/rootfs.tgz` });
+        uploads.push({ server, local: undefined, remote: `${dir}/${options.name}/vmlinuz`, target: `../linux/vmlinuz-${KVER_PLACEHOLDER}` });
+        uploads.push({
+          server,
+          local: undefined,
+          remote: `${dir}/${options.name}/initramfs.img`,
+          target: `../linux/initramfs.img-${KVER_PLACEHOLDER}`,
+        });
+      }
+      for (const host of hosts) {
+        uploads.push({ server, local: `overlayfs/overlayfs-${host}/conffs-${host}.tgz`, remote: `${dir}/${options.name}/conffs-${host}.tgz` });
+      }
+    }
+  }
+
+  return {
+    steps,
+    prefix,
+    source,
+    images,
+    conffs: options.conffs ? { pattern: options.ansibleHost ?? '', hosts: facts.hosts } : undefined,
+    artifacts,
+    uploads,
+    registry: facts.registry,
+  };
+}
+
+interface StageImagesInput {
+  source: string;
+  prefix: string;
+  stages: readonly Stage[];
+  branch: string;
+  hostname: string;
+  /** Tag of the last stage's image (the master's name); conffs hosts have none. */
+  finalName?: string;
+}
+
+/** The chain of images one application of the stages makes (A4). */
+export function stageImages(input: StageImagesInput): PlannedImage[] {
+  const images: PlannedImage[] = [];
+  const host = input.finalName === undefined ? input.hostname : undefined;
+  let from = input.source;
+  for (const stage of input.stages) {
+    const name = stageImageName(input.prefix, stage.playbook, host);
+    images.push({ name, from, step: host === undefined ? 'apply_stages' : 'build_conffs', playbook: stage.playbook, branch: stage.branch ?? input.branch, hostname: input.hostname });
+    from = name;
+  }
+  // The last image is also tagged with the master's name, or `<prefix>/<host>`
+  // for a conffs host (then the source itself when there is no stage).
+  if (input.finalName !== undefined) images.push({ name: input.finalName, from, step: 'apply_stages' });
+  else images.push({ name: `${input.prefix}/${input.hostname}`, from, step: 'build_conffs', hostname: input.hostname });
+  return images;
+}

@@ -1,0 +1,115 @@
+// The single entry point for every external program vauban runs. It logs the
+// argument list at debug level, and turns any failure into a VaubanError that
+// names the command, its exit status and the tail of its error output.
+import { shellJoin } from '../shell-quote.js';
+import { VaubanError } from '../errors.js';
+
+export interface RunOptions {
+  /** Text or bytes written to the program's standard input (secrets go here, never in argv). */
+  input?: string | Uint8Array;
+  cwd?: string;
+  /** Extra environment variables, merged over the current environment. */
+  env?: Record<string, string | undefined>;
+  /** Called with each line the program prints (stdout and stderr), as it prints it. */
+  onLine?: (line: string) => void;
+  /** Stops the program (SIGTERM, then SIGKILL after 5 s) when aborted. */
+  signal?: AbortSignal;
+  /** Debug logger; receives the command line before it runs. */
+  debug?: (message: string) => void;
+  /** Return the result instead of throwing when the exit status is not 0. */
+  allowFailure?: boolean;
+  /** Capture stdout as a Buffer instead of a string. */
+  binary?: boolean;
+}
+
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+const STDERR_TAIL_LINES = 15;
+
+/** Runs `command args...`; resolves with its output, rejects with a VaubanError. */
+export async function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  const { execa } = await import('execa');
+  options.debug?.(`$ ${formatCommand(command, args)}`);
+  const subprocess = execa(command, args, {
+    input: options.input,
+    cwd: options.cwd,
+    env: options.env,
+    reject: false,
+    stripFinalNewline: true,
+    cancelSignal: options.signal,
+    forceKillAfterDelay: 5000,
+    // Lines are split by execa so onLine gets whole lines.
+    lines: false,
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  if (options.onLine) {
+    const onLine = options.onLine;
+    for (const stream of [subprocess.stdout, subprocess.stderr]) {
+      let pending = '';
+      stream?.on('data', (chunk: Buffer) => {
+        pending += chunk.toString('utf8');
+        const lines = pending.split('\n');
+        pending = lines.pop() ?? '';
+        for (const line of lines) onLine(line);
+      });
+      stream?.on('end', () => {
+        if (pending) onLine(pending);
+      });
+    }
+  }
+  const result = await subprocess;
+  const stdout = typeof result.stdout === 'string' ? result.stdout : '';
+  const stderr = typeof result.stderr === 'string' ? result.stderr : '';
+  if (result.failed && !options.allowFailure) {
+    throw toRunError(command, args, result, stderr, options.signal);
+  }
+  return { exitCode: result.exitCode ?? -1, stdout, stderr };
+}
+
+interface FailedResult {
+  exitCode?: number | undefined;
+  signal?: string | undefined;
+  isCanceled?: boolean;
+  code?: string | undefined;
+  cause?: unknown;
+  originalMessage?: string;
+}
+
+function toRunError(
+  command: string,
+  args: readonly string[],
+  result: FailedResult,
+  stderr: string,
+  signal: AbortSignal | undefined,
+): VaubanError {
+  const shown = formatCommand(command, args, 120);
+  if (result.code === 'ENOENT') {
+    return new VaubanError(`${command} is not installed (needed to run: ${shown})`, {
+      hint: `install the Debian package that provides ${command}`,
+      cause: result.cause,
+    });
+  }
+  if (result.isCanceled || signal?.aborted) {
+    return new VaubanError(`${command} was interrupted`, { cause: signal?.reason, exitCode: 130 });
+  }
+  const status = result.exitCode !== undefined ? `exit status ${result.exitCode}` : `signal ${result.signal ?? '?'}`;
+  const tail = stderr.split('\n').filter(Boolean).slice(-STDERR_TAIL_LINES).join('\n');
+  return new VaubanError(`${shown} failed (${status})${tail ? `:\n${indent(tail)}` : ''}`);
+}
+
+/** The command line as a human would type it, for logs; long lines are cut. */
+export function formatCommand(command: string, args: readonly string[], maxLength = Infinity): string {
+  const text = shellJoin([command, ...args]);
+  return text.length > maxLength ? `${text.slice(0, maxLength - 1)}…` : text;
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `    ${line}`)
+    .join('\n');
+}

@@ -1,0 +1,88 @@
+// vauban's settings and secrets (SPEC A3): the keys of vauban.sh's
+// vauban-config.sh, read from the environment and from `.secrets.env` in the
+// working directory (a key set there wins), each validated with zod.
+//
+// This file declares the keys; src/config/settings.ts loads and checks them.
+import { z } from 'zod';
+
+const optionalText = z.string().optional();
+
+// host or host:port, no scheme and no path: what `docker login` and image names take.
+const registryHost = z
+  .string()
+  .regex(/^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?(:[0-9]{1,5})?$/, 'a registry host name such as registry.example.com or localhost:5000, without https:// or a path');
+
+// ssh (git@host:path, ssh://...), http(s)://, git://, file:// or a path.
+const gitUrl = z
+  .string()
+  .min(1, 'must not be empty')
+  .refine(
+    (value) =>
+      /^(ssh|https?|git|file):\/\/\S+$/.test(value) ||
+      /^[\w.-]+@[\w.-]+:\S+$/.test(value) ||
+      /^(\/|\.{1,2}\/|~\/)?[^\s:]+$/.test(value),
+    'a git URL: git@host:path, ssh://..., https://..., file://... or a local path',
+  );
+
+const sshDestinations = z
+  .string()
+  .refine(
+    (value) => value.trim().split(/\s+/).every((one) => /^(ssh:\/\/)?([\w.-]+@)?[\w.-]+(:[0-9]+)?$/.test(one)),
+    'space-separated ssh destinations such as pxe1.example.com or deploy@pxe2:2222',
+  );
+
+const base64PrivateKey = z.string().refine((value) => {
+  const decoded = Buffer.from(value.replace(/\s+/g, ''), 'base64').toString('utf8');
+  return /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(decoded);
+}, 'the base64 encoding of an ssh private key (base64 -w0 < id_ed25519)');
+
+export const settingsSchema = z.object({
+  // Docker registry: images also go to <REGISTRY_HOSTNAME>/vauban/...; empty = local only.
+  REGISTRY_HOSTNAME: registryHost.or(z.literal('')).optional(),
+  REGISTRY_USERNAME: optionalText,
+  REGISTRY_PASSWORD: optionalText,
+  // The Ansible repository and where its inventory / ansible.cfg live inside it.
+  ANSIBLE_REPO: gitUrl.optional(),
+  ANSIBLE_ROOT_DIR: z
+    .string()
+    .refine((value) => !value.startsWith('/') && !value.split('/').includes('..'), 'a folder inside the repository, without .. or a leading /')
+    .optional(),
+  ANSIBLE_EXTRA_ARGS: optionalText,
+  // Shell snippets run right before / after each ansible-playbook.
+  HOOK_PRE_ANSIBLE: optionalText,
+  HOOK_POST_ANSIBLE: optionalText,
+  // PXE servers.
+  UPLOAD_HOSTS_LIST: sshDestinations.optional(),
+  UPLOAD_DIR: z.string().regex(/^\/\S*$/, 'an absolute path on the PXE servers, such as /srv/pxe').optional(),
+  UPLOAD_OWNER: z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/, 'a group name').or(z.literal('')).optional(),
+  UPLOAD_CI_SSH_USERNAME: optionalText,
+  UPLOAD_CI_SSH_KEY: base64PrivateKey.optional(),
+  // The passphrase of vault/<host>.tar.gpg.
+  VAULTED_SSHD_KEYS_KEY: optionalText,
+  // CI: commit and push new vault entries.
+  GITLAB_USER_NAME: optionalText,
+  GITLAB_USER_EMAIL: optionalText,
+  GIT_TOKEN_USERNAME: optionalText,
+  GIT_TOKEN_PASSWORD: optionalText,
+  CI_REPOSITORY_URL: optionalText,
+  CI_COMMIT_REF_NAME: optionalText,
+  // Beyond vauban.sh: squashfs compression and conffs parallelism defaults.
+  SQUASHFS_COMPRESSION: z.enum(['xz', 'zstd']).optional(),
+  CONFFS_PARALLEL: z
+    .string()
+    .regex(/^[1-9][0-9]*$/, 'a whole number of 1 or more')
+    .optional(),
+});
+
+export type Settings = z.infer<typeof settingsSchema>;
+export type SettingKey = keyof Settings;
+
+export const SETTING_KEYS = Object.keys(settingsSchema.shape) as SettingKey[];
+
+/** Keys whose values are secrets: never printed, never passed as an argument. */
+export const SECRET_KEYS: readonly SettingKey[] = [
+  'REGISTRY_PASSWORD',
+  'VAULTED_SSHD_KEYS_KEY',
+  'UPLOAD_CI_SSH_KEY',
+  'GIT_TOKEN_PASSWORD',
+];
