@@ -50,9 +50,16 @@ export class Reporter {
   private readonly stream: NodeJS.WriteStream;
   private palette: Palette = plainPalette;
   private spinner: Ora | undefined;
+  private readonly secrets: string[];
 
   constructor(private readonly options: ReporterOptions) {
     this.stream = options.stream ?? process.stderr;
+    this.secrets = [...(options.redact ?? [])];
+  }
+
+  /** Adds values (the settings' secrets, once loaded) that must never be printed. */
+  redactAlso(values: readonly string[]): void {
+    this.secrets.push(...values);
   }
 
   /** Loads the terminal libraries; only needed (and only paid for) in tty mode. */
@@ -149,7 +156,7 @@ export class Reporter {
 
   private redact(text: string): string {
     let out = text;
-    for (const secret of this.options.redact ?? []) {
+    for (const secret of this.secrets) {
       if (secret.length >= 4) out = out.split(secret).join('***');
     }
     return out;

@@ -46,6 +46,7 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
   if (options.sourceImage !== undefined) assertImageReference(options.sourceImage, '--source-image');
 
   const settings = await loadSettings({ env: io.env, cwd: io.cwd });
+  reporter.redactAlso(settings.secrets);
   const values = settings.values;
   const plan = planRun(options, {
     uploadHosts: values.UPLOAD_HOSTS_LIST?.trim().split(/\s+/),

@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import type { VaubanOptions } from '../options.js';
+import { parseVaubanArgs } from './vauban-args.js';
+
+function parse(...argv: string[]): { options?: VaubanOptions; warnings: string[]; code?: number; out: string; err: string } {
+  let out = '';
+  let err = '';
+  const outcome = parseVaubanArgs(argv, { out: (text) => (out += text), err: (text) => (err += text) });
+  if (outcome.kind === 'exit') return { code: outcome.code, warnings: [], out, err };
+  return { options: outcome.options, warnings: outcome.warnings, out, err };
+}
+
+describe('vauban command line: defaults (A2)', () => {
+  it('has the defaults of vauban.sh', () => {
+    const { options } = parse('-f', 'base.raw', '-a', 'web*');
+    expect(options).toMatchObject({
+      rootfs: true,
+      initramfs: true,
+      conffs: true,
+      upload: true,
+      iso: 'base.raw',
+      sourceImage: undefined,
+      sshPrivKey: './ansible-ro',
+      name: 'master-test',
+      branch: 'master',
+      ansibleHost: 'web*',
+      stages: [],
+    });
+  });
+});
+
+describe('vauban command line: every argbash value form', () => {
+  const forms: Array<[string, string[]]> = [
+    ['-r no', ['-r', 'no']],
+    ['-rno', ['-rno']],
+    ['--rootfs no', ['--rootfs', 'no']],
+    ['--rootfs=no', ['--rootfs=no']],
+  ];
+  for (const [label, argv] of forms) {
+    it(`reads ${label}`, () => {
+      const { options } = parse(...argv, '-i', 'no', '-l', 'no');
+      expect(options?.rootfs).toBe(false);
+    });
+  }
+
+  it('reads -nNAME, --name=NAME and --name NAME', () => {
+    expect(parse('-nmaster-a', '-s', 'x/iso', '-ino').options?.name).toBe('master-a');
+    expect(parse('--name=master-b', '-s', 'x/iso', '-ino').options?.name).toBe('master-b');
+    expect(parse('--name', 'master-c', '-s', 'x/iso', '-ino').options?.name).toBe('master-c');
+  });
+
+  it('reads every option in short and long form', () => {
+    const short = parse('-r', 'yes', '-i', 'yes', '-l', 'yes', '-u', 'no', '-f', 'b.raw', '-s', 's/iso', '-k', 'key', '-n', 'n1', '-b', 'br', '-a', 'web*');
+    const long = parse(
+      '--rootfs=yes', '--initramfs=yes', '--conffs=yes', '--upload=no', '--iso=b.raw', '--source-image=s/iso',
+      '--ssh-priv-key=key', '--name=n1', '--branch=br', '--ansible-host=web*',
+    );
+    expect(short.options).toEqual(long.options);
+    expect(short.options).toMatchObject({ upload: false, iso: 'b.raw', sourceImage: 's/iso', sshPrivKey: 'key', name: 'n1', branch: 'br' });
+  });
+
+  it('lets options and stages interleave', () => {
+    const { options } = parse('pb_a.yml', '-n', 'm', 'feature@pb_b.yml', '-s', 'debian-11/iso', '-ino', 'pb_c.yml', '-l', 'no');
+    expect(options?.stages).toEqual([
+      { playbook: 'pb_a.yml', branch: undefined },
+      { playbook: 'pb_b.yml', branch: 'feature' },
+      { playbook: 'pb_c.yml', branch: undefined },
+    ]);
+    expect(options?.name).toBe('m');
+  });
+
+  it('refuses a yes/no option given anything else, naming the option', () => {
+    const result = parse('-rmaybe', '-f', 'x.raw');
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/-r, --rootfs <yes\|no>.*'maybe'.*expected yes or no/);
+    const result2 = parse('--upload=1', '-f', 'x.raw');
+    expect(result2.code).toBe(1);
+    expect(result2.err).toMatch(/--upload/);
+  });
+
+  it('refuses an unknown option', () => {
+    const result = parse('--rootfz', 'no');
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/unknown option '--rootfz'/);
+  });
+
+  it('refuses a stage a@b@c', () => {
+    const result = parse('-s', 'x/iso', '-ino', 'a@b@c');
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/invalid stage 'a@b@c'/);
+  });
+});
+
+describe('vauban command line: the four checks, in order', () => {
+  it('1. rootfs without a base: error, help, exit 1', () => {
+    const result = parse('-i', 'no', '-l', 'no');
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/without giving me a base/);
+    expect(result.err).toMatch(/Usage: vauban/);
+  });
+
+  it('1. comes before the others', () => {
+    // Also breaks check 4 (initramfs without --iso): check 1 must be the one reported.
+    const result = parse();
+    expect(result.err).toMatch(/without giving me a base/);
+    expect(result.err).not.toMatch(/initramfs requires/);
+  });
+
+  it('2. conffs without --ansible-host: a warning and conffs off', () => {
+    const result = parse('-f', 'b.raw');
+    expect(result.options?.conffs).toBe(false);
+    expect(result.warnings).toEqual(["won't build the conffs: --ansible-host not provided"]);
+  });
+
+  it('3. conffs without rootfs nor source image: exit 1', () => {
+    const result = parse('-r', 'no', '-f', 'b.raw', '-a', 'web*');
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/can't build conffs .* -s/);
+  });
+
+  it('4. initramfs without --iso: exit 1', () => {
+    const result = parse('-s', 'debian-11/iso');
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/initramfs requires an iso/);
+  });
+
+  it('4. --debian-release is a base for the initramfs too (B1)', () => {
+    expect(parse('-d', 'bookworm').options?.debianRelease).toBe('bookworm');
+  });
+
+  it('refuses --iso together with --debian-release', () => {
+    expect(parse('-f', 'b.raw', '-d', 'bookworm').code).toBe(1);
+  });
+});
+
+describe('vauban -h', () => {
+  it('lists every option with its default, exit 0', () => {
+    const result = parse('-h');
+    expect(result.code).toBe(0);
+    const help = result.out;
+    for (const [flags, shown] of [
+      ['-r, --rootfs <yes|no>', 'default: "yes"'],
+      ['-i, --initramfs <yes|no>', 'default: "yes"'],
+      ['-l, --conffs <yes|no>', 'default: "yes"'],
+      ['-u, --upload <yes|no>', 'default: "yes"'],
+      ['-f, --iso <path>', 'no default'],
+      ['-s, --source-image <image>', 'no default'],
+      ['-k, --ssh-priv-key <path>', 'default: "./ansible-ro"'],
+      ['-n, --name <name>', 'default: "master-test"'],
+      ['-b, --branch <branch>', 'default: "master"'],
+      ['-a, --ansible-host <pattern>', 'no default'],
+      ['-h, --help', ''],
+    ] as const) {
+      const at = help.indexOf(flags);
+      expect(at, flags).toBeGreaterThanOrEqual(0);
+      // The default is printed within the option's entry (before the next option).
+      const entry = help.slice(at, help.indexOf('\n  -', at + 1) === -1 ? undefined : help.indexOf('\n  -', at + 1));
+      expect(entry.replace(/\s+/g, ' '), flags).toContain(shown);
+    }
+  });
+});
