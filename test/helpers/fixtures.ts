@@ -1,0 +1,95 @@
+// The fixtures of the integration tests, built by the tests themselves and
+// cached between runs under a folder keyed by their recipe:
+// - a Debian 12 base packed as a partitioned raw disk image (debootstrap);
+// - a git repository of real Ansible content, served as a local git URL.
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bash, sh } from './sh.js';
+
+const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
+export const CACHE_DIR = process.env.VAUBAN_TEST_CACHE ?? '/var/cache/vauban-test';
+const SUITE = 'bookworm';
+const MIRROR = process.env.VAUBAN_TEST_MIRROR ?? 'http://deb.debian.org/debian';
+
+function recipeKey(...parts: string[]): string {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part).update('\0');
+  return hash.digest('hex').slice(0, 16);
+}
+
+/** The fixture base image, built once per recipe (about 90 s) and reused after. */
+export async function fixtureBaseImage(): Promise<string> {
+  const script = path.join(FIXTURES, 'make-base-image.sh');
+  const key = recipeKey(readFileSync(script, 'utf8'), SUITE, MIRROR);
+  const dir = path.join(CACHE_DIR, `base-${key}`);
+  const image = path.join(dir, 'debian-12-generic-amd64.raw');
+  if (existsSync(image)) return image;
+  mkdirSync(dir, { recursive: true });
+  // flock: two test processes never build the same fixture at once.
+  await sh('flock', [path.join(dir, '.lock'), 'bash', '-c', `[ -e "$1" ] || bash "$2" "$1" "$3" "$4"`, '_', image, script, SUITE, MIRROR]);
+  return image;
+}
+
+export interface AnsibleRepo {
+  /** file:// URL of the bare repository. */
+  url: string;
+  /** Path of the bare repository. */
+  bare: string;
+  /** Commit of each branch. */
+  shas: { master: string; feature: string };
+}
+
+/**
+ * A bare git repository of test/fixtures/ansible, on branch master, plus a
+ * `feature` branch that adds pb_web.yml (a second per-host template).
+ */
+export async function makeAnsibleRepo(parent: string): Promise<AnsibleRepo> {
+  const work = path.join(parent, 'ansible-work');
+  const bare = path.join(parent, 'ansible.git');
+  cpSync(path.join(FIXTURES, 'ansible'), work, { recursive: true });
+  const git = (...args: string[]) => sh('git', ['-c', 'user.name=vauban-test', '-c', 'user.email=test@vauban.invalid', ...args], { cwd: work });
+  await git('init', '-q', '-b', 'master');
+  await git('add', '-A');
+  await git('commit', '-q', '-m', 'fixture: base playbooks');
+  const master = (await git('rev-parse', 'HEAD')).trim();
+  await git('checkout', '-q', '-b', 'feature');
+  await bash(`cat > pb_web.yml <<'PB'
+# On branch feature only: a second per-host file.
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: Template the web configuration
+      ansible.builtin.copy:
+        content: "listen {{ http_port | default('80') }} on {{ inventory_hostname }}\\n"
+        dest: /etc/vauban-web.conf
+        mode: "0644"
+PB`, { cwd: work });
+  await git('add', '-A');
+  await git('commit', '-q', '-m', 'fixture: pb_web.yml');
+  const feature = (await git('rev-parse', 'HEAD')).trim();
+  await git('checkout', '-q', 'master');
+  await sh('git', ['clone', '-q', '--bare', work, bare]);
+  return { url: `file://${bare}`, bare, shas: { master, feature } };
+}
+
+export interface Partition {
+  number: number;
+  /** Byte offset and size in the image. */
+  offset: number;
+  size: number;
+}
+
+/** Reads a disk image's partition table with sfdisk. */
+export async function readPartitions(image: string): Promise<Partition[]> {
+  const table = JSON.parse(await sh('sfdisk', ['--json', image])) as {
+    partitiontable: { sectorsize?: number; partitions: Array<{ node: string; start: number; size: number }> };
+  };
+  const sector = table.partitiontable.sectorsize ?? 512;
+  return table.partitiontable.partitions.map((partition) => ({
+    number: Number(/(\d+)$/.exec(partition.node)?.[1]),
+    offset: partition.start * sector,
+    size: partition.size * sector,
+  }));
+}

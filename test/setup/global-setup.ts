@@ -1,0 +1,13 @@
+// Before the integration tests: the services they need (dockerd), and the
+// fixture base image (built once per recipe, then cached).
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { fixtureBaseImage } from '../helpers/fixtures.js';
+
+export default async function setup(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('the integration tests need root (loop devices, mounts, dockerd)');
+  execFileSync('bash', [fileURLToPath(new URL('./start-services.sh', import.meta.url))], { stdio: 'inherit' });
+  const started = Date.now();
+  const image = await fixtureBaseImage();
+  console.log(`fixture base image: ${image} (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+}
