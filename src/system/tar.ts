@@ -1,0 +1,48 @@
+// Tar streams made and read by GNU tar: it keeps owners, modes, hard links,
+// device nodes and extended attributes as they are, which a root file system needs.
+import type { Readable } from 'node:stream';
+import { VaubanError } from '../errors.js';
+
+export interface TarStream {
+  stream: Readable;
+  /** Resolves when tar has finished; rejects with its error output. */
+  done: Promise<void>;
+}
+
+export interface CreateTarOptions {
+  /** Paths (relative, as tar sees them: ./var/log) left out. */
+  exclude?: string[];
+  /** Stay on one file system: never walk into a mount below the folder. */
+  oneFileSystem?: boolean;
+  signal?: AbortSignal;
+}
+
+/** Streams the content of `dir` as a tar archive. */
+export async function createTarStream(dir: string, options: CreateTarOptions = {}): Promise<TarStream> {
+  const { execa } = await import('execa');
+  const args = ['--create', '--file=-', '--numeric-owner', '--xattrs', '--xattrs-include=*', '--acls', `--directory=${dir}`];
+  if (options.oneFileSystem) args.push('--one-file-system');
+  for (const pattern of options.exclude ?? []) args.push(`--exclude=${pattern}`);
+  args.push('.');
+  const child = execa('tar', args, { buffer: { stdout: false, stderr: true }, cancelSignal: options.signal, reject: false });
+  const done = child.then((result) => {
+    if (result.exitCode !== 0) {
+      throw new VaubanError(`tar of ${dir} failed (exit status ${result.exitCode}): ${String(result.stderr).trim().split('\n').slice(-5).join('\n')}`);
+    }
+  });
+  return { stream: child.stdout as Readable, done };
+}
+
+/** Unpacks a tar stream into `dir`, keeping owners, modes and special files. */
+export async function extractTarStream(stream: Readable, dir: string, signal?: AbortSignal): Promise<void> {
+  const { execa } = await import('execa');
+  const child = execa('tar', ['--extract', '--file=-', '--numeric-owner', '--preserve-permissions', '--same-owner', '--xattrs', '--xattrs-include=*', '--acls', `--directory=${dir}`], {
+    input: stream,
+    cancelSignal: signal,
+    reject: false,
+  });
+  const result = await child;
+  if (result.exitCode !== 0) {
+    throw new VaubanError(`unpacking into ${dir} failed (exit status ${result.exitCode}): ${String(result.stderr).trim().split('\n').slice(-5).join('\n')}`);
+  }
+}

@@ -1,0 +1,123 @@
+// The sshd-key vault (A11): vault/<id>.tar.gpg, a tar of
+// <id>/etc/ssh/ssh_host_* encrypted symmetrically, exactly what `gpg -c`
+// makes and reads. Keys are decrypted in memory only; a new entry is written
+// atomically (temporary file, then rename), and a wrong passphrase changes
+// nothing.
+import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
+import path from 'node:path';
+import { VaubanError } from './errors.js';
+import type { KeyFile } from './system/ssh-keygen.js';
+
+/** Refuses ids that would put a vault file outside vault/ (an inventory name with /, .. or spaces). */
+export function assertVaultId(id: string): void {
+  if (id === '' || id.startsWith('/') || id.split('/').some((part) => part === '..' || part === '.' || part === '') || /[\s\\:]/.test(id)) {
+    throw new VaubanError(`'${id}' cannot name a vault entry: expected a host or image name without spaces, '..' or a leading '/'`);
+  }
+}
+
+export function vaultFile(vaultDir: string, id: string): string {
+  assertVaultId(id);
+  return path.join(vaultDir, `${id}.tar.gpg`);
+}
+
+/** Decrypts vault/<id>.tar.gpg; undefined when there is no entry for `id`. */
+export async function readVaultEntry(vaultDir: string, id: string, passphrase: string): Promise<KeyFile[] | undefined> {
+  const file = vaultFile(vaultDir, id);
+  if (!existsSync(file)) return undefined;
+  const openpgp = await import('openpgp');
+  const bytes = readFileSync(file);
+  let tarBytes: Uint8Array;
+  try {
+    const message = bytes.subarray(0, 30).toString('latin1').startsWith('-----BEGIN PGP')
+      ? await openpgp.readMessage({ armoredMessage: bytes.toString('utf8') })
+      : await openpgp.readMessage({ binaryMessage: bytes });
+    const { data } = await openpgp.decrypt({ message, passwords: [passphrase], format: 'binary' });
+    tarBytes = data as Uint8Array;
+  } catch (error) {
+    const reason = (error as Error).message;
+    if (/decrypt|session key|password|modification detected|MDC/i.test(reason)) {
+      throw new VaubanError(`cannot decrypt ${path.relative(process.cwd(), file) || file}: wrong passphrase (VAULTED_SSHD_KEYS_KEY)`, { cause: error });
+    }
+    throw new VaubanError(`${file} is not a vault file vauban or gpg can read: ${reason}`, { cause: error });
+  }
+  const keys = await unpackKeys(Buffer.from(tarBytes), id);
+  if (keys.length === 0) throw new VaubanError(`${file} holds no ${id}/etc/ssh/ssh_host_* key`);
+  return keys;
+}
+
+/** Encrypts the keys as vault/<id>.tar.gpg; the file appears whole or not at all. */
+export async function writeVaultEntry(vaultDir: string, id: string, keys: readonly KeyFile[], passphrase: string): Promise<string> {
+  const file = vaultFile(vaultDir, id);
+  const openpgp = await import('openpgp');
+  const tarBytes = await packKeys(keys, id);
+  const message = await openpgp.createMessage({ binary: tarBytes });
+  const encrypted = (await openpgp.encrypt({ message, passwords: [passphrase], format: 'binary' })) as Uint8Array;
+  mkdirSync(path.dirname(file), { recursive: true });
+  const temporary = `${file}.tmp-${process.pid}`;
+  writeFileSync(temporary, encrypted, { mode: 0o644 });
+  renameSync(temporary, file);
+  return file;
+}
+
+async function packKeys(keys: readonly KeyFile[], id: string): Promise<Buffer> {
+  const tarStream = await import('tar-stream');
+  const pack = tarStream.pack();
+  const chunks: Buffer[] = [];
+  pack.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
+  const finished = new Promise<void>((resolve, reject) => {
+    pack.on('end', resolve);
+    pack.on('error', reject);
+  });
+  const now = new Date();
+  // Folders first, as GNU tar lists them, so that gpg -d | tar x recreates them.
+  let folder = '';
+  for (const part of [...id.split('/'), 'etc', 'ssh']) {
+    folder = folder ? `${folder}/${part}` : part;
+    pack.entry({ name: `${folder}/`, type: 'directory', mode: 0o755, mtime: now, uid: 0, gid: 0 });
+  }
+  for (const key of keys) {
+    pack.entry({ name: `${id}/etc/ssh/${key.name}`, mode: key.name.endsWith('.pub') ? 0o644 : 0o600, mtime: now, uid: 0, gid: 0 }, key.data);
+  }
+  pack.finalize();
+  await finished;
+  return Buffer.concat(chunks);
+}
+
+async function unpackKeys(tarBytes: Buffer, id: string): Promise<KeyFile[]> {
+  const tarStream = await import('tar-stream');
+  const extract = tarStream.extract();
+  const keys: KeyFile[] = [];
+  const prefix = `${id}/etc/ssh/`;
+  const done = new Promise<void>((resolve, reject) => {
+    extract.on('entry', (header, stream, next) => {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
+      stream.on('end', () => {
+        const name = header.name.replace(/^\.\//, '');
+        if (header.type === 'file' && name.startsWith(prefix)) {
+          const base = name.slice(prefix.length);
+          if (/^ssh_host_[\w.-]+$/.test(base)) keys.push({ name: base, data: Buffer.concat(chunks) });
+        }
+        next();
+      });
+      stream.resume();
+    });
+    extract.on('finish', resolve);
+    extract.on('error', reject);
+  });
+  extract.end(tarBytes);
+  await done;
+  return keys.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** Puts the keys into <root>/etc/ssh: private keys 0600, public keys 0644, owned by root. */
+export function installHostKeys(root: string, keys: readonly KeyFile[]): void {
+  const dir = path.join(root, 'etc/ssh');
+  mkdirSync(dir, { recursive: true });
+  for (const key of keys) {
+    const file = path.join(dir, key.name);
+    const mode = key.name.endsWith('.pub') ? 0o644 : 0o600;
+    writeFileSync(file, key.data, { mode });
+    chmodSync(file, mode);
+  }
+}
