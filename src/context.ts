@@ -7,7 +7,10 @@ import type { VaubanOptions, Compression } from './options.js';
 import type { Plan, StepId } from './plan.js';
 import type { Reporter } from './reporter.js';
 import type { RunReport } from './run-report.js';
+import { AnsibleRepository } from './ansible-repo.js';
 import type { CleanupStack } from './system/cleanup.js';
+import { createDockerClient, type DockerClient } from './system/docker/client.js';
+import type { RunOptions } from './system/run.js';
 
 export interface ContextInit {
   options: VaubanOptions;
@@ -21,6 +24,8 @@ export interface ContextInit {
   cwd: string;
   /** Where this project is installed: Dockerfile.base, Dockerfile.stages, modules.d/, dracut.conf. */
   installDir: string;
+  /** The run's private work folder (removed at the end). */
+  workDir: string;
   startedAt?: Date;
 }
 
@@ -34,7 +39,10 @@ export class Context {
   readonly signal: AbortSignal;
   readonly cwd: string;
   readonly installDir: string;
+  readonly workDir: string;
   readonly startedAt: Date;
+  private dockerClient: Promise<DockerClient> | undefined;
+  private ansibleRepository: AnsibleRepository | undefined;
 
   constructor(init: ContextInit) {
     this.options = init.options;
@@ -46,7 +54,40 @@ export class Context {
     this.signal = init.signal;
     this.cwd = init.cwd;
     this.installDir = init.installDir;
+    this.workDir = init.workDir;
     this.startedAt = init.startedAt ?? new Date();
+  }
+
+  /** The run's Docker client, created on first use. */
+  docker(): Promise<DockerClient> {
+    this.dockerClient ??= createDockerClient();
+    return this.dockerClient;
+  }
+
+  /** The Ansible repository, fetched on first use. */
+  get ansible(): AnsibleRepository {
+    this.ansibleRepository ??= new AnsibleRepository({
+      remote: { url: this.settings.values.ANSIBLE_REPO ?? '', keyFile: this.deployKey },
+      workDir: this.workDir,
+      rootDir: this.settings.values.ANSIBLE_ROOT_DIR,
+      runOptions: this.runOptions,
+    });
+    return this.ansibleRepository;
+  }
+
+  /** The deploy key file (-k), relative to the working directory. */
+  get deployKey(): string {
+    return path.resolve(this.cwd, this.options.sshPrivKey);
+  }
+
+  /** What every external command of the run gets: the abort signal and the debug log. */
+  get runOptions(): RunOptions {
+    return { signal: this.signal, debug: this.debug };
+  }
+
+  /** A short id of this run, for names of containers and temporary files. */
+  get runId(): string {
+    return path.basename(this.workDir).replace(/^vauban-/, '').toLowerCase();
   }
 
   /** True when the plan has this step. */

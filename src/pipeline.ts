@@ -1,6 +1,7 @@
 // The build, as a table of contents: each step in the order of A2, each
 // deciding for itself from the plan whether it has anything to do.
 import type { Context } from './context.js';
+import { prefixOfSourceImage } from './image-name.js';
 import { applyStages } from './steps/apply-stages.js';
 import { bootstrapFs } from './steps/bootstrap-fs.js';
 import { buildConffs } from './steps/build-conffs.js';
@@ -14,8 +15,11 @@ export async function runPipeline(ctx: Context): Promise<void> {
   const base = await mountIso(ctx);
   await bootstrapFs(ctx, base);
   const kernel = await chrootDracut(ctx, base);
-  const source = (await importIso(ctx, base)) ?? ctx.options.sourceImage;
-  const master = await applyStages(ctx, source);
+  const imported = await importIso(ctx, base);
+  const sourceImage = ctx.options.sourceImage;
+  const source = imported?.image ?? sourceImage;
+  const prefix = imported?.prefix ?? (sourceImage === undefined ? undefined : prefixOfSourceImage(sourceImage));
+  const master = await applyStages(ctx, source, prefix);
   const rootfs = await buildRootfs(ctx, master);
   // The conffs of the run are built on the same source as the master (A2).
   const conffs = await buildConffs(ctx, source);

@@ -18,8 +18,10 @@ export interface RunReport {
   uploaded: string[];
   /** Log files and folders of this run. */
   logs: string[];
+  /** Vault files created by this run (committed in CI, A11). */
+  newVaultEntries: string[];
 }
 
 export function emptyReport(): RunReport {
-  return { images: [], artifacts: [], hosts: [], uploaded: [], logs: [] };
+  return { images: [], artifacts: [], hosts: [], uploaded: [], logs: [], newVaultEntries: [] };
 }

@@ -1,5 +1,7 @@
 // `vauban`: parse the command line, load the settings, then either print the
 // plan (--dry-run) or run the pipeline, clean up, and print the recap.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VaubanError } from '../errors.js';
 import { assertImageReference } from '../image-name.js';
@@ -72,6 +74,13 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
     reporter.info('nothing to do: every step is switched off');
     return 0;
   }
+  if (options.iso !== undefined && !existsSync(path.resolve(io.cwd, options.iso))) {
+    throw new VaubanError(`the base file ${options.iso} (--iso) does not exist`);
+  }
+  if (options.rootfs || options.conffs) {
+    const { assertDeployKey } = await import('../system/git.js');
+    assertDeployKey({ url: values.ANSIBLE_REPO ?? '', keyFile: path.resolve(io.cwd, options.sshPrivKey) });
+  }
   if (process.getuid?.() !== 0) {
     throw new VaubanError('vauban must run as root: it mounts file systems, attaches loop devices and talks to dockerd', {
       hint: 'run it with sudo, or use --dry-run to see the plan without root',
@@ -82,12 +91,14 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
   const { CleanupStack } = await import('../system/cleanup.js');
   const { emptyReport } = await import('../run-report.js');
   const { runPipeline } = await import('../pipeline.js');
+  const { createWorkDir } = await import('../system/work-dir.js');
   const { printRecap } = await import('./recap.js');
 
   const abort = new AbortController();
   const cleanup = new CleanupStack();
   const report = emptyReport();
-  const ctx = new Context({ options, settings, plan, reporter, cleanup, report, signal: abort.signal, cwd: io.cwd, installDir: INSTALL_DIR });
+  const workDir = createWorkDir(values.VAUBAN_WORK_DIR ?? '/var/tmp', cleanup);
+  const ctx = new Context({ options, settings, plan, reporter, cleanup, report, signal: abort.signal, cwd: io.cwd, installDir: INSTALL_DIR, workDir });
 
   let interruptedBy: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {

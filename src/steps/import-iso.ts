@@ -1,8 +1,54 @@
-// import_iso: the base into Docker as <prefix>/raw-iso, then Dockerfile.base as <prefix>/iso (A4).
+// import_iso (A4): the bootstrapped base streamed as a tar into `docker
+// import` (<prefix>/raw-iso), then Dockerfile.base on it (<prefix>/iso):
+// packages useless on a server removed, python3/ansible/git/openssh-server
+// installed, the Ansible repository under /root/ansible, and the headers of
+// /imginfo and /packages.
+import path from 'node:path';
 import type { Context } from '../context.js';
-import { notImplemented } from './not-implemented.js';
-import type { MountedBase } from './types.js';
-export async function importIso(ctx: Context, base: MountedBase | undefined): Promise<string | undefined> {
-  if (!ctx.runs('import_iso')) return undefined;
-  return notImplemented('import_iso');
+import { buildImage, importImage } from '../system/docker/images.js';
+import { createTarStream } from '../system/tar.js';
+import { readOsName } from '../os-name.js';
+import { createBuildContext } from './build-context.js';
+import type { ImportedBase, MountedBase } from './types.js';
+
+// Pseudo file systems and scratch space: empty in the image, as in a container.
+const NOT_IMPORTED = ['./proc/*', './sys/*', './dev/*', './run/*', './tmp/*', './var/tmp/*'];
+
+export async function importIso(ctx: Context, base: MountedBase | undefined): Promise<ImportedBase | undefined> {
+  if (!ctx.runs('import_iso') || base === undefined) return undefined;
+  const prefix = readOsName(base.root);
+  const docker = await ctx.docker();
+
+  const rawIso = `${prefix}/raw-iso`;
+  await ctx.reporter.step(`import_iso: ${rawIso}`, async () => {
+    const tar = await createTarStream(base.root, { oneFileSystem: true, exclude: NOT_IMPORTED, signal: ctx.signal });
+    await Promise.all([importImage(docker, tar.stream, rawIso, ctx.signal), tar.done]);
+    ctx.report.images.push(rawIso);
+  });
+
+  const image = `${prefix}/iso`;
+  await ctx.reporter.step(`import_iso: ${image} (Dockerfile.base)`, async () => {
+    const checkout = await ctx.ansible.checkout(ctx.options.branch);
+    const context = await createBuildContext({
+      dockerfile: path.join(ctx.installDir, 'Dockerfile.base'),
+      ansibleParent: checkout.parent,
+      scratch: path.join(ctx.workDir, 'context-base'),
+      files: {},
+      signal: ctx.signal,
+    });
+    const [id] = await Promise.all([
+      buildImage(docker, {
+        context: context.stream,
+        dockerfile: 'Dockerfile.base',
+        tag: image,
+        buildArgs: { SOURCE: rawIso, ISO: base.origin, BRANCH: ctx.options.branch },
+        onLine: (line) => ctx.reporter.line(`  │ ${line}`),
+        signal: ctx.signal,
+      }),
+      context.done,
+    ]);
+    ctx.reporter.debug(`built ${image} (${id})`);
+    ctx.report.images.push(image);
+  });
+  return { prefix, image };
 }

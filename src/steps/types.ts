@@ -1,13 +1,19 @@
 // What the steps hand to each other.
 
-/** The base filesystem, mounted writable (over a read-only view of the operator's file). */
+/** The base file system, as a writable folder (over a read-only view of the operator's file). */
 export interface MountedBase {
   /** The writable root of the base. */
   root: string;
-  /** `<distributor id lowercased>-<debian_version>`, e.g. debian-12.8: the image prefix (A2). */
-  osName: string;
-  /** Where the base came from, for /imginfo's `iso` field. */
+  /** Where the base came from, for /imginfo's `iso` field: the file's name, or debootstrap-<release>. */
   origin: string;
+}
+
+/** The base imported into Docker (A4). */
+export interface ImportedBase {
+  /** `<os name>`, e.g. debian-12.8: the prefix of the images. */
+  prefix: string;
+  /** `<prefix>/iso`: what the stages are applied on. */
+  image: string;
 }
 
 export interface KernelArtifacts {
@@ -19,9 +25,8 @@ export interface KernelArtifacts {
 export interface RootfsArtifact {
   /** rootfs.tgz: an uncompressed tar holding rootfs.img. */
   tarball: string;
-  squashfs: string;
-  /** The kernel version of the rootfs' modules: what its vmlinuz/initramfs symlinks point to. */
-  kernelVersion: string;
+  /** The kernel version of the rootfs: what its vmlinuz/initramfs symlinks point to (A9). */
+  kernelVersion: string | undefined;
   image: string;
 }
 

@@ -1,0 +1,75 @@
+// The run's view of the Ansible repository: fetched once on the host, then
+// one working copy per branch, reused by every build that needs that branch
+// (the rootfs stages and every conffs host). Each copy lives in a folder
+// named `ansible`, ready to be put in a build context as is.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { VaubanError } from './errors.js';
+import { checkoutBranch, fetchMirror, resolveBranch, type GitRemote } from './system/git.js';
+import type { RunOptions } from './system/run.js';
+
+export interface Checkout {
+  branch: string;
+  sha: string;
+  /** The folder holding `ansible/` (the working copy). */
+  parent: string;
+  dir: string;
+}
+
+export interface AnsibleRepositoryOptions {
+  remote: GitRemote;
+  workDir: string;
+  /** ANSIBLE_ROOT_DIR: where inventory and ansible.cfg live inside the repository. */
+  rootDir: string | undefined;
+  runOptions: RunOptions;
+}
+
+export class AnsibleRepository {
+  private mirror: Promise<string> | undefined;
+  private readonly checkouts = new Map<string, Promise<Checkout>>();
+
+  constructor(private readonly options: AnsibleRepositoryOptions) {}
+
+  /** The working copy of `branch` (fetched and checked out on first use). */
+  checkout(branch: string): Promise<Checkout> {
+    let checkout = this.checkouts.get(branch);
+    if (checkout === undefined) {
+      checkout = this.makeCheckout(branch);
+      this.checkouts.set(branch, checkout);
+    }
+    return checkout;
+  }
+
+  /** The folder ansible runs in, inside a working copy. */
+  ansibleDir(checkout: Checkout): string {
+    return path.join(checkout.dir, this.options.rootDir ?? '');
+  }
+
+  /** Fails clearly when `playbook` is not in `branch` (before any build starts). */
+  async assertPlaybook(branch: string, playbook: string): Promise<void> {
+    const checkout = await this.checkout(branch);
+    if (!existsSync(path.join(this.ansibleDir(checkout), playbook))) {
+      const where = this.options.rootDir ? ` (in ANSIBLE_ROOT_DIR ${this.options.rootDir})` : '';
+      throw new VaubanError(`playbook ${playbook} does not exist on branch '${branch}' of the Ansible repository${where}`);
+    }
+  }
+
+  private fetch(): Promise<string> {
+    if (this.mirror === undefined) {
+      const dir = path.join(this.options.workDir, 'ansible.git');
+      this.mirror = fetchMirror(this.options.remote, dir, this.options.runOptions).then(() => dir);
+    }
+    return this.mirror;
+  }
+
+  private async makeCheckout(branch: string): Promise<Checkout> {
+    const mirror = await this.fetch();
+    const sha = await resolveBranch(mirror, branch, this.options.runOptions);
+    const parent = path.join(this.options.workDir, 'checkouts', createHash('sha256').update(branch).digest('hex').slice(0, 12));
+    mkdirSync(parent, { recursive: true });
+    const dir = path.join(parent, 'ansible');
+    await checkoutBranch({ mirror, branch, dir, originUrl: this.options.remote.url }, this.options.runOptions);
+    return { branch, sha, parent, dir };
+  }
+}

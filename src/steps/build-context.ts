@@ -1,0 +1,41 @@
+// The build context sent with each docker build: the Dockerfile, the Ansible
+// working copy as `ansible/`, and small files vauban writes (`vauban/`).
+// Built as one tar stream from several folders, with nothing else in it:
+// no deploy key, no settings file.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { VaubanError } from '../errors.js';
+
+export interface BuildContextInput {
+  /** The Dockerfile to send, by path. */
+  dockerfile: string;
+  /** The folder holding the `ansible` working copy. */
+  ansibleParent: string;
+  /** A folder of ours for the context's own files (created). */
+  scratch: string;
+  /** Files put under `vauban/` in the context, by name. */
+  files: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+export async function createBuildContext(input: BuildContextInput): Promise<{ stream: Readable; done: Promise<void> }> {
+  const own = path.join(input.scratch, 'vauban');
+  mkdirSync(own, { recursive: true });
+  for (const [name, content] of Object.entries(input.files)) writeFileSync(path.join(own, name), content);
+  const { execa } = await import('execa');
+  const child = execa(
+    'tar',
+    [
+      '--create', '--file=-', '--owner=0', '--group=0', '--numeric-owner',
+      `--directory=${path.dirname(input.dockerfile)}`, path.basename(input.dockerfile),
+      `--directory=${input.scratch}`, 'vauban',
+      `--directory=${input.ansibleParent}`, 'ansible',
+    ],
+    { buffer: { stdout: false, stderr: true }, cancelSignal: input.signal, reject: false },
+  );
+  const done = child.then((result) => {
+    if (result.exitCode !== 0) throw new VaubanError(`cannot pack the build context: ${String(result.stderr).trim()}`);
+  });
+  return { stream: child.stdout as Readable, done };
+}
