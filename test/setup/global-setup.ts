@@ -7,6 +7,8 @@ import { fixtureBaseImage } from '../helpers/fixtures.js';
 export default async function setup(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the integration tests need root (loop devices, mounts, dockerd)');
   execFileSync('bash', [fileURLToPath(new URL('./start-services.sh', import.meta.url))], { stdio: 'inherit' });
+  // The tests run the built bin/vauban.js: build it from the current sources.
+  execFileSync('npx', ['tsc', '-p', '.'], { cwd: fileURLToPath(new URL('../../', import.meta.url)), stdio: 'inherit' });
   const started = Date.now();
   const image = await fixtureBaseImage();
   console.log(`fixture base image: ${image} (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
