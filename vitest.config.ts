@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 // one file at a time so that builds never fight over 2 cores and 8 loops).
 export default defineConfig({
   test: {
+    // One test file at a time: integration files share dockerd, 2 cores and 8 loop devices.
+    fileParallelism: false,
     projects: [
       {
         test: {
@@ -19,7 +21,6 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/setup/global-setup.ts'],
-          fileParallelism: false,
           sequence: { concurrent: false },
           testTimeout: 30 * 60_000,
           hookTimeout: 30 * 60_000,

@@ -211,7 +211,8 @@ describe('rootfs of a two-level tree from the fixture raw image', () => {
     const dirs = new Set<string>();
     for (const image of images) {
       const history = await sh('docker', ['history', '--no-trunc', '--format', '{{.CreatedBy}}', image]);
-      expect(history.length).toBeGreaterThan(0);
+      // An imported image has an empty history line; built ones list their steps.
+      if (!image.endsWith('/raw-iso')) expect(history).toMatch(/ansible|COPY|ARG/);
       for (const line of keyLines) expect(history.includes(line), `history of ${image}`).toBe(false);
       expect(history).not.toContain('PRIVATE KEY');
       const inspect = await sh('docker', ['image', 'inspect', image]);
