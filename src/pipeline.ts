@@ -22,6 +22,6 @@ export async function runPipeline(ctx: Context): Promise<void> {
   const master = await applyStages(ctx, source, prefix);
   const rootfs = await buildRootfs(ctx, master);
   // The conffs of the run are built on the same source as the master (A2).
-  const conffs = await buildConffs(ctx, source);
+  const conffs = await buildConffs(ctx, source, prefix);
   await upload(ctx, { kernel, rootfs, conffs });
 }

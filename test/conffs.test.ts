@@ -1,0 +1,169 @@
+// Issue 4: conffs for a fleet on real components. A master is built from the
+// fixture, then conffs for hosts of the fixture inventory: per-host files and
+// sshd keys, a failing host, a deletion, both entry points of A2, and no
+// mount, loop device or container left behind.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readVaultEntry } from '../src/vault.js';
+import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
+import { readHostState, type HostState } from './helpers/host-state.js';
+import { imageIds, removeNewImages } from './helpers/images.js';
+import { sh, uniqueName } from './helpers/sh.js';
+import { runVauban, tail } from './helpers/vauban.js';
+
+const PASSPHRASE = 'vault-passphrase-conffs-test';
+const MASTER = uniqueName('master-itest-conffs').toLowerCase();
+
+let work: string;
+let cwd: string;
+let log: string;
+let baseImage: string;
+let repo: AnsibleRepo;
+let env: Record<string, string>;
+let before: HostState;
+let imagesBefore: Set<string>;
+let logsBefore: Set<string>;
+
+function vauban(args: string[]) {
+  return runVauban('vauban', args, { cwd, env, log });
+}
+
+/** The conffs archives of the last runs: overlayfs/<time>-overlayfs-<host>/conffs-<host>.tgz, by host. */
+function conffsArchives(): Map<string, string> {
+  const found = new Map<string, string>();
+  const dir = path.join(cwd, 'overlayfs');
+  if (!existsSync(dir)) return found;
+  for (const folder of readdirSync(dir).sort()) {
+    const match = /^\d{4}-\d{2}-\d{2}T[\d:]+Z-overlayfs-(.+)$/.exec(folder);
+    if (match) found.set(match[1] as string, path.join(dir, folder, `conffs-${match[1]}.tgz`));
+  }
+  return found;
+}
+
+async function listArchive(file: string): Promise<string[]> {
+  return (await sh('tar', ['-tzf', file])).split('\n').filter(Boolean);
+}
+
+async function readFromArchive(file: string, member: string): Promise<Buffer> {
+  const { execa } = await import('execa');
+  const result = await execa('tar', ['-xzOf', file, member], { encoding: 'buffer' });
+  return Buffer.from(result.stdout as Uint8Array);
+}
+
+beforeAll(async () => {
+  before = await readHostState();
+  imagesBefore = await imageIds();
+  logsBefore = new Set(existsSync('/tmp/vauban-logs') ? readdirSync('/tmp/vauban-logs') : []);
+  work = mkdtempSync('/var/tmp/vauban-itest-conffs-');
+  cwd = path.join(work, 'project');
+  mkdirSync(cwd);
+  log = path.join(work, 'vauban.log');
+  baseImage = await fixtureBaseImage();
+  repo = await makeAnsibleRepo(work);
+  mkdirSync(path.join(work, 'home'));
+  env = { HOME: path.join(work, 'home'), ANSIBLE_REPO: repo.url, VAULTED_SSHD_KEYS_KEY: PASSPHRASE };
+  const run = await vauban(['-f', baseImage, '-n', MASTER, '-i', 'no', '-l', 'no', '-u', 'no', '--compression', 'zstd', 'pb_base.yml']);
+  expect(run.exitCode, tail(run)).toBe(0);
+}, 900_000);
+
+afterAll(async () => {
+  await removeNewImages(imagesBefore);
+  for (const name of existsSync('/tmp/vauban-logs') ? readdirSync('/tmp/vauban-logs') : []) {
+    if (!logsBefore.has(name)) rmSync(path.join('/tmp/vauban-logs', name), { force: true });
+  }
+  if (process.env.VAUBAN_TEST_KEEP !== '1') rmSync(work, { recursive: true, force: true });
+  expect(await readHostState()).toEqual(before);
+});
+
+describe('conffs of three hosts of a group', () => {
+  let run: Awaited<ReturnType<typeof vauban>>;
+  beforeAll(async () => {
+    // `masters` brings master-* hosts into the pattern: they must not be built.
+    run = await vauban(['-r', 'no', '-s', MASTER, '-n', MASTER, '-a', 'web,masters', '-l', 'yes', '-i', 'no', '-u', 'no', 'pb_base.yml']);
+  }, 900_000);
+
+  it('succeeds and lists every host [OK] with its log', () => {
+    expect(run.exitCode, tail(run)).toBe(0);
+    for (const host of ['web01', 'web02', 'web03']) expect(run.output).toMatch(new RegExp(`\\[OK\\] ${host}\\s+\\(log: /tmp/vauban-logs/${MASTER}-${host}-`));
+    expect(run.output).not.toMatch(/\[OK\] master-/);
+  });
+
+  it('built exactly web01..web03, not the master-* hosts, in renamed folders', () => {
+    expect([...conffsArchives().keys()].sort()).toEqual(['web01', 'web02', 'web03']);
+    expect(existsSync(path.join(cwd, 'overlayfs', 'overlayfs-web01'))).toBe(false);
+  });
+
+  it('each archive holds its host\'s templated file, hostname and sshd keys (those of the vault)', async () => {
+    const ports: Record<string, string> = { web01: '8081', web02: '8082', web03: '8083' };
+    for (const [host, archive] of conffsArchives()) {
+      const fixture = (await readFromArchive(archive, './etc/vauban-fixture')).toString();
+      expect(fixture).toBe(`host=${host}\nport=${ports[host]}\ngroups=web\n`);
+      expect((await readFromArchive(archive, './etc/hostname')).toString()).toBe(`${host}\n`);
+      const keys = await readVaultEntry(path.join(cwd, 'vault'), host, PASSPHRASE);
+      expect(keys?.length).toBeGreaterThanOrEqual(6);
+      for (const key of keys ?? []) expect(await readFromArchive(archive, `./etc/ssh/${key.name}`), `${host} ${key.name}`).toEqual(key.data);
+    }
+  });
+
+  it('each archive is small: none of the master\'s unchanged files, nothing of var/log, var/cache, root/ansible', async () => {
+    for (const [host, archive] of conffsArchives()) {
+      const entries = await listArchive(archive);
+      expect(entries.length, host).toBeLessThan(200);
+      expect(entries.filter((entry) => /^\.\/(var\/log|var\/cache|root\/ansible)(\/|$)/.test(entry)), host).toEqual([]);
+      // The master's own files (its binaries, the package pb_base installed) are not carried again.
+      expect(entries).not.toContain('./usr/bin/tree');
+      expect(entries).not.toContain('./usr/bin/bash');
+      expect(entries).toContain('./imginfo');
+    }
+  });
+
+  it('wrote one log file per host', () => {
+    for (const host of ['web01', 'web02', 'web03']) {
+      const logs = readdirSync('/tmp/vauban-logs').filter((name) => name.startsWith(`${MASTER}-${host}-`));
+      expect(logs.length, host).toBeGreaterThanOrEqual(1);
+      expect(readFileSync(path.join('/tmp/vauban-logs', logs.at(-1) as string), 'utf8')).toMatch(/PLAY RECAP/);
+    }
+  });
+});
+
+describe('failures and deletions', () => {
+  it('a host whose play fails: [KO] for it, [OK] for the others, non-zero exit, its log names the failed task', async () => {
+    const run = await vauban(['-r', 'no', '-s', MASTER, '-n', MASTER, '-a', 'web01,db01', '-i', 'no', '-u', 'no', 'pb_fail_db.yml']);
+    expect(run.exitCode).not.toBe(0);
+    expect(run.output).toMatch(/\[OK\] web01/);
+    expect(run.output).toMatch(/\[KO\] db01/);
+    const logFile = /\[KO\] db01\s+\(log: (\S+)\)/.exec(run.output)?.[1];
+    expect(logFile).toBeDefined();
+    expect(readFileSync(logFile as string, 'utf8')).toMatch(/TASK \[Refuse db hosts\][\s\S]*fixture failure for db01/);
+  });
+
+  it('the deletion playbook: the deleted path is reported', async () => {
+    const run = await vauban(['-r', 'no', '-s', MASTER, '-n', MASTER, '-a', 'web02', '-i', 'no', '-u', 'no', 'pb_delete.yml']);
+    expect(run.exitCode, tail(run)).toBe(0);
+    expect(run.output).toMatch(/web02: a stage deleted \/etc\/issue\.net/);
+  });
+
+  it('an empty host selection is a clear error', async () => {
+    const run = await vauban(['-r', 'no', '-s', MASTER, '-n', MASTER, '-a', 'nothing-matches*', '-i', 'no', '-u', 'no', 'pb_base.yml']);
+    expect(run.exitCode).toBe(1);
+    expect(run.output).toMatch(/no host of the inventory \(branch master\) matches 'nothing-matches\*'/);
+  });
+});
+
+describe('rootfs then conffs in one run (A2)', () => {
+  it('builds the master and the conffs of its hosts on the same source', async () => {
+    const name = uniqueName('master-itest-both').toLowerCase();
+    const run = await vauban(['-f', baseImage, '-n', name, '-a', 'db01', '-i', 'no', '-u', 'no', '--compression', 'zstd', 'pb_base.yml']);
+    expect(run.exitCode, tail(run)).toBe(0);
+    expect(existsSync(path.join(cwd, 'rootfs.tgz'))).toBe(true);
+    const archive = conffsArchives().get('db01');
+    expect(archive).toBeDefined();
+    expect((await readFromArchive(archive as string, './etc/vauban-fixture')).toString()).toContain('host=db01');
+  });
+
+  it('left no mount, loop device or container', async () => {
+    const now = await readHostState();
+    expect(now).toEqual(before);
+  });
+});
