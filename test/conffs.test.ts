@@ -98,7 +98,7 @@ describe('conffs of three hosts of a group', () => {
     const ports: Record<string, string> = { web01: '8081', web02: '8082', web03: '8083' };
     for (const [host, archive] of conffsArchives()) {
       const fixture = (await readFromArchive(archive, './etc/vauban-fixture')).toString();
-      expect(fixture).toBe(`host=${host}\nport=${ports[host]}\ngroups=web\n`);
+      expect(fixture.trimEnd()).toBe(`host=${host}\nport=${ports[host]}\ngroups=web`);
       expect((await readFromArchive(archive, './etc/hostname')).toString()).toBe(`${host}\n`);
       const keys = await readVaultEntry(path.join(cwd, 'vault'), host, PASSPHRASE);
       expect(keys?.length).toBeGreaterThanOrEqual(6);
