@@ -3,7 +3,7 @@
 // - a Debian 12 base packed as a partitioned raw disk image (debootstrap);
 // - a git repository of real Ansible content, served as a local git URL.
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bash, sh } from './sh.js';
@@ -26,6 +26,10 @@ export async function fixtureBaseImage(): Promise<string> {
   const dir = path.join(CACHE_DIR, `base-${key}`);
   const image = path.join(dir, 'debian-12-generic-amd64.raw');
   if (existsSync(image)) return image;
+  // Fixtures of older recipes are never used again: free their disk.
+  for (const old of existsSync(CACHE_DIR) ? readdirSync(CACHE_DIR) : []) {
+    if (old.startsWith('base-') && old !== path.basename(dir)) rmSync(path.join(CACHE_DIR, old), { recursive: true, force: true });
+  }
   mkdirSync(dir, { recursive: true });
   // flock: two test processes never build the same fixture at once.
   await sh('flock', [path.join(dir, '.lock'), 'bash', '-c', `[ -e "$1" ] || bash "$2" "$1" "$3" "$4"`, '_', image, script, SUITE, MIRROR]);
