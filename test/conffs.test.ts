@@ -47,7 +47,7 @@ async function listArchive(file: string): Promise<string[]> {
 
 async function readFromArchive(file: string, member: string): Promise<Buffer> {
   const { execa } = await import('execa');
-  const result = await execa('tar', ['-xzOf', file, member], { encoding: 'buffer' });
+  const result = await execa('tar', ['-xzOf', file, member], { encoding: 'buffer', stripFinalNewline: false });
   return Buffer.from(result.stdout as Uint8Array);
 }
 
