@@ -20,6 +20,11 @@ export interface MainIo {
 const INSTALL_DIR = fileURLToPath(new URL('../../../', import.meta.url));
 
 export async function main(io: MainIo): Promise<number> {
+  // `vauban boot ...` is a command of its own (B5); everything else is vauban.sh's command line.
+  if (io.argv[0] === 'boot') {
+    const { mainBoot } = await import('./vauban-boot.js');
+    return mainBoot({ ...io, argv: io.argv.slice(1) });
+  }
   const parsed = parseVaubanArgs(io.argv, { out: (text) => io.stdout.write(text), err: (text) => io.stderr.write(text) });
   if (parsed.kind === 'exit') return parsed.code;
   const { options, warnings } = parsed;

@@ -26,6 +26,8 @@ export interface RunResult {
   exitCode: number;
   stdout: string;
   stderr: string;
+  /** With `binary`: stdout as bytes, untouched. */
+  stdoutBytes?: Uint8Array;
 }
 
 const STDERR_TAIL_LINES = 15;
@@ -39,7 +41,8 @@ export async function run(command: string, args: readonly string[], options: Run
     cwd: options.cwd,
     env: options.env,
     reject: false,
-    stripFinalNewline: true,
+    stripFinalNewline: !options.binary,
+    encoding: options.binary ? 'buffer' : 'utf8',
     cancelSignal: options.signal,
     forceKillAfterDelay: 5000,
     // Lines are split by execa so onLine gets whole lines.
@@ -63,11 +66,12 @@ export async function run(command: string, args: readonly string[], options: Run
   }
   const result = await subprocess;
   const stdout = typeof result.stdout === 'string' ? result.stdout : '';
-  const stderr = typeof result.stderr === 'string' ? result.stderr : '';
+  const stderr = typeof result.stderr === 'string' ? result.stderr : Buffer.from((result.stderr as Uint8Array | undefined) ?? []).toString('utf8');
+  const stdoutBytes = result.stdout instanceof Uint8Array ? result.stdout : undefined;
   if (result.failed && !options.allowFailure) {
     throw toRunError(command, args, result, stderr, options.signal);
   }
-  return { exitCode: result.exitCode ?? -1, stdout, stderr };
+  return { exitCode: result.exitCode ?? -1, stdout, stderr, stdoutBytes };
 }
 
 interface FailedResult {

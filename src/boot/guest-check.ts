@@ -1,0 +1,65 @@
+// What `vauban boot` adds to the guest for the test boot only (never to an
+// artifact): a oneshot unit that, once the host is up, prints what it is on
+// the serial console (host name, a file of its conffs, its sshd key's
+// fingerprint) and powers the machine off.
+import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+export const CHECK_MARKER = 'VAUBAN-CHECK';
+
+const UNIT = `[Unit]
+Description=vauban boot check (added by vauban boot for this test boot only)
+After=multi-user.target
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/vauban-boot-check
+StandardOutput=tty
+TTYPath=/dev/ttyS0
+
+[Install]
+WantedBy=multi-user.target
+`;
+
+function shellQuote(text: string): string {
+  return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+function checkScript(witness: string): string {
+  return `#!/bin/sh
+# vauban boot check: added by vauban boot for this test boot only.
+say() { echo "${CHECK_MARKER} $*" > /dev/ttyS0; }
+say "hostname=$(cat /proc/sys/kernel/hostname)"
+say "witness=$(sha256sum ${shellQuote(`/${witness}`)} 2>/dev/null | cut -d' ' -f1)"
+say "sshd-ed25519=$(ssh-keygen -E sha256 -lf /etc/ssh/ssh_host_ed25519_key.pub 2>/dev/null | cut -d' ' -f2)"
+say "root=$(findmnt -n -o FSTYPE /)"
+say "end"
+systemctl --no-block poweroff
+`;
+}
+
+/** Writes the check unit and script into `root` (an unpacked conffs). */
+export function addGuestCheck(root: string, witness: string): void {
+  const sbin = path.join(root, 'usr/local/sbin');
+  mkdirSync(sbin, { recursive: true });
+  writeFileSync(path.join(sbin, 'vauban-boot-check'), checkScript(witness));
+  chmodSync(path.join(sbin, 'vauban-boot-check'), 0o755);
+  const units = path.join(root, 'etc/systemd/system');
+  mkdirSync(path.join(units, 'multi-user.target.wants'), { recursive: true });
+  writeFileSync(path.join(units, 'vauban-boot-check.service'), UNIT);
+  symlinkSync('../vauban-boot-check.service', path.join(units, 'multi-user.target.wants', 'vauban-boot-check.service'));
+}
+
+/** The check lines of a serial log, as key=value. */
+export function readCheckLines(serial: string): Map<string, string> {
+  const values = new Map<string, string>();
+  for (const line of serial.split(/\r?\n/)) {
+    const at = line.indexOf(`${CHECK_MARKER} `);
+    if (at === -1) continue;
+    const rest = line.slice(at + CHECK_MARKER.length + 1).trim();
+    const equal = rest.indexOf('=');
+    if (equal === -1) values.set(rest, '');
+    else values.set(rest.slice(0, equal), rest.slice(equal + 1));
+  }
+  return values;
+}

@@ -1,0 +1,100 @@
+// `vauban boot`: PXE-boots a built master with one host's conffs under QEMU
+// and checks the host came up as itself (B5). Exit status 0 only when every
+// check passed.
+import path from 'node:path';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { VaubanError } from '../errors.js';
+import { describeFailure } from './fail.js';
+import type { MainIo } from './vauban.js';
+
+interface BootFlags {
+  name: string;
+  ansibleHost: string;
+  dir: string;
+  accel: 'tcg' | 'kvm';
+  timeout: number;
+  memory: number;
+  serialLog?: string;
+  debug: boolean;
+}
+
+function positive(value: string): number {
+  if (!/^[1-9][0-9]*$/.test(value)) throw new InvalidArgumentError('expected a whole number');
+  return Number(value);
+}
+
+export async function mainBoot(io: MainIo): Promise<number> {
+  const program = new Command('vauban boot')
+    .description('PXE-boot a built master with one host\'s conffs under QEMU, and check the host came up as itself')
+    .requiredOption('-n, --name <master>', 'the master to boot')
+    .requiredOption('-a, --ansible-host <host>', 'the host whose conffs to boot with')
+    .option('--dir <dir>', 'where the artifacts are (vmlinuz, initramfs.img, rootfs.tgz, overlayfs/, vault/)', '.')
+    .option('--accel <tcg|kvm>', 'QEMU accelerator: tcg works everywhere; kvm only where /dev/kvm really works', (value) => {
+      if (value !== 'tcg' && value !== 'kvm') throw new InvalidArgumentError('expected tcg or kvm');
+      return value;
+    }, 'tcg')
+    .option('--timeout <seconds>', 'the guest is stopped after this long', positive, 600)
+    .option('--memory <MiB>', 'guest memory (rootfs.tgz is downloaded into it)', positive, 2048)
+    .option('--serial-log <file>', 'where the serial console is kept (default: vauban-boot-<master>-<host>.log in --dir)')
+    .option('--debug', 'print every command run', false)
+    .helpOption('-h, --help', 'prints help')
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) });
+  try {
+    program.parse([...io.argv], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    throw error;
+  }
+  const flags = program.opts<BootFlags>();
+  const { Reporter, detectOutput } = await import('../reporter.js');
+  const reporter = new Reporter({ ...detectOutput(io.env, io.stderr), debug: flags.debug, stream: io.stderr });
+  await reporter.init();
+  const { CleanupStack } = await import('../system/cleanup.js');
+  const cleanup = new CleanupStack();
+  const abort = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => abort.abort(new VaubanError(`interrupted by ${signal}`, { exitCode: 130 }));
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const { loadSettings } = await import('../config/settings.js');
+    const settings = await loadSettings({ env: io.env, cwd: io.cwd });
+    reporter.redactAlso(settings.secrets);
+    const passphrase = settings.values.VAULTED_SSHD_KEYS_KEY;
+    if (passphrase === undefined) throw new VaubanError('setting VAULTED_SSHD_KEYS_KEY is required to check the host\'s sshd key against the vault');
+    const { createWorkDir } = await import('../system/work-dir.js');
+    const { bootCheck } = await import('../boot/boot-check.js');
+    const dir = path.resolve(io.cwd, flags.dir);
+    const serialLog = path.resolve(io.cwd, flags.serialLog ?? path.join(dir, `vauban-boot-${flags.name}-${flags.ansibleHost}.log`));
+    const result = await bootCheck({
+      dir,
+      master: flags.name,
+      host: flags.ansibleHost,
+      passphrase,
+      accelerator: flags.accel,
+      timeoutSeconds: flags.timeout,
+      memoryMiB: flags.memory,
+      serialLog,
+      workDir: createWorkDir(settings.values.VAUBAN_WORK_DIR ?? '/var/tmp', cleanup),
+      reporter,
+      cleanup,
+      runOptions: { signal: abort.signal, debug: (line) => reporter.debug(line) },
+    });
+    for (const check of result.checks) {
+      reporter.line(`${check.ok ? '[OK]' : '[KO]'} ${check.name}: expected ${check.expected}, got ${check.got ?? '(nothing)'}`);
+    }
+    reporter.line(`served: ${result.requests.join(', ') || 'nothing'}`);
+    reporter.line(`serial log: ${serialLog}`);
+    if (result.secondsToChecks !== undefined) reporter.line(`boot to checks passed: ${result.secondsToChecks.toFixed(1)} s`);
+    reporter.line(result.ok ? 'Result: the host came up as itself' : 'Result: FAILED');
+    return result.ok ? 0 : 1;
+  } catch (error) {
+    const failure = describeFailure(error, flags.debug);
+    io.stderr.write(`${failure.text}\n`);
+    return failure.exitCode;
+  } finally {
+    await cleanup.unwind((label, error) => reporter.warn(`cleanup of ${label} failed: ${(error as Error).message}`));
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
