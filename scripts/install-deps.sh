@@ -16,7 +16,7 @@ packages=(
   gpg gpg-agent
   docker-registry apache2-utils
   qemu-system-x86 qemu-utils ipxe-qemu busybox
-  iproute2 curl ca-certificates
+  iproute2 curl ca-certificates sudo
 )
 
 if [ "$(id -u)" != 0 ]; then echo "run me as root (sudo $0)" >&2; exit 1; fi

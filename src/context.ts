@@ -11,6 +11,7 @@ import { AnsibleRepository } from './ansible-repo.js';
 import type { CleanupStack } from './system/cleanup.js';
 import { createDockerClient, type DockerClient } from './system/docker/client.js';
 import type { RunOptions } from './system/run.js';
+import { Registry } from './registry.js';
 
 export interface ContextInit {
   options: VaubanOptions;
@@ -43,6 +44,7 @@ export class Context {
   readonly startedAt: Date;
   private dockerClient: Promise<DockerClient> | undefined;
   private ansibleRepository: AnsibleRepository | undefined;
+  private registryClient: Registry | undefined;
 
   constructor(init: ContextInit) {
     this.options = init.options;
@@ -73,6 +75,21 @@ export class Context {
       runOptions: this.runOptions,
     });
     return this.ansibleRepository;
+  }
+
+  /** The registry side of the run (A10); local-only without REGISTRY_HOSTNAME. */
+  get registry(): Registry {
+    const values = this.settings.values;
+    this.registryClient ??= new Registry({
+      hostname: values.REGISTRY_HOSTNAME,
+      username: values.REGISTRY_USERNAME,
+      password: values.REGISTRY_PASSWORD,
+      startedAt: this.startedAt,
+      docker: () => this.docker(),
+      reporter: this.reporter,
+      signal: this.signal,
+    });
+    return this.registryClient;
   }
 
   /** The deploy key file (-k), relative to the working directory. */

@@ -12,6 +12,10 @@ import { mountIso } from './steps/mount-iso.js';
 import { upload } from './steps/upload.js';
 
 export async function runPipeline(ctx: Context): Promise<void> {
+  // A registry that refuses the credentials stops the run before any work.
+  if (ctx.registry.enabled && (ctx.runs('import_iso') || ctx.runs('apply_stages') || ctx.runs('build_conffs'))) {
+    await ctx.reporter.step(`registry ${ctx.settings.values.REGISTRY_HOSTNAME}: login`, () => ctx.registry.login());
+  }
   const base = await mountIso(ctx);
   await bootstrapFs(ctx, base);
   const kernel = await chrootDracut(ctx, base);
@@ -23,5 +27,8 @@ export async function runPipeline(ctx: Context): Promise<void> {
   const rootfs = await buildRootfs(ctx, master);
   // The conffs of the run are built on the same source as the master (A2).
   const conffs = await buildConffs(ctx, source, prefix);
+  if (ctx.registry.enabled) await ctx.reporter.step('registry: pushes', () => ctx.registry.flush());
   await upload(ctx, { kernel, rootfs, conffs });
+  // The uploaded rootfs' image is the one `deployed` points to (A10).
+  if (rootfs !== undefined && ctx.runs('upload')) await ctx.registry.markDeployed(rootfs.image);
 }

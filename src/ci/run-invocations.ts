@@ -22,6 +22,19 @@ export async function runInvocations(invocations: readonly Invocation[], { vauba
       io.stderr.write(`[vauban-ci] ${invocation.kind} of ${invocation.master} failed (exit status ${code}); stopping\n`);
       return code;
     }
+    if (invocation.kind === 'rootfs') await printImginfo(invocation.master, io);
   }
   return 0;
+}
+
+/** After a rootfs build, what ci.py printed: the built image's /imginfo. */
+async function printImginfo(image: string, io: MainIo): Promise<void> {
+  try {
+    const { createDockerClient } = await import('../system/docker/client.js');
+    const { readFileFromImage } = await import('../system/docker/containers.js');
+    const imginfo = await readFileFromImage(await createDockerClient(), image, '/imginfo');
+    io.stdout.write(`[vauban-ci] ${image} was built. /imginfo:\n${imginfo.toString('utf8')}\n`);
+  } catch (error) {
+    io.stderr.write(`[vauban-ci] cannot read /imginfo of ${image}: ${(error as Error).message}\n`);
+  }
 }

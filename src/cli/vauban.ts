@@ -127,6 +127,16 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
     reporter.error(failure.text.replace(/^error: /, ''));
     exitCode = failure.exitCode;
   } finally {
+    // New sshd keys must not be lost with the CI job, whatever happened to the build.
+    if (settings.ci && report.newVaultEntries.length > 0) {
+      const { commitVault } = await import('../vault-commit.js');
+      await reporter
+        .step('vault: commit and push the new entries', () => commitVault(io.cwd, report.newVaultEntries, settings, { debug: (line) => reporter.debug(line) }))
+        .catch((error: unknown) => {
+          reporter.error(describeFailure(error, options.debug).text.replace(/^error: /, ''));
+          exitCode = 1;
+        });
+    }
     await reporter.step('cleanup', () =>
       cleanup.unwind((label, error) => reporter.warn(`cleanup of ${label} failed: ${(error as Error).message}`)),
     );

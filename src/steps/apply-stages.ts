@@ -6,7 +6,7 @@ import type { Context } from '../context.js';
 import { VaubanError } from '../errors.js';
 import { stageImageName } from '../image-name.js';
 import type { Stage } from '../stage.js';
-import { buildImage, imageExists, tagImage } from '../system/docker/images.js';
+import { buildImage, tagImage } from '../system/docker/images.js';
 import { createBuildContext } from './build-context.js';
 
 export interface ApplyStagesInput {
@@ -58,7 +58,7 @@ export async function checkStages(ctx: Context, stages: readonly Stage[]): Promi
 /** Applies the stages as `hostname`; returns the images made, in order. */
 export async function applyStagesAs(ctx: Context, input: ApplyStagesInput): Promise<AppliedStage[]> {
   const docker = await ctx.docker();
-  if (!(await imageExists(docker, input.source))) {
+  if (!(await ctx.registry.ensureLocal(input.source))) {
     throw new VaubanError(`source image ${input.source} does not exist`, { hint: 'build it first, or check --source-image' });
   }
   const settings = ctx.settings.values;
@@ -102,9 +102,11 @@ export async function applyStagesAs(ctx: Context, input: ApplyStagesInput): Prom
       throw new VaubanError(`stage ${stage.playbook} (branch ${branch}) failed for ${input.hostname}: ${(error as Error).message}`, { cause: error });
     }
     applied.push({ stage, branch, image });
+    ctx.registry.publish(image);
     from = image;
   }
   await tagImage(docker, from, input.finalName);
+  ctx.registry.publish(input.finalName);
   input.onLine(`tagged ${input.finalName} on ${from}`);
   return applied;
 }

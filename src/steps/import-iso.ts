@@ -24,6 +24,7 @@ export async function importIso(ctx: Context, base: MountedBase | undefined): Pr
     const tar = await createTarStream(base.root, { oneFileSystem: true, exclude: NOT_IMPORTED, signal: ctx.signal });
     await Promise.all([importImage(docker, tar.stream, rawIso, ctx.signal), tar.done]);
     ctx.report.images.push(rawIso);
+    ctx.registry.publish(rawIso);
   });
 
   const image = `${prefix}/iso`;
@@ -49,6 +50,7 @@ export async function importIso(ctx: Context, base: MountedBase | undefined): Pr
     ]);
     ctx.reporter.debug(`built ${image} (${id})`);
     ctx.report.images.push(image);
+    ctx.registry.publish(image);
   });
   return { prefix, image };
 }

@@ -7,6 +7,8 @@ import { VaubanError } from '../errors.js';
 export interface RunOptions {
   /** Text or bytes written to the program's standard input (secrets go here, never in argv). */
   input?: string | Uint8Array;
+  /** A file streamed to the program's standard input. */
+  inputFile?: string;
   cwd?: string;
   /** Extra environment variables, merged over the current environment. */
   env?: Record<string, string | undefined>;
@@ -38,6 +40,7 @@ export async function run(command: string, args: readonly string[], options: Run
   options.debug?.(`$ ${formatCommand(command, args)}`);
   const subprocess = execa(command, args, {
     input: options.input,
+    inputFile: options.inputFile,
     cwd: options.cwd,
     env: options.env,
     reject: false,

@@ -1,0 +1,29 @@
+// Pushing to and pulling from a Docker registry through the Engine API. The
+// credentials travel in the X-Registry-Auth header of each request: never in
+// a process argument list, never written to disk by vauban.
+import type { Readable } from 'node:stream';
+import type { DockerClient } from './client.js';
+import { followProgress } from './progress.js';
+
+export interface RegistryAuth {
+  username: string;
+  password: string;
+  serveraddress: string;
+}
+
+/** Checks credentials against the registry (what `docker login` does). */
+export async function checkRegistryAuth(docker: DockerClient, auth: RegistryAuth): Promise<void> {
+  await docker.checkAuth(auth);
+}
+
+/** `docker push repository:tag`. */
+export async function pushImage(docker: DockerClient, repository: string, tag: string, auth: RegistryAuth | undefined, signal?: AbortSignal): Promise<void> {
+  const stream = (await docker.getImage(`${repository}:${tag}`).push({ tag, authconfig: auth })) as unknown as Readable;
+  await followProgress(stream, { signal });
+}
+
+/** `docker pull reference`. */
+export async function pullImage(docker: DockerClient, reference: string, auth: RegistryAuth | undefined, signal?: AbortSignal): Promise<void> {
+  const stream = (await docker.pull(reference, { authconfig: auth })) as unknown as Readable;
+  await followProgress(stream, { signal });
+}

@@ -1,0 +1,293 @@
+// Issue 6: delivery on real components. A private sshd on loopback stands in
+// for a PXE server (its own host key, an authorized key, a non-root user with
+// sudo); Debian's docker-registry with basic auth stands in for the registry;
+// the project is a git clone, as in a GitLab job (CI=true). vauban-ci builds
+// the whole three-level fixture tree; then an interrupted upload, and a
+// re-deploy of an older tag with vauban-version-control.
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
+import { readHostState, type HostState } from './helpers/host-state.js';
+import { imageIds, removeNewImages } from './helpers/images.js';
+import { createPxeUser, type PxeUser } from './helpers/pxe-user.js';
+import { startRegistry, type TestRegistry } from './helpers/registry.js';
+import { bash, sh, uniqueName } from './helpers/sh.js';
+import { startSshd, type TestSshd } from './helpers/sshd.js';
+import { runVauban, tail, type VaubanRun } from './helpers/vauban.js';
+
+const ID = uniqueName('dl').toLowerCase().replace(/[^a-z0-9]/g, '');
+const ROOT = `itest-${ID}/iso`;
+const MASTER_A = `master-${ID}-a`;
+const MASTER_B = `master-${ID}-b`;
+const REGISTRY_PASSWORD = `registry-pw-${ID}-Zq9`;
+const PASSPHRASE = `vault-pass-${ID}-Xk2`;
+const GIT_TOKEN = `git-token-${ID}-Jw5`;
+const PXE_USER = 'vauban-pxe-test';
+
+let work: string;
+let cwd: string;
+let log: string;
+let uploadDir: string;
+let repo: AnsibleRepo;
+let sshd: TestSshd;
+let registry: TestRegistry;
+let pxeUser: PxeUser;
+let env: Record<string, string>;
+let before: HostState;
+let imagesBefore: Set<string>;
+let logsBefore: Set<string>;
+const psLines = new Set<string>();
+
+async function sha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Runs a command while sampling `ps -eo args` every 100 ms. */
+async function sampled(run: () => Promise<VaubanRun>): Promise<VaubanRun> {
+  let stop = false;
+  const sampler = (async () => {
+    while (!stop) {
+      for (const line of (await sh('ps', ['-eo', 'args'])).split('\n')) psLines.add(line);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  try {
+    return await run();
+  } finally {
+    stop = true;
+    await sampler;
+  }
+}
+
+/** Every file and symlink under UPLOAD_DIR, relative, sorted. */
+function serverTree(): string[] {
+  return readdirSync(uploadDir, { recursive: true, withFileTypes: true })
+    .filter((entry) => !entry.isDirectory())
+    .map((entry) => path.relative(uploadDir, path.join(entry.parentPath, entry.name)))
+    .sort();
+}
+
+async function tagsOf(image: string): Promise<string[]> {
+  const response = await registry.api(`/v2/vauban/${image}/tags/list`);
+  expect(response.status).toBe(200);
+  return ((response.body as { tags: string[] }).tags ?? []).sort();
+}
+
+async function digestOf(image: string, tag: string): Promise<string | null> {
+  const response = await registry.api(`/v2/vauban/${image}/manifests/${tag}`, 'application/vnd.docker.distribution.manifest.v2+json');
+  return response.headers.get('docker-content-digest');
+}
+
+beforeAll(async () => {
+  before = await readHostState();
+  imagesBefore = await imageIds();
+  logsBefore = new Set(existsSync('/tmp/vauban-logs') ? readdirSync('/tmp/vauban-logs') : []);
+  work = mkdtempSync('/var/tmp/vauban-itest-delivery-');
+  log = path.join(work, 'vauban.log');
+  repo = await makeAnsibleRepo(work);
+
+  // The PXE server: a non-root user with sudo, an sshd accepting the CI upload key.
+  pxeUser = await createPxeUser(PXE_USER);
+  const uploadKey = path.join(work, 'upload-key');
+  await sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'vauban-test-upload', '-f', uploadKey]);
+  sshd = await startSshd(path.join(work, 'sshd'), [readFileSync(`${uploadKey}.pub`, 'utf8').trim()]);
+  uploadDir = path.join(work, 'pxe');
+  mkdirSync(uploadDir, { mode: 0o755 });
+
+  registry = await startRegistry(path.join(work, 'registry'), 'vauban-ci', REGISTRY_PASSWORD);
+
+  // The project, as GitLab checks it out: config.yml, vault/, and the base file.
+  const project = path.join(work, 'project.git');
+  const seed = path.join(work, 'project-seed');
+  mkdirSync(path.join(seed, 'vault'), { recursive: true });
+  writeFileSync(path.join(seed, 'vault', '.gitkeep'), '');
+  writeFileSync(
+    path.join(seed, 'config.yml'),
+    [
+      '"debian-12-generic-amd64.raw":',
+      `  name: ${ROOT}`,
+      `  ${MASTER_A}:`,
+      '    stages: [pb_base.yml]',
+      `    ${MASTER_B}:`,
+      '      stages: [feature@pb_web.yml]',
+      '      conffs: "web01"',
+      '',
+    ].join('\n'),
+  );
+  await bash('git init -q -b master "$1" && git -C "$1" add -A && git -C "$1" -c user.name=t -c user.email=t@t commit -q -m seed && git clone -q --bare "$1" "$2"', { args: [seed, project] });
+  cwd = path.join(work, 'checkout');
+  await sh('git', ['clone', '-q', project, cwd]);
+  symlinkSync(await fixtureBaseImage(), path.join(cwd, 'debian-12-generic-amd64.raw'));
+  mkdirSync(path.join(work, 'home'));
+
+  env = {
+    HOME: path.join(work, 'home'),
+    CI: 'true',
+    ANSIBLE_REPO: repo.url,
+    VAULTED_SSHD_KEYS_KEY: PASSPHRASE,
+    SQUASHFS_COMPRESSION: 'zstd',
+    REGISTRY_HOSTNAME: registry.host,
+    REGISTRY_USERNAME: registry.username,
+    REGISTRY_PASSWORD,
+    UPLOAD_HOSTS_LIST: `ssh://127.0.0.1:${sshd.port}`,
+    UPLOAD_DIR: uploadDir,
+    UPLOAD_OWNER: 'www-data',
+    UPLOAD_CI_SSH_USERNAME: PXE_USER,
+    UPLOAD_CI_SSH_KEY: readFileSync(uploadKey).toString('base64'),
+    GITLAB_USER_NAME: 'CI Bot',
+    GITLAB_USER_EMAIL: 'ci@vauban.invalid',
+    GIT_TOKEN_USERNAME: 'vauban-ci-token',
+    GIT_TOKEN_PASSWORD: GIT_TOKEN,
+    CI_REPOSITORY_URL: `file://${project}`,
+    CI_COMMIT_REF_NAME: 'master',
+  };
+}, 600_000);
+
+afterAll(async () => {
+  await sshd?.stop();
+  await registry?.stop();
+  await pxeUser?.remove();
+  await removeNewImages(imagesBefore);
+  for (const name of existsSync('/tmp/vauban-logs') ? readdirSync('/tmp/vauban-logs') : []) {
+    if (!logsBefore.has(name)) rmSync(path.join('/tmp/vauban-logs', name), { force: true });
+  }
+  if (process.env.VAUBAN_TEST_KEEP !== '1') rmSync(work, { recursive: true, force: true });
+  expect(await readHostState()).toEqual(before);
+});
+
+describe('vauban-ci stage=all build_parents=-1 on a three-level tree', () => {
+  let run: VaubanRun;
+  beforeAll(async () => {
+    run = await sampled(() => runVauban('vauban-ci', [], { cwd, env: { ...env, name: MASTER_B, stage: 'all', build_parents: '-1' }, log }));
+  }, 1_800_000);
+
+  it('builds every ancestor, then the master, its conffs and initramfs, and prints /imginfo', () => {
+    expect(run.exitCode, tail(run, 80)).toBe(0);
+    const order = [...run.output.matchAll(/\[vauban-ci\] \(\d+\/(\d+)\) (\w+) of (\S+):/g)].map((match) => `${match[2]} ${match[3]}`);
+    expect(order).toEqual([
+      `rootfs ${ROOT}`,
+      `initramfs ${ROOT}`,
+      `rootfs ${MASTER_A}`,
+      `initramfs ${MASTER_A}`,
+      `rootfs ${MASTER_B}`,
+      `conffs ${MASTER_B}`,
+      `initramfs ${MASTER_B}`,
+    ]);
+    expect(run.output).toContain(`[vauban-ci] ${MASTER_B} was built. /imginfo:`);
+    expect(run.output).toMatch(/git-branch: 'feature'/);
+  });
+
+  it('left the server folder in exactly the A9 layout, links resolving to the local artifacts', async () => {
+    const kernel = readdirSync(path.join(uploadDir, 'linux')).find((name) => name.startsWith('vmlinuz-'))?.slice('vmlinuz-'.length);
+    expect(kernel).toMatch(/^\d+\.\d+\.\d+-\d+-amd64$/);
+    expect(serverTree()).toEqual(
+      [
+        `linux/initramfs.img-${kernel}`,
+        `linux/vmlinuz-${kernel}`,
+        `${MASTER_B}/conffs-web01.tgz`,
+        `${MASTER_B}/initramfs.img`,
+        `${MASTER_B}/rootfs.tgz`,
+        `${MASTER_B}/vmlinuz`,
+      ].sort(),
+    );
+    expect(await sh('readlink', [path.join(uploadDir, MASTER_B, 'vmlinuz')])).toBe(`../linux/vmlinuz-${kernel}`);
+    expect(await sh('readlink', [path.join(uploadDir, MASTER_B, 'initramfs.img')])).toBe(`../linux/initramfs.img-${kernel}`);
+    expect(await sha256(path.join(uploadDir, MASTER_B, 'vmlinuz'))).toBe(await sha256(path.join(cwd, 'vmlinuz')));
+    expect(await sha256(path.join(uploadDir, MASTER_B, 'initramfs.img'))).toBe(await sha256(path.join(cwd, 'initramfs.img')));
+    expect(await sha256(path.join(uploadDir, MASTER_B, 'rootfs.tgz'))).toBe(await sha256(path.join(cwd, 'rootfs.tgz')));
+    const conffsFolder = readdirSync(path.join(cwd, 'overlayfs')).find((name) => name.endsWith('-overlayfs-web01')) as string;
+    expect(await sha256(path.join(uploadDir, MASTER_B, 'conffs-web01.tgz'))).toBe(await sha256(path.join(cwd, 'overlayfs', conffsFolder, 'conffs-web01.tgz')));
+  });
+
+  it('set the modes of A9: files 0664, folders 775 with UPLOAD_OWNER\'s group (the sudo path)', async () => {
+    for (const file of serverTree()) {
+      const [mode, group] = (await sh('stat', ['-L', '-c', '%a %G', path.join(uploadDir, file)])).split(' ');
+      expect(mode, file).toBe('664');
+      expect(group, file).toBe('www-data');
+    }
+    for (const folder of ['linux', MASTER_B]) expect(await sh('stat', ['-c', '%a %G', path.join(uploadDir, folder)])).toBe('775 www-data');
+  });
+
+  it('pushed :latest, a dated tag and :deployed of the master to the registry', async () => {
+    const tags = await tagsOf(MASTER_B);
+    expect(tags).toContain('latest');
+    expect(tags).toContain('deployed');
+    expect(tags.some((tag) => /^\d{4}-\d{2}-\d{2}T\d{4}$/.test(tag))).toBe(true);
+    expect(await tagsOf(MASTER_A)).toContain('latest');
+    expect(await tagsOf(MASTER_A)).not.toContain('deployed');
+  });
+
+  it('committed and pushed the new vault entries as [CI] Update vault/', async () => {
+    const subjects = (await sh('git', ['--git-dir', path.join(work, 'project.git'), 'log', '--format=%s', 'master'])).split('\n');
+    expect(subjects.filter((subject) => subject === '[CI] Update vault/').length).toBeGreaterThanOrEqual(1);
+    const files = await sh('git', ['--git-dir', path.join(work, 'project.git'), 'ls-tree', '-r', '--name-only', 'master', 'vault/']);
+    for (const entry of [`vault/${MASTER_A}.tar.gpg`, `vault/${MASTER_B}.tar.gpg`, 'vault/web01.tar.gpg']) expect(files).toContain(entry);
+  });
+
+  it('never showed the registry password, the vault passphrase or the git token in ps or in a log', () => {
+    expect(psLines.size).toBeGreaterThan(50);
+    const logs = [readFileSync(log, 'utf8'), ...readdirSync('/tmp/vauban-logs').filter((name) => !logsBefore.has(name)).map((name) => readFileSync(path.join('/tmp/vauban-logs', name), 'utf8'))];
+    for (const secret of [REGISTRY_PASSWORD, PASSPHRASE, GIT_TOKEN]) {
+      expect([...psLines].filter((line) => line.includes(secret))).toEqual([]);
+      expect(logs.filter((text) => text.includes(secret))).toEqual([]);
+    }
+  });
+});
+
+describe('a cut upload, and a re-deploy', () => {
+  let firstTag: string;
+  let firstSha: string;
+
+  it('an upload interrupted by killing the ssh connection mid-file leaves the previous rootfs.tgz intact and served', async () => {
+    firstSha = await sha256(path.join(uploadDir, MASTER_B, 'rootfs.tgz'));
+    firstTag = (await tagsOf(MASTER_B)).find((tag) => /^\d{4}-/.test(tag)) as string;
+    // A second build must get another date tag (they have a minute's precision).
+    while (new Date().toISOString().slice(0, 16).replace(':', '') === firstTag) await new Promise((resolve) => setTimeout(resolve, 1000));
+    let killed = false;
+    const watcher = (async () => {
+      const dir = path.join(uploadDir, MASTER_B);
+      for (let i = 0; i < 20 * 600 && !killed; i++) {
+        if (readdirSync(dir).some((name) => name.startsWith('.rootfs.tgz.vauban-'))) {
+          await sh('pkill', ['-KILL', '-u', PXE_USER]).catch(() => undefined);
+          killed = true;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    const run = await runVauban('vauban', ['-s', MASTER_A, '-n', MASTER_B, '-i', 'no', '-l', 'no', 'feature@pb_web.yml'], { cwd, env, log });
+    await watcher;
+    expect(killed).toBe(true);
+    expect(run.exitCode).not.toBe(0);
+    expect(await sha256(path.join(uploadDir, MASTER_B, 'rootfs.tgz'))).toBe(firstSha);
+    expect(readdirSync(path.join(uploadDir, MASTER_B)).filter((name) => name.includes('.vauban-'))).toEqual([]);
+    // `deployed` did not move to the image whose upload failed.
+    expect(await digestOf(MASTER_B, 'deployed')).toBe(await digestOf(MASTER_B, firstTag));
+  }, 900_000);
+
+  it('vauban-version-control re-deploys the older tag: the server rootfs.tgz becomes that image\'s, deployed moves', async () => {
+    // Put the newer build in place first, so that the re-deploy has something to change.
+    const rebuild = await runVauban('vauban', ['-s', MASTER_A, '-n', MASTER_B, '-i', 'no', '-l', 'no', 'feature@pb_web.yml'], { cwd, env, log });
+    expect(rebuild.exitCode, tail(rebuild)).toBe(0);
+    const newest = (await tagsOf(MASTER_B)).filter((tag) => /^\d{4}-/.test(tag)).sort().at(-1) as string;
+    expect(newest).not.toBe(firstTag);
+    expect(await digestOf(MASTER_B, 'deployed')).toBe(await digestOf(MASTER_B, newest));
+    const rebuiltSha = await sha256(path.join(uploadDir, MASTER_B, 'rootfs.tgz'));
+    expect(rebuiltSha).not.toBe(firstSha);
+
+    const run = await runVauban('vauban-version-control', ['-t', firstTag, '-i', MASTER_B, '-m', MASTER_B], { cwd, env, log });
+    expect(run.exitCode, tail(run)).toBe(0);
+    expect(await digestOf(MASTER_B, 'deployed')).toBe(await digestOf(MASTER_B, firstTag));
+    // The served rootfs is now the older image's: its /imginfo is that image's.
+    const served = path.join(work, 'served');
+    mkdirSync(served);
+    await sh('tar', ['-xf', path.join(uploadDir, MASTER_B, 'rootfs.tgz'), '-C', served]);
+    const servedImginfo = await sh('unsquashfs', ['-cat', path.join(served, 'rootfs.img'), 'imginfo']);
+    const olderImginfo = await sh('docker', ['run', '--rm', `${registry.host}/vauban/${MASTER_B}:${firstTag}`, 'cat', '/imginfo']);
+    expect(servedImginfo).toBe(olderImginfo);
+    expect(await sha256(path.join(uploadDir, MASTER_B, 'rootfs.tgz'))).not.toBe(rebuiltSha);
+  }, 900_000);
+});
