@@ -5,7 +5,7 @@
 // the whole three-level fixture tree; then an interrupted upload, and a
 // re-deploy of an older tag with vauban-version-control.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
@@ -87,6 +87,8 @@ beforeAll(async () => {
   imagesBefore = await imageIds();
   logsBefore = new Set(existsSync('/tmp/vauban-logs') ? readdirSync('/tmp/vauban-logs') : []);
   work = mkdtempSync('/var/tmp/vauban-itest-delivery-');
+  // The PXE user's sshd session reads its authorized keys below it.
+  chmodSync(work, 0o711);
   log = path.join(work, 'vauban.log');
   repo = await makeAnsibleRepo(work);
 

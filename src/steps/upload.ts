@@ -90,7 +90,7 @@ async function uploadTo(ctx: Context, target: SshTarget, files: FileToSend[], li
     ...ctx.runOptions,
     allowFailure: true,
   });
-  if (direct.exitCode === 255) throw new VaubanError(`cannot reach the PXE server ${target.destination}: ${direct.stderr.trim().split('\n').at(-1) ?? ''}`);
+  if (direct.exitCode === 255) throw new VaubanError(`cannot reach or log in to the PXE server ${target.destination} over ssh: ${direct.stderr.trim().split('\n').at(-1) ?? ''}`);
   const sudo = direct.exitCode !== 0;
   /** A remote command, run with sudo when the ssh user cannot write UPLOAD_DIR. */
   const as = (...words: string[]): string => `${sudo ? 'sudo -n ' : ''}${remoteCommand(...words)}`;

@@ -41,11 +41,12 @@ async function waitForPort(port: number, child: ChildProcess): Promise<void> {
 
 /** Starts sshd on 127.0.0.1 accepting `authorizedKeys` (public key lines). */
 export async function startSshd(dir: string, authorizedKeys: string[]): Promise<TestSshd> {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // sshd reads authorized_keys as the user logging in: readable by all.
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   const hostKey = path.join(dir, 'ssh_host_ed25519_key');
   await sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
-  writeFileSync(path.join(dir, 'authorized_keys'), `${authorizedKeys.join('\n')}\n`, { mode: 0o600 });
+  writeFileSync(path.join(dir, 'authorized_keys'), `${authorizedKeys.join('\n')}\n`, { mode: 0o644 });
   const port = await freePort();
   const config = path.join(dir, 'sshd_config');
   writeFileSync(
