@@ -9,13 +9,11 @@ import { buildRootfs } from './steps/build-rootfs.js';
 import { chrootDracut } from './steps/chroot-dracut.js';
 import { importIso } from './steps/import-iso.js';
 import { mountIso } from './steps/mount-iso.js';
+import { preflight } from './steps/preflight.js';
 import { upload } from './steps/upload.js';
 
 export async function runPipeline(ctx: Context): Promise<void> {
-  // A registry that refuses the credentials stops the run before any work.
-  if (ctx.registry.enabled && (ctx.runs('import_iso') || ctx.runs('apply_stages') || ctx.runs('build_conffs'))) {
-    await ctx.reporter.step(`registry ${ctx.settings.values.REGISTRY_HOSTNAME}: login`, () => ctx.registry.login());
-  }
+  const { hosts } = await preflight(ctx);
   const base = await mountIso(ctx);
   await bootstrapFs(ctx, base);
   const kernel = await chrootDracut(ctx, base);
@@ -26,7 +24,7 @@ export async function runPipeline(ctx: Context): Promise<void> {
   const master = await applyStages(ctx, source, prefix);
   const rootfs = await buildRootfs(ctx, master);
   // The conffs of the run are built on the same source as the master (A2).
-  const conffs = await buildConffs(ctx, source, prefix);
+  const conffs = await buildConffs(ctx, { source, prefix, hosts });
   if (ctx.registry.enabled) await ctx.reporter.step('registry: pushes', () => ctx.registry.flush());
   await upload(ctx, { kernel, rootfs, conffs });
   // The uploaded rootfs' image is the one `deployed` points to (A10).

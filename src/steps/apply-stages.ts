@@ -32,7 +32,6 @@ export interface AppliedStage {
 /** The rootfs's stages: the master's name, applied on the source. */
 export async function applyStages(ctx: Context, source: string | undefined, prefix: string | undefined): Promise<string | undefined> {
   if (!ctx.runs('apply_stages') || source === undefined || prefix === undefined) return undefined;
-  await checkStages(ctx, ctx.options.stages);
   await ctx.reporter.step(`apply_stages: ${ctx.options.name} (${ctx.options.stages.length} stage(s) on ${source})`, async (status) => {
     await applyStagesAs(ctx, {
       source,
@@ -50,7 +49,7 @@ export async function applyStages(ctx: Context, source: string | undefined, pref
   return ctx.options.name;
 }
 
-/** Fails before any build when a stage's branch or playbook does not exist, or the source image is missing. */
+/** Fails before any build when a stage's branch or playbook does not exist. */
 export async function checkStages(ctx: Context, stages: readonly Stage[]): Promise<void> {
   for (const stage of stages) await ctx.ansible.assertPlaybook(stage.branch ?? ctx.options.branch, stage.playbook);
 }

@@ -7,35 +7,31 @@
 import { createWriteStream, mkdirSync, renameSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../context.js';
-import { assertHostName } from '../conffs/host-names.js';
 import { VaubanError } from '../errors.js';
 import type { HostResult } from '../run-report.js';
 import { sshdKeysFor } from '../sshd-keys.js';
-import { listHosts } from '../system/ansible.js';
 import { imageLayers, mountLayers } from '../system/docker/layers.js';
 import { run } from '../system/run.js';
 import { findWhiteouts } from '../system/whiteouts.js';
 import { installHostKeys } from '../vault.js';
-import { applyStagesAs, checkStages } from './apply-stages.js';
+import { applyStagesAs } from './apply-stages.js';
 import { applyToSlash } from './build-rootfs.js';
 import type { ConffsArtifact } from './types.js';
 
 /** Left out of every conffs (A6). */
 const EXCLUDED = ['var/log', 'var/cache', 'root/ansible'];
 
-export async function buildConffs(ctx: Context, source: string | undefined, prefix: string | undefined): Promise<ConffsArtifact[] | undefined> {
-  if (!ctx.runs('build_conffs') || source === undefined || prefix === undefined) return undefined;
-  const pattern = ctx.options.ansibleHost ?? '';
-  const hosts = await ctx.reporter.step(`build_conffs: hosts of '${pattern}'`, async () => {
-    const checkout = await ctx.ansible.checkout(ctx.options.branch);
-    return listHosts(pattern, ctx.ansible.ansibleDir(checkout), ctx.runOptions);
-  });
-  if (hosts.length === 0) {
-    throw new VaubanError(`no host of the inventory (branch ${ctx.options.branch}) matches '${pattern}' (master-* hosts are never built)`);
-  }
-  hosts.forEach(assertHostName);
+export interface ConffsInput {
+  source: string | undefined;
+  prefix: string | undefined;
+  /** Resolved by the preflight (A7). */
+  hosts: string[] | undefined;
+}
+
+export async function buildConffs(ctx: Context, input: ConffsInput): Promise<ConffsArtifact[] | undefined> {
+  const { source, prefix, hosts } = input;
+  if (!ctx.runs('build_conffs') || source === undefined || prefix === undefined || hosts === undefined) return undefined;
   ctx.reporter.info(`building conffs for ${hosts.length} host(s): ${hosts.join(' ')}`);
-  await checkStages(ctx, ctx.options.stages);
 
   mkdirSync(ctx.logDir, { recursive: true });
   const { default: pLimit } = await import('p-limit');

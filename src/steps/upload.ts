@@ -8,7 +8,7 @@
 // in the middle leaves the previous files serving. With sudo (when the ssh
 // user cannot write UPLOAD_DIR), folders get UPLOAD_OWNER's group and mode 775.
 import { createHash } from 'node:crypto';
-import { createReadStream, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../context.js';
 import { VaubanError } from '../errors.js';
@@ -70,12 +70,15 @@ export function uploadList(name: string, input: UploadInput): { files: FileToSen
   return { files, links };
 }
 
-/** In CI, the ssh user and key of the settings (A3); elsewhere the operator's ssh config alone. */
-function ciSshOptions(ctx: Context): string[] {
+/**
+ * The ssh user and key of the settings (A3), when UPLOAD_CI_SSH_KEY is set
+ * (CI sets it); otherwise the operator's ssh config alone decides.
+ */
+export function ciSshOptions(ctx: Context): string[] {
   const values = ctx.settings.values;
-  if (!ctx.settings.ci || values.UPLOAD_CI_SSH_KEY === undefined) return [];
+  if (values.UPLOAD_CI_SSH_KEY === undefined) return [];
   const keyFile = path.join(ctx.workDir, 'upload-key');
-  writeFileSync(keyFile, Buffer.from(values.UPLOAD_CI_SSH_KEY.replace(/\s+/g, ''), 'base64'), { mode: 0o600 });
+  if (!existsSync(keyFile)) writeFileSync(keyFile, Buffer.from(values.UPLOAD_CI_SSH_KEY.replace(/\s+/g, ''), 'base64'), { mode: 0o600 });
   const options = ['-i', keyFile, '-o', 'IdentitiesOnly=yes', '-o', 'StrictHostKeyChecking=accept-new', '-o', `UserKnownHostsFile=${path.join(ctx.workDir, 'known_hosts')}`];
   if (values.UPLOAD_CI_SSH_USERNAME !== undefined) options.push('-o', `User=${values.UPLOAD_CI_SSH_USERNAME}`);
   return options;

@@ -1,0 +1,75 @@
+// Before any work: everything that can be known wrong without building is
+// checked, so that bad input stops the run with one clear message and nothing
+// built or changed: the stages' branches and playbooks, the conffs hosts, the
+// vault passphrase, the registry login, the PXE servers.
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Context } from '../context.js';
+import { assertHostName } from '../conffs/host-names.js';
+import { VaubanError } from '../errors.js';
+import { listHosts } from '../system/ansible.js';
+import { sshRun } from '../system/ssh.js';
+import { readVaultEntry } from '../vault.js';
+import { checkStages } from './apply-stages.js';
+import { ciSshOptions } from './upload.js';
+
+export interface Preflight {
+  /** The conffs hosts, resolved by Ansible, when the run builds conffs. */
+  hosts: string[] | undefined;
+}
+
+export async function preflight(ctx: Context): Promise<Preflight> {
+  return ctx.reporter.step('preflight: stages, hosts, vault, registry, servers', async () => {
+    if (ctx.runs('apply_stages') || ctx.runs('build_conffs') || ctx.runs('import_iso')) {
+      await ctx.ansible.checkout(ctx.options.branch);
+      await checkStages(ctx, ctx.options.stages);
+    }
+    const hosts = ctx.runs('build_conffs') ? await resolveHosts(ctx) : undefined;
+    if (ctx.runs('build_rootfs') || ctx.runs('build_conffs')) await assertVaultPassphrase(ctx);
+    if (ctx.registry.enabled && (ctx.runs('import_iso') || ctx.runs('apply_stages') || ctx.runs('build_conffs'))) await ctx.registry.login();
+    if (ctx.runs('upload')) await assertServersReachable(ctx);
+    return { hosts };
+  });
+}
+
+async function resolveHosts(ctx: Context): Promise<string[]> {
+  const pattern = ctx.options.ansibleHost ?? '';
+  const checkout = await ctx.ansible.checkout(ctx.options.branch);
+  const hosts = await listHosts(pattern, ctx.ansible.ansibleDir(checkout), ctx.runOptions);
+  if (hosts.length === 0) {
+    throw new VaubanError(`no host of the inventory (branch ${ctx.options.branch}) matches '${pattern}' (master-* hosts are never built)`);
+  }
+  hosts.forEach(assertHostName);
+  return hosts;
+}
+
+/** A wrong passphrase fails now, on an entry that exists, and changes nothing. */
+async function assertVaultPassphrase(ctx: Context): Promise<void> {
+  const passphrase = ctx.settings.values.VAULTED_SSHD_KEYS_KEY ?? '';
+  const entry = firstVaultEntry(ctx.vaultDir);
+  if (entry !== undefined) await readVaultEntry(ctx.vaultDir, entry, passphrase);
+}
+
+function firstVaultEntry(dir: string, prefix = ''): string | undefined {
+  if (!existsSync(dir)) return undefined;
+  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (entry.isFile() && entry.name.endsWith('.tar.gpg')) return `${prefix}${entry.name.slice(0, -'.tar.gpg'.length)}`;
+  }
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) {
+      const found = firstVaultEntry(path.join(dir, entry.name), `${prefix}${entry.name}/`);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
+async function assertServersReachable(ctx: Context): Promise<void> {
+  const options = ciSshOptions(ctx);
+  for (const destination of (ctx.settings.values.UPLOAD_HOSTS_LIST ?? '').trim().split(/\s+/)) {
+    const result = await sshRun({ destination, options }, 'true', { ...ctx.runOptions, allowFailure: true });
+    if (result.exitCode !== 0) {
+      throw new VaubanError(`cannot reach or log in to the PXE server ${destination} over ssh: ${result.stderr.trim().split('\n').at(-1) ?? `exit status ${result.exitCode}`}`);
+    }
+  }
+}

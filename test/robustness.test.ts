@@ -1,0 +1,351 @@
+// Issue 7: vauban fails cleanly and loses nothing. The real tool is driven
+// through interruptions at each long step, concurrent runs, bad input of
+// every kind, and a secrets scan of a full build; after the whole suite the
+// machine's loop devices, mounts, containers and temporary folders are as
+// they were. A summary table (case, result) is printed at the end.
+import { createHash } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { chmodSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
+import { readHostState, type HostState } from './helpers/host-state.js';
+import { filesContaining, imageIds, layerDirs, removeNewImages } from './helpers/images.js';
+import { startRegistry, type TestRegistry } from './helpers/registry.js';
+import { bash, sh, uniqueName } from './helpers/sh.js';
+import { startSshd, type TestSshd } from './helpers/sshd.js';
+import { runVauban, tail, type VaubanRun } from './helpers/vauban.js';
+
+const BIN = fileURLToPath(new URL('../bin/vauban.js', import.meta.url));
+const ID = uniqueName('rb').toLowerCase().replace(/[^a-z0-9]/g, '');
+const BASE = `master-${ID}-base`;
+const PASSPHRASE = `vault-pass-${ID}-Qe7`;
+const REGISTRY_PASSWORD = `registry-pw-${ID}-Lm3`;
+
+const summary: Array<{ kase: string; result: string }> = [];
+let work: string;
+let cwd: string;
+let log: string;
+let baseImage: string;
+let baseSha: string;
+let repo: AnsibleRepo;
+let sshd: TestSshd;
+let deployKey: string;
+let uploadDir: string;
+let env: Record<string, string>;
+let before: HostState;
+let tmpBefore: string[];
+let imagesBefore: Set<string>;
+let logsBefore: Set<string>;
+
+async function sha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+function ourTempFolders(): string[] {
+  return readdirSync('/var/tmp').filter((name) => /^vauban-[A-Za-z0-9]{6}$/.test(name));
+}
+
+/** Records a case in the summary table, whatever its outcome. */
+async function kase(name: string, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+    summary.push({ kase: name, result: 'passed' });
+  } catch (error) {
+    summary.push({ kase: name, result: 'FAILED' });
+    throw error;
+  }
+}
+
+/** The PXE server of the upload cases: the private sshd, as root, with the deploy key pair. */
+function uploadSettings(): Record<string, string> {
+  return {
+    UPLOAD_HOSTS_LIST: `ssh://root@127.0.0.1:${sshd.port}`,
+    UPLOAD_DIR: uploadDir,
+    UPLOAD_CI_SSH_USERNAME: 'root',
+    UPLOAD_CI_SSH_KEY: readFileSync(deployKey).toString('base64'),
+  };
+}
+
+function vauban(args: string[], extra: Record<string, string> = {}): Promise<VaubanRun> {
+  return runVauban('vauban', args, { cwd, env: { ...env, ...extra }, log });
+}
+
+interface Interrupted {
+  exitCode: number | null;
+  secondsToExit: number;
+  output: string;
+}
+
+/** Starts vauban, sends `signal` once `ready(output)` says the step runs, and waits for the exit. */
+async function interrupt(args: string[], signal: NodeJS.Signals, ready: (output: string) => boolean | Promise<boolean>, extra: Record<string, string> = {}): Promise<Interrupted> {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { PATH: process.env.PATH ?? '', ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let sentAt = 0;
+  const deadline = Date.now() + 15 * 60_000;
+  while (child.exitCode === null && Date.now() < deadline) {
+    if (await ready(output)) {
+      sentAt = Date.now();
+      child.kill(signal);
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const exitCode = await exited;
+  writeFileSync(path.join(work, `interrupt-${signal}-${Date.now()}.log`), output);
+  if (sentAt === 0) throw new Error(`the step never started; output:\n${output.slice(-3000)}`);
+  return { exitCode, secondsToExit: (Date.now() - sentAt) / 1000, output };
+}
+
+async function expectClean(): Promise<void> {
+  const now = await readHostState();
+  expect(now.loops).toEqual(before.loops);
+  expect(now.mounts).toEqual(before.mounts);
+  expect(now.containers).toEqual(before.containers);
+  expect(ourTempFolders()).toEqual(tmpBefore);
+  expect(existsSync(path.join(cwd, '.vauban.lock'))).toBe(false);
+}
+
+beforeAll(async () => {
+  before = await readHostState();
+  tmpBefore = ourTempFolders();
+  imagesBefore = await imageIds();
+  logsBefore = new Set(existsSync('/tmp/vauban-logs') ? readdirSync('/tmp/vauban-logs') : []);
+  work = mkdtempSync('/var/tmp/vauban-itest-robust-');
+  chmodSync(work, 0o711);
+  cwd = path.join(work, 'project');
+  mkdirSync(cwd);
+  mkdirSync(path.join(work, 'home'));
+  log = path.join(work, 'vauban.log');
+  baseImage = await fixtureBaseImage();
+  baseSha = await sha256(baseImage);
+  repo = await makeAnsibleRepo(work);
+  // An `evil` branch whose inventory has host names that must never become paths.
+  await bash(
+    'git clone -q "$1" "$2" && cd "$2" && git checkout -q -b evil && printf "\\n[evil]\\n../../etc/evil\\n" >> inventory && git -c user.name=t -c user.email=t@t commit -qam evil && git push -q origin evil',
+    { args: [repo.bare, path.join(work, 'evil-clone')] },
+  );
+  deployKey = path.join(cwd, 'ansible-ro');
+  await sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'vauban-robustness-deploy', '-f', deployKey]);
+  sshd = await startSshd(path.join(work, 'sshd'), [readFileSync(`${deployKey}.pub`, 'utf8').trim()]);
+  uploadDir = path.join(work, 'pxe');
+  mkdirSync(uploadDir);
+  env = {
+    HOME: path.join(work, 'home'),
+    ANSIBLE_REPO: `ssh://root@127.0.0.1:${sshd.port}${repo.bare}`,
+    VAULTED_SSHD_KEYS_KEY: PASSPHRASE,
+    SQUASHFS_COMPRESSION: 'zstd',
+  };
+  const run = await vauban(['-f', baseImage, '-n', BASE, '-i', 'no', '-l', 'no', '-u', 'no', 'pb_base.yml']);
+  expect(run.exitCode, tail(run)).toBe(0);
+}, 900_000);
+
+afterAll(async () => {
+  await sshd?.stop();
+  await removeNewImages(imagesBefore);
+  for (const name of existsSync('/tmp/vauban-logs') ? readdirSync('/tmp/vauban-logs') : []) {
+    if (!logsBefore.has(name)) rmSync(path.join('/tmp/vauban-logs', name), { force: true });
+  }
+  if (process.env.VAUBAN_TEST_KEEP !== '1') rmSync(work, { recursive: true, force: true });
+  const hygiene = await readHostState();
+  const clean = JSON.stringify(hygiene) === JSON.stringify(before) && JSON.stringify(ourTempFolders()) === JSON.stringify(tmpBefore);
+  summary.push({ kase: 'resource hygiene after the whole suite', result: clean ? 'passed' : 'FAILED' });
+  const passed = summary.filter((row) => row.result === 'passed').length;
+  const width = Math.max(...summary.map((row) => row.kase.length));
+  console.log(['', `${'case'.padEnd(width)}  result`, ...summary.map((row) => `${row.kase.padEnd(width)}  ${row.result}`), '', `${summary.length} cases tried, ${passed} passed`].join('\n'));
+  expect(hygiene).toEqual(before);
+  expect(ourTempFolders()).toEqual(tmpBefore);
+});
+
+describe('interruption: SIGINT and SIGTERM during each long step', () => {
+  const steps: Array<{ step: string; args: () => string[]; ready: (output: string) => boolean | Promise<boolean>; extra?: () => Record<string, string> }> = [
+    { step: 'mount/bootstrap', args: () => ['-f', baseImage, '-n', `master-${ID}-int`, '-i', 'no', '-l', 'no', '-u', 'no', 'pb_base.yml'], ready: (out) => out.includes('==> bootstrap_fs') },
+    { step: 'docker build of a stage', args: () => ['-s', BASE, '-n', `master-${ID}-int`, '-i', 'no', '-l', 'no', '-u', 'no', 'pb_slow.yml'], ready: (out) => out.includes('TASK [Take a long time]') },
+    { step: 'mksquashfs', args: () => ['-s', BASE, '-n', `master-${ID}-int`, '-i', 'no', '-l', 'no', '-u', 'no', '--compression', 'xz'], ready: (out) => out.includes('==> build_rootfs: mksquashfs') },
+    { step: 'conffs fan-out', args: () => ['-r', 'no', '-s', BASE, '-n', BASE, '-a', 'web', '-i', 'no', '-u', 'no', 'pb_slow.yml'], ready: (out) => out.includes('==> build_conffs: 3 host(s)') },
+    {
+      step: 'upload',
+      args: () => ['-s', BASE, '-n', `master-${ID}-up`, '-i', 'no', '-l', 'no', '-u', 'yes'],
+      ready: () => {
+        const dir = path.join(uploadDir, `master-${ID}-up`);
+        return existsSync(dir) && readdirSync(dir).some((name) => name.startsWith('.rootfs.tgz.vauban-'));
+      },
+      extra: uploadSettings,
+    },
+  ];
+  for (const { step, args, ready, extra } of steps) {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      it(`${signal} during ${step}: non-zero exit within seconds, nothing left behind`, () =>
+        kase(`${signal} during ${step}`, async () => {
+          const result = await interrupt(args(), signal, ready, extra?.());
+          expect(result.exitCode).not.toBe(0);
+          expect(result.secondsToExit).toBeLessThan(30);
+          await expectClean();
+          if (step === 'upload') {
+            // Nothing half-written is left on the server, under any name.
+            expect(readdirSync(path.join(uploadDir, `master-${ID}-up`))).toEqual([]);
+          }
+        }), 900_000);
+    }
+  }
+
+  it('the base image is unchanged and a run right after succeeds', () =>
+    kase('base unchanged, a second run succeeds', async () => {
+      expect(await sha256(baseImage)).toBe(baseSha);
+      const run = await vauban(['-s', BASE, '-n', `master-${ID}-after`, '-i', 'no', '-l', 'no', '-u', 'no']);
+      expect(run.exitCode, tail(run)).toBe(0);
+      await expectClean();
+    }), 900_000);
+});
+
+describe('concurrency: two runs in the same folder', () => {
+  it('the second waits for the first, saying so; both succeed; nothing is mixed up', () =>
+    kase('two concurrent runs in one folder', async () => {
+      const first = vauban(['-s', BASE, '-n', `master-${ID}-one`, '-i', 'no', '-l', 'no', '-u', 'no']);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const second = vauban(['-s', BASE, '-n', `master-${ID}-two`, '-i', 'no', '-l', 'no', '-u', 'no']);
+      const [one, two] = await Promise.all([first, second]);
+      expect(one.exitCode, tail(one)).toBe(0);
+      expect(two.exitCode, tail(two)).toBe(0);
+      expect(two.output).toMatch(/another vauban run \(pid \d+, since .*\) works in this folder: waiting for it to end/);
+      // The second started its work after the first had finished.
+      const firstEnd = /(\S+Z) Result: success/.exec(one.output)?.[1] as string;
+      const secondStart = /(\S+Z) ==> preflight/.exec(two.output)?.[1] as string;
+      expect(Date.parse(secondStart)).toBeGreaterThanOrEqual(Date.parse(firstEnd));
+      // rootfs.tgz is the second one's, whole; both vault entries decrypt.
+      const out = path.join(work, 'concurrent');
+      mkdirSync(out);
+      await sh('tar', ['-xf', path.join(cwd, 'rootfs.tgz'), '-C', out]);
+      expect(await sh('unsquashfs', ['-cat', path.join(out, 'rootfs.img'), 'etc/hostname'])).toBe(`master-${ID}-two`);
+      for (const name of ['one', 'two']) expect(existsSync(path.join(cwd, 'vault', `master-${ID}-${name}.tar.gpg`))).toBe(true);
+      await expectClean();
+    }), 900_000);
+});
+
+describe('bad input: one clear line naming the culprit, exit 1, nothing built or changed', () => {
+  const outputs = () => ['rootfs.tgz', 'vmlinuz', 'initramfs.img'].map((file) => (existsSync(path.join(cwd, file)) ? `${file} ${statSync(path.join(cwd, file)).mtimeMs}` : `${file} -`));
+  async function expectRefused(run: VaubanRun, message: RegExp, outputsBefore: string[]): Promise<void> {
+    expect(run.exitCode, tail(run)).toBe(1);
+    expect(run.output).toMatch(message);
+    // One clear line: a single "error:" line, no stack trace.
+    expect(run.output.split('\n').filter((line) => /error:|ERROR:/.test(line))).toHaveLength(1);
+    expect(run.output).not.toMatch(/\n\s+at /);
+    expect(outputs()).toEqual(outputsBefore);
+    await expectClean();
+  }
+
+  const cases: Array<{ name: string; run: () => Promise<VaubanRun>; message: RegExp }> = [
+    { name: 'malformed YAML', run: async () => { writeFileSync(path.join(cwd, 'config.yml'), '"x.raw":\n  name: [unclosed\n'); return runVauban('vauban-ci', [], { cwd, env: { ...env, name: 'x', stage: 'rootfs' }, log }); }, message: /config\.yml is not valid YAML/ },
+    { name: 'unknown master', run: async () => { writeFileSync(path.join(cwd, 'config.yml'), `"x.raw":\n  ${BASE}:\n    stages: [pb_base.yml]\n`); return runVauban('vauban-ci', [], { cwd, env: { ...env, name: 'master-nope', stage: 'rootfs' }, log }); }, message: /unknown master 'master-nope'/ },
+    { name: 'unknown stage', run: () => runVauban('vauban-ci', [], { cwd, env: { ...env, name: BASE, stage: 'kernel' }, log }), message: /unknown stage 'kernel'/ },
+    { name: 'stage a@b@c', run: () => vauban(['-s', BASE, '-n', `master-${ID}-bad`, '-i', 'no', '-l', 'no', '-u', 'no', 'a@b@c']), message: /invalid stage 'a@b@c'/ },
+    { name: 'playbook missing on the branch', run: () => vauban(['-s', BASE, '-n', `master-${ID}-bad`, '-i', 'no', '-l', 'no', '-u', 'no', 'feature@pb_nope.yml']), message: /playbook pb_nope\.yml does not exist on branch 'feature'/ },
+    { name: 'branch that does not exist', run: () => vauban(['-s', BASE, '-n', `master-${ID}-bad`, '-i', 'no', '-l', 'no', '-u', 'no', 'nobranch@pb_base.yml']), message: /branch 'nobranch' does not exist/ },
+    { name: '--iso that is not a disk image or ISO', run: async () => { writeFileSync(path.join(work, 'notes.txt'), 'not a disk\n'.repeat(5000)); return vauban(['-f', path.join(work, 'notes.txt'), '-n', `master-${ID}-bad`, '-i', 'no', '-l', 'no', '-u', 'no', 'pb_base.yml']); }, message: /notes\.txt is neither a raw disk image nor an ISO 9660 image/ },
+    { name: 'missing --iso file', run: () => vauban(['-f', path.join(work, 'nope.raw'), '-n', `master-${ID}-bad`, '-i', 'no', '-l', 'no', '-u', 'no']), message: /the base file \S*nope\.raw \(--iso\) does not exist/ },
+    { name: 'inventory host with / or ..', run: () => vauban(['-r', 'no', '-s', BASE, '-n', BASE, '-b', 'evil', '-a', 'evil', '-i', 'no', '-u', 'no', 'pb_base.yml']), message: /inventory host '\.\.\/\.\.\/etc\/evil' cannot be built/ },
+    { name: 'unreachable registry', run: () => vauban(['-s', BASE, '-n', `master-${ID}-bad`, '-i', 'no', '-l', 'no', '-u', 'no'], { REGISTRY_HOSTNAME: '127.0.0.1:9', REGISTRY_USERNAME: 'u', REGISTRY_PASSWORD: REGISTRY_PASSWORD }), message: /login to the registry 127\.0\.0\.1:9 as u failed/ },
+    { name: 'unreachable PXE server', run: () => vauban(['-s', BASE, '-n', `master-${ID}-bad`, '-i', 'no', '-l', 'no', '-u', 'yes'], { UPLOAD_HOSTS_LIST: 'ssh://127.0.0.1:9', UPLOAD_DIR: '/srv/pxe' }), message: /cannot reach or log in to the PXE server ssh:\/\/127\.0\.0\.1:9/ },
+  ];
+  for (const { name, run, message } of cases) {
+    it(name, () =>
+      kase(`bad input: ${name}`, async () => {
+        const images = await imageIds();
+        const outputsBefore = outputs();
+        await expectRefused(await run(), message, outputsBefore);
+        expect(await imageIds()).toEqual(images);
+      }), 600_000);
+  }
+
+  it('wrong vault passphrase: the vault files are byte-identical afterwards', () =>
+    kase('bad input: wrong vault passphrase', async () => {
+      const vault = path.join(cwd, 'vault');
+      const digest = async () => Promise.all(readdirSync(vault).sort().map(async (name) => `${name} ${await sha256(path.join(vault, name))}`));
+      const beforeFiles = await digest();
+      expect(beforeFiles.length).toBeGreaterThan(0);
+      const images = await imageIds();
+      const outputsBefore = outputs();
+      const run = await vauban(['-s', BASE, '-n', `master-${ID}-bad`, '-i', 'no', '-l', 'no', '-u', 'no'], { VAULTED_SSHD_KEYS_KEY: 'not the passphrase' });
+      await expectRefused(run, /wrong passphrase \(VAULTED_SSHD_KEYS_KEY\)/, outputsBefore);
+      expect(await digest()).toEqual(beforeFiles);
+      expect(await imageIds()).toEqual(images);
+    }), 600_000);
+
+  it('a full disk during mksquashfs: a clear message, nothing left mounted', () =>
+    kase('bad input: full disk during mksquashfs', async () => {
+      const image = path.join(work, 'small.ext4');
+      const mountpoint = path.join(work, 'small');
+      mkdirSync(mountpoint);
+      await sh('truncate', ['-s', '96M', image]);
+      await sh('mkfs.ext4', ['-q', '-F', image]);
+      const loop = (await sh('losetup', ['--find', '--show', image])).trim();
+      try {
+        await sh('mount', [loop, mountpoint]);
+        try {
+          const run = await vauban(['-s', BASE, '-n', `master-${ID}-full`, '-i', 'no', '-l', 'no', '-u', 'no'], { VAUBAN_WORK_DIR: mountpoint });
+          expect(run.exitCode).toBe(1);
+          expect(run.output).toMatch(/no space left on device while writing \S+rootfs\.img/);
+          expect(readdirSync(mountpoint).filter((name) => name.startsWith('vauban-'))).toEqual([]);
+        } finally {
+          await sh('umount', [mountpoint]);
+        }
+      } finally {
+        await sh('losetup', ['--detach', loop]);
+      }
+      await expectClean();
+    }), 600_000);
+});
+
+describe('secrets during a full build', () => {
+  let registry: TestRegistry;
+  afterAll(async () => registry?.stop());
+
+  it('no deploy key, registry password or vault passphrase in ps, logs, image history or layers', () =>
+    kase('secrets scan of a full build', async () => {
+      registry = await startRegistry(path.join(work, 'registry'), 'robot', REGISTRY_PASSWORD);
+      const images = await imageIds();
+      const psLines = new Set<string>();
+      let stop = false;
+      const sampler = (async () => {
+        while (!stop) {
+          for (const line of (await sh('ps', ['-eo', 'args'])).split('\n')) psLines.add(line);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      })();
+      const name = `master-${ID}-secrets`;
+      let run: VaubanRun;
+      try {
+        run = await vauban(['-f', baseImage, '-n', name, '-a', 'web01', '-i', 'no', '-u', 'no', 'pb_base.yml'], {
+          REGISTRY_HOSTNAME: registry.host,
+          REGISTRY_USERNAME: 'robot',
+          REGISTRY_PASSWORD,
+        });
+      } finally {
+        stop = true;
+        await sampler;
+      }
+      expect(run.exitCode, tail(run)).toBe(0);
+      const key = readFileSync(deployKey, 'utf8').split('\n').filter((line) => line && !line.startsWith('-----'));
+      const needles = [REGISTRY_PASSWORD, PASSPHRASE, ...key.slice(1).filter((line) => line.length > 40)];
+      const logs = [readFileSync(log, 'utf8'), ...readdirSync('/tmp/vauban-logs').filter((file) => !logsBefore.has(file)).map((file) => readFileSync(path.join('/tmp/vauban-logs', file), 'utf8'))];
+      const built = [...(await imageIds())].filter((id) => !images.has(id));
+      expect(built.length).toBeGreaterThan(3);
+      const histories = await Promise.all(built.map((id) => sh('docker', ['history', '--no-trunc', '--format', '{{.CreatedBy}}', id])));
+      const inspects = await Promise.all(built.map((id) => sh('docker', ['image', 'inspect', id])));
+      const dirs = [...new Set((await Promise.all(built.map((id) => layerDirs(id)))).flat())];
+      expect(psLines.size).toBeGreaterThan(50);
+      for (const needle of needles) {
+        expect([...psLines].filter((line) => line.includes(needle))).toEqual([]);
+        expect(logs.filter((text) => text.includes(needle)).length).toBe(0);
+        expect(histories.filter((text) => text.includes(needle)).length).toBe(0);
+        expect(inspects.filter((text) => text.includes(needle)).length).toBe(0);
+        expect(await filesContaining(dirs, needle)).toEqual([]);
+      }
+    }), 1_200_000);
+});
