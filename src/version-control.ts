@@ -15,6 +15,7 @@ import { pullImage } from './system/docker/registry.js';
 import { createWorkDir } from './system/work-dir.js';
 import { printRecap } from './cli/recap.js';
 import { describeFailure } from './cli/fail.js';
+import { interruptedExitCode, watchInterruptions } from './cli/command.js';
 
 export interface RedeployInput {
   io: MainIo;
@@ -45,10 +46,7 @@ export async function redeploy(input: RedeployInput): Promise<number> {
     registry: input.settings.values.REGISTRY_HOSTNAME,
   };
   const cleanup = new CleanupStack();
-  const abort = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => abort.abort(new VaubanError(`interrupted by ${signal}`, { exitCode: 130 }));
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const interruption = watchInterruptions(input.reporter);
   const report = emptyReport();
   const ctx = new Context({
     options: {
@@ -61,7 +59,7 @@ export async function redeploy(input: RedeployInput): Promise<number> {
     reporter: input.reporter,
     cleanup,
     report,
-    signal: abort.signal,
+    signal: interruption.signal,
     cwd: input.io.cwd,
     installDir: input.installDir,
     workDir: createWorkDir(input.settings.values.VAUBAN_WORK_DIR ?? '/var/tmp', cleanup),
@@ -75,13 +73,15 @@ export async function redeploy(input: RedeployInput): Promise<number> {
     await upload(ctx, { kernel: undefined, rootfs: rootfs && { ...rootfs, kernelVersion: undefined }, conffs: undefined });
     await ctx.registry.markDeployed(input.image, input.tag);
   } catch (error) {
-    input.reporter.error(describeFailure(error, input.debug).text.replace(/^error: /, ''));
-    exitCode = (error as VaubanError).exitCode ?? 1;
+    const failure = describeFailure(error, input.debug);
+    input.reporter.error(failure.text.replace(/^error: /, ''));
+    exitCode = failure.exitCode;
   } finally {
     await cleanup.unwind((label, error) => input.reporter.warn(`cleanup of ${label} failed: ${(error as Error).message}`));
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interruption.dispose();
   }
+  const signal = interruption.received();
+  if (signal !== undefined) exitCode = interruptedExitCode(signal);
   printRecap(input.reporter, report, exitCode === 0);
   return exitCode;
 }

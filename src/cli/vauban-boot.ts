@@ -2,8 +2,9 @@
 // and checks the host came up as itself (B5). Exit status 0 only when every
 // check passed.
 import path from 'node:path';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { VaubanError } from '../errors.js';
+import { createReporter, parseCommand, watchInterruptions } from './command.js';
 import { describeFailure } from './fail.js';
 import type { MainIo } from './vauban.js';
 
@@ -36,26 +37,14 @@ export async function mainBoot(io: MainIo): Promise<number> {
     .option('--timeout <seconds>', 'the guest is stopped after this long', positive, 600)
     .option('--memory <MiB>', 'guest memory (rootfs.tgz is downloaded into it)', positive, 2048)
     .option('--serial-log <file>', 'where the serial console is kept (default: vauban-boot-<master>-<host>.log in --dir)')
-    .option('--debug', 'print every command run', false)
-    .helpOption('-h, --help', 'prints help')
-    .exitOverride()
-    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) });
-  try {
-    program.parse([...io.argv], { from: 'user' });
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode;
-    throw error;
-  }
+    .option('--debug', 'print every command run', false);
+  const ended = parseCommand(program, io);
+  if (ended !== undefined) return ended;
   const flags = program.opts<BootFlags>();
-  const { Reporter, detectOutput } = await import('../reporter.js');
-  const reporter = new Reporter({ ...detectOutput(io.env, io.stderr), debug: flags.debug, stream: io.stderr });
-  await reporter.init();
+  const reporter = await createReporter(io, flags.debug);
   const { CleanupStack } = await import('../system/cleanup.js');
   const cleanup = new CleanupStack();
-  const abort = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => abort.abort(new VaubanError(`interrupted by ${signal}`, { exitCode: 130 }));
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const interruption = watchInterruptions(reporter);
   try {
     const { loadSettings } = await import('../config/settings.js');
     const settings = await loadSettings({ env: io.env, cwd: io.cwd });
@@ -78,7 +67,7 @@ export async function mainBoot(io: MainIo): Promise<number> {
       workDir: createWorkDir(settings.values.VAUBAN_WORK_DIR ?? '/var/tmp', cleanup),
       reporter,
       cleanup,
-      runOptions: { signal: abort.signal, debug: (line) => reporter.debug(line) },
+      runOptions: { signal: interruption.signal, debug: (line) => reporter.debug(line) },
     });
     for (const check of result.checks) {
       reporter.line(`${check.ok ? '[OK]' : '[KO]'} ${check.name}: expected ${check.expected}, got ${check.got ?? '(nothing)'}`);
@@ -94,7 +83,6 @@ export async function mainBoot(io: MainIo): Promise<number> {
     return failure.exitCode;
   } finally {
     await cleanup.unwind((label, error) => reporter.warn(`cleanup of ${label} failed: ${(error as Error).message}`));
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interruption.dispose();
   }
 }

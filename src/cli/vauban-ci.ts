@@ -4,8 +4,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import { VaubanError } from '../errors.js';
+import { parseCommand } from './command.js';
 import { describeFailure } from './fail.js';
 import type { MainIo } from './vauban.js';
 
@@ -34,16 +35,9 @@ export async function mainCi(io: MainIo): Promise<number> {
     .option('--build-parents <n>', 'build parents first: yes or -1 for all, N for N levels (env: build_parents)')
     .option('--debug', 'print the vauban invocations instead of running them (env: debug)')
     .option('--config <file>', 'the master tree', 'config.yml')
-    .option('--iso-dir <dir>', 'where base files are looked up first', '/srv/iso')
-    .helpOption('-h, --help', 'prints help')
-    .exitOverride()
-    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) });
-  try {
-    program.parse([...io.argv], { from: 'user' });
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode;
-    throw error;
-  }
+    .option('--iso-dir <dir>', 'where base files are looked up first', '/srv/iso');
+  const ended = parseCommand(program, io);
+  if (ended !== undefined) return ended;
   const flags = program.opts<CiFlags>();
   const debug = flags.debug === true || truthy(io.env.debug);
   try {

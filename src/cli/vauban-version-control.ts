@@ -2,8 +2,9 @@
 // image already in the registry: pull <image>:<tag>, build its rootfs, upload
 // only rootfs.tgz to <master>, and move `deployed` to it.
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import { VaubanError } from '../errors.js';
+import { createReporter, parseCommand } from './command.js';
 import { describeFailure } from './fail.js';
 import type { MainIo } from './vauban.js';
 
@@ -24,20 +25,11 @@ export async function mainVersionControl(io: MainIo): Promise<number> {
     .requiredOption('-i, --image <image>', 'the image, as named under <REGISTRY_HOSTNAME>/vauban/ (e.g. master-12-web)')
     .requiredOption('-m, --master <master>', 'the master folder on the PXE servers to deploy to')
     .option('--compression <xz|zstd>', 'squashfs compression of rootfs.img (default: xz, or SQUASHFS_COMPRESSION)')
-    .option('--debug', 'print every command run', false)
-    .helpOption('-h, --help', 'prints help')
-    .exitOverride()
-    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) });
-  try {
-    program.parse([...io.argv], { from: 'user' });
-  } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode;
-    throw error;
-  }
+    .option('--debug', 'print every command run', false);
+  const ended = parseCommand(program, io);
+  if (ended !== undefined) return ended;
   const flags = program.opts<Flags>();
-  const { Reporter, detectOutput } = await import('../reporter.js');
-  const reporter = new Reporter({ ...detectOutput(io.env, io.stderr), debug: flags.debug, stream: io.stderr });
-  await reporter.init();
+  const reporter = await createReporter(io, flags.debug);
   try {
     const { loadSettings, assertRequiredSettings } = await import('../config/settings.js');
     const settings = await loadSettings({ env: io.env, cwd: io.cwd });

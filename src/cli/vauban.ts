@@ -30,10 +30,8 @@ export async function main(io: MainIo): Promise<number> {
   const { options, warnings } = parsed;
 
   // Everything below is loaded only when there is work to do: `vauban -h` stays fast.
-  const { Reporter, detectOutput } = await import('../reporter.js');
-  const output = detectOutput(io.env, io.stderr);
-  const reporter = new Reporter({ ...output, debug: options.debug, stream: io.stderr });
-  await reporter.init();
+  const { createReporter } = await import('./command.js');
+  const reporter = await createReporter(io, options.debug);
   for (const warning of warnings) reporter.warn(warning);
 
   try {
@@ -99,24 +97,12 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
   const { createWorkDir } = await import('../system/work-dir.js');
   const { printRecap } = await import('./recap.js');
 
-  const abort = new AbortController();
+  const { watchInterruptions, interruptedExitCode } = await import('./command.js');
   const cleanup = new CleanupStack();
   const report = emptyReport();
+  const interruption = watchInterruptions(reporter);
   const workDir = createWorkDir(values.VAUBAN_WORK_DIR ?? '/var/tmp', cleanup);
-  const ctx = new Context({ options, settings, plan, reporter, cleanup, report, signal: abort.signal, cwd: io.cwd, installDir: INSTALL_DIR, workDir });
-
-  let interruptedBy: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (interruptedBy === undefined) {
-      interruptedBy = signal;
-      reporter.warn(`${signal} received: stopping and cleaning up`);
-      abort.abort(new VaubanError(`interrupted by ${signal}`, { exitCode: signal === 'SIGINT' ? 130 : 143 }));
-    } else {
-      reporter.warn('still cleaning up, please wait');
-    }
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const ctx = new Context({ options, settings, plan, reporter, cleanup, report, signal: interruption.signal, cwd: io.cwd, installDir: INSTALL_DIR, workDir });
 
   let exitCode = 0;
   try {
@@ -126,7 +112,7 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
       cwd: io.cwd,
       command: `vauban ${io.argv.join(' ')}`,
       cleanup,
-      signal: abort.signal,
+      signal: interruption.signal,
       onWait: (owner) => reporter.warn(`another vauban run (pid ${owner.pid}, since ${owner.started}) works in this folder: waiting for it to end`),
     });
     await runPipeline(ctx);
@@ -149,10 +135,10 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
     await reporter.step('cleanup', () =>
       cleanup.unwind((label, error) => reporter.warn(`cleanup of ${label} failed: ${(error as Error).message}`)),
     );
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interruption.dispose();
   }
-  if (interruptedBy !== undefined) exitCode = interruptedBy === 'SIGINT' ? 130 : 143;
+  const interruptedBy = interruption.received();
+  if (interruptedBy !== undefined) exitCode = interruptedExitCode(interruptedBy);
   printRecap(reporter, report, exitCode === 0);
   return exitCode;
 }

@@ -1,6 +1,7 @@
 // Loop devices: attached by this run, with their release registered at once,
 // and detached one by one. vauban.sh ran `losetup -D`, detaching every loop
 // device of the machine; we only ever detach the ones we attached.
+import { VaubanError } from '../errors.js';
 import type { CleanupStack } from './cleanup.js';
 import { run, type RunOptions } from './run.js';
 
@@ -12,7 +13,12 @@ export interface AttachLoopOptions {
   readOnly: boolean;
 }
 
-/** Attaches a loop device (e.g. /dev/loop3) and registers its detach; returns the device path. */
+/**
+ * Attaches a loop device (e.g. /dev/loop3) and registers its detach; returns
+ * the device path. losetup is never interrupted: killed after the kernel
+ * attached the device but before it printed the name, it would leak a device
+ * no one knows about.
+ */
 export async function attachLoopDevice(options: AttachLoopOptions, cleanup: CleanupStack, runOptions: RunOptions = {}): Promise<string> {
   const args = ['--find', '--show'];
   if (options.readOnly) args.push('--read-only');
@@ -21,9 +27,10 @@ export async function attachLoopDevice(options: AttachLoopOptions, cleanup: Clea
   if (options.offset !== undefined) args.push('--offset', String(options.offset));
   if (options.size !== undefined) args.push('--sizelimit', String(options.size));
   args.push(options.file);
-  const { stdout } = await run('losetup', args, runOptions);
+  const { stdout } = await run('losetup', args, { ...runOptions, signal: undefined });
   const device = stdout.trim();
   cleanup.push(`loop device ${device}`, () => detachLoopDevice(device, runOptions));
+  if (runOptions.signal?.aborted) throw new VaubanError('interrupted', { cause: runOptions.signal.reason, exitCode: 130 });
   return device;
 }
 

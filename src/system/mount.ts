@@ -10,19 +10,22 @@ export interface MountOptions {
   options?: string[];
   /** Extra mount(8) flags such as --rbind. */
   flags?: string[];
-  /** Unmount recursively (for --rbind mounts). */
-  recursive?: boolean;
 }
 
-/** Mounts `source` on `target` (created if needed) and registers the unmount. */
+/**
+ * Mounts `source` on `target` (created if needed). The unmount is registered
+ * before mount(8) runs, and mount(8) is never interrupted: a Ctrl-C can not
+ * land between a mount the kernel made and its release being known.
+ */
 export async function mount(options: MountOptions, cleanup: CleanupStack, runOptions: RunOptions = {}): Promise<() => Promise<void>> {
   mkdirSync(options.target, { recursive: true });
   const args = [...(options.flags ?? [])];
   if (options.type) args.push('-t', options.type);
   if (options.options?.length) args.push('-o', options.options.join(','));
   args.push(options.source, options.target);
-  await run('mount', args, runOptions);
-  return cleanup.push(`mount ${options.target}`, () => unmount(options.target, options.recursive ?? false, runOptions));
+  const release = cleanup.push(`mount ${options.target}`, () => unmount(options.target, runOptions));
+  await run('mount', args, { ...runOptions, signal: undefined });
+  return release;
 }
 
 export interface OverlayOptions {
@@ -46,13 +49,19 @@ export async function mountOverlay(options: OverlayOptions, cleanup: CleanupStac
   return mount({ source: 'overlay', target: options.target, type: 'overlay', options: mountOptions }, cleanup, runOptions);
 }
 
-async function unmount(target: string, recursive: boolean, runOptions: RunOptions): Promise<void> {
-  const args = recursive ? ['--recursive', target] : [target];
+/** Unmounts `target` and anything mounted below it (all of it ours: it lives in our work folder). */
+async function unmount(target: string, runOptions: RunOptions): Promise<void> {
+  const args = ['--recursive', target];
   // Cleanup runs after an abort too: never pass the run's (aborted) signal here.
   for (let attempt = 0; ; attempt++) {
     const result = await run('umount', args, { ...runOptions, signal: undefined, allowFailure: true });
     if (result.exitCode === 0 || /not mounted|no mount point/.test(result.stderr)) return;
-    if (attempt >= 10) throw new Error(`umount ${target}: ${result.stderr.trim()}`);
+    if (attempt >= 10) {
+      // Still busy after 3 s: detach it now; the kernel frees it when its last user goes.
+      const lazy = await run('umount', ['--lazy', ...args], { ...runOptions, signal: undefined, allowFailure: true });
+      if (lazy.exitCode === 0) return;
+      throw new Error(`umount ${target}: ${result.stderr.trim()}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
 }

@@ -2,8 +2,8 @@
 // auth (htpasswd, bcrypt) so that vauban's login is exercised.
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
+import { freePort } from './net.js';
 import { bash } from './sh.js';
 
 export interface TestRegistry {
@@ -15,15 +15,6 @@ export interface TestRegistry {
   stop: () => Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 export async function startRegistry(dir: string, username: string, password: string): Promise<TestRegistry> {
   mkdirSync(path.join(dir, 'data'), { recursive: true });

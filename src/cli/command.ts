@@ -1,0 +1,68 @@
+// What every vauban command does the same way: parse its flags with commander
+// (help and usage errors printed on the command's own streams), set up its
+// output, and turn SIGINT/SIGTERM into an abort of the work under way.
+import { CommanderError, type Command } from 'commander';
+import { VaubanError } from '../errors.js';
+import type { Reporter } from '../reporter.js';
+import type { MainIo } from './vauban.js';
+
+/** Parses `io.argv`; returns an exit status when commander ended the command (-h, a usage error). */
+export function parseCommand(program: Command, io: MainIo): number | undefined {
+  program
+    .helpOption('-h, --help', 'prints help')
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) });
+  try {
+    program.parse([...io.argv], { from: 'user' });
+    return undefined;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    throw error;
+  }
+}
+
+/** The reporter of a command: spinners on a terminal, timestamped lines elsewhere. */
+export async function createReporter(io: MainIo, debug: boolean): Promise<Reporter> {
+  const { Reporter, detectOutput } = await import('../reporter.js');
+  const reporter = new Reporter({ ...detectOutput(io.env, io.stderr), debug, stream: io.stderr });
+  await reporter.init();
+  return reporter;
+}
+
+export interface Interruption {
+  signal: AbortSignal;
+  /** The signal that interrupted the command, if one did. */
+  received: () => NodeJS.Signals | undefined;
+  /** Stops listening (at the very end, after the cleanup). */
+  dispose: () => void;
+}
+
+/** The first SIGINT/SIGTERM aborts the work (exit 130/143); later ones only say that cleanup goes on. */
+export function watchInterruptions(reporter: Reporter): Interruption {
+  const controller = new AbortController();
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (received === undefined) {
+      received = signal;
+      reporter.warn(`${signal} received: stopping and cleaning up`);
+      controller.abort(new VaubanError(`interrupted by ${signal}`, { exitCode: signal === 'SIGINT' ? 130 : 143 }));
+    } else {
+      reporter.warn('still cleaning up, please wait');
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    signal: controller.signal,
+    received: () => received,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
+
+/** The exit status of a command interrupted by `signal`. */
+export function interruptedExitCode(signal: NodeJS.Signals): number {
+  return signal === 'SIGINT' ? 130 : 143;
+}
