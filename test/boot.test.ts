@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync }
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureBaseImage, makeAnsibleRepo } from './helpers/fixtures.js';
+import { watchConffsLogs, type LogWatch } from './helpers/logs.js';
 import { readHostState, type HostState } from './helpers/host-state.js';
 import { imageIds, removeNewImages } from './helpers/images.js';
 import { sh, uniqueName } from './helpers/sh.js';
@@ -18,12 +19,12 @@ let log: string;
 let env: Record<string, string>;
 let before: HostState;
 let imagesBefore: Set<string>;
-let logsBefore: Set<string>;
+let logs: LogWatch;
 
 beforeAll(async () => {
   before = await readHostState();
   imagesBefore = await imageIds();
-  logsBefore = new Set(existsSync('/tmp/vauban-logs') ? readdirSync('/tmp/vauban-logs') : []);
+  logs = watchConffsLogs();
   work = mkdtempSync('/var/tmp/vauban-itest-boot-');
   cwd = path.join(work, 'project');
   mkdirSync(cwd);
@@ -35,9 +36,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await removeNewImages(imagesBefore);
-  for (const name of existsSync('/tmp/vauban-logs') ? readdirSync('/tmp/vauban-logs') : []) {
-    if (!logsBefore.has(name)) rmSync(path.join('/tmp/vauban-logs', name), { force: true });
-  }
+  logs.remove();
   if (process.env.VAUBAN_TEST_KEEP !== '1') rmSync(work, { recursive: true, force: true });
   expect(await readHostState()).toEqual(before);
 });

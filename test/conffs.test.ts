@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readVaultEntry } from '../src/vault.js';
 import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
+import { watchConffsLogs, type LogWatch } from './helpers/logs.js';
 import { readHostState, type HostState } from './helpers/host-state.js';
 import { imageIds, removeNewImages } from './helpers/images.js';
 import { sh, uniqueName } from './helpers/sh.js';
@@ -23,7 +24,7 @@ let repo: AnsibleRepo;
 let env: Record<string, string>;
 let before: HostState;
 let imagesBefore: Set<string>;
-let logsBefore: Set<string>;
+let logs: LogWatch;
 
 function vauban(args: string[]) {
   return runVauban('vauban', args, { cwd, env, log });
@@ -54,7 +55,7 @@ async function readFromArchive(file: string, member: string): Promise<Buffer> {
 beforeAll(async () => {
   before = await readHostState();
   imagesBefore = await imageIds();
-  logsBefore = new Set(existsSync('/tmp/vauban-logs') ? readdirSync('/tmp/vauban-logs') : []);
+  logs = watchConffsLogs();
   work = mkdtempSync('/var/tmp/vauban-itest-conffs-');
   cwd = path.join(work, 'project');
   mkdirSync(cwd);
@@ -69,9 +70,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await removeNewImages(imagesBefore);
-  for (const name of existsSync('/tmp/vauban-logs') ? readdirSync('/tmp/vauban-logs') : []) {
-    if (!logsBefore.has(name)) rmSync(path.join('/tmp/vauban-logs', name), { force: true });
-  }
+  logs.remove();
   if (process.env.VAUBAN_TEST_KEEP !== '1') rmSync(work, { recursive: true, force: true });
   expect(await readHostState()).toEqual(before);
 });

@@ -9,6 +9,7 @@ import { chmodSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFi
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
+import { watchConffsLogs, type LogWatch } from './helpers/logs.js';
 import { readHostState, type HostState } from './helpers/host-state.js';
 import { imageIds, removeNewImages } from './helpers/images.js';
 import { createPxeUser, type PxeUser } from './helpers/pxe-user.js';
@@ -37,7 +38,7 @@ let pxeUser: PxeUser;
 let env: Record<string, string>;
 let before: HostState;
 let imagesBefore: Set<string>;
-let logsBefore: Set<string>;
+let logs: LogWatch;
 const psLines = new Set<string>();
 
 async function sha256(file: string): Promise<string> {
@@ -85,7 +86,7 @@ async function digestOf(image: string, tag: string): Promise<string | null> {
 beforeAll(async () => {
   before = await readHostState();
   imagesBefore = await imageIds();
-  logsBefore = new Set(existsSync('/tmp/vauban-logs') ? readdirSync('/tmp/vauban-logs') : []);
+  logs = watchConffsLogs();
   work = mkdtempSync('/var/tmp/vauban-itest-delivery-');
   // The PXE user's sshd session reads its authorized keys below it.
   chmodSync(work, 0o711);
@@ -154,9 +155,7 @@ afterAll(async () => {
   await registry?.stop();
   await pxeUser?.remove();
   await removeNewImages(imagesBefore);
-  for (const name of existsSync('/tmp/vauban-logs') ? readdirSync('/tmp/vauban-logs') : []) {
-    if (!logsBefore.has(name)) rmSync(path.join('/tmp/vauban-logs', name), { force: true });
-  }
+  logs.remove();
   if (process.env.VAUBAN_TEST_KEEP !== '1') rmSync(work, { recursive: true, force: true });
   expect(await readHostState()).toEqual(before);
 });
@@ -232,10 +231,10 @@ describe('vauban-ci stage=all build_parents=-1 on a three-level tree', () => {
 
   it('never showed the registry password, the vault passphrase or the git token in ps or in a log', () => {
     expect(psLines.size).toBeGreaterThan(50);
-    const logs = [readFileSync(log, 'utf8'), ...readdirSync('/tmp/vauban-logs').filter((name) => !logsBefore.has(name)).map((name) => readFileSync(path.join('/tmp/vauban-logs', name), 'utf8'))];
+    const texts = [readFileSync(log, 'utf8'), ...logs.created().map((name) => readFileSync(path.join('/tmp/vauban-logs', name), 'utf8'))];
     for (const secret of [REGISTRY_PASSWORD, PASSPHRASE, GIT_TOKEN]) {
       expect([...psLines].filter((line) => line.includes(secret))).toEqual([]);
-      expect(logs.filter((text) => text.includes(secret))).toEqual([]);
+      expect(texts.filter((text) => text.includes(secret))).toEqual([]);
     }
   });
 });

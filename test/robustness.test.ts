@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
+import { watchConffsLogs, type LogWatch } from './helpers/logs.js';
 import { readHostState, type HostState } from './helpers/host-state.js';
 import { filesContaining, imageIds, layerDirs, removeNewImages } from './helpers/images.js';
 import { startRegistry, type TestRegistry } from './helpers/registry.js';
@@ -37,7 +38,7 @@ let env: Record<string, string>;
 let before: HostState;
 let tmpBefore: string[];
 let imagesBefore: Set<string>;
-let logsBefore: Set<string>;
+let logs: LogWatch;
 
 async function sha256(file: string): Promise<string> {
   const hash = createHash('sha256');
@@ -116,7 +117,7 @@ beforeAll(async () => {
   before = await readHostState();
   tmpBefore = ourTempFolders();
   imagesBefore = await imageIds();
-  logsBefore = new Set(existsSync('/tmp/vauban-logs') ? readdirSync('/tmp/vauban-logs') : []);
+  logs = watchConffsLogs();
   work = mkdtempSync('/var/tmp/vauban-itest-robust-');
   chmodSync(work, 0o711);
   cwd = path.join(work, 'project');
@@ -149,9 +150,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await sshd?.stop();
   await removeNewImages(imagesBefore);
-  for (const name of existsSync('/tmp/vauban-logs') ? readdirSync('/tmp/vauban-logs') : []) {
-    if (!logsBefore.has(name)) rmSync(path.join('/tmp/vauban-logs', name), { force: true });
-  }
+  logs.remove();
   if (process.env.VAUBAN_TEST_KEEP !== '1') rmSync(work, { recursive: true, force: true });
   const hygiene = await readHostState();
   const clean = JSON.stringify(hygiene) === JSON.stringify(before) && JSON.stringify(ourTempFolders()) === JSON.stringify(tmpBefore);
@@ -333,7 +332,7 @@ describe('secrets during a full build', () => {
       expect(run.exitCode, tail(run)).toBe(0);
       const key = readFileSync(deployKey, 'utf8').split('\n').filter((line) => line && !line.startsWith('-----'));
       const needles = [REGISTRY_PASSWORD, PASSPHRASE, ...key.slice(1).filter((line) => line.length > 40)];
-      const logs = [readFileSync(log, 'utf8'), ...readdirSync('/tmp/vauban-logs').filter((file) => !logsBefore.has(file)).map((file) => readFileSync(path.join('/tmp/vauban-logs', file), 'utf8'))];
+      const texts = [readFileSync(log, 'utf8'), ...logs.created().map((file) => readFileSync(path.join('/tmp/vauban-logs', file), 'utf8'))];
       const built = [...(await imageIds())].filter((id) => !images.has(id));
       expect(built.length).toBeGreaterThan(3);
       const histories = await Promise.all(built.map((id) => sh('docker', ['history', '--no-trunc', '--format', '{{.CreatedBy}}', id])));
@@ -342,7 +341,7 @@ describe('secrets during a full build', () => {
       expect(psLines.size).toBeGreaterThan(50);
       for (const needle of needles) {
         expect([...psLines].filter((line) => line.includes(needle))).toEqual([]);
-        expect(logs.filter((text) => text.includes(needle)).length).toBe(0);
+        expect(texts.filter((text) => text.includes(needle)).length).toBe(0);
         expect(histories.filter((text) => text.includes(needle)).length).toBe(0);
         expect(inspects.filter((text) => text.includes(needle)).length).toBe(0);
         expect(await filesContaining(dirs, needle)).toEqual([]);
