@@ -36,3 +36,10 @@ export function errorChain(error: unknown): string[] {
   }
   return messages;
 }
+
+/** Stops work about to start once the run was interrupted (Ctrl-C, SIGTERM). */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) {
+    throw signal.reason instanceof VaubanError ? signal.reason : new VaubanError('interrupted', { cause: signal.reason, exitCode: 130 });
+  }
+}

@@ -3,7 +3,7 @@
 // a conffs host), the last one also tagged with the final name.
 import path from 'node:path';
 import type { Context } from '../context.js';
-import { VaubanError } from '../errors.js';
+import { VaubanError, throwIfAborted } from '../errors.js';
 import { stageImageName } from '../image-name.js';
 import type { Stage } from '../stage.js';
 import { buildImage, tagImage } from '../system/docker/images.js';
@@ -64,6 +64,7 @@ export async function applyStagesAs(ctx: Context, input: ApplyStagesInput): Prom
   const applied: AppliedStage[] = [];
   let from = input.source;
   for (const [index, stage] of input.stages.entries()) {
+    throwIfAborted(ctx.signal);
     const branch = stage.branch ?? ctx.options.branch;
     const image = stageImageName(input.prefix, stage.playbook, input.host);
     const checkout = await ctx.ansible.checkout(branch);

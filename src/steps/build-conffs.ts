@@ -7,7 +7,7 @@
 import { createWriteStream, mkdirSync, renameSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../context.js';
-import { VaubanError } from '../errors.js';
+import { VaubanError, throwIfAborted } from '../errors.js';
 import type { HostResult } from '../run-report.js';
 import { sshdKeysFor } from '../sshd-keys.js';
 import { imageLayers, mountLayers } from '../system/docker/layers.js';
@@ -41,9 +41,12 @@ export async function buildConffs(ctx: Context, input: ConffsInput): Promise<Con
 
   await ctx.reporter.step(`build_conffs: ${hosts.length} host(s), ${ctx.conffsParallel} at a time`, async (status) => {
     const show = () => status.update(`${counts.done} done, ${counts.failed} failed, ${counts.running} running, of ${hosts.length}`);
-    await Promise.all(
+    // allSettled: on Ctrl-C every host's work has stopped before the cleanup runs.
+    const settled = await Promise.allSettled(
       hosts.map((host) =>
         limit(async () => {
+          // Hosts still queued when the run is interrupted never start.
+          throwIfAborted(ctx.signal);
           counts.running++;
           show();
           const log = path.join(ctx.logDir, `${prefix}-${host}-${ctx.runStamp}`);
@@ -69,6 +72,9 @@ export async function buildConffs(ctx: Context, input: ConffsInput): Promise<Con
         }),
       ),
     );
+    throwIfAborted(ctx.signal);
+    const unexpected = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (unexpected) throw unexpected.reason;
   });
   for (const host of ctx.report.hosts) {
     for (const deleted of host.deletions ?? []) ctx.reporter.warn(`${host.host}: a stage deleted /${deleted}; a conffs cannot carry a deletion`);

@@ -24,8 +24,46 @@ export interface BuildImageOptions {
   signal?: AbortSignal;
 }
 
-/** `docker build --no-cache --force-rm`: resolves with the image id, rejects with the build's error. */
+/**
+ * `docker build --no-cache --force-rm`: resolves with the image id, rejects
+ * with the build's error. When the build fails or is interrupted, the
+ * intermediate container it was running in is removed before this returns:
+ * dockerd would do it too, but later than a caller checking for leftovers.
+ */
 export async function buildImage(docker: DockerClient, options: BuildImageOptions): Promise<string> {
+  let running: string | undefined;
+  const onLine = (line: string): void => {
+    const match = /^ ---> Running in ([0-9a-f]{12,64})$/.exec(line);
+    if (match) running = match[1];
+    options.onLine?.(line);
+  };
+  try {
+    return await runBuild(docker, options, onLine);
+  } catch (error) {
+    if (running !== undefined) await removeContainerIfPresent(docker, running);
+    throw error;
+  }
+}
+
+async function removeContainerIfPresent(docker: DockerClient, id: string): Promise<void> {
+  try {
+    await docker.getContainer(id).remove({ force: true });
+  } catch (error) {
+    const status = (error as { statusCode?: number }).statusCode;
+    // 404: already gone; 409: dockerd is removing it itself.
+    if (status !== 404 && status !== 409) throw error;
+  }
+  for (let attempt = 0; attempt < 50; attempt++) {
+    try {
+      await docker.getContainer(id).inspect();
+    } catch {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function runBuild(docker: DockerClient, options: BuildImageOptions, onLine: (line: string) => void): Promise<string> {
   const response = (await docker.buildImage(options.context, {
     t: options.tag,
     dockerfile: options.dockerfile,
@@ -35,7 +73,7 @@ export async function buildImage(docker: DockerClient, options: BuildImageOption
     forcerm: true,
     pull: false,
   })) as unknown as Readable;
-  const events: ProgressEvent[] = await followProgress(response, { onLine: options.onLine, signal: options.signal });
+  const events: ProgressEvent[] = await followProgress(response, { onLine, signal: options.signal });
   const id = events.map((event) => event.aux?.ID).find((value) => value !== undefined);
   if (id === undefined) throw new VaubanError(`docker build of ${options.tag} returned no image id`);
   return id;

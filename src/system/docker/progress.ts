@@ -29,6 +29,7 @@ export async function followProgress(stream: Readable, options: FollowOptions = 
   const onAbort = (): void => {
     stream.destroy(new VaubanError('interrupted', { cause: options.signal?.reason, exitCode: 130 }));
   };
+  if (options.signal?.aborted) onAbort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     for await (const chunk of stream) {
