@@ -9,6 +9,7 @@ import { chmodSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFi
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readVaultEntry } from '../src/vault.js';
 import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
 import { watchConffsLogs, type LogWatch } from './helpers/logs.js';
 import { readHostState, type HostState } from './helpers/host-state.js';
@@ -217,12 +218,18 @@ describe('concurrency: two runs in the same folder', () => {
       const firstEnd = /(\S+Z) Result: success/.exec(one.output)?.[1] as string;
       const secondStart = /(\S+Z) ==> preflight/.exec(two.output)?.[1] as string;
       expect(Date.parse(secondStart)).toBeGreaterThanOrEqual(Date.parse(firstEnd));
-      // rootfs.tgz is the second one's, whole; both vault entries decrypt.
+      // rootfs.tgz is the second one's, whole (it carries the second master's sshd
+      // keys); both vault entries decrypt, and hold different keys.
       const out = path.join(work, 'concurrent');
       mkdirSync(out);
       await sh('tar', ['-xf', path.join(cwd, 'rootfs.tgz'), '-C', out]);
-      expect(await sh('unsquashfs', ['-cat', path.join(out, 'rootfs.img'), 'etc/hostname'])).toBe(`master-${ID}-two`);
-      for (const name of ['one', 'two']) expect(existsSync(path.join(cwd, 'vault', `master-${ID}-${name}.tar.gpg`))).toBe(true);
+      const served = await sh('unsquashfs', ['-cat', path.join(out, 'rootfs.img'), 'etc/ssh/ssh_host_ed25519_key.pub']);
+      const publicKey = async (name: string) =>
+        (await readVaultEntry(path.join(cwd, 'vault'), `master-${ID}-${name}`, PASSPHRASE))?.find((key) => key.name === 'ssh_host_ed25519_key.pub')?.data.toString();
+      const [keyOne, keyTwo] = [await publicKey('one'), await publicKey('two')];
+      expect(keyTwo).toBeDefined();
+      expect(keyOne).not.toBe(keyTwo);
+      expect(served).toBe(keyTwo?.trimEnd());
       await expectClean();
     }), 900_000);
 });
