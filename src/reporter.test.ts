@@ -7,6 +7,7 @@ function fakeStream(isTTY: boolean): NodeJS.WriteStream & { text: () => string }
   let text = '';
   (stream as unknown as PassThrough).on('data', (chunk: Buffer) => (text += chunk.toString()));
   stream.isTTY = isTTY;
+  (stream as { columns: number }).columns = isTTY ? 80 : 0;
   stream.text = () => text;
   return stream;
 }
@@ -18,6 +19,9 @@ describe('output mode (B8)', () => {
     expect(detectOutput({ CI: 'true' }, fakeStream(true))).toEqual({ mode: 'plain', color: false });
     expect(detectOutput({}, fakeStream(false))).toEqual({ mode: 'plain', color: false });
     expect(detectOutput({ TERM: 'dumb' }, fakeStream(true))).toEqual({ mode: 'plain', color: false });
+    const unknownWidth = fakeStream(true);
+    (unknownWidth as { columns: number }).columns = 0;
+    expect(detectOutput({}, unknownWidth)).toEqual({ mode: 'plain', color: false });
   });
 
   it('writes timestamped lines without escape sequences in plain mode, and times each step', async () => {

@@ -38,9 +38,13 @@ interface Palette {
 
 const plainPalette: Palette = { red: (t) => t, yellow: (t) => t, green: (t) => t, dim: (t) => t, bold: (t) => t };
 
-/** Picks the output mode for this process: plain in CI, when piped, or with TERM=dumb. */
+/**
+ * Picks the output mode for this process: plain in CI, when piped, with
+ * TERM=dumb, or on a terminal of unknown width (a spinner redraws by lines of
+ * the terminal's width: with a width of 0 it would never stop clearing).
+ */
 export function detectOutput(env: NodeJS.ProcessEnv, stream: NodeJS.WriteStream): { mode: OutputMode; color: boolean } {
-  const interactive = Boolean(stream.isTTY) && !env.CI && env.TERM !== 'dumb';
+  const interactive = Boolean(stream.isTTY) && (stream.columns ?? 0) > 0 && !env.CI && env.TERM !== 'dumb';
   const color = interactive && env.NO_COLOR === undefined && env.FORCE_COLOR !== '0';
   return { mode: interactive ? 'tty' : 'plain', color };
 }
@@ -122,7 +126,9 @@ export class Reporter {
   private async startStep(title: string): Promise<StepHandle> {
     if (this.options.mode === 'tty' && this.spinner === undefined) {
       const { default: ora } = await import('ora');
-      this.spinner = ora({ text: title, stream: this.stream, color: 'cyan', isEnabled: true }).start();
+      // discardStdin off: ora would read the terminal, and a vauban run in the
+      // background of a shell (or under `timeout`) would be stopped by SIGTTIN.
+      this.spinner = ora({ text: title, stream: this.stream, color: 'cyan', isEnabled: true, discardStdin: false }).start();
       const spinner = this.spinner;
       return { update: (text) => (spinner.text = this.redact(`${title}: ${text}`)) };
     }
