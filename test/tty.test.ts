@@ -18,16 +18,21 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+/** Runs a shell command on a pseudo-terminal made by script(1), whose own stdin is empty. */
+function onTerminal(command: string, typescript: string) {
+  return execa('script', ['-qec', command, path.join(work, typescript)], {
+    cwd: work,
+    env: { PATH: process.env.PATH ?? '', TERM: 'xterm', HOME: work, ANSIBLE_REPO: repo.url, VAULTED_SSHD_KEYS_KEY: 'tty-test' },
+    extendEnv: false,
+    reject: false,
+    stdin: 'ignore',
+  });
+}
+
 describe('terminal output', () => {
   it('a terminal of unknown width gets plain lines', async () => {
     const command = `timeout 60 ${process.execPath} ${BIN} -s vauban-no-such-image -n master-tty -i no -l no -u no pb_base.yml`;
-    const result = await execa('script', ['-qec', command, path.join(work, 'typescript-0')], {
-      cwd: work,
-      env: { PATH: process.env.PATH ?? '', TERM: 'xterm', HOME: work, ANSIBLE_REPO: repo.url, VAULTED_SSHD_KEYS_KEY: 'tty-test' },
-      extendEnv: false,
-      reject: false,
-      stdin: 'ignore',
-    });
+    const result = await onTerminal(command, 'typescript-0');
     expect(result.exitCode).toBe(1);
     expect(String(result.stdout)).toMatch(/\dZ ==> preflight/);
   });
@@ -36,14 +41,7 @@ describe('terminal output', () => {
     // A terminal of known size (script's has none), then vauban in the background of it.
     const command = `stty cols 120 rows 40; timeout 60 ${process.execPath} ${BIN} -s vauban-no-such-image -n master-tty -i no -l no -u no pb_base.yml`;
     const started = Date.now();
-    // script(1) gives the command a pseudo-terminal; its own stdin is empty.
-    const result = await execa('script', ['-qec', command, path.join(work, 'typescript')], {
-      cwd: work,
-      env: { PATH: process.env.PATH ?? '', TERM: 'xterm', HOME: work, ANSIBLE_REPO: repo.url, VAULTED_SSHD_KEYS_KEY: 'tty-test' },
-      extendEnv: false,
-      reject: false,
-      stdin: 'ignore',
-    });
+    const result = await onTerminal(command, 'typescript');
     const seconds = (Date.now() - started) / 1000;
     const raw = String(result.stdout);
     // Colours and cursor moves are there (it is a terminal); read the text without them.

@@ -1,4 +1,4 @@
-// Tar streams made and read by GNU tar: it keeps owners, modes, hard links,
+// Tar streams made by GNU tar: it keeps owners, modes, hard links,
 // device nodes and extended attributes as they are, which a root file system needs.
 import type { Readable } from 'node:stream';
 import { VaubanError } from '../errors.js';
@@ -31,18 +31,4 @@ export async function createTarStream(dir: string, options: CreateTarOptions = {
     }
   });
   return { stream: child.stdout as Readable, done };
-}
-
-/** Unpacks a tar stream into `dir`, keeping owners, modes and special files. */
-export async function extractTarStream(stream: Readable, dir: string, signal?: AbortSignal): Promise<void> {
-  const { execa } = await import('execa');
-  const child = execa('tar', ['--extract', '--file=-', '--numeric-owner', '--preserve-permissions', '--same-owner', '--xattrs', '--xattrs-include=*', '--acls', `--directory=${dir}`], {
-    input: stream,
-    cancelSignal: signal,
-    reject: false,
-  });
-  const result = await child;
-  if (result.exitCode !== 0) {
-    throw new VaubanError(`unpacking into ${dir} failed (exit status ${result.exitCode}): ${String(result.stderr).trim().split('\n').slice(-5).join('\n')}`);
-  }
 }

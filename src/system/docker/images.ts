@@ -1,4 +1,4 @@
-// Docker images: import, build, inspect, tag, remove.
+// Docker images: import, build, existence, tag.
 import type { Readable } from 'node:stream';
 import { VaubanError } from '../../errors.js';
 import type { DockerClient } from './client.js';
@@ -77,26 +77,6 @@ async function runBuild(docker: DockerClient, options: BuildImageOptions, onLine
   const id = events.map((event) => event.aux?.ID).find((value) => value !== undefined);
   if (id === undefined) throw new VaubanError(`docker build of ${options.tag} returned no image id`);
   return id;
-}
-
-export interface ImageDetails {
-  id: string;
-  /** Layer digests, bottom first. */
-  layers: string[];
-  upperDir: string | undefined;
-  /** Lower layer folders, top first. */
-  lowerDirs: string[];
-}
-
-export async function inspectImage(docker: DockerClient, reference: string): Promise<ImageDetails> {
-  const info = await docker.getImage(reference).inspect();
-  const data = (info.GraphDriver?.Data ?? {}) as Record<string, string | undefined>;
-  return {
-    id: info.Id,
-    layers: info.RootFS?.Layers ?? [],
-    upperDir: data.UpperDir,
-    lowerDirs: data.LowerDir ? data.LowerDir.split(':') : [],
-  };
 }
 
 export async function imageExists(docker: DockerClient, reference: string): Promise<boolean> {
