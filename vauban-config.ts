@@ -48,6 +48,14 @@ export const settingsSchema = z.object({
     .refine((value) => !value.startsWith('/') && !value.split('/').includes('..'), 'a folder inside the repository, without .. or a leading /')
     .optional(),
   ANSIBLE_EXTRA_ARGS: optionalText,
+  // The Debian packages that bring Ansible into the images (Dockerfile.base):
+  // `ansible` (the full distribution: ansible-core and the community
+  // collections, as vauban.sh's pip install of ansible) by default;
+  // e.g. `ansible/bookworm-backports` for a newer one, `ansible-core` alone.
+  ANSIBLE_PACKAGES: z
+    .string()
+    .regex(/^\s*[a-z0-9][a-z0-9+.-]*([=/][\w.+:~-]+)?(\s+[a-z0-9][a-z0-9+.-]*([=/][\w.+:~-]+)?)*\s*$/, 'Debian package names separated by spaces (name, name=version or name/release)')
+    .optional(),
   // Shell snippets run right before / after each ansible-playbook.
   HOOK_PRE_ANSIBLE: optionalText,
   HOOK_POST_ANSIBLE: optionalText,

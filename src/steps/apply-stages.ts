@@ -1,13 +1,12 @@
-// apply_stages (A4): one Dockerfile.stages build per stage, each FROM the
-// previous one, tagged <prefix>/<playbook> (or <prefix>/<host>/<playbook> for
-// a conffs host), the last one also tagged with the final name.
-import path from 'node:path';
+// apply_stages (A4, B10): one container per stage, created from the previous
+// stage's image with systemd as PID 1, stage.sh run in it, then committed as
+// <prefix>/<playbook>; the last one is also tagged with the final name.
 import type { Context } from '../context.js';
 import { VaubanError, throwIfAborted } from '../errors.js';
 import { stageImageName } from '../image-name.js';
 import type { Stage } from '../stage.js';
-import { buildImage, tagImage } from '../system/docker/images.js';
-import { createBuildContext } from './build-context.js';
+import { tagImage } from '../system/docker/images.js';
+import { StageContainer } from './stage-container.js';
 
 export interface ApplyStagesInput {
   source: string;
@@ -17,8 +16,6 @@ export interface ApplyStagesInput {
   hostname: string;
   /** The tag of the last image. */
   finalName: string;
-  /** For a conffs host: stage images are <prefix>/<host>/<playbook>. */
-  host?: string;
   /** Where each line of the builds goes. */
   onLine: (line: string) => void;
 }
@@ -54,52 +51,38 @@ export async function checkStages(ctx: Context, stages: readonly Stage[]): Promi
   for (const stage of stages) await ctx.ansible.assertPlaybook(stage.branch ?? ctx.options.branch, stage.playbook);
 }
 
-/** Applies the stages as `hostname`; returns the images made, in order. */
+/** Applies the stages as `hostname`, one container and one commit per stage; returns the images made, in order. */
 export async function applyStagesAs(ctx: Context, input: ApplyStagesInput): Promise<AppliedStage[]> {
   const docker = await ctx.docker();
   if (!(await ctx.registry.ensureLocal(input.source))) {
     throw new VaubanError(`source image ${input.source} does not exist`, { hint: 'build it first, or check --source-image' });
   }
-  const settings = ctx.settings.values;
   const applied: AppliedStage[] = [];
   let from = input.source;
   for (const [index, stage] of input.stages.entries()) {
     throwIfAborted(ctx.signal);
     const branch = stage.branch ?? ctx.options.branch;
-    const image = stageImageName(input.prefix, stage.playbook, input.host);
+    const image = stageImageName(input.prefix, stage.playbook);
     const checkout = await ctx.ansible.checkout(branch);
     input.onLine(`stage ${index + 1}/${input.stages.length}: ${stage.playbook} from branch ${branch} (${checkout.sha.slice(0, 10)}) on ${from} as ${input.hostname} -> ${image}`);
-    const context = await createBuildContext({
-      dockerfile: path.join(ctx.installDir, 'Dockerfile.stages'),
-      ansibleParent: checkout.parent,
-      scratch: path.join(ctx.workDir, 'contexts', `${input.hostname}-${index}`),
-      files: { hostname: `${input.hostname}\n` },
-      signal: ctx.signal,
-    });
+    const started = Date.now();
+    let container: StageContainer | undefined;
     try {
-      await Promise.all([
-        buildImage(docker, {
-          context: context.stream,
-          dockerfile: 'Dockerfile.stages',
-          tag: image,
-          buildArgs: {
-            SOURCE: from,
-            PLAYBOOK: stage.playbook,
-            HOSTNAME: input.hostname,
-            BRANCH: branch,
-            HOOK_PRE_ANSIBLE: settings.HOOK_PRE_ANSIBLE ?? '',
-            HOOK_POST_ANSIBLE: settings.HOOK_POST_ANSIBLE ?? '',
-            ANSIBLE_ROOT_DIR: settings.ANSIBLE_ROOT_DIR ?? '',
-            ANSIBLE_EXTRA_ARGS: settings.ANSIBLE_EXTRA_ARGS ?? '',
-          },
-          onLine: input.onLine,
-          signal: ctx.signal,
-        }),
-        context.done,
-      ]);
+      container = await StageContainer.open(ctx, { image: from, hostname: input.hostname, onLine: input.onLine });
+      await container.applyStage({ stage, branch, checkout, source: from });
+      const id = await container.commit(image, {
+        'vauban.playbook': stage.playbook,
+        'vauban.branch': branch,
+        'vauban.git-sha1': checkout.sha,
+        'vauban.hostname': input.hostname,
+        'vauban.source': from,
+      });
+      input.onLine(`stage ${stage.playbook}: ${image} (${id.slice(7, 19)}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     } catch (error) {
       if (ctx.signal.aborted) throw error;
       throw new VaubanError(`stage ${stage.playbook} (branch ${branch}) failed for ${input.hostname}: ${(error as Error).message}`, { cause: error });
+    } finally {
+      await container?.close();
     }
     applied.push({ stage, branch, image });
     ctx.registry.publish(image);

@@ -1,21 +1,17 @@
-// build_conffs (A6, A7): for each host of the --ansible-host pattern, the
-// stages replayed as that host on the source image, then the union of the
-// layers those stages produced (their overlay2 folders, mounted as one
-// overlay), packed as overlayfs/overlayfs-<host>/conffs-<host>.tgz with the
-// host's sshd keys. Hosts are built in parallel (bounded); a failing host does
-// not stop the others, but fails the run once they are done.
+// build_conffs (A6, A7, B11): for each host of the --ansible-host pattern, the
+// stages replayed as that host in one container of the source image, then
+// what that container changed (the union of what its stages made), packed as
+// overlayfs/overlayfs-<host>/conffs-<host>.tgz with the host's sshd keys.
+// Hosts are built in parallel (bounded); a failing host does not stop the
+// others, but fails the run once they are done.
 import { createWriteStream, mkdirSync, renameSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../context.js';
 import { VaubanError, throwIfAborted } from '../errors.js';
 import type { HostResult } from '../run-report.js';
 import { sshdKeysFor } from '../sshd-keys.js';
-import { imageLayers, mountLayers } from '../system/docker/layers.js';
-import { run } from '../system/run.js';
-import { findWhiteouts } from '../system/whiteouts.js';
-import { installHostKeys } from '../vault.js';
-import { applyStagesAs } from './apply-stages.js';
-import { applyToSlash } from './build-rootfs.js';
+import { packConffs, sshdKeysTar } from './conffs-archive.js';
+import { StageContainer } from './stage-container.js';
 import type { ConffsArtifact } from './types.js';
 
 /** Left out of every conffs (A6). */
@@ -93,51 +89,51 @@ interface HostInput {
   result: HostResult;
 }
 
+/**
+ * One host: a container of the source image as that host (systemd as PID 1),
+ * every stage applied in it, its sshd keys put in, then what the container
+ * changed, read through the Engine API and packed. No image is built or
+ * committed per host.
+ */
 async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsArtifact> {
-  const { host, source, prefix, logStream } = input;
+  const { host, source, logStream } = input;
   const write = (line: string) => logStream.write(`${line}\n`);
-  const finalName = `${prefix}/${host}`;
-  await applyStagesAs(ctx, { source, prefix, stages: ctx.options.stages, hostname: host, finalName, host, onLine: write });
-
-  // The layers the host's stages made: those of its image above the source's.
-  const docker = await ctx.docker();
-  const [own, below] = await Promise.all([imageLayers(docker, finalName), imageLayers(docker, source)]);
-  const count = own.dirs.length - below.dirs.length;
-  if (count < 0 || own.dirs.slice(count).join(':') !== below.dirs.join(':')) {
-    throw new VaubanError(`image ${finalName} is not built on ${source}: cannot tell its own layers`);
-  }
-  const layers = own.dirs.slice(0, count);
-  input.result.deletions = findWhiteouts(layers).filter((file) => !EXCLUDED.some((excluded) => file === excluded || file.startsWith(`${excluded}/`)));
-  for (const deleted of input.result.deletions) write(`WARNING: the stages deleted /${deleted}: a conffs cannot carry a deletion`);
-
-  const scratch = path.join(ctx.workDir, 'conffs', host);
-  const merged = path.join(scratch, 'merged');
-  const empty = path.join(scratch, 'empty');
-  mkdirSync(empty, { recursive: true });
-  // An empty bottom layer: an overlay needs one even when the stages made none.
-  const release = await mountLayers(
-    { layers: [...layers, empty], target: merged, upper: path.join(scratch, 'upper'), work: path.join(scratch, 'work') },
-    ctx.cleanup,
-    ctx.runOptions,
-  );
+  const container = await StageContainer.open(ctx, { image: source, hostname: host, onLine: write });
   try {
-    applyToSlash(merged);
-    installHostKeys(merged, await sshdKeysFor(ctx, host));
+    for (const [index, stage] of ctx.options.stages.entries()) {
+      throwIfAborted(ctx.signal);
+      const branch = stage.branch ?? ctx.options.branch;
+      const checkout = await ctx.ansible.checkout(branch);
+      write(`stage ${index + 1}/${ctx.options.stages.length}: ${stage.playbook} from branch ${branch} (${checkout.sha.slice(0, 10)}) on ${source} as ${host}`);
+      try {
+        await container.applyStage({ stage, branch, checkout, source });
+      } catch (error) {
+        if (ctx.signal.aborted) throw error;
+        throw new VaubanError(`stage ${stage.playbook} (branch ${branch}) failed for ${host}: ${(error as Error).message}`, { cause: error });
+      }
+    }
+    await container.putFiles('/etc', await sshdKeysTar(await sshdKeysFor(ctx, host)));
+    const changes = await container.changes();
+    const excluded = [...EXCLUDED, ...container.bootNoise];
+    const kept = (file: string) => !excluded.some((prefix) => file === prefix || file.startsWith(`${prefix}/`));
+    const relative = changes.map((change) => ({ ...change, path: change.path.replace(/^\/+/, '') })).filter((change) => change.path !== '' && kept(change.path));
+    input.result.deletions = relative.filter((change) => change.kind === 'deleted').map((change) => change.path).sort();
+    for (const deleted of input.result.deletions) write(`WARNING: the stages deleted /${deleted}: a conffs cannot carry a deletion`);
+    const members = relative.filter((change) => change.kind !== 'deleted').map((change) => change.path);
+    // Docker bind-mounts /etc/hostname in a running container: the host's name is in it either way.
+    if (!members.includes('etc/hostname')) members.push('etc', 'etc/hostname');
+
     const folder = path.join(ctx.overlayfsDir, `overlayfs-${host}`);
     mkdirSync(folder, { recursive: true });
     // At the end of the run the folder is renamed <time>-overlayfs-<host> (A12): never uploaded twice.
     ctx.cleanup.push(`conffs folder of ${host}`, async () => renameSync(folder, path.join(ctx.overlayfsDir, `${ctx.runStamp}-overlayfs-${host}`)));
     const tarball = path.join(folder, `conffs-${host}.tgz`);
     const temporary = `${tarball}.tmp`;
-    await run(
-      'tar',
-      ['--create', '--gzip', `--file=${temporary}`, '--numeric-owner', `--directory=${merged}`, ...EXCLUDED.map((dir) => `--exclude=./${dir}`), '.'],
-      ctx.runOptions,
-    );
+    const count = await packConffs(container, members, temporary, ctx.signal);
     renameSync(temporary, tarball);
-    write(`conffs written: ${tarball}`);
+    write(`conffs written: ${tarball} (${count} members)`);
     return { host, tarball, folder };
   } finally {
-    await release();
+    await container.close();
   }
 }

@@ -42,7 +42,7 @@ export async function importIso(ctx: Context, base: MountedBase | undefined): Pr
         context: context.stream,
         dockerfile: 'Dockerfile.base',
         tag: image,
-        buildArgs: { SOURCE: rawIso, ISO: base.origin, BRANCH: ctx.options.branch },
+        buildArgs: { SOURCE: rawIso, ISO: base.origin, BRANCH: ctx.options.branch, ANSIBLE_PACKAGES: ctx.settings.values.ANSIBLE_PACKAGES?.trim() || 'ansible' },
         onLine: (line) => ctx.reporter.line(`  │ ${line}`),
         signal: ctx.signal,
       }),

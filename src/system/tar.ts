@@ -32,3 +32,17 @@ export async function createTarStream(dir: string, options: CreateTarOptions = {
   });
   return { stream: child.stdout as Readable, done };
 }
+
+/** Streams `names` (files or folders of `parent`) as a tar owned by root, as a Docker build context would carry them. */
+export async function createTarOf(parent: string, names: string[], options: { signal?: AbortSignal } = {}): Promise<TarStream> {
+  const { execa } = await import('execa');
+  const child = execa('tar', ['--create', '--file=-', '--owner=0', '--group=0', '--numeric-owner', `--directory=${parent}`, '--', ...names], {
+    buffer: { stdout: false, stderr: true },
+    cancelSignal: options.signal,
+    reject: false,
+  });
+  const done = child.then((result) => {
+    if (result.exitCode !== 0) throw new VaubanError(`tar of ${names.join(' ')} in ${parent} failed: ${String(result.stderr).trim()}`);
+  });
+  return { stream: child.stdout as Readable, done };
+}

@@ -1,28 +1,182 @@
-// Docker containers vauban creates: never started, only read from, and
-// removed before the function that made them returns.
+// Docker containers through the Engine API only (no path into the engine's
+// storage), so the same calls work against a remote DOCKER_HOST.
 import type { Readable } from 'node:stream';
+import type Dockerode from 'dockerode';
+import { VaubanError } from '../../errors.js';
 import type { DockerClient } from './client.js';
 
 /** The content of one file of an image (read through a container that is never started). */
 export async function readFileFromImage(docker: DockerClient, image: string, file: string): Promise<Buffer> {
   const container = await docker.createContainer({ Image: image, Cmd: ['/bin/true'], Labels: { 'vauban.read': file } });
   try {
-    const archive = (await container.getArchive({ path: file })) as unknown as Readable;
-    const tarStream = await import('tar-stream');
-    const extract = tarStream.extract();
-    const chunks: Buffer[] = [];
-    await new Promise<void>((resolve, reject) => {
-      extract.on('entry', (_header, stream, next) => {
-        stream.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
-        stream.on('end', next);
-        stream.resume();
-      });
-      extract.on('finish', resolve);
-      extract.on('error', reject);
-      archive.pipe(extract);
-    });
-    return Buffer.concat(chunks);
+    return await readFileFromContainer(container, file);
   } finally {
     await container.remove({ force: true });
   }
+}
+
+/** One file of a container (created or running); the engine answers 404 when it does not exist. */
+export async function readFileFromContainer(container: Dockerode.Container, file: string): Promise<Buffer> {
+  const archive = (await container.getArchive({ path: file })) as unknown as Readable;
+  const tarStream = await import('tar-stream');
+  const extract = tarStream.extract();
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    extract.on('entry', (_header, stream, next) => {
+      stream.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
+      stream.on('end', next);
+      stream.resume();
+    });
+    extract.on('finish', resolve);
+    extract.on('error', reject);
+    archive.pipe(extract);
+  });
+  return Buffer.concat(chunks);
+}
+
+/** True when `file` exists in the container (HEAD of the archive API). */
+export async function pathExists(container: Dockerode.Container, file: string): Promise<boolean> {
+  try {
+    await container.infoArchive({ path: file });
+    return true;
+  } catch (error) {
+    if (statusOf(error) === 404) return false;
+    throw error;
+  }
+}
+
+/** Extracts a tar stream into the container at `dir` (PUT archive). */
+export async function putArchive(container: Dockerode.Container, tar: Readable | Buffer, dir: string): Promise<void> {
+  await container.putArchive(tar as never, { path: dir });
+}
+
+export interface ExecOptions {
+  cmd: string[];
+  env?: Record<string, string>;
+  /** Sent on the process' standard input, then closed. */
+  stdin?: string | Buffer;
+  /** Each line of stdout and stderr, as it comes. */
+  onLine?: (line: string) => void;
+  /** The raw stdout stream instead of lines (a tar, say); stderr still goes to onLine. */
+  onStdout?: (stdout: Readable) => Promise<void>;
+  signal?: AbortSignal;
+}
+
+/** Runs a command in a running container; resolves with its exit code. */
+export async function execInContainer(docker: DockerClient, container: Dockerode.Container, options: ExecOptions): Promise<number> {
+  const { PassThrough } = await import('node:stream');
+  const exec = await container.exec({
+    Cmd: options.cmd,
+    Env: Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`),
+    AttachStdin: options.stdin !== undefined,
+    AttachStdout: true,
+    AttachStderr: true,
+    Tty: false,
+  });
+  const stream = (await exec.start({ hijack: true, stdin: options.stdin !== undefined })) as unknown as NodeJS.ReadWriteStream & Readable;
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  docker.modem.demuxStream(stream, stdout, stderr);
+  const consumers: Promise<void>[] = [];
+  const lines = (source: Readable): Promise<void> => readLines(source, options.onLine ?? (() => undefined));
+  consumers.push(options.onStdout ? options.onStdout(stdout) : lines(stdout));
+  consumers.push(lines(stderr));
+  if (options.stdin !== undefined) {
+    // Half-close: the command sees the end of its input while its output still flows.
+    (stream as unknown as { end: (data: string | Buffer) => void }).end(options.stdin);
+  }
+  const onAbort = (): void => {
+    stream.destroy(new VaubanError('interrupted', { exitCode: 130 }));
+  };
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', reject);
+    });
+    stdout.end();
+    stderr.end();
+    await Promise.all(consumers);
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+  // The exit code is known shortly after the stream ends.
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const info = await exec.inspect();
+    if (!info.Running && info.ExitCode !== null) return info.ExitCode;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new VaubanError(`${options.cmd.join(' ')} in container ${container.id.slice(0, 12)}: no exit code`);
+}
+
+async function readLines(source: Readable, onLine: (line: string) => void): Promise<void> {
+  let pending = '';
+  for await (const chunk of source) {
+    pending += (chunk as Buffer).toString('utf8');
+    const parts = pending.split('\n');
+    pending = parts.pop() ?? '';
+    for (const part of parts) onLine(part.replace(/\r$/, ''));
+  }
+  if (pending !== '') onLine(pending);
+}
+
+/** A change of the container's writable layer against its image (GET /containers/{id}/changes). */
+export interface ContainerChange {
+  /** Absolute path in the container. */
+  path: string;
+  kind: 'modified' | 'added' | 'deleted';
+}
+
+export async function containerChanges(container: Dockerode.Container): Promise<ContainerChange[]> {
+  const changes = ((await container.changes()) ?? []) as Array<{ Path: string; Kind: number }>;
+  const kinds = ['modified', 'added', 'deleted'] as const;
+  return changes.map((change) => ({ path: change.Path, kind: kinds[change.Kind] ?? 'modified' }));
+}
+
+export interface CommitOptions {
+  /** The image reference to create. */
+  reference: string;
+  /** Configuration of the image (Cmd, Env, Labels...): what the engine merges over the container's. */
+  config: Record<string, unknown>;
+  comment: string;
+}
+
+/** `docker commit`: the container's file system becomes an image; resolves with its id. */
+export async function commitContainer(container: Dockerode.Container, options: CommitOptions): Promise<string> {
+  const { repository, tag } = splitReference(options.reference);
+  const result = (await (container.commit as (options: unknown) => Promise<unknown>)({
+    _query: { container: container.id, repo: repository, tag, comment: options.comment, pause: false },
+    _body: options.config,
+  })) as { Id?: string };
+  if (result.Id === undefined) throw new VaubanError(`docker commit of ${options.reference} returned no image id`);
+  return result.Id;
+}
+
+/** Removes a container, waiting until the engine has really let it go. */
+export async function removeContainer(docker: DockerClient, id: string): Promise<void> {
+  try {
+    await docker.getContainer(id).remove({ force: true, v: true });
+  } catch (error) {
+    // 404: already gone; 409: the engine is removing it itself.
+    if (statusOf(error) !== 404 && statusOf(error) !== 409) throw error;
+  }
+  for (let attempt = 0; attempt < 50; attempt++) {
+    try {
+      await docker.getContainer(id).inspect();
+    } catch {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export function statusOf(error: unknown): number | undefined {
+  return (error as { statusCode?: number }).statusCode;
+}
+
+export function splitReference(reference: string): { repository: string; tag: string } {
+  const slash = reference.lastIndexOf('/');
+  const colon = reference.lastIndexOf(':');
+  return colon > slash ? { repository: reference.slice(0, colon), tag: reference.slice(colon + 1) } : { repository: reference, tag: 'latest' };
 }

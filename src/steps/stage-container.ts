@@ -1,0 +1,300 @@
+// The container a stage runs in (SPEC A4, B10): created from the stage's
+// source image with systemd as PID 1, so that roles written for real servers
+// build as they are (services start, handlers restart, maintainer scripts
+// start daemons, `enabled` makes the boot-time links). The stage script
+// (stage.sh) is run in it with `docker exec`; then the container is either
+// committed (a master's stage) or read (a conffs host), and removed.
+// Everything goes through the Engine API, so a remote DOCKER_HOST works too.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import type Dockerode from 'dockerode';
+import type { Checkout } from '../ansible-repo.js';
+import type { Context } from '../context.js';
+import { VaubanError } from '../errors.js';
+import type { Stage } from '../stage.js';
+import type { DockerClient } from '../system/docker/client.js';
+import {
+  commitContainer,
+  containerChanges,
+  execInContainer,
+  pathExists,
+  putArchive,
+  readFileFromContainer,
+  removeContainer,
+  type ContainerChange,
+} from '../system/docker/containers.js';
+import { createTarOf } from '../system/tar.js';
+
+const SYSTEMD = '/lib/systemd/systemd';
+
+/**
+ * PID 1 of a stage container. In a container systemd reads its arguments as
+ * the kernel command line: it boots to sysinit.target only (no timers, no
+ * gettys: services run when the play or a maintainer script starts them), and
+ * the units that would write boot-time state into the image are masked
+ * (utmp records, the machine-id commit, the first-boot wizard). Without
+ * systemd in the image, a plain sleeper stands in (services then cannot run,
+ * as with vauban.sh, and the stage says so).
+ */
+const INIT = [
+  '/bin/sh',
+  '-c',
+  `if [ -x ${SYSTEMD} ]; then exec env container=docker ${SYSTEMD} systemd.unit=sysinit.target ` +
+    'systemd.mask=systemd-update-utmp.service systemd.mask=systemd-machine-id-commit.service ' +
+    'systemd.mask=systemd-firstboot.service systemd.show_status=0; fi; ' +
+    'trap "exit 0" TERM; while :; do sleep 3600 & wait $!; done',
+];
+
+
+export interface StageContainerInput {
+  /** The image the container is created from. */
+  image: string;
+  /** Host name of the container and of the play. */
+  hostname: string;
+  /** Each line of the container's work. */
+  onLine: (line: string) => void;
+}
+
+export interface StageRun {
+  stage: Stage;
+  branch: string;
+  checkout: Checkout;
+  /** The image name recorded as the stage's source in /imginfo. */
+  source: string;
+}
+
+/** The original /etc/machine-id of the image, restored before the container's state is kept. */
+type MachineId = { kind: 'kept' } | { kind: 'replaced'; original: Buffer | undefined };
+
+export class StageContainer {
+  private constructor(
+    private readonly ctx: Context,
+    private readonly docker: DockerClient,
+    private readonly container: Dockerode.Container,
+    private readonly input: StageContainerInput,
+    private readonly release: () => Promise<void>,
+    readonly init: 'systemd' | 'none',
+    private readonly machineId: MachineId,
+    private readonly failedAtBoot: string[],
+    private readonly sourceConfig: Dockerode.ImageInspectInfo['Config'],
+  ) {}
+
+  /** Creates and starts the container; it is removed by close() or by the run's cleanup. */
+  static async open(ctx: Context, input: StageContainerInput): Promise<StageContainer> {
+    const docker = await ctx.docker();
+    const source = await docker.getImage(input.image).inspect();
+    const cgroupVersion = await engineCgroupVersion(docker);
+    const container = await docker.createContainer({
+      Image: input.image,
+      Cmd: INIT,
+      Entrypoint: [],
+      Hostname: input.hostname,
+      Labels: { 'vauban.run': ctx.runId, 'vauban.stage-host': input.hostname },
+      HostConfig: {
+        // /run and /tmp are scratch, as on a booted host: what runs there never reaches the image.
+        Tmpfs: { '/run': 'rw,nosuid,nodev,mode=755', '/run/lock': 'rw,nosuid,nodev,noexec', '/tmp': 'rw,nosuid,nodev,mode=1777' },
+        // systemd needs the cgroup tree: read-only on cgroup v1 (measured here), its own namespace on v2.
+        ...(cgroupVersion === '2' ? { CgroupnsMode: 'private' } : { Binds: ['/sys/fs/cgroup:/sys/fs/cgroup:ro'] }),
+      },
+    } as Dockerode.ContainerCreateOptions);
+    const release = ctx.cleanup.push(`container ${container.id.slice(0, 12)} (${input.hostname})`, () => removeContainer(docker, container.id));
+    try {
+      const hasSystemd = await pathExists(container, SYSTEMD);
+      // Docker bind-mounts /etc/hostname while the container runs: the file of the layer is written before.
+      await putArchive(container, await singleFileTar('hostname', `${input.hostname}\n`), '/etc');
+      const machineId = hasSystemd ? await ensureMachineId(container) : ({ kind: 'kept' } as const);
+      await container.start();
+      const failedAtBoot = hasSystemd ? await waitForSystemd(docker, container, ctx.signal) : [];
+      input.onLine(`container ${container.id.slice(0, 12)} of ${input.image} as ${input.hostname}: ${hasSystemd ? `systemd running${failedAtBoot.length ? ` (failed at boot: ${failedAtBoot.join(' ')})` : ''}` : 'no systemd in the image: services cannot run during this build'}`);
+      return new StageContainer(ctx, docker, container, input, release, hasSystemd ? 'systemd' : 'none', machineId, failedAtBoot, source.Config);
+    } catch (error) {
+      await release();
+      throw error;
+    }
+  }
+
+  get id(): string {
+    return this.container.id;
+  }
+
+  /**
+   * What the container's own start leaves in its changes, never a host's own
+   * change: mount points (the engine creates /sys/fs/cgroup for its bind),
+   * systemd's tmpfiles relinking /etc/mtab (Docker's is /proc/mounts), and an
+   * empty machine-id put back, still a copied-up file.
+   */
+  get bootNoise(): string[] {
+    return ['proc', 'sys', 'dev', ...(this.init === 'systemd' ? ['etc/mtab'] : []), ...(this.machineId.kind === 'replaced' ? ['etc/machine-id'] : [])];
+  }
+
+  /** Applies one stage: its branch's tree at /root/ansible, then stage.sh. */
+  async applyStage(run: StageRun): Promise<void> {
+    const { ctx } = this;
+    const settings = ctx.settings.values;
+    const tar = await createTarOf(run.checkout.parent, ['ansible'], { signal: ctx.signal });
+    await Promise.all([putArchive(this.container, tar.stream, '/root'), tar.done]);
+    const script = readFileSync(path.join(ctx.installDir, 'stage.sh'));
+    const code = await execInContainer(this.docker, this.container, {
+      cmd: ['/bin/bash', '-s'],
+      stdin: script,
+      env: {
+        VAUBAN_HOSTNAME: this.input.hostname,
+        PLAYBOOK: run.stage.playbook,
+        SOURCE: run.source,
+        BRANCH: run.branch,
+        ANSIBLE_ROOT_DIR: settings.ANSIBLE_ROOT_DIR ?? '',
+        ANSIBLE_EXTRA_ARGS: settings.ANSIBLE_EXTRA_ARGS ?? '',
+        HOOK_PRE_ANSIBLE: settings.HOOK_PRE_ANSIBLE ?? '',
+        HOOK_POST_ANSIBLE: settings.HOOK_POST_ANSIBLE ?? '',
+        VAUBAN_INIT: this.init,
+        VAUBAN_FAILED_BEFORE: this.failedAtBoot.join(' '),
+        // Ansible's output as it comes, not in blocks.
+        PYTHONUNBUFFERED: '1',
+        ANSIBLE_FORCE_COLOR: '0',
+      },
+      onLine: this.input.onLine,
+      signal: ctx.signal,
+    });
+    if (code !== 0) throw new VaubanError(`stage ${run.stage.playbook} exited with status ${code} (see the log above for the failed task)`);
+  }
+
+  /** Puts back what the container's own boot changed, before its state is kept. */
+  private async tidy(): Promise<void> {
+    const restore =
+      this.machineId.kind === 'kept'
+        ? ''
+        : this.machineId.original === undefined
+          ? 'rm -f /etc/machine-id;'
+          : `printf %s "$VAUBAN_MACHINE_ID" | base64 -d > /etc/machine-id;`;
+    // The build's journal is no host's history.
+    const journal = this.init === 'systemd' ? 'journalctl --relinquish-var >/dev/null 2>&1 || true; rm -rf "/var/log/journal/$(cat /etc/machine-id 2>/dev/null)";' : '';
+    if (restore === '' && journal === '') return;
+    const code = await execInContainer(this.docker, this.container, {
+      cmd: ['/bin/sh', '-c', `${journal} ${restore}`],
+      env: this.machineId.kind === 'replaced' && this.machineId.original !== undefined ? { VAUBAN_MACHINE_ID: this.machineId.original.toString('base64') } : {},
+      onLine: this.input.onLine,
+      signal: this.ctx.signal,
+    });
+    if (code !== 0) throw new VaubanError(`cannot restore the container's boot-time files (exit status ${code})`);
+  }
+
+  /** Extracts a tar into the container at `dir`. */
+  async putFiles(dir: string, tar: Buffer): Promise<void> {
+    await putArchive(this.container, tar, dir);
+  }
+
+  /** Stops systemd cleanly (services stop as on a shutdown), commits the container as `reference`. */
+  async commit(reference: string, labels: Record<string, string>): Promise<string> {
+    await this.tidy();
+    await this.stop();
+    const config = this.sourceConfig;
+    return commitContainer(this.container, {
+      reference,
+      comment: `vauban stage as ${this.input.hostname}`,
+      // The engine merges this over the container's own configuration: keep the source's.
+      config: {
+        Cmd: config.Cmd && config.Cmd.length > 0 ? config.Cmd : ['/bin/bash'],
+        Entrypoint: config.Entrypoint ?? null,
+        Env: config.Env,
+        WorkingDir: config.WorkingDir,
+        Labels: { ...(config.Labels ?? {}), ...labels },
+      },
+    });
+  }
+
+  /** The container's changes against its source image. */
+  async changes(): Promise<ContainerChange[]> {
+    await this.tidy();
+    return containerChanges(this.container);
+  }
+
+  /**
+   * A tar of `paths` (relative to /, without recursion) made by the image's own
+   * tar inside the container: owners, modes, links and xattrs as the image has them.
+   */
+  async tarOf(paths: string[], consume: (tar: Readable) => Promise<void>): Promise<void> {
+    const errors: string[] = [];
+    const code = await execInContainer(this.docker, this.container, {
+      cmd: ['tar', '--create', '--file=-', '--numeric-owner', '--no-recursion', '--directory=/', '--null', '--files-from=-'],
+      stdin: Buffer.from(paths.map((one) => `${one}\0`).join('')),
+      onStdout: consume,
+      onLine: (line) => errors.push(line),
+      signal: this.ctx.signal,
+    });
+    if (code !== 0) throw new VaubanError(`tar in container ${this.id.slice(0, 12)} failed (exit status ${code}): ${errors.slice(-5).join('; ')}`);
+  }
+
+  private async stop(): Promise<void> {
+    if (this.init === 'systemd') {
+      // SIGRTMIN+3: systemd's "halt" in a container; services are stopped in order.
+      await this.container.kill({ signal: 'SIGRTMIN+3' });
+      const stopped = await Promise.race([this.container.wait(), new Promise((resolve) => setTimeout(() => resolve(undefined), 60_000))]);
+      if (stopped === undefined) {
+        this.input.onLine('systemd did not halt within 60 s: stopping the container');
+        await this.container.stop({ t: 5 });
+      }
+    } else {
+      await this.container.stop({ t: 5 });
+    }
+  }
+
+  /** Removes the container (whatever its state). */
+  async close(): Promise<void> {
+    await this.release();
+  }
+}
+
+/** The cgroup version of the engine's host (not ours: DOCKER_HOST may be remote). */
+async function engineCgroupVersion(docker: DockerClient): Promise<string> {
+  const info = (await docker.info()) as { CgroupVersion?: string };
+  return info.CgroupVersion ?? '1';
+}
+
+/**
+ * An image whose /etc/machine-id is missing, empty or "uninitialized" (as
+ * Debian's cloud images ship it) would make systemd run its first-boot logic
+ * (presets applied to every unit) in the build: a machine id is put in for the
+ * build only, and the original is restored before the container is kept.
+ */
+async function ensureMachineId(container: Dockerode.Container): Promise<MachineId> {
+  let original: Buffer | undefined;
+  if (await pathExists(container, '/etc/machine-id')) original = await readFileFromContainer(container, '/etc/machine-id');
+  const text = original?.toString('utf8').trim() ?? '';
+  if (/^[0-9a-f]{32}$/.test(text)) return { kind: 'kept' };
+  await putArchive(container, await singleFileTar('machine-id', `${randomBytes(16).toString('hex')}\n`, 0o444), '/etc');
+  return { kind: 'replaced', original };
+}
+
+/** Waits until systemd has finished starting; returns the units that failed at boot. */
+async function waitForSystemd(docker: DockerClient, container: Dockerode.Container, signal: AbortSignal): Promise<string[]> {
+  const lines: string[] = [];
+  const code = await execInContainer(docker, container, {
+    cmd: [
+      '/bin/sh',
+      '-c',
+      'i=0; until [ -S /run/systemd/private ]; do i=$((i+1)); [ $i -lt 1200 ] || exit 3; sleep 0.05; done; ' +
+        'timeout 120 systemctl is-system-running --wait >/dev/null 2>&1; ' +
+        'systemctl list-units --state=failed --plain --no-legend | while read -r unit rest; do echo "failed $unit"; done',
+    ],
+    onLine: (line) => lines.push(line),
+    signal,
+  });
+  if (code !== 0) {
+    throw new VaubanError(`systemd did not start in the stage container (exit status ${code}): ${lines.slice(-5).join('; ')}`, {
+      hint: 'the engine must let systemd run as PID 1 (cgroup tree mounted); see the README, "Services during the build"',
+    });
+  }
+  return lines.filter((line) => line.startsWith('failed ')).map((line) => line.slice('failed '.length));
+}
+
+async function singleFileTar(name: string, content: string, mode = 0o644): Promise<Buffer> {
+  const tarStream = await import('tar-stream');
+  const pack = tarStream.pack();
+  pack.entry({ name, mode, uid: 0, gid: 0, mtime: new Date() }, content);
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const chunk of pack) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}

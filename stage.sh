@@ -1,0 +1,71 @@
+#!/bin/bash
+# One stage: one playbook applied as VAUBAN_HOSTNAME (SPEC A4, A5), run by
+# vauban inside a container of the stage's source image, where systemd runs as
+# PID 1 (unless the image has none): services really start, restart and
+# reload, handlers really run. vauban sends this script on standard input and
+# its parameters as the environment of this one process, so none of them is
+# stored in the image, its history or its configuration.
+#
+# In: /root/ansible holds the stage's branch (just copied over what an earlier
+# stage left); VAUBAN_HOSTNAME, PLAYBOOK, SOURCE, BRANCH, ANSIBLE_ROOT_DIR,
+# ANSIBLE_EXTRA_ARGS, HOOK_PRE_ANSIBLE, HOOK_POST_ANSIBLE; VAUBAN_INIT
+# (systemd|none) and VAUBAN_FAILED_BEFORE (units already failed at boot).
+set -eu
+export DEBIAN_FRONTEND=noninteractive
+quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/''/g")"; }
+
+# The tree of the stage's branch: drop what an earlier stage's branch left.
+git -C /root/ansible clean -ffdxq
+cd "/root/ansible/${ANSIBLE_ROOT_DIR:-}"
+
+ansible_core=$(ansible --version 2>/dev/null | sed -n '1s/^ansible[^0-9]*\([0-9][^] ]*\).*/\1/p')
+ansible_distribution=$(dpkg-query -W -f '${Version}' ansible 2>/dev/null || true)
+echo "vauban: ansible-core ${ansible_core:-unknown}, Ansible distribution ${ansible_distribution:-not installed}, init: ${VAUBAN_INIT}"
+{ echo; \
+  echo "    - date: $(quote "$(date -Iseconds)")"; \
+  echo "      playbook: $(quote "$PLAYBOOK")"; \
+  echo "      hostname: $(quote "$VAUBAN_HOSTNAME")"; \
+  echo "      source: $(quote "$SOURCE")"; \
+  echo "      git-sha1: $(quote "$(git rev-parse HEAD)")"; \
+  echo "      git-branch: $(quote "$BRANCH")"; \
+  echo "      ansible: $(quote "${ansible_distribution:-none}")"; \
+  echo "      ansible-core: $(quote "${ansible_core:-unknown}")"; \
+  echo "      init: $(quote "$VAUBAN_INIT")"; } >> /imginfo
+
+apt list --installed 2>/dev/null | sed 's/stable,stable/stable/' > /tmp/vauban-apt-before
+if [ -d inventory ]; then inventory=inventory/zz-vauban-build; else inventory=inventory; fi
+printf '\n[all]\n%s\n' "$VAUBAN_HOSTNAME" >> "$inventory"
+
+hook_pre_ansible() { eval "$HOOK_PRE_ANSIBLE"; }
+hook_pre_ansible
+eval "set -- $ANSIBLE_EXTRA_ARGS"
+# in_vauban: roles written for vauban v2 test it; ours need not.
+ansible-playbook "$PLAYBOOK" --diff -l "$VAUBAN_HOSTNAME" -c local -v -e '{"in_vauban": true}' "$@"
+hook_post_ansible() { eval "$HOOK_POST_ANSIBLE"; }
+hook_post_ansible
+
+# What could not really happen during the build: units that failed here
+# (beyond those that already fail in any container), or every service
+# operation when the image has no systemd to run them.
+failed=""
+if [ "$VAUBAN_INIT" = systemd ]; then
+  for unit in $(systemctl list-units --state=failed --plain --no-legend 2>/dev/null | awk '{print $1}'); do
+    case " $VAUBAN_FAILED_BEFORE " in *" $unit "*) ;; *) failed="$failed $unit" ;; esac
+  done
+fi
+{ echo "      units-failed:"; \
+  if [ "$VAUBAN_INIT" != systemd ]; then echo "        - $(quote 'no systemd in the image: services could not run during the build')"; fi; \
+  for unit in $failed; do echo "        - $(quote "$unit")"; done; \
+  if [ -z "$failed" ] && [ "$VAUBAN_INIT" = systemd ]; then echo "        []"; fi; } >> /imginfo
+if [ -n "$failed" ]; then
+  echo "vauban: WARNING: units that failed during this stage (not running in the image's build):$failed"
+  for unit in $failed; do systemctl status --no-pager --lines=5 "$unit" 2>&1 | sed 's/^/vauban:   /' || true; done
+fi
+
+apt list --installed 2>/dev/null | sed 's/stable,stable/stable/' > /tmp/vauban-apt-after
+{ echo; \
+  echo "    - playbook: $(quote "$PLAYBOOK")"; \
+  echo "      hostname: $(quote "$VAUBAN_HOSTNAME")"; \
+  echo "      packages: |"; \
+  diff /tmp/vauban-apt-before /tmp/vauban-apt-after | sed -n -e 's/^< /          - /p' -e 's/^> /          + /p'; } >> /packages
+rm -f /tmp/vauban-apt-before /tmp/vauban-apt-after
