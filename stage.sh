@@ -36,6 +36,47 @@ apt list --installed 2>/dev/null | sed 's/stable,stable/stable/' > /tmp/vauban-a
 if [ -d inventory ]; then inventory=inventory/zz-vauban-build; else inventory=inventory; fi
 printf '\n[all]\n%s\n' "$VAUBAN_HOSTNAME" >> "$inventory"
 
+# Builds never reach Galaxy: what a requirements file asks for must be vendored
+# in the repository (or come with the image's Ansible distribution).
+for requirements in requirements.yml collections/requirements.yml roles/requirements.yml; do
+  [ -f "$requirements" ] || continue
+  python3 - "$requirements" <<'PY'
+import ast, json, os, subprocess, sys, yaml
+path = sys.argv[1]
+with open(path) as stream:
+    wanted = yaml.safe_load(stream) or {}
+if isinstance(wanted, list):
+    wanted = {'roles': wanted}
+# Galaxy's cache goes to the scratch /tmp, never into the image.
+quiet = dict(os.environ, ANSIBLE_GALAXY_CACHE_DIR='/tmp/vauban-galaxy-cache')
+def name_of(entry):
+    return entry if isinstance(entry, str) else (entry.get('name') or entry.get('src') or '')
+listing = subprocess.run(["ansible-galaxy", "collection", "list", "--format", "json"], capture_output=True, text=True, env=quiet).stdout
+installed = set()
+for collections in (json.loads(listing) if listing.strip() else {}).values():
+    installed.update(collections)
+roles_paths = ['roles']
+for line in subprocess.run(["ansible-config", "dump"], capture_output=True, text=True, env=quiet).stdout.splitlines():
+    if line.startswith('DEFAULT_ROLES_PATH'):
+        roles_paths += ast.literal_eval(line.split(' = ', 1)[1])
+missing = []
+for entry in wanted.get('collections') or []:
+    name = name_of(entry)
+    if name and name not in installed:
+        missing.append(f'collection {name} (vendor it under collections/ansible_collections/{name.replace(".", "/")})')
+for entry in wanted.get('roles') or []:
+    name = name_of(entry).rstrip('/').split('/')[-1].removesuffix('.git')
+    if name and not any(os.path.isdir(os.path.join(folder, name)) for folder in roles_paths):
+        missing.append(f'role {name} (vendor it under roles/{name})')
+if missing:
+    print(f'vauban: {path} asks for what is neither in the repository nor in the image, and builds have no network to Ansible Galaxy:')
+    for one in missing:
+        print(f'vauban:   - {one}')
+    sys.exit(1)
+print(f'vauban: {path}: every requirement is vendored or installed')
+PY
+done
+
 hook_pre_ansible() { eval "$HOOK_PRE_ANSIBLE"; }
 hook_pre_ansible
 eval "set -- $ANSIBLE_EXTRA_ARGS"

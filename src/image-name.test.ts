@@ -28,9 +28,8 @@ describe('image names', () => {
     expect(prefixOfSourceImage('master-11-base:2026-01-01T1200')).toBe('master-11-base');
   });
 
-  it('names stage images with and without a host', () => {
+  it('names stage images after the prefix and the playbook (conffs hosts make none)', () => {
     expect(stageImageName('debian-12.8', 'pb.yml')).toBe('debian-12.8/pb.yml');
-    expect(stageImageName('master-12-web', 'pb.yml', 'web01')).toBe('master-12-web/web01/pb.yml');
   });
 
   it('names the culprit when refusing', () => {

@@ -43,6 +43,6 @@ export function prefixOfSourceImage(sourceImage: string): string {
   return slash === -1 ? repository : repository.slice(0, slash);
 }
 
-export function stageImageName(prefix: string, playbook: string, host?: string): string {
-  return host === undefined ? `${prefix}/${playbook}` : `${prefix}/${host}/${playbook}`;
+export function stageImageName(prefix: string, playbook: string): string {
+  return `${prefix}/${playbook}`;
 }

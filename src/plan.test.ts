@@ -52,18 +52,13 @@ describe('the plan', () => {
     ]);
   });
 
-  it('conffs: per-host images on the same source, per-host artifacts and uploads', () => {
+  it('conffs: no image per host (one container each), per-host artifacts and uploads', () => {
     const plan = planRun(
       options({ rootfs: false, initramfs: false, conffs: true, sourceImage: 'master-12-web', name: 'master-12-web', ansibleHost: 'web*', stages: [parseStage('pb_web.yml')] }),
       { hosts: ['web01', 'web02'], uploadHosts: ['pxe1', 'pxe2'], uploadDir: '/srv/pxe' },
     );
     expect(plan.steps.map((step) => step.id)).toEqual(['build_conffs', 'upload']);
-    expect(plan.images.map((image) => image.name)).toEqual([
-      'master-12-web/web01/pb_web.yml',
-      'master-12-web/web01',
-      'master-12-web/web02/pb_web.yml',
-      'master-12-web/web02',
-    ]);
+    expect(plan.images).toEqual([]);
     expect(plan.artifacts).toEqual(['overlayfs/overlayfs-web01/conffs-web01.tgz', 'overlayfs/overlayfs-web02/conffs-web02.tgz']);
     expect(plan.uploads.map((upload) => `${upload.server}:${upload.remote}`)).toEqual([
       'pxe1:/srv/pxe/master-12-web/conffs-web01.tgz',

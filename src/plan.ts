@@ -108,12 +108,8 @@ export function planRun(options: VaubanOptions, facts: PlanFacts = {}): Plan {
   if (options.rootfs && source !== undefined) {
     images.push(...stageImages({ source, prefix, stages: options.stages, branch: options.branch, hostname: options.name, finalName: options.name }));
   }
+  // A conffs host makes no image: its stages run in one container of the source, read, then removed (B11).
   const hosts = options.conffs ? (facts.hosts ?? [HOST_PLACEHOLDER]) : [];
-  if (options.conffs && source !== undefined) {
-    for (const host of hosts) {
-      images.push(...stageImages({ source, prefix, stages: options.stages, branch: options.branch, hostname: host }));
-    }
-  }
 
   const artifacts: string[] = [];
   if (options.initramfs) artifacts.push('vmlinuz', 'initramfs.img');
@@ -162,23 +158,20 @@ interface StageImagesInput {
   stages: readonly Stage[];
   branch: string;
   hostname: string;
-  /** Tag of the last stage's image (the master's name); conffs hosts have none. */
-  finalName?: string;
+  /** Tag of the last stage's image: the master's name. */
+  finalName: string;
 }
 
 /** The chain of images one application of the stages makes (A4). */
 export function stageImages(input: StageImagesInput): PlannedImage[] {
   const images: PlannedImage[] = [];
-  const host = input.finalName === undefined ? input.hostname : undefined;
   let from = input.source;
   for (const stage of input.stages) {
-    const name = stageImageName(input.prefix, stage.playbook, host);
-    images.push({ name, from, step: host === undefined ? 'apply_stages' : 'build_conffs', playbook: stage.playbook, branch: stage.branch ?? input.branch, hostname: input.hostname });
+    const name = stageImageName(input.prefix, stage.playbook);
+    images.push({ name, from, step: 'apply_stages', playbook: stage.playbook, branch: stage.branch ?? input.branch, hostname: input.hostname });
     from = name;
   }
-  // The last image is also tagged with the master's name, or `<prefix>/<host>`
-  // for a conffs host (then the source itself when there is no stage).
-  if (input.finalName !== undefined) images.push({ name: input.finalName, from, step: 'apply_stages' });
-  else images.push({ name: `${input.prefix}/${input.hostname}`, from, step: 'build_conffs', hostname: input.hostname });
+  // The last image is also tagged with the master's name.
+  images.push({ name: input.finalName, from, step: 'apply_stages' });
   return images;
 }

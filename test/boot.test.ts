@@ -1,18 +1,24 @@
-// Issue 5: from the fixture base, kernel + initramfs (our dracut module), a
-// master and one host's conffs, then `vauban boot`: QEMU network-boots it
-// through iPXE over HTTP on loopback, and the guest proves it came up as the
-// host (its host name, a file of its conffs, its sshd key from the vault).
+// Issues 5 and 10: from the fixture base, kernel + initramfs (our dracut
+// module), a master built with real-world shaped content (roles that install
+// and manage daemons, handlers, service facts, community and vendored
+// collections) and the conffs of two hosts, then `vauban boot`: QEMU
+// network-boots one host through iPXE over HTTP on loopback, and the guest
+// proves it came up as the host (its host name, a file of its conffs, its sshd
+// key from the vault) with its daemons active and serving its own config.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixtureBaseImage, makeAnsibleRepo } from './helpers/fixtures.js';
+import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
 import { watchConffsLogs, type LogWatch } from './helpers/logs.js';
 import { readHostState, type HostState } from './helpers/host-state.js';
 import { imageIds, removeNewImages } from './helpers/images.js';
-import { sh, uniqueName } from './helpers/sh.js';
+import { bash, sh, uniqueName } from './helpers/sh.js';
 import { runVauban, tail } from './helpers/vauban.js';
 
 const MASTER = uniqueName('master-itest-boot').toLowerCase();
+const BROKEN = uniqueName('master-itest-broken').toLowerCase();
+let repo: AnsibleRepo;
 let work: string;
 let cwd: string;
 let log: string;
@@ -30,7 +36,7 @@ beforeAll(async () => {
   mkdirSync(cwd);
   mkdirSync(path.join(work, 'home'));
   log = path.join(work, 'vauban.log');
-  const repo = await makeAnsibleRepo(work);
+  repo = await makeAnsibleRepo(work);
   env = { HOME: path.join(work, 'home'), ANSIBLE_REPO: repo.url, VAULTED_SSHD_KEYS_KEY: 'vault-passphrase-boot-test' };
 });
 
@@ -41,10 +47,21 @@ afterAll(async () => {
   expect(await readHostState()).toEqual(before);
 });
 
-describe('kernel, initramfs, master and conffs, PXE-booted under QEMU', () => {
-  it('builds kernel + initramfs, the master and the conffs of web01 from the fixture', async () => {
+/** Runs a shell snippet in a throw-away container of `image`; its output. */
+function inImage(image: string, script: string): Promise<string> {
+  return sh('docker', ['run', '--rm', '--entrypoint', '/bin/sh', image, '-c', script]);
+}
+
+async function conffsOf(host: string): Promise<string> {
+  const folder = readdirSync(path.join(cwd, 'overlayfs')).filter((name) => name.endsWith(`-overlayfs-${host}`)).sort().at(-1);
+  expect(folder, host).toBeDefined();
+  return path.join(cwd, 'overlayfs', folder as string, `conffs-${host}.tgz`);
+}
+
+describe('kernel, initramfs, a master of real-world content and two hosts\' conffs, PXE-booted under QEMU', () => {
+  it('builds kernel + initramfs, the master (pb_base + pb_services) and the conffs of web01 and web02 from the fixture', async () => {
     const base = await fixtureBaseImage();
-    const run = await runVauban('vauban', ['-f', base, '-n', MASTER, '-a', 'web01', '-u', 'no', '--compression', 'zstd', 'pb_base.yml'], { cwd, env, log });
+    const run = await runVauban('vauban', ['-f', base, '-n', MASTER, '-a', 'web01,web02', '-u', 'no', '--compression', 'zstd', 'pb_base.yml', 'pb_services.yml'], { cwd, env, log });
     expect(run.exitCode, tail(run)).toBe(0);
     for (const file of ['vmlinuz', 'initramfs.img', 'rootfs.tgz']) expect(existsSync(path.join(cwd, file)), file).toBe(true);
     // The kernel the initramfs was built for is the one of the rootfs.
@@ -58,11 +75,69 @@ describe('kernel, initramfs, master and conffs, PXE-booted under QEMU', () => {
     expect(listing).toContain('usr/sbin/dhclient');
   });
 
-  it('vauban boot: the host comes up as itself, then powers off', async () => {
-    const run = await runVauban('vauban', ['boot', '-n', MASTER, '-a', 'web01', '--timeout', '900'], { cwd, env, log });
+  it('the master: the full Ansible distribution, services really managed, their effects in the image, nothing of vauban left', async () => {
+    const imginfo = yaml.load(await inImage(MASTER, 'cat /imginfo')) as { stages: Array<Record<string, unknown>> };
+    const services = imginfo.stages.find((stage) => stage.playbook === 'pb_services.yml');
+    expect(services).toMatchObject({ hostname: MASTER, init: 'systemd', 'units-failed': [] });
+    expect(String(services?.ansible)).toMatch(/^7\.\d+\.\d+/);
+    expect(String(services?.['ansible-core'])).toMatch(/^2\.1\d\.\d+/);
+    // Handlers really ran, in order: the config test, the restart, the reload.
+    expect(readFileSync(log, 'utf8')).toMatch(/RUNNING HANDLER \[webserver : Test nginx configuration\][\s\S]*RUNNING HANDLER \[webserver : Restart nginx\][\s\S]*RUNNING HANDLER \[webserver : Reload nginx\]/);
+    expect(readFileSync(log, 'utf8')).toMatch(/requirements\.yml: every requirement is vendored or installed/);
+    // enabled and masked take effect at boot: the links are in the image.
+    const links = await inImage(MASTER, 'cd /etc/systemd/system && readlink multi-user.target.wants/nginx.service multi-user.target.wants/vauban-hello.service e2scrub_reap.service');
+    expect(links.split('\n')).toEqual(['/lib/systemd/system/nginx.service', '/etc/systemd/system/vauban-hello.service', '/dev/null']);
+    expect(await inImage(MASTER, 'cat /etc/vauban-banner; grep -c "^name = " /etc/vauban-fixture.ini; grep -c fixture@vauban /root/.ssh/authorized_keys')).toBe(`${MASTER} built by vauban (in_vauban=True)\n1\n1`);
+    // Nothing vauban added for the services stays: no policy-rc.d, no diversion, no build journal, no Galaxy cache.
+    expect(await inImage(MASTER, 'ls /usr/sbin/policy-rc.d /root/.ansible/galaxy_cache 2>&1; dpkg-divert --list | grep -c systemctl; ls /var/log/journal | wc -l')).toMatch(/No such file[\s\S]*No such file[\s\S]*\n0\n0$/);
+    // Stage containers are gone.
+    expect(await sh('docker', ['ps', '-aq', '--filter', 'label=vauban.stage-host'])).toBe('');
+  });
+
+  it('each host\'s conffs carries its own site, page and banner', async () => {
+    for (const host of ['web01', 'web02']) {
+      const archive = await conffsOf(host);
+      const read = (member: string) => sh('tar', ['-xzOf', archive, member]);
+      expect(await read('./etc/nginx/conf.d/vauban-site.conf')).toContain(`server_name ${host};`);
+      expect(await read('./var/www/vauban/index.html')).toBe(`served by ${host} (web)`);
+      expect(await read('./etc/vauban-banner')).toBe(`${host} built by vauban (in_vauban=True)`);
+      const members = (await sh('tar', ['-tzf', archive])).split('\n');
+      expect(members).toContain('./etc/systemd/system/multi-user.target.wants/nginx.service');
+      // The container's own mount points and boot leftovers are no host's files.
+      expect(members.filter((member) => /^\.\/(sys|proc|dev|run|tmp)\/|^\.\/etc\/mtab$|galaxy_cache/.test(member))).toEqual([]);
+    }
+  });
+
+  it('a role that fails for a real reason (validate refuses a broken nginx.conf) still fails the build, naming the task', async () => {
+    const run = await runVauban('vauban', ['-s', MASTER, '-n', BROKEN, '-i', 'no', '-l', 'no', '-u', 'no', '--compression', 'zstd', 'pb_broken_nginx.yml'], { cwd, env, log });
+    expect(run.exitCode).toBe(1);
+    expect(run.output).toMatch(/TASK \[webserver : Configure nginx\][\s\S]*fatal: \[master-itest-broken[^\]]*\]: FAILED![\s\S]*failed to validate/);
+    expect(run.output).toMatch(/this_directive_does_not_exist/);
+    expect(run.output).toMatch(/stage pb_broken_nginx\.yml \(branch master\) failed for master-itest-broken/);
+    expect(await sh('docker', ['image', 'ls', '-q', BROKEN])).toBe('');
+  });
+
+  it('a requirement that is not vendored is named, with the reason (no Galaxy during builds)', async () => {
+    await bash(`clone=$(mktemp -d) && git clone -q "$1" "$clone" && cd "$clone" && git checkout -q -b needs-galaxy && printf 'collections:\\n  - name: example.missing\\n' > requirements.yml && git -c user.name=t -c user.email=t@t.invalid commit -qam 'needs a collection from Galaxy' && git push -q origin needs-galaxy && rm -rf "$clone"`, { args: [repo.bare] });
+    const run = await runVauban('vauban', ['-s', MASTER, '-n', BROKEN, '-i', 'no', '-l', 'no', '-u', 'no', 'needs-galaxy@pb_base.yml'], { cwd, env, log });
+    expect(run.exitCode).toBe(1);
+    expect(run.output).toMatch(/requirements\.yml asks for what is neither in the repository nor in the image, and builds have no network to Ansible Galaxy/);
+    expect(run.output).toMatch(/collection example\.missing \(vendor it under collections\/ansible_collections\/example\/missing\)/);
+  });
+
+  it('vauban boot: the host comes up as itself, its daemons active and serving its own configuration, then powers off', async () => {
+    const run = await runVauban('vauban', [
+      'boot', '-n', MASTER, '-a', 'web01', '--timeout', '900',
+      '--expect-active', 'nginx.service', '--expect-active', 'vauban-hello.service',
+      '--expect-http', 'http://127.0.0.1/=served by web01', '--expect-http', 'http://127.0.0.1:8765/=served by web01',
+    ], { cwd, env, log });
     expect(run.exitCode, tail(run, 60)).toBe(0);
     expect(run.output).toMatch(/\[OK\] hostname: expected web01, got web01/);
-    expect(run.output).toMatch(/\[OK\] conffs file \/etc\/vauban-fixture/);
+    expect(run.output).toMatch(/\[OK\] conffs file \/\S+/);
+    expect(run.output).toMatch(/\[OK\] unit nginx\.service: expected active, got active/);
+    expect(run.output).toMatch(/\[OK\] unit vauban-hello\.service: expected active, got active/);
+    expect(run.output).toMatch(/\[OK\] page http:\/\/127\.0\.0\.1\/: expected containing "served by web01", got served by web01 \(web\)/);
+    expect(run.output).toMatch(/\[OK\] page http:\/\/127\.0\.0\.1:8765\/: expected containing "served by web01"/);
     expect(run.output).toMatch(/\[OK\] sshd ed25519 key fingerprint: expected SHA256:\S+, got SHA256:/);
     expect(run.output).toMatch(/\[OK\] root file system: expected overlay/);
     // Served the A9 layout: the master's symlinks to the versioned kernel files.

@@ -32,6 +32,15 @@ describe('vauban boot: the verdict', () => {
     expect(judgeBoot(GOOD.replace('VAUBAN-CHECK end', ''), EXPECTED).ok).toBe(false);
   });
 
+  it('judges the services asked for: units active, pages containing a text', () => {
+    const services = { ...EXPECTED, active: ['nginx.service'], http: [{ url: 'http://127.0.0.1/', text: 'served by web01' }] };
+    const serial = GOOD.replace('VAUBAN-CHECK end', 'VAUBAN-CHECK active:nginx.service=active\r\nVAUBAN-CHECK http:0=served by web01 (web)\r\nVAUBAN-CHECK end');
+    expect(judgeBoot(serial, services).ok).toBe(true);
+    const failed = judgeBoot(serial.replace('=active', '=failed').replace('by web01', 'by web02'), services);
+    expect(failed.checks.filter((check) => !check.ok).map((check) => check.name)).toEqual(['unit nginx.service', 'page http://127.0.0.1/']);
+    expect(judgeBoot(GOOD, services).ok).toBe(false);
+  });
+
   it('boots with the article\'s line against the A9 layout', () => {
     expect(bootLine('http://10.0.2.2:8080', 'master-12-web', 'web01')).toBe(
       'root=live:http://10.0.2.2:8080/master-12-web/rootfs.tgz live.updates=http://10.0.2.2:8080/master-12-web/conffs-web01.tgz rd.neednet=1 ip=dhcp rootovl console=tty0 console=ttyS0,115200 net.ifnames=0',

@@ -29,6 +29,10 @@ export interface BootCheckOptions {
   reporter: Reporter;
   cleanup: CleanupStack;
   runOptions: RunOptions;
+  /** Units that must be active on the booted host (--expect-active). */
+  expectActive?: string[];
+  /** `<url>=<text>`: the page the host serves at url must contain text (--expect-http). */
+  expectHttp?: Array<{ url: string; text: string }>;
 }
 
 export interface CheckResult {
@@ -90,7 +94,7 @@ export async function bootCheck(options: BootCheckOptions): Promise<BootCheckRes
     const unpacked = path.join(options.workDir, 'conffs-check');
     mkdirSync(unpacked);
     await run('tar', ['-xzpf', artifacts.conffs, '--numeric-owner', '-C', unpacked], runOptions);
-    addGuestCheck(unpacked, witness.path);
+    addGuestCheck(unpacked, witness.path, { units: options.expectActive ?? [], urls: (options.expectHttp ?? []).map((one) => one.url) });
     await run('tar', ['-czf', path.join(masterDir, `conffs-${options.host}.tgz`), '--numeric-owner', '-C', unpacked, '.'], runOptions);
     return { witness, fingerprint };
   });
@@ -136,7 +140,13 @@ export async function bootCheck(options: BootCheckOptions): Promise<BootCheckRes
   }
 
   const serial = existsSync(options.serialLog) ? readFileSync(options.serialLog, 'latin1') : '';
-  const verdict = judgeBoot(serial, { host: options.host, witness: layout.witness, fingerprint: layout.fingerprint });
+  const verdict = judgeBoot(serial, {
+    host: options.host,
+    witness: layout.witness,
+    fingerprint: layout.fingerprint,
+    active: options.expectActive ?? [],
+    http: options.expectHttp ?? [],
+  });
   return { ...verdict, secondsToChecks, requests: server.requests };
 }
 
@@ -144,6 +154,8 @@ export interface BootExpectations {
   host: string;
   witness: { path: string; sha256: string };
   fingerprint: string;
+  active?: string[];
+  http?: Array<{ url: string; text: string }>;
 }
 
 /** Compares what the guest printed with what the artifacts say it must be. */
@@ -154,8 +166,17 @@ export function judgeBoot(serial: string, expected: BootExpectations): { ok: boo
     { name: `conffs file /${expected.witness.path}`, expected: expected.witness.sha256, got: lines.get('witness') },
     { name: 'sshd ed25519 key fingerprint', expected: expected.fingerprint, got: lines.get('sshd-ed25519') },
     { name: 'root file system', expected: 'overlay', got: lines.get('root') },
-    { name: 'checks completed', expected: 'yes', got: lines.has('end') ? 'yes' : undefined },
   ].map((check) => ({ ...check, ok: check.got === check.expected }));
+  for (const unit of expected.active ?? []) {
+    const got = lines.get(`active:${unit}`);
+    checks.push({ name: `unit ${unit}`, expected: 'active', got, ok: got === 'active' });
+  }
+  (expected.http ?? []).forEach((page, index) => {
+    const got = lines.get(`http:${index}`);
+    checks.push({ name: `page ${page.url}`, expected: `containing "${page.text}"`, got, ok: got !== undefined && got.includes(page.text) });
+  });
+  const end = lines.has('end') ? 'yes' : undefined;
+  checks.push({ name: 'checks completed', expected: 'yes', got: end, ok: end === 'yes' });
   return { ok: checks.every((check) => check.ok), checks };
 }
 

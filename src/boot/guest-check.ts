@@ -25,7 +25,26 @@ function shellQuote(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
-function checkScript(witness: string): string {
+/** What the operator asked to check beyond identity: units active, pages served. */
+export interface ServiceExpectations {
+  /** Units that must be active once the host is up. */
+  units: string[];
+  /** URLs fetched from the guest itself; the expected text is judged on the host. */
+  urls: string[];
+}
+
+function serviceChecks(expect: ServiceExpectations): string {
+  const lines: string[] = [];
+  for (const unit of expect.units) lines.push(`say "active:${unit}=$(systemctl is-active ${shellQuote(unit)})"`);
+  expect.urls.forEach((url, index) => {
+    lines.push(
+      `say "http:${index}=$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=20).read().decode(errors="replace").strip().replace(chr(10), " | "))' ${shellQuote(url)} 2>&1 | tail -n 1)"`,
+    );
+  });
+  return lines.join('\n');
+}
+
+function checkScript(witness: string, expect: ServiceExpectations): string {
   return `#!/bin/sh
 # vauban boot check: added by vauban boot for this test boot only.
 say() { echo "${CHECK_MARKER} $*" > /dev/ttyS0; }
@@ -33,16 +52,17 @@ say "hostname=$(cat /proc/sys/kernel/hostname)"
 say "witness=$(sha256sum ${shellQuote(`/${witness}`)} 2>/dev/null | cut -d' ' -f1)"
 say "sshd-ed25519=$(ssh-keygen -E sha256 -lf /etc/ssh/ssh_host_ed25519_key.pub 2>/dev/null | cut -d' ' -f2)"
 say "root=$(findmnt -n -o FSTYPE /)"
+${serviceChecks(expect)}
 say "end"
 systemctl --no-block poweroff
 `;
 }
 
 /** Writes the check unit and script into `root` (an unpacked conffs). */
-export function addGuestCheck(root: string, witness: string): void {
+export function addGuestCheck(root: string, witness: string, expect: ServiceExpectations = { units: [], urls: [] }): void {
   const sbin = path.join(root, 'usr/local/sbin');
   mkdirSync(sbin, { recursive: true });
-  writeFileSync(path.join(sbin, 'vauban-boot-check'), checkScript(witness));
+  writeFileSync(path.join(sbin, 'vauban-boot-check'), checkScript(witness, expect));
   chmodSync(path.join(sbin, 'vauban-boot-check'), 0o755);
   const units = path.join(root, 'etc/systemd/system');
   mkdirSync(path.join(units, 'multi-user.target.wants'), { recursive: true });

@@ -42,7 +42,8 @@ describe('vauban --dry-run (B4)', () => {
     expect(result.code).toBe(0);
     expect(result.out).toContain('1. apply_stages');
     expect(result.out).toContain('master-12-base/pb_web.yml  <- master-12-base + pb_web.yml, branch master, as master-12-web');
-    expect(result.out).toContain('master-12-base/<host>/pb_web.yml');
+    expect(result.out).not.toContain('<host>/pb_web.yml');
+    expect(result.out).toContain("Conffs hosts: 'web*',!master-*");
     expect(result.out).toContain('pxe2:/srv/pxe/master-12-web/rootfs.tgz  <- rootfs.tgz');
   });
 

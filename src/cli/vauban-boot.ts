@@ -16,7 +16,19 @@ interface BootFlags {
   timeout: number;
   memory: number;
   serialLog?: string;
+  expectActive: string[];
+  expectHttp: Array<{ url: string; text: string }>;
   debug: boolean;
+}
+
+function collect<T>(parse: (value: string) => T): (value: string, previous: T[]) => T[] {
+  return (value, previous) => [...previous, parse(value)];
+}
+
+function urlAndText(value: string): { url: string; text: string } {
+  const match = /^(https?:\/\/[^=\s]+)=(.+)$/.exec(value);
+  if (match === null) throw new InvalidArgumentError('expected <url>=<text>, e.g. http://127.0.0.1/=served by web01');
+  return { url: match[1] as string, text: match[2] as string };
 }
 
 function positive(value: string): number {
@@ -37,6 +49,8 @@ export async function mainBoot(io: MainIo): Promise<number> {
     .option('--timeout <seconds>', 'the guest is stopped after this long', positive, 600)
     .option('--memory <MiB>', 'guest memory (rootfs.tgz is downloaded into it)', positive, 2048)
     .option('--serial-log <file>', 'where the serial console is kept (default: vauban-boot-<master>-<host>.log in --dir)')
+    .option('--expect-active <unit>', 'a unit that must be active on the booted host (repeatable)', collect((value) => value), [])
+    .option('--expect-http <url=text>', 'a page the booted host serves to itself must contain text (repeatable)', collect(urlAndText), [])
     .option('--debug', 'print every command run', false);
   const ended = parseCommand(program, io);
   if (ended !== undefined) return ended;
@@ -68,6 +82,8 @@ export async function mainBoot(io: MainIo): Promise<number> {
       reporter,
       cleanup,
       runOptions: { signal: interruption.signal, debug: (line) => reporter.debug(line) },
+      expectActive: flags.expectActive,
+      expectHttp: flags.expectHttp,
     });
     for (const check of result.checks) {
       reporter.line(`${check.ok ? '[OK]' : '[KO]'} ${check.name}: expected ${check.expected}, got ${check.got ?? '(nothing)'}`);
