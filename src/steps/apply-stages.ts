@@ -69,7 +69,7 @@ export async function applyStagesAs(ctx: Context, input: ApplyStagesInput): Prom
     let container: StageContainer | undefined;
     try {
       container = await StageContainer.open(ctx, { image: from, hostname: input.hostname, onLine: input.onLine });
-      await container.applyStage({ stage, branch, checkout, source: from });
+      await container.applyStage({ stage, branch, checkout, source: from, checkRequirements: true });
       const id = await container.commit(image, {
         'vauban.playbook': stage.playbook,
         'vauban.branch': branch,

@@ -106,7 +106,7 @@ async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
       const checkout = await ctx.ansible.checkout(branch);
       write(`stage ${index + 1}/${ctx.options.stages.length}: ${stage.playbook} from branch ${branch} (${checkout.sha.slice(0, 10)}) on ${source} as ${host}`);
       try {
-        await container.applyStage({ stage, branch, checkout, source });
+        await container.applyStage({ stage, branch, checkout, source, checkRequirements: false });
       } catch (error) {
         if (ctx.signal.aborted) throw error;
         throw new VaubanError(`stage ${stage.playbook} (branch ${branch}) failed for ${host}: ${(error as Error).message}`, { cause: error });

@@ -63,6 +63,11 @@ export interface StageRun {
   checkout: Checkout;
   /** The image name recorded as the stage's source in /imginfo. */
   source: string;
+  /**
+   * Check requirements.yml against what is vendored: for a master's stages;
+   * conffs hosts replay stages whose requirements their master's build checked.
+   */
+  checkRequirements: boolean;
 }
 
 /** The original /etc/machine-id of the image, restored before the container's state is kept. */
@@ -150,6 +155,7 @@ export class StageContainer {
         HOOK_POST_ANSIBLE: settings.HOOK_POST_ANSIBLE ?? '',
         VAUBAN_INIT: this.init,
         VAUBAN_FAILED_BEFORE: this.failedAtBoot.join(' '),
+        VAUBAN_CHECK_REQUIREMENTS: run.checkRequirements ? '1' : '0',
         // Ansible's output as it comes, not in blocks.
         PYTHONUNBUFFERED: '1',
         ANSIBLE_FORCE_COLOR: '0',
