@@ -1,45 +1,87 @@
 #!/usr/bin/env node
-// Benchmark of build_conffs (issue 4): wall time and machine CPU of conffs
-// for 1, 4 and 16 hosts of the fixture, against the floor: the same playbook
-// run by plain `ansible-playbook -c local` in as many plain containers of the
-// same image, with the same parallelism. Prints the ratio ours / floor.
+// Benchmark of build_conffs (issues 4 and 11). For each size (hosts), in the
+// same run and on the same source image, three ways to get every host's
+// conffs-worth of work done, each 20 hosts at a time:
+//   floor    plain `ansible-playbook -c local` in a throw-away container per host
+//            (the play alone: no archive, no keys);
+//   vauban.sh  what vauban.sh did: one `docker build --no-cache` per host with a
+//            stage Dockerfile, then its layers' upper dirs mounted as one overlay
+//            and packed with tar.gz;
+//   ours     `vauban -r no -s <master> -a <hosts> -l yes` (keys, archives, logs).
+// Prints wall time, machine CPU, the ratios to the floor, the machine's peak
+// memory above what it used before, and the peak disk use of the work folders.
+// Each figure is the median of --rounds rounds (default 3).
 //
-//   sudo node bench/conffs.mjs [--sizes 1,4,16] [--keep]
+//   sudo node bench/conffs.mjs [--sizes 1,4,16,64] [--rounds 3] [--playbook two-tasks|pb_base.yml] [--keep]
 //
-// Needs what the integration tests need (scripts/install-deps.sh) and builds
-// the fixture base image if it is not cached. Removes its images at the end.
+// The 64 hosts are bench01..bench64, appended to a copy of the fixture's
+// inventory (group [bench], each with its own http_port). Needs what the
+// integration tests need (scripts/install-deps.sh); builds the fixture base
+// image if it is not cached. Removes its images, containers and folders at the end.
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const top = fileURLToPath(new URL('../', import.meta.url));
 const args = process.argv.slice(2);
-const sizes = (args.includes('--sizes') ? args[args.indexOf('--sizes') + 1] : '1,4,16').split(',').map(Number);
+const option = (name, fallback) => (args.includes(name) ? args[args.indexOf(name) + 1] : fallback);
+const sizes = option('--sizes', '1,4,16,64').split(',').map(Number);
+const rounds = Number(option('--rounds', '3'));
+const playbookChoice = option('--playbook', 'two-tasks');
 const keep = args.includes('--keep');
+const parallel = 20;
 const master = `master-bench-${process.pid}`;
 
 function sh(command, argv, options = {}) {
   return execFileSync(command, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 28, ...options });
 }
 
-/** Busy and total CPU jiffies of the whole machine (dockerd, runc and ansible included). */
+/** Busy CPU jiffies of the whole machine (dockerd, runc and ansible included). */
 function cpuTicks() {
   const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  const idle = fields[3] + fields[4];
-  const total = fields.reduce((a, b) => a + b, 0);
-  return { busy: total - idle, total };
+  return fields.reduce((a, b) => a + b, 0) - fields[3] - fields[4];
 }
 
-async function measure(label, work) {
+/** Memory in use on the machine (MemTotal - MemAvailable), in MiB. */
+function memoryInUse() {
+  const info = Object.fromEntries(readFileSync('/proc/meminfo', 'utf8').split('\n').filter(Boolean).map((line) => {
+    const [key, value] = line.split(':');
+    return [key, Number.parseInt(value, 10)];
+  }));
+  return (info.MemTotal - info.MemAvailable) / 1024;
+}
+
+/** Disk use of folders, in MiB (du, apparent sizes excluded: what the disk holds). */
+function diskUse(dirs) {
+  const present = dirs.filter((dir) => existsSync(dir));
+  if (present.length === 0) return 0;
+  try {
+    return Number(sh('du', ['-sck', ...present]).trim().split('\n').at(-1).split(/\s+/)[0]) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+async function measure(work, diskDirs) {
   const ticksPerSecond = Number(sh('getconf', ['CLK_TCK']).trim());
+  const memoryBefore = memoryInUse();
+  let peakMemory = 0;
+  let peakDisk = 0;
+  const sampler = setInterval(() => {
+    peakMemory = Math.max(peakMemory, memoryInUse() - memoryBefore);
+    peakDisk = Math.max(peakDisk, diskUse(diskDirs));
+  }, 250);
   const before = cpuTicks();
   const started = process.hrtime.bigint();
-  await work();
+  try {
+    await work();
+  } finally {
+    clearInterval(sampler);
+  }
   const wall = Number(process.hrtime.bigint() - started) / 1e9;
-  const after = cpuTicks();
-  const cpu = (after.busy - before.busy) / ticksPerSecond;
-  return { label, wall, cpu };
+  const cpu = (cpuTicks() - before) / ticksPerSecond;
+  return { wall, cpu, memory: peakMemory, disk: peakDisk };
 }
 
 function run(command, argv, options = {}) {
@@ -53,7 +95,17 @@ function run(command, argv, options = {}) {
   });
 }
 
-// The fixtures: the cached base image and an Ansible repository with 16 bench hosts.
+/** Runs `task` for every item, `limit` at a time. */
+async function pool(items, limit, task) {
+  const queue = [...items];
+  await Promise.all(Array.from({ length: Math.min(limit, queue.length) }, async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await task(item);
+  }));
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+// The fixtures: the cached base image and an Ansible repository with the bench hosts.
 execFileSync('bash', [path.join(top, 'scripts/install-deps.sh')], { stdio: 'inherit' });
 const work = mkdtempSync('/var/tmp/vauban-bench-');
 const cacheDirs = existsSync('/var/cache/vauban-test') ? readdirSync('/var/cache/vauban-test').filter((name) => name.startsWith('base-')) : [];
@@ -66,38 +118,98 @@ const repoWork = path.join(work, 'ansible-work');
 cpSync(path.join(top, 'test/fixtures/ansible'), repoWork, { recursive: true });
 const hosts = Array.from({ length: Math.max(...sizes) }, (_, i) => `bench${String(i + 1).padStart(2, '0')}`);
 execFileSync('bash', ['-c', `printf '\\n[bench]\\n' >> inventory; for i in $(seq 1 ${hosts.length}); do printf 'bench%02d http_port=%d\\n' $i $((9000+i)) >> inventory; done`], { cwd: repoWork });
+// The acceptance run's shape: a two-task playbook (a per-host template and a line in a file).
+writeFileSync(path.join(repoWork, 'pb_two_tasks.yml'), `- hosts: all
+  gather_facts: false
+  tasks:
+    - name: Template the per-host file
+      ansible.builtin.template:
+        src: templates/motd.j2
+        dest: /etc/vauban-fixture
+        mode: "0644"
+    - name: A line in a configuration file
+      ansible.builtin.lineinfile:
+        path: /etc/vauban-bench.conf
+        line: "port={{ http_port | default('none') }}"
+        create: true
+        mode: "0644"
+`);
+const playbook = playbookChoice === 'two-tasks' ? 'pb_two_tasks.yml' : playbookChoice;
+// vauban.sh's stage, re-enacted: the repository in a layer, then the play in another.
+writeFileSync(path.join(work, 'Dockerfile.vaubansh'), `ARG SOURCE
+FROM \${SOURCE}
+ARG HOSTNAME
+ARG PLAYBOOK
+COPY ansible/ /root/ansible/
+RUN cd /root/ansible && printf '\\n[all]\\n%s\\n' "$HOSTNAME" >> inventory && ansible-playbook "$PLAYBOOK" --diff -l "$HOSTNAME" -c local -v
+`);
 sh('git', ['init', '-q', '-b', 'master'], { cwd: repoWork });
 sh('git', ['add', '-A'], { cwd: repoWork });
 sh('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@vauban.invalid', 'commit', '-q', '-m', 'bench'], { cwd: repoWork });
 const cwd = path.join(work, 'project');
+const vaubanWork = path.join(work, 'vauban-work');
+const vaubanShOut = path.join(work, 'vaubansh');
 mkdirSync(cwd);
-const env = { PATH: process.env.PATH, HOME: work, ANSIBLE_REPO: repoWork, VAULTED_SSHD_KEYS_KEY: 'bench' };
+mkdirSync(vaubanWork);
+mkdirSync(vaubanShOut);
+const contextDir = path.join(work, 'context');
+mkdirSync(contextDir);
+cpSync(repoWork, path.join(contextDir, 'ansible'), { recursive: true });
+cpSync(path.join(work, 'Dockerfile.vaubansh'), path.join(contextDir, 'Dockerfile'));
+const env = { PATH: process.env.PATH, HOME: work, ANSIBLE_REPO: repoWork, VAULTED_SSHD_KEYS_KEY: 'bench', VAUBAN_WORK_DIR: vaubanWork };
 const vauban = (argv) => run(process.execPath, [path.join(top, 'bin/vauban.js'), ...argv], { cwd, env });
 const imagesBefore = new Set(sh('docker', ['image', 'ls', '-aq', '--no-trunc']).split('\n').filter(Boolean));
 
-const rows = [];
+/** vauban.sh's conffs of one host: a no-cache build, its own layers mounted as one overlay, tar.gz. */
+async function vaubanShHost(host, round) {
+  const tag = `${master}/vaubansh-${host}-${round}`;
+  await run('docker', ['build', '--no-cache', '-q', '-t', tag, '--build-arg', `SOURCE=${master}`, '--build-arg', `HOSTNAME=${host}`, '--build-arg', `PLAYBOOK=${playbook}`, contextDir]);
+  const data = JSON.parse(sh('docker', ['image', 'inspect', '--format', '{{json .GraphDriver.Data}}', tag]));
+  const own = [data.UpperDir, ...data.LowerDir.split(':').slice(0, 1)];
+  const target = path.join(vaubanShOut, `${host}-${round}`);
+  mkdirSync(target, { recursive: true });
+  await run('mount', ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${own.join(':')}`, target]);
+  try {
+    await run('tar', ['-czf', `${target}.tgz`, '-C', target, '--exclude=./var/log', '--exclude=./var/cache', '--exclude=./root/ansible', '.']);
+  } finally {
+    await run('umount', [target]);
+  }
+  await run('docker', ['image', 'rm', '-f', tag]);
+}
+
+const results = [];
 try {
   console.log(`building the bench master ${master} from ${baseImage} ...`);
   await vauban(['-f', baseImage, '-n', master, '-i', 'no', '-l', 'no', '-u', 'no', '--compression', 'zstd', 'pb_base.yml']);
+  // Each host's sshd keys exist before the rounds: the vault's first-time key generation is not what is measured.
+  await vauban(['-r', 'no', '-s', master, '-n', master, '-a', 'bench*', '-i', 'no', '-u', 'no', playbook]);
 
   for (const size of sizes) {
     const selection = hosts.slice(0, size);
-    // The floor: the same playbook, plain ansible-playbook -c local, one plain container per host, all at once.
-    const floor = await measure(`floor ${size}`, () =>
-      Promise.all(
-        selection.map((host) =>
-          run('docker', [
-            'run', '--rm', '-v', `${repoWork}:/src:ro`, master, 'bash', '-euc',
-            `cp -r /src /tmp/ansible && cd /tmp/ansible && ansible-playbook pb_base.yml --diff -l ${host} -c local -v > /dev/null`,
-          ]),
-        ),
-      ),
-    );
-    const ours = await measure(`vauban ${size}`, () =>
-      vauban(['-r', 'no', '-s', master, '-n', master, '-a', selection.join(','), '-i', 'no', '-u', 'no', '-j', String(Math.min(size, 20)), 'pb_base.yml']),
-    );
-    rows.push({ size, ours, floor });
-    console.log(`${size} host(s): vauban ${ours.wall.toFixed(1)} s wall, ${ours.cpu.toFixed(1)} s CPU | floor ${floor.wall.toFixed(1)} s wall, ${floor.cpu.toFixed(1)} s CPU | ratio ${(ours.wall / floor.wall).toFixed(2)}`);
+    const figures = { floor: [], vaubansh: [], ours: [] };
+    for (let round = 0; round < rounds; round++) {
+      figures.floor.push(await measure(() => pool(selection, parallel, (host) =>
+        run('docker', [
+          'run', '--rm', '-v', `${repoWork}:/src:ro`, master, 'bash', '-euc',
+          `cp -r /src /tmp/ansible && cd /tmp/ansible && ansible-playbook ${playbook} --diff -l ${host} -c local -v > /dev/null`,
+        ])), []));
+      figures.vaubansh.push(await measure(() => pool(selection, parallel, (host) => vaubanShHost(host, round)), [vaubanShOut]));
+      rmSync(vaubanShOut, { recursive: true, force: true });
+      mkdirSync(vaubanShOut);
+      figures.ours.push(await measure(() =>
+        vauban(['-r', 'no', '-s', master, '-n', master, '-a', selection.join(','), '-i', 'no', '-u', 'no', '-j', String(parallel), playbook]),
+      [vaubanWork, path.join(cwd, 'overlayfs')]));
+      rmSync(path.join(cwd, 'overlayfs'), { recursive: true, force: true });
+    }
+    const summary = Object.fromEntries(Object.entries(figures).map(([method, list]) => [method, {
+      wall: median(list.map((one) => one.wall)),
+      cpu: median(list.map((one) => one.cpu)),
+      memory: Math.max(...list.map((one) => one.memory)),
+      disk: Math.max(...list.map((one) => one.disk)),
+    }]));
+    results.push({ size, ...summary });
+    const { floor, vaubansh, ours } = summary;
+    console.log(`${size} host(s), median of ${rounds}: floor ${floor.wall.toFixed(1)} s | vauban.sh ${vaubansh.wall.toFixed(1)} s (${(vaubansh.wall / floor.wall).toFixed(2)}) | ours ${ours.wall.toFixed(1)} s (${(ours.wall / floor.wall).toFixed(2)})`);
   }
 } finally {
   const created = sh('docker', ['image', 'ls', '-aq', '--no-trunc']).split('\n').filter((id) => id && !imagesBefore.has(id));
@@ -114,9 +226,13 @@ try {
   if (!keep) rmSync(work, { recursive: true, force: true });
 }
 
-console.log('\nhosts | vauban wall | vauban CPU | floor wall | floor CPU | ratio (wall) | ratio (CPU)');
-for (const { size, ours, floor } of rows) {
-  console.log(
-    `${String(size).padStart(5)} | ${ours.wall.toFixed(1).padStart(9)} s | ${ours.cpu.toFixed(1).padStart(8)} s | ${floor.wall.toFixed(1).padStart(8)} s | ${floor.cpu.toFixed(1).padStart(7)} s | ${(ours.wall / floor.wall).toFixed(2).padStart(12)} | ${(ours.cpu / floor.cpu).toFixed(2).padStart(11)}`,
-  );
+const cell = (value, width, digits = 1) => value.toFixed(digits).padStart(width);
+console.log(`\nplaybook ${playbook}, ${parallel} hosts at a time, median of ${rounds} round(s); CPU = whole machine; memory = peak above the start; disk = peak of the work folders`);
+console.log('hosts | method    |  wall (s) |  CPU (s) | / floor (wall) | / floor (CPU) | peak mem (MiB) | peak disk (MiB)');
+for (const result of results) {
+  for (const method of ['floor', 'vaubansh', 'ours']) {
+    const one = result[method];
+    const name = { floor: 'floor', vaubansh: 'vauban.sh', ours: 'ours' }[method];
+    console.log(`${String(result.size).padStart(5)} | ${name.padEnd(9)} | ${cell(one.wall, 9)} | ${cell(one.cpu, 8)} | ${cell(one.wall / result.floor.wall, 14, 2)} | ${cell(one.cpu / result.floor.cpu, 13, 2)} | ${cell(one.memory, 14, 0)} | ${cell(one.disk, 15, 0)}`);
+  }
 }

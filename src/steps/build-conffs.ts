@@ -98,7 +98,16 @@ interface HostInput {
 async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsArtifact> {
   const { host, source, logStream } = input;
   const write = (line: string) => logStream.write(`${line}\n`);
+  // Where a host's time goes, in its log: the figures the conffs benchmark reads.
+  let mark = Date.now();
+  const timing: string[] = [];
+  const lap = (what: string) => {
+    const now = Date.now();
+    timing.push(`${what} ${((now - mark) / 1000).toFixed(2)} s`);
+    mark = now;
+  };
   const container = await StageContainer.open(ctx, { image: source, hostname: host, onLine: write });
+  lap('container up');
   try {
     for (const [index, stage] of ctx.options.stages.entries()) {
       throwIfAborted(ctx.signal);
@@ -112,7 +121,9 @@ async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
         throw new VaubanError(`stage ${stage.playbook} (branch ${branch}) failed for ${host}: ${(error as Error).message}`, { cause: error });
       }
     }
+    lap('stages');
     await container.putFiles('/etc', await sshdKeysTar(await sshdKeysFor(ctx, host)));
+    lap('sshd keys');
     const changes = await container.changes();
     const excluded = [...EXCLUDED, ...container.bootNoise];
     const kept = (file: string) => !excluded.some((prefix) => file === prefix || file.startsWith(`${prefix}/`));
@@ -131,9 +142,12 @@ async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
     const temporary = `${tarball}.tmp`;
     const count = await packConffs(container, members, temporary, ctx.signal);
     renameSync(temporary, tarball);
+    lap('changes and pack');
     write(`conffs written: ${tarball} (${count} members)`);
     return { host, tarball, folder };
   } finally {
     await container.close();
+    lap('container removed');
+    write(`timing: ${timing.join(', ')}`);
   }
 }

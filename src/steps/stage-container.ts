@@ -210,9 +210,12 @@ export class StageContainer {
     });
   }
 
-  /** The container's changes against its source image. */
+  /**
+   * The container's changes against its source image. Nothing to tidy first:
+   * the build's journal is under var/log and a put-back machine-id is boot
+   * noise, both left out of a conffs.
+   */
   async changes(): Promise<ContainerChange[]> {
-    await this.tidy();
     return containerChanges(this.container);
   }
 

@@ -100,6 +100,8 @@ export async function execInContainer(docker: DockerClient, container: Dockerode
     await Promise.all(consumers);
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
+    // The hijacked connection is ours to close: left half-open, it would keep the process alive.
+    stream.destroy();
   }
   // The exit code is known shortly after the stream ends.
   for (let attempt = 0; attempt < 100; attempt++) {
