@@ -28,6 +28,7 @@ export interface AnsibleRepositoryOptions {
 export class AnsibleRepository {
   private mirror: Promise<string> | undefined;
   private readonly checkouts = new Map<string, Promise<Checkout>>();
+  private readonly archives = new Map<string, Promise<string>>();
 
   constructor(private readonly options: AnsibleRepositoryOptions) {}
 
@@ -39,6 +40,28 @@ export class AnsibleRepository {
       this.checkouts.set(branch, checkout);
     }
     return checkout;
+  }
+
+  /**
+   * The working copy of `branch` as a tar file (`ansible/...`, owned by root),
+   * made once per run and branch: every stage container and every conffs host
+   * gets a copy of the same bytes, without a tar process each.
+   */
+  archive(branch: string): Promise<string> {
+    let archive = this.archives.get(branch);
+    if (archive === undefined) {
+      archive = this.checkout(branch).then(async (checkout) => {
+        const file = `${checkout.parent}.tar`;
+        const { createTarOf } = await import('./system/tar.js');
+        const { createWriteStream } = await import('node:fs');
+        const { pipeline } = await import('node:stream/promises');
+        const tar = await createTarOf(checkout.parent, ['ansible'], { signal: this.options.runOptions.signal });
+        await Promise.all([pipeline(tar.stream, createWriteStream(file, { mode: 0o600 })), tar.done]);
+        return file;
+      });
+      this.archives.set(branch, archive);
+    }
+    return archive;
   }
 
   /** The folder ansible runs in, inside a working copy. */

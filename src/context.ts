@@ -43,6 +43,7 @@ export class Context {
   readonly workDir: string;
   readonly startedAt: Date;
   private dockerClient: Promise<DockerClient> | undefined;
+  private cgroupVersion: Promise<string> | undefined;
   private ansibleRepository: AnsibleRepository | undefined;
   private registryClient: Registry | undefined;
 
@@ -64,6 +65,12 @@ export class Context {
   docker(): Promise<DockerClient> {
     this.dockerClient ??= createDockerClient();
     return this.dockerClient;
+  }
+
+  /** The cgroup version of the engine's host (not ours: DOCKER_HOST may be remote), asked once. */
+  engineCgroupVersion(): Promise<string> {
+    this.cgroupVersion ??= this.docker().then(async (docker) => ((await docker.info()) as { CgroupVersion?: string }).CgroupVersion ?? '1');
+    return this.cgroupVersion;
   }
 
   /** The Ansible repository, fetched on first use. */

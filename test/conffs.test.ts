@@ -4,13 +4,14 @@
 // mount, loop device or container left behind.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readVaultEntry } from '../src/vault.js';
 import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
 import { watchConffsLogs, type LogWatch } from './helpers/logs.js';
 import { readHostState, type HostState } from './helpers/host-state.js';
-import { imageIds, removeNewImages } from './helpers/images.js';
-import { sh, uniqueName } from './helpers/sh.js';
+import { imageIds, layerDirs, removeNewImages } from './helpers/images.js';
+import { bash, sh, uniqueName } from './helpers/sh.js';
 import { runVauban, tail } from './helpers/vauban.js';
 
 const PASSPHRASE = 'vault-passphrase-conffs-test';
@@ -123,6 +124,65 @@ describe('conffs of three hosts of a group', () => {
       expect(logs.length, host).toBeGreaterThanOrEqual(1);
       expect(readFileSync(path.join('/tmp/vauban-logs', logs.at(-1) as string), 'utf8')).toMatch(/PLAY RECAP/);
     }
+  });
+});
+
+describe('the same archives as before, and the Engine API only (issue 11)', () => {
+  const legacyTag = uniqueName('vauban-itest-legacy/web03').toLowerCase();
+  const ENGINE2 = 'unix:///run/vauban-test/docker2.sock';
+  const withoutKeys = (members: string[]) => members.filter((member) => !/^\.\/etc\/ssh\/(ssh_host_|$)/.test(member)).sort();
+
+  it('web03\'s archive holds what the old way (a docker build per host, the overlay of its own layers) made, file for file', async () => {
+    // The old way, re-enacted: its Dockerfile.stages, the branch's tree and the host name in the context.
+    const context = path.join(work, 'legacy-context');
+    mkdirSync(path.join(context, 'vauban'), { recursive: true });
+    await sh('git', ['clone', '-q', '--branch', 'master', repo.bare, path.join(context, 'ansible')]);
+    await sh('cp', [path.join(fileURLToPath(new URL('./fixtures/legacy-conffs/', import.meta.url)), 'Dockerfile.stages'), context]);
+    await bash('echo web03 > "$1/vauban/hostname"', { args: [context] });
+    await sh('docker', ['build', '--no-cache', '-q', '-f', path.join(context, 'Dockerfile.stages'), '-t', legacyTag,
+      '--build-arg', `SOURCE=${MASTER}`, '--build-arg', 'PLAYBOOK=pb_base.yml', '--build-arg', 'HOSTNAME=web03', '--build-arg', 'BRANCH=master', context], { env: { ...process.env, DOCKER_BUILDKIT: '0' } as Record<string, string> });
+    const own = (await layerDirs(legacyTag)).slice(0, (await layerDirs(legacyTag)).length - (await layerDirs(MASTER)).length);
+    const merged = path.join(work, 'legacy-merged');
+    const empty = path.join(work, 'legacy-empty');
+    mkdirSync(merged);
+    mkdirSync(empty);
+    const legacy = path.join(work, 'legacy-web03.tgz');
+    await sh('mount', ['-t', 'overlay', 'overlay', '-o', `ro,lowerdir=${[...own, empty].join(':')}`, merged]);
+    try {
+      await sh('tar', ['--create', '--gzip', `--file=${legacy}`, '--numeric-owner', `--directory=${merged}`, '--exclude=./var/log', '--exclude=./var/cache', '--exclude=./root/ansible', '.']);
+    } finally {
+      await sh('umount', [merged]);
+      await sh('docker', ['image', 'rm', '-f', legacyTag]);
+    }
+    const ours = conffsArchives().get('web03') as string;
+    const [oldMembers, newMembers] = [withoutKeys(await listArchive(legacy)), withoutKeys(await listArchive(ours))];
+    expect(newMembers).toEqual(oldMembers);
+    // Same contents, but for the traceability files, whose dates and new fields differ by design.
+    for (const member of oldMembers.filter((name) => !name.endsWith('/') && !['./imginfo', './packages'].includes(name))) {
+      expect((await readFromArchive(ours, member)).equals(await readFromArchive(legacy, member)), member).toBe(true);
+    }
+  });
+
+  it('a host\'s conffs built through a second Docker engine (DOCKER_HOST, own socket and data root) is the same', async () => {
+    // The master travels to the other engine as any image would.
+    await bash('docker save "$1" | DOCKER_HOST="$2" docker load -q', { args: [MASTER, ENGINE2] });
+    const started = new Date().toISOString();
+    try {
+      const run = await runVauban('vauban', ['-r', 'no', '-s', MASTER, '-n', MASTER, '-a', 'web02', '-l', 'yes', '-i', 'no', '-u', 'no', 'pb_base.yml'], { cwd, env: { ...env, DOCKER_HOST: ENGINE2 }, log });
+      expect(run.exitCode, tail(run)).toBe(0);
+      const until = new Date().toISOString();
+      const created = (engine: string) =>
+        bash('DOCKER_HOST="$1" docker events --since "$2" --until "$3" --filter event=create --filter label=vauban.stage-host=web02 --format "{{.Actor.ID}}"', { args: [engine, started, until] });
+      expect((await created(ENGINE2)).split('\n').filter(Boolean)).toHaveLength(1);
+      expect(await created('unix:///var/run/docker.sock')).toBe('');
+    } finally {
+      await bash('DOCKER_HOST="$2" docker image rm -f "$1" >/dev/null', { args: [MASTER, ENGINE2] });
+    }
+    const archives = [...readdirSync(path.join(cwd, 'overlayfs'))].filter((name) => name.endsWith('-overlayfs-web02')).sort();
+    expect(archives.length).toBeGreaterThanOrEqual(2);
+    const [first, remote] = [archives[0], archives.at(-1)].map((folder) => path.join(cwd, 'overlayfs', folder as string, 'conffs-web02.tgz')) as [string, string];
+    expect(await listArchive(remote)).toEqual(await listArchive(first));
+    expect((await readFromArchive(remote, './etc/vauban-fixture')).toString()).toBe((await readFromArchive(first, './etc/vauban-fixture')).toString());
   });
 });
 

@@ -6,7 +6,7 @@
 // committed (a master's stage) or read (a conffs host), and removed.
 // Everything goes through the Engine API, so a remote DOCKER_HOST works too.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createReadStream, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
@@ -25,7 +25,6 @@ import {
   removeContainer,
   type ContainerChange,
 } from '../system/docker/containers.js';
-import { createTarOf } from '../system/tar.js';
 
 const SYSTEMD = '/lib/systemd/systemd';
 
@@ -90,7 +89,7 @@ export class StageContainer {
   static async open(ctx: Context, input: StageContainerInput): Promise<StageContainer> {
     const docker = await ctx.docker();
     const source = await docker.getImage(input.image).inspect();
-    const cgroupVersion = await engineCgroupVersion(docker);
+    const cgroupVersion = await ctx.engineCgroupVersion();
     const container = await docker.createContainer({
       Image: input.image,
       Cmd: INIT,
@@ -138,8 +137,8 @@ export class StageContainer {
   async applyStage(run: StageRun): Promise<void> {
     const { ctx } = this;
     const settings = ctx.settings.values;
-    const tar = await createTarOf(run.checkout.parent, ['ansible'], { signal: ctx.signal });
-    await Promise.all([putArchive(this.container, tar.stream, '/root'), tar.done]);
+    const archive = await ctx.ansible.archive(run.branch);
+    await putArchive(this.container, createReadStream(archive), '/root');
     const script = readFileSync(path.join(ctx.installDir, 'stage.sh'));
     const code = await execInContainer(this.docker, this.container, {
       cmd: ['/bin/bash', '-s'],
@@ -253,12 +252,6 @@ export class StageContainer {
   async close(): Promise<void> {
     await this.release();
   }
-}
-
-/** The cgroup version of the engine's host (not ours: DOCKER_HOST may be remote). */
-async function engineCgroupVersion(docker: DockerClient): Promise<string> {
-  const info = (await docker.info()) as { CgroupVersion?: string };
-  return info.CgroupVersion ?? '1';
 }
 
 /**

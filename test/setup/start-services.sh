@@ -19,3 +19,21 @@ if ! docker_answers; then
 fi
 docker_answers || { echo "dockerd did not come up; see $log_dir/dockerd.log" >&2; exit 1; }
 echo "dockerd $(docker version --format '{{.Server.Version}}') answers"
+
+# A second Docker engine with its own socket, data root and exec root, for the
+# test that runs conffs through DOCKER_HOST (the Engine API only, as against a
+# remote engine). No bridge and no iptables: it must not touch the first one's.
+engine2_socket=/run/vauban-test/docker2.sock
+engine2_answers() { DOCKER_HOST=unix://$engine2_socket docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
+if ! engine2_answers; then
+  echo "starting a second dockerd on $engine2_socket (log: $log_dir/dockerd2.log)"
+  mkdir -p /run/vauban-test
+  setsid nohup dockerd --host "unix://$engine2_socket" --data-root /var/lib/vauban-test-docker2 \
+    --exec-root /run/vauban-test/docker2 --pidfile /run/vauban-test/docker2.pid \
+    --bridge none --iptables=false --ip-masq=false >>"$log_dir/dockerd2.log" 2>&1 < /dev/null &
+  for _ in $(seq 1 60); do
+    engine2_answers && break
+    sleep 1
+  done
+fi
+engine2_answers || { echo "the second dockerd did not come up; see $log_dir/dockerd2.log" >&2; exit 1; }
