@@ -31,13 +31,20 @@ export async function readFileFromContainer(container: Dockerode.Container, file
     extract.on('error', reject);
     archive.pipe(extract);
   });
+  // The end-of-archive padding may still be unread: the connection is closed either way.
+  archive.destroy();
   return Buffer.concat(chunks);
 }
 
-/** True when `file` exists in the container (HEAD of the archive API). */
+/**
+ * True when `file` exists in the container. A GET of the archive API, closed
+ * at once: the HEAD form leaves its connection open in docker-modem, which
+ * keeps the process alive after its work is done.
+ */
 export async function pathExists(container: Dockerode.Container, file: string): Promise<boolean> {
   try {
-    await container.infoArchive({ path: file });
+    const archive = (await container.getArchive({ path: file })) as unknown as Readable;
+    archive.destroy();
     return true;
   } catch (error) {
     if (statusOf(error) === 404) return false;
