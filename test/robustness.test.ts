@@ -16,6 +16,7 @@ import { readHostState, type HostState } from './helpers/host-state.js';
 import { filesContaining, imageIds, layerDirs, removeNewImages } from './helpers/images.js';
 import { startRegistry, type TestRegistry } from './helpers/registry.js';
 import { bash, sh, uniqueName } from './helpers/sh.js';
+import { runConfined, type ConfinedRun } from './helpers/confined.js';
 import { startSshd, type TestSshd } from './helpers/sshd.js';
 import { runVauban, tail, type VaubanRun } from './helpers/vauban.js';
 
@@ -354,4 +355,95 @@ describe('secrets during a full build', () => {
         expect(await filesContaining(dirs, needle)).toEqual([]);
       }
     }), 1_200_000);
+});
+
+describe('content is untrusted: links a playbook plants never lead vauban out of the image (issue 13, item 1)', () => {
+  const name = `master-${ID}-links`;
+  let decoy: string;
+  let decoyBefore: string[];
+  let run: ConfinedRun;
+  const listing = (dir: string) => (readdirSync(dir, { recursive: true }) as string[]).sort();
+
+  beforeAll(async () => {
+    // The decoy is outside every folder the run may write: in the confined run
+    // it is read-only, so a write or a deletion through a link fails the build.
+    decoy = mkdtempSync('/var/tmp/vauban-itest-decoy-');
+    for (const dir of ['apt/archives', 'dotssh', 'boot']) mkdirSync(path.join(decoy, dir), { recursive: true });
+    for (const file of ['apt/pkgcache.bin', 'apt/archives/x.deb', 'dotssh/id_ed25519', 'boot/initrd.img-6.1.0-evil']) writeFileSync(path.join(decoy, file), 'decoy\n');
+    decoyBefore = listing(decoy);
+    const up = '../'.repeat(12).slice(0, -1);
+    await bash(
+      `git clone -q "$1" "$2" && cd "$2" && git checkout -q -b links && cat > pb_links.yml <<'PB'
+# Plants absolute and relative (..) links out of the image where vauban writes and deletes.
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: Plant the links
+      ansible.builtin.shell: |
+        set -e
+        rm -rf /etc/ssh && ln -s "${decoy}/ssh" /etc/ssh
+        rm -rf /var/cache/apt && ln -s "${up}${decoy}/apt" /var/cache/apt
+        rm -rf /root/.ssh && ln -s "${decoy}/dotssh" /root/.ssh
+        rm -rf /boot && ln -s "${up}${decoy}/boot" /boot
+        mkdir -p /usr/local /toslash/usr/local/evil /toslash/etc
+        ln -s "${up}${decoy}/toslash" /usr/local/evil
+        echo planted > /toslash/usr/local/evil/planted.txt
+        ln -s "${decoy}/hosts-written" /toslash/etc/hosts
+PB
+git add pb_links.yml && git -c user.name=t -c user.email=t@t commit -qm links && git push -q origin links`,
+      { args: [repo.bare, path.join(work, 'links-clone')] },
+    );
+    for (const dir of ['wd', 'logs', 'tmp']) mkdirSync(path.join(work, dir), { recursive: true });
+    run = await runConfined([process.execPath, BIN, '-s', BASE, '-n', name, '-b', 'links', '-a', 'web01', '-i', 'no', '-u', 'no', 'pb_links.yml'], {
+      cwd,
+      env: { ...env, VAUBAN_WORK_DIR: path.join(work, 'wd'), VAUBAN_LOG_DIR: path.join(work, 'logs'), TMPDIR: path.join(work, 'tmp') },
+      writable: [work],
+      log,
+    });
+  }, 1_200_000);
+  afterAll(() => rmSync(decoy, { recursive: true, force: true }));
+
+  const rootfsListing = async (): Promise<string> => {
+    const out = path.join(work, 'links-rootfs');
+    mkdirSync(out, { recursive: true });
+    await sh('tar', ['-xf', path.join(cwd, 'rootfs.tgz'), '-C', out]);
+    return sh('unsquashfs', ['-lls', path.join(out, 'rootfs.img')]);
+  };
+
+  it('the build succeeds with every file system of the host read-only but its own folders', () =>
+    kase('links: confined build (host read-only) succeeds', async () => {
+      expect(run.output).toMatch(/confined: read-only except/);
+      expect(run.exitCode, run.output.slice(-3000)).toBe(0);
+      expect(listing(decoy)).toEqual(decoyBefore);
+    }), 60_000);
+
+  it('absolute link at /etc/ssh: the keys land where the booted system looks, inside the rootfs', () =>
+    kase('links: absolute /etc/ssh link, keys stay in the rootfs', async () => {
+      expect(existsSync(path.join(decoy, 'ssh'))).toBe(false);
+      const files = await rootfsListing();
+      expect(files).toMatch(new RegExp(`squashfs-root${decoy}/ssh/ssh_host_ed25519_key\\n`));
+      expect(files).toMatch(/squashfs-root\/etc\/ssh -> /);
+    }), 120_000);
+
+  it('relative .. link under /toslash: the file lands inside the rootfs, not on the host', () =>
+    kase('links: relative .. link met by /toslash', async () => {
+      expect(existsSync(path.join(decoy, 'toslash'))).toBe(false);
+      const files = await rootfsListing();
+      expect(files).toMatch(new RegExp(`squashfs-root${decoy}/toslash/planted.txt\\n`));
+      expect(files).not.toMatch(/squashfs-root\/toslash/);
+    }), 120_000);
+
+  it('links at /var/cache/apt, /root/.ssh, /boot and a dangling /etc/hosts: nothing deleted or written on the host', () =>
+    kase('links: cleanup deletions and etc/hosts stay in the tree', async () => {
+      expect(listing(decoy)).toEqual(decoyBefore);
+      expect(existsSync(path.join(decoy, 'hosts-written'))).toBe(false);
+    }), 60_000);
+
+  it('the conffs of web01 (same links in its layers): keys and /toslash inside the conffs, nothing on the host', () =>
+    kase('links: conffs tree of a host', async () => {
+      const files = await sh('tar', ['-tzf', path.join(cwd, 'overlayfs', readdirSync(path.join(cwd, 'overlayfs')).filter((one) => one.endsWith('-overlayfs-web01')).sort().at(-1) as string, 'conffs-web01.tgz')]);
+      expect(files).toMatch(new RegExp(`^\\.${decoy}/ssh/ssh_host_ed25519_key$`, 'm'));
+      expect(files).toMatch(new RegExp(`^\\.${decoy}/toslash/planted.txt$`, 'm'));
+      expect(listing(decoy)).toEqual(decoyBefore);
+    }), 60_000);
 });
