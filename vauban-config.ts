@@ -74,10 +74,12 @@ export const settingsSchema = z.object({
   GIT_TOKEN_PASSWORD: optionalText,
   CI_REPOSITORY_URL: optionalText,
   CI_COMMIT_REF_NAME: optionalText,
-  // Beyond vauban.sh: where runs keep their temporary files (default /var/tmp),
+  // Beyond vauban.sh: where runs keep their temporary files (default /var/tmp) and their logs,
   // the Debian mirror of --debian-release, squashfs compression and conffs
   // parallelism defaults.
   VAUBAN_WORK_DIR: z.string().regex(/^\/\S*$/, 'an absolute path').optional(),
+  // The per-host conffs logs: a folder of root only (default /var/log/vauban).
+  VAUBAN_LOG_DIR: z.string().regex(/^\/\S*$/, 'an absolute path').optional(),
   DEBIAN_MIRROR: z.string().regex(/^(https?|file):\/\/\S+$/, 'a mirror URL such as http://deb.debian.org/debian').optional(),
   SQUASHFS_COMPRESSION: z.enum(['xz', 'zstd']).optional(),
   CONFFS_PARALLEL: z

@@ -9,7 +9,7 @@ import { chmodSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFi
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
-import { watchConffsLogs, type LogWatch } from './helpers/logs.js';
+import { watchConffsLogs, type LogWatch, CONFFS_LOG_DIR } from './helpers/logs.js';
 import { readHostState, type HostState } from './helpers/host-state.js';
 import { imageIds, removeNewImages } from './helpers/images.js';
 import { createPxeUser, type PxeUser } from './helpers/pxe-user.js';
@@ -231,7 +231,7 @@ describe('vauban-ci stage=all build_parents=-1 on a three-level tree', () => {
 
   it('never showed the registry password, the vault passphrase or the git token in ps or in a log', () => {
     expect(psLines.size).toBeGreaterThan(50);
-    const texts = [readFileSync(log, 'utf8'), ...logs.created().map((name) => readFileSync(path.join('/tmp/vauban-logs', name), 'utf8'))];
+    const texts = [readFileSync(log, 'utf8'), ...logs.created().map((name) => readFileSync(path.join(CONFFS_LOG_DIR, name), 'utf8'))];
     for (const secret of [REGISTRY_PASSWORD, PASSPHRASE, GIT_TOKEN]) {
       expect([...psLines].filter((line) => line.includes(secret))).toEqual([]);
       expect(texts.filter((text) => text.includes(secret))).toEqual([]);

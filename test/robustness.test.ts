@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readVaultEntry } from '../src/vault.js';
 import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
-import { watchConffsLogs, type LogWatch } from './helpers/logs.js';
+import { watchConffsLogs, type LogWatch, CONFFS_LOG_DIR } from './helpers/logs.js';
 import { readHostState, type HostState } from './helpers/host-state.js';
 import { filesContaining, imageIds, layerDirs, removeNewImages } from './helpers/images.js';
 import { startRegistry, type TestRegistry } from './helpers/registry.js';
@@ -340,7 +340,7 @@ describe('secrets during a full build', () => {
       expect(run.exitCode, tail(run)).toBe(0);
       const key = readFileSync(deployKey, 'utf8').split('\n').filter((line) => line && !line.startsWith('-----'));
       const needles = [REGISTRY_PASSWORD, PASSPHRASE, ...key.slice(1).filter((line) => line.length > 40)];
-      const texts = [readFileSync(log, 'utf8'), ...logs.created().map((file) => readFileSync(path.join('/tmp/vauban-logs', file), 'utf8'))];
+      const texts = [readFileSync(log, 'utf8'), ...logs.created().map((file) => readFileSync(path.join(CONFFS_LOG_DIR, file), 'utf8'))];
       const built = [...(await imageIds())].filter((id) => !images.has(id));
       expect(built.length).toBeGreaterThan(3);
       const histories = await Promise.all(built.map((id) => sh('docker', ['history', '--no-trunc', '--format', '{{.CreatedBy}}', id])));

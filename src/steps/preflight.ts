@@ -25,6 +25,8 @@ export async function preflight(ctx: Context): Promise<Preflight> {
       await checkStages(ctx, ctx.options.stages);
     }
     const hosts = ctx.runs('build_conffs') ? await resolveHosts(ctx) : undefined;
+    // A log folder that is a link or another user's stops the run now, not per host.
+    if (ctx.runs('build_conffs')) void ctx.logDir;
     if (ctx.runs('build_rootfs') || ctx.runs('build_conffs')) await assertVaultPassphrase(ctx);
     if (ctx.registry.enabled && (ctx.runs('import_iso') || ctx.runs('apply_stages') || ctx.runs('build_conffs'))) await ctx.registry.login();
     if (ctx.runs('upload')) await assertServersReachable(ctx);
