@@ -14,6 +14,7 @@ export async function runInvocations(invocations: readonly Invocation[], { vauba
   for (const [index, invocation] of invocations.entries()) {
     io.stderr.write(`[vauban-ci] (${index + 1}/${invocations.length}) ${invocation.kind} of ${invocation.master}: ${shellJoin(['vauban', ...invocation.args])}\n`);
     const code = await new Promise<number>((resolve, reject) => {
+      // The one child that gets the whole environment: vauban itself reads its settings there.
       const child = spawn(process.execPath, [vaubanBin, ...invocation.args], { cwd: io.cwd, env: io.env, stdio: 'inherit' });
       child.on('error', reject);
       child.on('exit', (status, signal) => resolve(status ?? (signal === 'SIGINT' ? 130 : 143)));

@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { VaubanError } from '../errors.js';
+import { childEnv } from '../system/run.js';
 
 export interface BuildContextInput {
   /** The Dockerfile to send, by path. */
@@ -32,7 +33,7 @@ export async function createBuildContext(input: BuildContextInput): Promise<{ st
       `--directory=${input.scratch}`, 'vauban',
       `--directory=${input.ansibleParent}`, 'ansible',
     ],
-    { buffer: { stdout: false, stderr: true }, cancelSignal: input.signal, reject: false },
+    { buffer: { stdout: false, stderr: true }, cancelSignal: input.signal, reject: false, env: childEnv(), extendEnv: false },
   );
   const done = child.then((result) => {
     if (result.exitCode !== 0) throw new VaubanError(`cannot pack the build context: ${String(result.stderr).trim()}`);

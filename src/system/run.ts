@@ -1,6 +1,7 @@
 // The single entry point for every external program vauban runs. It logs the
-// argument list at debug level, and turns any failure into a VaubanError that
-// names the command, its exit status and the tail of its error output.
+// argument list at debug level, gives the program an allow-listed environment,
+// and turns any failure into a VaubanError that names the command, its exit
+// status and the tail of its error output.
 import { shellJoin } from '../shell-quote.js';
 import { VaubanError } from '../errors.js';
 
@@ -10,7 +11,7 @@ export interface RunOptions {
   /** A file streamed to the program's standard input. */
   inputFile?: string;
   cwd?: string;
-  /** Extra environment variables, merged over the current environment. */
+  /** Variables for this program only, over the allow-listed environment (childEnv). */
   env?: Record<string, string | undefined>;
   /** Called with each line the program prints (stdout and stderr), as it prints it. */
   onLine?: (line: string) => void;
@@ -34,6 +35,29 @@ export interface RunResult {
 
 const STDERR_TAIL_LINES = 15;
 
+// What a child may see of vauban's own environment: enough to find programs,
+// speak a locale, reach a proxy and the operator's ssh agent. Never the
+// settings and their secrets (REGISTRY_PASSWORD, VAULTED_SSHD_KEYS_KEY,
+// DOT_SECRETS_ENV, CI tokens...): apt's maintainer scripts, dracut, git and
+// ansible have no business with them.
+const ALLOWED_ENV = new Set([
+  'PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TERM', 'TZ', 'TMPDIR', 'SSH_AUTH_SOCK',
+  'http_proxy', 'https_proxy', 'no_proxy', 'ftp_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'FTP_PROXY',
+]);
+
+/** The environment of a child process: the allow-listed part of `base`, then `extra` (undefined removes a key). */
+export function childEnv(extra: Record<string, string | undefined> = {}, base: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(base)) {
+    if (value !== undefined && (ALLOWED_ENV.has(key) || key.startsWith('LC_'))) env[key] = value;
+  }
+  for (const [key, value] of Object.entries(extra)) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+  return env;
+}
+
 /** Runs `command args...`; resolves with its output, rejects with a VaubanError. */
 export async function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const { execa } = await import('execa');
@@ -42,7 +66,8 @@ export async function run(command: string, args: readonly string[], options: Run
     input: options.input,
     inputFile: options.inputFile,
     cwd: options.cwd,
-    env: options.env,
+    env: childEnv(options.env),
+    extendEnv: false,
     reject: false,
     stripFinalNewline: !options.binary,
     encoding: options.binary ? 'buffer' : 'utf8',
