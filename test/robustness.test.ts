@@ -17,6 +17,8 @@ import { filesContaining, imageIds, layerDirs, removeNewImages } from './helpers
 import { startRegistry, type TestRegistry } from './helpers/registry.js';
 import { bash, sh, uniqueName } from './helpers/sh.js';
 import { runConfined, type ConfinedRun } from './helpers/confined.js';
+import { startProcessSampler, type SampleReport } from './helpers/process-sampler.js';
+import { startGitHttpServer, type GitHttpServer } from './helpers/git-http.js';
 import { startSshd, type TestSshd } from './helpers/sshd.js';
 import { runVauban, tail, type VaubanRun } from './helpers/vauban.js';
 
@@ -311,50 +313,61 @@ describe('bad input: one clear line naming the culprit, exit 1, nothing built or
 
 describe('secrets during a full build', () => {
   let registry: TestRegistry;
+  let secretsScan: { children: string[]; environsRead: number } | undefined;
   afterAll(async () => registry?.stop());
 
-  it('no deploy key, registry password or vault passphrase in ps, logs, image history or layers', () =>
+  it('no deploy key, registry password or vault passphrase in ps, logs, image history or layers; no secret in any child\'s environment', () =>
     kase('secrets scan of a full build', async () => {
       registry = await startRegistry(path.join(work, 'registry'), 'robot', REGISTRY_PASSWORD);
       const images = await imageIds();
-      const psLines = new Set<string>();
-      let stop = false;
-      const sampler = (async () => {
-        while (!stop) {
-          for (const line of (await sh('ps', ['-eo', 'args'])).split('\n')) psLines.add(line);
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      })();
       const name = `master-${ID}-secrets`;
+      const key = readFileSync(deployKey, 'utf8').split('\n').filter((line) => line && !line.startsWith('-----'));
+      const upload = uploadSettings();
+      // Secrets of every kind vauban may hold in its environment (item 3 of issue 13).
+      const envSecrets = { DOT_SECRETS_ENV: `ZG90LXNlY3JldHMtZW52-${ID}`, GIT_TOKEN_PASSWORD: `glpat-${ID}-Tk5`, CI_JOB_TOKEN: `job-${ID}-Jt8` };
+      let pid: number | undefined;
+      const sampler = startProcessSampler({
+        needles: { REGISTRY_PASSWORD, VAULTED_SSHD_KEYS_KEY: PASSPHRASE, UPLOAD_CI_SSH_KEY: upload.UPLOAD_CI_SSH_KEY as string, ...envSecrets },
+        rootPid: () => pid,
+      });
       let run: VaubanRun;
+      let sampled: SampleReport;
       try {
-        run = await vauban(['-f', baseImage, '-n', name, '-a', 'web01', '-i', 'no', '-u', 'no', 'pb_base.yml'], {
-          REGISTRY_HOSTNAME: registry.host,
-          REGISTRY_USERNAME: 'robot',
-          REGISTRY_PASSWORD,
+        run = await runVauban('vauban', ['-f', baseImage, '-n', name, '-a', 'web01', '-i', 'yes', '-u', 'yes', 'pb_base.yml'], {
+          cwd,
+          env: { ...env, ...upload, ...envSecrets, REGISTRY_HOSTNAME: registry.host, REGISTRY_USERNAME: 'robot', REGISTRY_PASSWORD },
+          log,
+          onSpawn: (spawned) => (pid = spawned),
         });
       } finally {
-        stop = true;
-        await sampler;
+        sampled = await sampler.stop();
       }
       expect(run.exitCode, tail(run)).toBe(0);
-      const key = readFileSync(deployKey, 'utf8').split('\n').filter((line) => line && !line.startsWith('-----'));
-      const needles = [REGISTRY_PASSWORD, PASSPHRASE, ...key.slice(1).filter((line) => line.length > 40)];
+      secretsScan = { children: [...sampled.children].sort(), environsRead: sampled.environsRead };
+      const needles = [REGISTRY_PASSWORD, PASSPHRASE, ...Object.values(envSecrets), ...key.slice(1).filter((line) => line.length > 40)];
       const texts = [readFileSync(log, 'utf8'), ...logs.created().map((file) => readFileSync(path.join(CONFFS_LOG_DIR, file), 'utf8'))];
       const built = [...(await imageIds())].filter((id) => !images.has(id));
       expect(built.length).toBeGreaterThan(3);
       const histories = await Promise.all(built.map((id) => sh('docker', ['history', '--no-trunc', '--format', '{{.CreatedBy}}', id])));
       const inspects = await Promise.all(built.map((id) => sh('docker', ['image', 'inspect', id])));
       const dirs = [...new Set((await Promise.all(built.map((id) => layerDirs(id)))).flat())];
-      expect(psLines.size).toBeGreaterThan(50);
+      expect(sampled.argv.size).toBeGreaterThan(50);
       for (const needle of needles) {
-        expect([...psLines].filter((line) => line.includes(needle))).toEqual([]);
+        expect([...sampled.argv].filter((line) => line.includes(needle))).toEqual([]);
         expect(texts.filter((text) => text.includes(needle)).length).toBe(0);
         expect(histories.filter((text) => text.includes(needle)).length).toBe(0);
         expect(inspects.filter((text) => text.includes(needle)).length).toBe(0);
         expect(await filesContaining(dirs, needle)).toEqual([]);
       }
-    }), 1_200_000);
+      expect(sampled.leaks).toEqual([]);
+    }), 1_800_000);
+
+  it('the children whose environment was sampled: apt, dracut, git, ssh, mksquashfs, tar among them', () =>
+    kase('secrets: children environments sampled (apt, dracut, git, ssh, mksquashfs, tar)', async () => {
+      expect(secretsScan, 'the full build ran').toBeDefined();
+      console.log(`environ sampling: ${secretsScan?.environsRead} environments read, of: ${secretsScan?.children.join(' ')}`);
+      for (const program of ['apt-get', 'dracut', 'git', 'ssh', 'mksquashfs', 'tar']) expect(secretsScan?.children).toContain(program);
+    }), 60_000);
 });
 
 describe('content is untrusted: links a playbook plants never lead vauban out of the image (issue 13, item 1)', () => {
@@ -362,6 +375,9 @@ describe('content is untrusted: links a playbook plants never lead vauban out of
   let decoy: string;
   let decoyBefore: string[];
   let run: ConfinedRun;
+  let gitServer: GitHttpServer;
+  let sampled: SampleReport;
+  const GIT_TOKEN = `repo-token-${ID}-Gq4`;
   const listing = (dir: string) => (readdirSync(dir, { recursive: true }) as string[]).sort();
 
   beforeAll(async () => {
@@ -394,14 +410,26 @@ git add pb_links.yml && git -c user.name=t -c user.email=t@t commit -qm links &&
       { args: [repo.bare, path.join(work, 'links-clone')] },
     );
     for (const dir of ['wd', 'logs', 'tmp']) mkdirSync(path.join(work, dir), { recursive: true });
-    run = await runConfined([process.execPath, BIN, '-s', BASE, '-n', name, '-b', 'links', '-a', 'web01', '-i', 'no', '-u', 'no', 'pb_links.yml'], {
-      cwd,
-      env: { ...env, VAUBAN_WORK_DIR: path.join(work, 'wd'), VAUBAN_LOG_DIR: path.join(work, 'logs'), TMPDIR: path.join(work, 'tmp') },
-      writable: [work],
-      log,
-    });
+    // The same run fetches the Ansible repository over http with user:token@ in ANSIBLE_REPO (item 5).
+    gitServer = await startGitHttpServer(repo.bare, 'ci-bot', GIT_TOKEN);
+    let pid: number | undefined;
+    const sampler = startProcessSampler({ needles: { GIT_TOKEN, VAULTED_SSHD_KEYS_KEY: PASSPHRASE }, allowedUnder: { GIT_TOKEN: ['git'] }, rootPid: () => pid });
+    try {
+      run = await runConfined([process.execPath, BIN, '-s', BASE, '-n', name, '-b', 'links', '-a', 'web01', '-i', 'no', '-u', 'no', 'pb_links.yml'], {
+        cwd,
+        env: { ...env, ANSIBLE_REPO: gitServer.urlWithCredentials, VAUBAN_WORK_DIR: path.join(work, 'wd'), VAUBAN_LOG_DIR: path.join(work, 'logs'), TMPDIR: path.join(work, 'tmp') },
+        writable: [work],
+        log,
+        onSpawn: (spawned) => (pid = spawned),
+      });
+    } finally {
+      sampled = await sampler.stop();
+    }
   }, 1_200_000);
-  afterAll(() => rmSync(decoy, { recursive: true, force: true }));
+  afterAll(async () => {
+    rmSync(decoy, { recursive: true, force: true });
+    await gitServer?.stop();
+  });
 
   const rootfsListing = async (): Promise<string> => {
     const out = path.join(work, 'links-rootfs');
@@ -446,4 +474,27 @@ git add pb_links.yml && git -c user.name=t -c user.email=t@t commit -qm links &&
       expect(files).toMatch(new RegExp(`^\\.${decoy}/toslash/planted.txt$`, 'm'));
       expect(listing(decoy)).toEqual(decoyBefore);
     }), 60_000);
+
+  it('ANSIBLE_REPO with user:token@: fetched with the token, which is in no argument list and no child environment but git\'s', () =>
+    kase('credentials of ANSIBLE_REPO: not in argv nor children (but git)', async () => {
+      expect(gitServer.requests.some((line) => line.endsWith('(authenticated)'))).toBe(true);
+      expect(sampled.argv.size).toBeGreaterThan(20);
+      expect([...sampled.argv].filter((line) => line.includes(GIT_TOKEN))).toEqual([]);
+      expect(sampled.leaks).toEqual([]);
+      expect(readFileSync(log, 'utf8')).not.toContain(GIT_TOKEN);
+    }), 60_000);
+
+  it('ANSIBLE_REPO with user:token@: the image\'s /root/ansible has the URL without the token, and only the branches used', () =>
+    kase('credentials of ANSIBLE_REPO: not stored in the image; only branches used', async () => {
+      const inImage = (script: string) => sh('docker', ['run', '--rm', '--network', 'none', '--entrypoint', 'sh', name, '-c', script]);
+      const config = await inImage('cat /root/ansible/.git/config');
+      expect(config).toMatch(/url = http:\/\/127\.0\.0\.1:\d+\/ansible\.git/);
+      expect(config).not.toContain(GIT_TOKEN);
+      expect(config).not.toContain('ci-bot');
+      const refs = (await inImage('git -C /root/ansible for-each-ref --format="%(refname)"')).split('\n').filter(Boolean);
+      // Only the branches used to build it (links here, master for the source image): never feature or evil.
+      expect(refs).toContain('refs/heads/links');
+      expect(refs.filter((ref) => /\/(feature|evil)$/.test(ref))).toEqual([]);
+      expect(await filesContaining(await layerDirs(name), GIT_TOKEN)).toEqual([]);
+    }), 120_000);
 });

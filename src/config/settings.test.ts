@@ -55,6 +55,14 @@ describe('settings (A3)', () => {
     expect(settings.secrets.sort()).toEqual(['hunter2-secret', 'vault-pass']);
   });
 
+  it('counts a token written in ANSIBLE_REPO or CI_REPOSITORY_URL as a secret', async () => {
+    const settings = await loadSettings({
+      env: { ANSIBLE_REPO: 'https://bot:repo-token-1@git.example.com/a.git', CI_REPOSITORY_URL: 'https://gitlab-ci-token:job-token-2@git.example.com/b.git' },
+      cwd: dir,
+    });
+    expect(settings.secrets.sort()).toEqual(['job-token-2', 'repo-token-1']);
+  });
+
   it('detects CI as GitLab sets it', async () => {
     expect((await loadSettings({ env: { CI: 'true' }, cwd: dir })).ci).toBe(true);
     expect((await loadSettings({ env: {}, cwd: dir })).ci).toBe(false);

@@ -50,6 +50,12 @@ export async function loadSettings({ env, cwd }: LoadSettingsOptions): Promise<L
   }
   const values = parsed.data;
   const secrets = SECRET_KEYS.map((key) => values[key]).filter((value): value is string => typeof value === 'string');
+  // A token written in a URL (https://user:token@...) is a secret too.
+  const { credentialsOf } = await import('../system/git.js');
+  for (const url of [values.ANSIBLE_REPO, values.CI_REPOSITORY_URL]) {
+    const password = url === undefined ? undefined : credentialsOf(url)?.password;
+    if (password) secrets.push(password);
+  }
   return { values, sources, ci: isCi(env), secrets };
 }
 

@@ -14,9 +14,12 @@ export interface ConfinedRun {
   output: string;
 }
 
-export async function runConfined(command: string[], options: { cwd: string; env: Record<string, string>; writable: string[]; log: string }): Promise<ConfinedRun> {
+export async function runConfined(
+  command: string[],
+  options: { cwd: string; env: Record<string, string>; writable: string[]; log: string; onSpawn?: (pid: number) => void },
+): Promise<ConfinedRun> {
   appendFileSync(options.log, `\n$ (confined to ${options.writable.join(' ')}) ${command.join(' ')}\n`);
-  const result = await execa('bash', [SCRIPT, ...options.writable, '--', ...command], {
+  const subprocess = execa('bash', [SCRIPT, ...options.writable, '--', ...command], {
     cwd: options.cwd,
     env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...options.env },
     extendEnv: false,
@@ -24,6 +27,8 @@ export async function runConfined(command: string[], options: { cwd: string; env
     all: true,
     stdin: 'ignore',
   });
+  if (subprocess.pid !== undefined) options.onSpawn?.(subprocess.pid);
+  const result = await subprocess;
   const output = String(result.all ?? '');
   appendFileSync(options.log, `${output}\n[exit ${result.exitCode}]\n`);
   return { exitCode: result.exitCode ?? -1, output };
