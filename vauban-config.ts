@@ -27,8 +27,9 @@ const gitUrl = z
 const sshDestinations = z
   .string()
   .refine(
-    (value) => value.trim().split(/\s+/).every((one) => /^(ssh:\/\/)?([\w.-]+@)?[\w.-]+(:[0-9]+)?$/.test(one)),
-    'space-separated ssh destinations such as pxe1.example.com or deploy@pxe2:2222',
+    // A destination beginning with '-' would be read by ssh as an option (-oProxyCommand=...).
+    (value) => value.trim().split(/\s+/).every((one) => /^(ssh:\/\/)?([\w.-]+@)?[\w.-]+(:[0-9]+)?$/.test(one) && !one.startsWith('-')),
+    'space-separated ssh destinations such as pxe1.example.com or deploy@pxe2:2222 (none beginning with -)',
   );
 
 const base64PrivateKey = z.string().refine((value) => {

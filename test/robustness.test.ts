@@ -260,6 +260,13 @@ describe('bad input: one clear line naming the culprit, exit 1, nothing built or
     { name: 'missing --iso file', run: () => vauban(['-f', path.join(work, 'nope.raw'), '-n', `master-${ID}-bad`, '-i', 'no', '-l', 'no', '-u', 'no']), message: /the base file \S*nope\.raw \(--iso\) does not exist/ },
     { name: 'inventory host with / or ..', run: () => vauban(['-r', 'no', '-s', BASE, '-n', BASE, '-b', 'evil', '-a', 'evil', '-i', 'no', '-u', 'no', 'pb_base.yml']), message: /inventory host '\.\.\/\.\.\/etc\/evil' cannot be built/ },
     { name: 'unreachable registry', run: () => vauban(['-s', BASE, '-n', `master-${ID}-bad`, '-i', 'no', '-l', 'no', '-u', 'no'], { REGISTRY_HOSTNAME: '127.0.0.1:9', REGISTRY_USERNAME: 'u', REGISTRY_PASSWORD: REGISTRY_PASSWORD }), message: /login to the registry 127\.0\.0\.1:9 as u failed/ },
+    // Item 10 of issue 13: values that would widen or mislead a run, refused before anything starts.
+    { name: "-a '' (every host)", run: () => vauban(['-r', 'no', '-s', BASE, '-n', BASE, '-a', '', '-i', 'no', '-u', 'no']), message: /--ansible-host '' is empty/ },
+    { name: 'a host pattern beginning with -', run: () => vauban(['-r', 'no', '-s', BASE, '-n', BASE, '-a', '--version', '-i', 'no', '-u', 'no']), message: /--ansible-host '--version' begins with '-'/ },
+    { name: '-n master:v1', run: () => vauban(['-s', BASE, '-n', 'master:v1', '-i', 'no', '-l', 'no', '-u', 'no']), message: /--name 'master:v1' must be a plain image name/ },
+    { name: '-n registry:5000/x', run: () => vauban(['-s', BASE, '-n', 'registry:5000/x', '-i', 'no', '-l', 'no', '-u', 'no']), message: /--name 'registry:5000\/x' must be a plain image name/ },
+    { name: '-b not a git branch name', run: () => vauban(['-s', BASE, '-n', `master-${ID}-bad`, '-b', 'fix..it', '-i', 'no', '-l', 'no', '-u', 'no']), message: /--branch 'fix\.\.it' is not a git branch name/ },
+    { name: 'an upload host beginning with -', run: () => vauban(['-s', BASE, '-n', `master-${ID}-bad`, '-i', 'no', '-l', 'no', '-u', 'yes'], { UPLOAD_HOSTS_LIST: '-oProxyCommand=true', UPLOAD_DIR: '/srv/pxe' }), message: /setting UPLOAD_HOSTS_LIST .* is invalid/ },
     { name: 'unreachable PXE server', run: () => vauban(['-s', BASE, '-n', `master-${ID}-bad`, '-i', 'no', '-l', 'no', '-u', 'yes'], { UPLOAD_HOSTS_LIST: 'ssh://127.0.0.1:9', UPLOAD_DIR: '/srv/pxe' }), message: /cannot reach or log in to the PXE server ssh:\/\/127\.0\.0\.1:9/ },
   ];
   for (const { name, run, message } of cases) {
@@ -271,6 +278,13 @@ describe('bad input: one clear line naming the culprit, exit 1, nothing built or
         expect(await imageIds()).toEqual(images);
       }), 600_000);
   }
+
+  it('--dry-run lists a missing -f file and a missing -k key among its problems', () =>
+    kase('bad input: --dry-run lists missing -f and -k', async () => {
+      const run = await vauban(['--dry-run', '-f', path.join(work, 'nope.raw'), '-k', path.join(work, 'no-key'), '-n', `master-${ID}-bad`, '-i', 'no', '-l', 'no', '-u', 'no']);
+      expect(run.exitCode).toBe(1);
+      expect(run.output).toMatch(/Problems \(the run would stop on these\):\n {2}- the base file \S*nope\.raw \(--iso\) does not exist\n {2}- the deploy key \S*no-key \(-k, --ssh-priv-key\) does not exist/);
+    }), 60_000);
 
   it('wrong vault passphrase: the vault files are byte-identical afterwards', () =>
     kase('bad input: wrong vault passphrase', async () => {

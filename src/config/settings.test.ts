@@ -50,6 +50,11 @@ describe('settings (A3)', () => {
     }
   });
 
+  it('refuses a PXE server that ssh would read as an option', async () => {
+    await expect(loadSettings({ env: { UPLOAD_HOSTS_LIST: 'pxe1 -oProxyCommand=touch' }, cwd: dir })).rejects.toThrow(/setting UPLOAD_HOSTS_LIST .* is invalid: .*none beginning with -/);
+    await expect(loadSettings({ env: { UPLOAD_HOSTS_LIST: '-oLocalCommand' }, cwd: dir })).rejects.toThrow(/UPLOAD_HOSTS_LIST/);
+  });
+
   it('collects the secrets to redact', async () => {
     const settings = await loadSettings({ env: { REGISTRY_PASSWORD: 'hunter2-secret', VAULTED_SSHD_KEYS_KEY: 'vault-pass' }, cwd: dir });
     expect(settings.secrets.sort()).toEqual(['hunter2-secret', 'vault-pass']);

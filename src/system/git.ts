@@ -4,7 +4,6 @@
 // layer or a log. Credentials written in an https URL (user:token@) are taken
 // out of it: git gets them from a credential helper reading its environment,
 // and no stored remote (the copy's .git/config that goes into images) has them.
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { VaubanError } from '../errors.js';
 import { shellQuote } from '../shell-quote.js';
@@ -55,7 +54,8 @@ export function credentialsOf(url: string): GitCredentials | undefined {
   return { username: decode(user), password: decode(password) };
 }
 
-function isSshUrl(url: string): boolean {
+/** True for git@host:path and ssh:// URLs, which use the deploy key. */
+export function isSshUrl(url: string): boolean {
   return url.startsWith('ssh://') || /^[\w.-]+@[\w.-]+:/.test(url);
 }
 
@@ -76,15 +76,6 @@ function gitAccess(remote: GitRemote): { args: string[]; env: Record<string, str
   if (credentials === undefined) return { args: [], env };
   const helper = credentialHelper(credentials);
   return { args: helper.args, env: { ...env, ...helper.env } };
-}
-
-/** Checks the deploy key before any work: an ssh URL without a readable key fails now, not mid-build. */
-export function assertDeployKey(remote: GitRemote): void {
-  if (isSshUrl(remote.url) && remote.keyFile !== undefined && !existsSync(remote.keyFile)) {
-    throw new VaubanError(`the deploy key ${remote.keyFile} (-k, --ssh-priv-key) does not exist, and ANSIBLE_REPO is an ssh URL`, {
-      hint: 'give the read-only deploy key of the Ansible repository with -k <path>',
-    });
-  }
 }
 
 /** An empty bare repository in `dir`, into which branches are fetched one by one. */
