@@ -94,13 +94,13 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
   let exitCode = 0;
   try {
     // Runs in the same folder share its outputs and vault: one at a time.
-    const { acquireRunLock } = await import('../system/run-lock.js');
+    const { acquireRunLock, describeLockHolder } = await import('../system/run-lock.js');
     await acquireRunLock({
       cwd: io.cwd,
       command: `vauban ${io.argv.join(' ')}`,
       cleanup,
       signal: interruption.signal,
-      onWait: (owner) => reporter.warn(`another vauban run (pid ${owner.pid}, since ${owner.started}) works in this folder: waiting for it to end`),
+      onWait: (holder) => reporter.warn(`${describeLockHolder(holder)} works in this folder: waiting for it to end`),
     });
     await runPipeline(ctx);
     if (report.hosts.some((host) => !host.ok)) exitCode = 1;

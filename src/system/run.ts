@@ -2,6 +2,7 @@
 // argument list at debug level, gives the program an allow-listed environment,
 // and turns any failure into a VaubanError that names the command, its exit
 // status and the tail of its error output.
+import type { Options } from 'execa';
 import { shellJoin } from '../shell-quote.js';
 import { VaubanError } from '../errors.js';
 
@@ -23,6 +24,8 @@ export interface RunOptions {
   allowFailure?: boolean;
   /** Capture stdout as a Buffer instead of a string. */
   binary?: boolean;
+  /** Open file descriptors of ours the program gets as its fd 3, 4, ... (flock(1) locks ours this way). */
+  passFds?: number[];
 }
 
 export interface RunResult {
@@ -76,6 +79,8 @@ export async function run(command: string, args: readonly string[], options: Run
     // Lines are split by execa so onLine gets whole lines.
     lines: false,
     maxBuffer: 256 * 1024 * 1024,
+    // A number at stdio[3+] passes that descriptor of ours (execa's types only name 3 to 9).
+    ...(options.passFds?.length ? { stdio: ['pipe', 'pipe', 'pipe', ...options.passFds] as unknown as Options['stdio'] } : {}),
   });
   if (options.onLine) {
     const onLine = options.onLine;
