@@ -198,6 +198,47 @@ describe('interruption: SIGINT and SIGTERM during each long step', () => {
     }
   }
 
+  it('SIGHUP (a dropped ssh session) during a stage build: cleanup, exit 129', () =>
+    kase('SIGHUP during docker build of a stage', async () => {
+      const result = await interrupt(['-s', BASE, '-n', `master-${ID}-int`, '-i', 'no', '-l', 'no', '-u', 'no', 'pb_slow.yml'], 'SIGHUP', (out) => out.includes('TASK [Take a long time]'));
+      expect(result.exitCode).toBe(129);
+      expect(result.output).toMatch(/SIGHUP received: stopping and cleaning up/);
+      expect(result.secondsToExit).toBeLessThan(30);
+      await expectClean();
+    }), 900_000);
+
+  it('the terminal goes away (its pty closed) during a stage build: vauban cleans up and ends', () =>
+    kase('terminal hung up during a stage build', async () => {
+      const name = `master-${ID}-hup`;
+      const typescript = path.join(work, 'hangup.typescript');
+      const script = spawn('script', ['-qfc', `exec ${process.execPath} ${BIN} -s ${BASE} -n ${name} -i no -l no -u no pb_slow.yml`, typescript], {
+        cwd,
+        env: { PATH: process.env.PATH ?? '', TERM: 'xterm', SHELL: '/bin/sh', ...env },
+        stdio: ['pipe', 'ignore', 'ignore'],
+      });
+      const deadline = Date.now() + 10 * 60_000;
+      while (Date.now() < deadline && !(existsSync(typescript) && readFileSync(typescript, 'utf8').includes('TASK [Take a long time]'))) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      const vaubanPid = readdirSync('/proc')
+        .filter((entry) => /^\d+$/.test(entry))
+        .find((pid) => {
+          try {
+            return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`${name}\0`);
+          } catch {
+            return false;
+          }
+        });
+      expect(vaubanPid, readFileSync(typescript, 'utf8').slice(-2000)).toBeDefined();
+      // The terminal is gone: script(1), which holds the pty's master side, dies.
+      script.kill('SIGKILL');
+      const killedAt = Date.now();
+      while (existsSync(`/proc/${vaubanPid}`) && Date.now() - killedAt < 60_000) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(existsSync(`/proc/${vaubanPid}`)).toBe(false);
+      expect((Date.now() - killedAt) / 1000).toBeLessThan(30);
+      await expectClean();
+    }), 900_000);
+
   it('the base image is unchanged and a run right after succeeds', () =>
     kase('base unchanged, a second run succeeds', async () => {
       expect(await sha256(baseImage)).toBe(baseSha);
@@ -235,6 +276,49 @@ describe('concurrency: two runs in the same folder', () => {
       expect(served).toBe(keyTwo?.trimEnd());
       await expectClean();
     }), 900_000);
+});
+
+describe('the lock: an OS lock that names its holder and never hangs (issue 13, item 11)', () => {
+  const lock = () => path.join(cwd, '.vauban.lock');
+  /** A run that takes the lock, then stops at the preflight (a branch that does not exist). */
+  const quickRun = () => vauban(['-s', BASE, '-n', `master-${ID}-lock`, '-i', 'no', '-l', 'no', '-u', 'no', 'nobranch@pb_base.yml']);
+  const withinSeconds = async <T>(seconds: number, work: Promise<T>): Promise<T> =>
+    Promise.race([work, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still running after ${seconds} s: the lock hangs`)), seconds * 1000))]);
+
+  for (const [kind, content] of [
+    ['empty', ''],
+    ['garbled', '{"pid": 4'],
+    ['naming a live process that is not vauban (pid reuse)', JSON.stringify({ pid: 1, started: '2020-01-01T00:00:00.000Z', command: 'vauban' })],
+  ] as const) {
+    it(`a lock file left ${kind}: the next run goes on at once`, () =>
+      kase(`lock: a lock file left ${kind}`, async () => {
+        writeFileSync(lock(), content);
+        const run = await withinSeconds(120, quickRun());
+        expect(run.output).not.toMatch(/waiting for it to end/);
+        expect(run.output).toMatch(/branch 'nobranch' does not exist/);
+        await expectClean();
+      }), 180_000);
+  }
+
+  it('a lock held by another process: the run says so, waits, and goes on when it is released', () =>
+    kase('lock: held by another process, named while waiting', async () => {
+      const holder = spawn('flock', ['--exclusive', '--no-fork', lock(), 'sleep', '600'], { stdio: 'ignore' });
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const running = quickRun();
+        // Long enough for the run to reach the lock and say it waits.
+        await new Promise((resolve) => setTimeout(resolve, 5000));
+        holder.kill('SIGKILL');
+        const run = await withinSeconds(120, running);
+        expect(run.output).toMatch(/another process \(not named in \.vauban\.lock\) works in this folder: waiting for it to end/);
+        expect(run.output).toMatch(/branch 'nobranch' does not exist/);
+      } finally {
+        holder.kill('SIGKILL');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      rmSync(lock(), { force: true });
+      await expectClean();
+    }), 180_000);
 });
 
 describe('bad input: one clear line naming the culprit, exit 1, nothing built or changed', () => {
