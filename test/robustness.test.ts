@@ -5,10 +5,13 @@
 // they were. A summary table (case, result) is printed at the end.
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { chmodSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { chmodSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStaticServer } from '../src/system/http-server.js';
+import { removeTree } from '../src/system/work-dir.js';
 import { readVaultEntry } from '../src/vault.js';
 import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
 import { watchConffsLogs, type LogWatch, CONFFS_LOG_DIR } from './helpers/logs.js';
@@ -319,6 +322,53 @@ describe('the lock: an OS lock that names its holder and never hangs (issue 13, 
       rmSync(lock(), { force: true });
       await expectClean();
     }), 180_000);
+});
+
+describe('the work folder through a link, and the boot server (issue 13, item 13)', () => {
+  it('a work folder reached through a link is checked for mounts by its real path: never removed with a mount below', () =>
+    kase('work folder through a link: mounts found by the real path', async () => {
+      const real = mkdtempSync(path.join(work, 'real-'));
+      const link = path.join(work, `link-${path.basename(real)}`);
+      symlinkSync(real, link);
+      const mountpoint = path.join(real, 'vauban-x', 'mnt');
+      mkdirSync(mountpoint, { recursive: true });
+      await sh('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mountpoint]);
+      try {
+        writeFileSync(path.join(mountpoint, 'keep'), 'keep\n');
+        await expect(removeTree(path.join(link, 'vauban-x'))).rejects.toThrow(/still mounted below it/);
+        expect(readFileSync(path.join(mountpoint, 'keep'), 'utf8')).toBe('keep\n');
+      } finally {
+        await sh('umount', [mountpoint]);
+      }
+      // And a run whose VAUBAN_WORK_DIR is that link leaves nothing there.
+      const run = await vauban(['-s', BASE, '-n', `master-${ID}-wd`, '-i', 'no', '-l', 'no', '-u', 'no', 'nobranch@pb_base.yml'], { VAUBAN_WORK_DIR: link });
+      expect(run.output).toMatch(/branch 'nobranch' does not exist/);
+      expect(readdirSync(real).filter((name) => name.startsWith('vauban-') && name !== 'vauban-x')).toEqual([]);
+      await expectClean();
+    }), 180_000);
+
+  it('vauban boot\'s HTTP server answers a request for /% and keeps serving', () =>
+    kase('boot HTTP server survives /%', async () => {
+      const root = mkdtempSync(path.join(work, 'served-'));
+      writeFileSync(path.join(root, 'rootfs.tgz'), 'x');
+      const server = await startStaticServer(root);
+      try {
+        // A raw request: the path goes as is, not normalised by a client.
+        const status = (rawPath: string) =>
+          new Promise<number>((resolve, reject) => {
+            const request = http.request({ host: '127.0.0.1', port: server.port, path: rawPath }, (response) => {
+              response.resume();
+              response.on('end', () => resolve(response.statusCode ?? 0));
+            });
+            request.on('error', reject);
+            request.end();
+          });
+        expect(await status('/%')).toBe(400);
+        expect(await status('/rootfs.tgz')).toBe(200);
+      } finally {
+        await server.close();
+      }
+    }), 60_000);
 });
 
 describe('bad input: one clear line naming the culprit, exit 1, nothing built or changed', () => {
