@@ -32,6 +32,18 @@ const sshDestinations = z
     'space-separated ssh destinations such as pxe1.example.com or deploy@pxe2:2222 (none beginning with -)',
   );
 
+// known_hosts lines of the PXE servers (what `ssh-keyscan` prints), or the path of such a file.
+const knownHosts = z.string().refine(
+  (value) =>
+    /^\/\S+$/.test(value.trim()) ||
+    value
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#'))
+      .every((line) => /^(@\S+\s+)?\S+\s+(ssh-|ecdsa-|sk-)\S+\s+[A-Za-z0-9+/=]+/.test(line)),
+  'known_hosts lines (host key-type base64-key, as ssh-keyscan prints them) or the absolute path of a known_hosts file',
+);
+
 const base64PrivateKey = z.string().refine((value) => {
   const decoded = Buffer.from(value.replace(/\s+/g, ''), 'base64').toString('utf8');
   return /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(decoded);
@@ -66,6 +78,8 @@ export const settingsSchema = z.object({
   UPLOAD_OWNER: z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/, 'a group name').or(z.literal('')).optional(),
   UPLOAD_CI_SSH_USERNAME: optionalText,
   UPLOAD_CI_SSH_KEY: base64PrivateKey.optional(),
+  // The PXE servers' host keys: with UPLOAD_CI_SSH_KEY, uploads check them strictly (required then).
+  UPLOAD_KNOWN_HOSTS: knownHosts.optional(),
   // The passphrase of vault/<host>.tar.gpg.
   VAULTED_SSHD_KEYS_KEY: optionalText,
   // CI: commit and push new vault entries.

@@ -141,6 +141,7 @@ beforeAll(async () => {
     UPLOAD_OWNER: 'www-data',
     UPLOAD_CI_SSH_USERNAME: PXE_USER,
     UPLOAD_CI_SSH_KEY: readFileSync(uploadKey).toString('base64'),
+    UPLOAD_KNOWN_HOSTS: `[127.0.0.1]:${sshd.port} ${sshd.hostKeyPublic}`,
     GITLAB_USER_NAME: 'CI Bot',
     GITLAB_USER_EMAIL: 'ci@vauban.invalid',
     GIT_TOKEN_USERNAME: 'vauban-ci-token',

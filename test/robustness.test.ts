@@ -68,6 +68,13 @@ async function kase(name: string, body: () => Promise<void>): Promise<void> {
   }
 }
 
+/** A public host key no server of the suite has. */
+async function anotherHostKey(): Promise<string> {
+  const file = path.join(work, `other-host-key-${Date.now()}`);
+  await sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', file]);
+  return readFileSync(`${file}.pub`, 'utf8').trim();
+}
+
 /** The PXE server of the upload cases: the private sshd, as root, with the deploy key pair. */
 function uploadSettings(): Record<string, string> {
   return {
@@ -75,6 +82,7 @@ function uploadSettings(): Record<string, string> {
     UPLOAD_DIR: uploadDir,
     UPLOAD_CI_SSH_USERNAME: 'root',
     UPLOAD_CI_SSH_KEY: readFileSync(deployKey).toString('base64'),
+    UPLOAD_KNOWN_HOSTS: `[127.0.0.1]:${sshd.port} ${sshd.hostKeyPublic}`,
   };
 }
 
@@ -401,6 +409,9 @@ describe('bad input: one clear line naming the culprit, exit 1, nothing built or
     { name: '-n registry:5000/x', run: () => vauban(['-s', BASE, '-n', 'registry:5000/x', '-i', 'no', '-l', 'no', '-u', 'no']), message: /--name 'registry:5000\/x' must be a plain image name/ },
     { name: '-b not a git branch name', run: () => vauban(['-s', BASE, '-n', `master-${ID}-bad`, '-b', 'fix..it', '-i', 'no', '-l', 'no', '-u', 'no']), message: /--branch 'fix\.\.it' is not a git branch name/ },
     { name: 'an upload host beginning with -', run: () => vauban(['-s', BASE, '-n', `master-${ID}-bad`, '-i', 'no', '-l', 'no', '-u', 'yes'], { UPLOAD_HOSTS_LIST: '-oProxyCommand=true', UPLOAD_DIR: '/srv/pxe' }), message: /setting UPLOAD_HOSTS_LIST .* is invalid/ },
+    // Item 7: CI uploads check the PXE servers' host keys.
+    { name: 'PXE server whose host key is not in UPLOAD_KNOWN_HOSTS', run: async () => { const other = await anotherHostKey(); return vauban(['-s', BASE, '-n', `master-${ID}-bad`, '-i', 'no', '-l', 'no', '-u', 'yes'], { ...uploadSettings(), UPLOAD_KNOWN_HOSTS: `[127.0.0.1]:${sshd.port} ${other}` }); }, message: /cannot reach or log in to the PXE server ssh:\/\/root@127\.0\.0\.1:\d+ over ssh: its host key is not one of UPLOAD_KNOWN_HOSTS/ },
+    { name: 'UPLOAD_CI_SSH_KEY without UPLOAD_KNOWN_HOSTS', run: () => vauban(['-s', BASE, '-n', `master-${ID}-bad`, '-i', 'no', '-l', 'no', '-u', 'yes'], { ...uploadSettings(), UPLOAD_KNOWN_HOSTS: '' }), message: /setting UPLOAD_KNOWN_HOSTS is required with UPLOAD_CI_SSH_KEY/ },
     { name: 'unreachable PXE server', run: () => vauban(['-s', BASE, '-n', `master-${ID}-bad`, '-i', 'no', '-l', 'no', '-u', 'yes'], { UPLOAD_HOSTS_LIST: 'ssh://127.0.0.1:9', UPLOAD_DIR: '/srv/pxe' }), message: /cannot reach or log in to the PXE server ssh:\/\/127\.0\.0\.1:9/ },
   ];
   for (const { name, run, message } of cases) {

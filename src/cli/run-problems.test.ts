@@ -30,4 +30,13 @@ describe('--dry-run lists every problem the run would stop on (issue 13, item 10
     expect(problemsOf(['-f', 'nope.raw', '-u', 'no', '-i', 'no'], { ...SETTINGS, ANSIBLE_REPO: 'https://git.example.com/a.git' }, ['/project/nope.raw'])).toEqual([]);
     expect(problemsOf(['-s', 'x/iso', '-f', 'nope.raw', '-r', 'no', '-i', 'no', '-u', 'no'], SETTINGS, [])).toEqual([]);
   });
+
+  it('an upload key without the servers\' known hosts (item 7)', () => {
+    const key = Buffer.from('-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n').toString('base64');
+    const upload = { ...SETTINGS, UPLOAD_HOSTS_LIST: 'pxe1', UPLOAD_DIR: '/srv/pxe', UPLOAD_CI_SSH_KEY: key };
+    expect(problemsOf(['-s', 'x/iso', '-i', 'no'], upload, ['/project/ansible-ro'])).toEqual([
+      "setting UPLOAD_KNOWN_HOSTS is required with UPLOAD_CI_SSH_KEY: the PXE servers' host keys are checked, never accepted blindly",
+    ]);
+    expect(problemsOf(['-s', 'x/iso', '-i', 'no'], { ...upload, UPLOAD_KNOWN_HOSTS: 'pxe1 ssh-ed25519 AAAA' }, ['/project/ansible-ro'])).toEqual([]);
+  });
 });

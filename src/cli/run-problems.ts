@@ -30,6 +30,14 @@ export function runProblems(options: VaubanOptions, settings: LoadedSettings, pl
     hint: `set it in the environment or in .secrets.env as: export ${key}='...'`,
     setting: key,
   }));
+  // A key of the settings uploads as CI does: to servers checked against UPLOAD_KNOWN_HOSTS only.
+  if (options.upload && values.UPLOAD_CI_SSH_KEY !== undefined && values.UPLOAD_KNOWN_HOSTS === undefined && !missing.includes('UPLOAD_KNOWN_HOSTS')) {
+    problems.push({
+      message: 'setting UPLOAD_KNOWN_HOSTS is required with UPLOAD_CI_SSH_KEY: the PXE servers\' host keys are checked, never accepted blindly',
+      hint: "set it to the servers' known_hosts lines (ssh-keyscan <server>) or to the path of a known_hosts file",
+      setting: 'UPLOAD_KNOWN_HOSTS',
+    });
+  }
   const usesBase = plan.steps.some((step) => step.id === 'mount_iso');
   if (usesBase && options.iso !== undefined && !facts.exists(path.resolve(facts.cwd, options.iso))) {
     problems.push({ message: `the base file ${options.iso} (--iso) does not exist` });

@@ -55,6 +55,14 @@ describe('settings (A3)', () => {
     await expect(loadSettings({ env: { UPLOAD_HOSTS_LIST: '-oLocalCommand' }, cwd: dir })).rejects.toThrow(/UPLOAD_HOSTS_LIST/);
   });
 
+  it('reads UPLOAD_KNOWN_HOSTS as known_hosts lines or a file path', async () => {
+    const line = '[pxe1]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJx pxe1';
+    expect((await loadSettings({ env: { UPLOAD_KNOWN_HOSTS: `# servers\n${line}\npxe2 ecdsa-sha2-nistp256 AAAAE2VjZHNh=\n` }, cwd: dir })).values.UPLOAD_KNOWN_HOSTS).toContain(line);
+    expect((await loadSettings({ env: { UPLOAD_KNOWN_HOSTS: '/etc/vauban/known_hosts' }, cwd: dir })).values.UPLOAD_KNOWN_HOSTS).toBe('/etc/vauban/known_hosts');
+    await expect(loadSettings({ env: { UPLOAD_KNOWN_HOSTS: 'accept-new' }, cwd: dir })).rejects.toThrow(/setting UPLOAD_KNOWN_HOSTS .* is invalid: known_hosts lines/);
+    expect(requiredSettingKeys({ ansible: false, vault: false, upload: true }, true)).toContain('UPLOAD_KNOWN_HOSTS');
+  });
+
   it('collects the secrets to redact', async () => {
     const settings = await loadSettings({ env: { REGISTRY_PASSWORD: 'hunter2-secret', VAULTED_SSHD_KEYS_KEY: 'vault-pass' }, cwd: dir });
     expect(settings.secrets.sort()).toEqual(['hunter2-secret', 'vault-pass']);

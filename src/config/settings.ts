@@ -84,7 +84,7 @@ export function requiredSettingKeys(needs: SettingsNeeds, ci: boolean): SettingK
     keys.push('GITLAB_USER_NAME', 'GITLAB_USER_EMAIL', 'GIT_TOKEN_USERNAME', 'GIT_TOKEN_PASSWORD', 'CI_REPOSITORY_URL', 'CI_COMMIT_REF_NAME');
   }
   if (needs.upload) keys.push('UPLOAD_HOSTS_LIST', 'UPLOAD_DIR');
-  if (needs.upload && ci) keys.push('UPLOAD_CI_SSH_USERNAME', 'UPLOAD_CI_SSH_KEY');
+  if (needs.upload && ci) keys.push('UPLOAD_CI_SSH_USERNAME', 'UPLOAD_CI_SSH_KEY', 'UPLOAD_KNOWN_HOSTS');
   return keys;
 }
 

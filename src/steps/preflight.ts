@@ -11,7 +11,7 @@ import { listHosts } from '../system/ansible.js';
 import { sshRun } from '../system/ssh.js';
 import { readVaultEntry } from '../vault.js';
 import { checkStages } from './apply-stages.js';
-import { ciSshOptions } from './upload.js';
+import { ciSshOptions, sshFailure } from './upload.js';
 
 export interface Preflight {
   /** The conffs hosts, resolved by Ansible, when the run builds conffs. */
@@ -71,7 +71,7 @@ async function assertServersReachable(ctx: Context): Promise<void> {
   for (const destination of (ctx.settings.values.UPLOAD_HOSTS_LIST ?? '').trim().split(/\s+/)) {
     const result = await sshRun({ destination, options }, 'true', { ...ctx.runOptions, allowFailure: true });
     if (result.exitCode !== 0) {
-      throw new VaubanError(`cannot reach or log in to the PXE server ${destination} over ssh: ${result.stderr.trim().split('\n').at(-1) ?? `exit status ${result.exitCode}`}`);
+      throw new VaubanError(`cannot reach or log in to the PXE server ${destination} over ssh: ${sshFailure(result.stderr, result.exitCode)}`);
     }
   }
 }
