@@ -101,6 +101,11 @@ export const settingsSchema = z.object({
     .string()
     .regex(/^[1-9][0-9]*$/, 'a whole number of 1 or more')
     .optional(),
+  // How many <time>-overlayfs-<host> folders of earlier runs are kept per host (default 5): they hold private keys.
+  CONFFS_KEEP: z
+    .string()
+    .regex(/^[0-9]+$/, 'a whole number (0 keeps none)')
+    .optional(),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;

@@ -55,7 +55,8 @@ export async function writeVaultEntry(vaultDir: string, id: string, keys: readon
   const encrypted = (await openpgp.encrypt({ message, passwords: [passphrase], format: 'binary' })) as Uint8Array;
   mkdirSync(path.dirname(file), { recursive: true });
   const temporary = `${file}.tmp-${process.pid}`;
-  writeFileSync(temporary, encrypted, { mode: 0o644 });
+  // Private at rest (the passphrase protects it, the mode too); git keeps no mode but the exec bit.
+  writeFileSync(temporary, encrypted, { mode: 0o600 });
   renameSync(temporary, file);
   return file;
 }

@@ -205,13 +205,13 @@ describe('vauban-ci stage=all build_parents=-1 on a three-level tree', () => {
     expect(await sha256(path.join(uploadDir, MASTER_B, 'conffs-web01.tgz'))).toBe(await sha256(path.join(cwd, 'overlayfs', conffsFolder, 'conffs-web01.tgz')));
   });
 
-  it('set the modes of A9: files 0664, folders 775 with UPLOAD_OWNER\'s group (the sudo path)', async () => {
+  it('set the modes: readable by UPLOAD_OWNER\'s group only, files 0640, folders 0750 (the sudo path; issue 13, item 8)', async () => {
     for (const file of serverTree()) {
       const [mode, group] = (await sh('stat', ['-L', '-c', '%a %G', path.join(uploadDir, file)])).split(' ');
-      expect(mode, file).toBe('664');
+      expect(mode, file).toBe('640');
       expect(group, file).toBe('www-data');
     }
-    for (const folder of ['linux', MASTER_B]) expect(await sh('stat', ['-c', '%a %G', path.join(uploadDir, folder)])).toBe('775 www-data');
+    for (const folder of ['linux', MASTER_B]) expect(await sh('stat', ['-c', '%a %G', path.join(uploadDir, folder)])).toBe('750 www-data');
   });
 
   it('pushed :latest, a dated tag and :deployed of the master to the registry', async () => {

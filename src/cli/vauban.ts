@@ -78,54 +78,18 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
   }
 
   const { Context } = await import('../context.js');
-  const { CleanupStack } = await import('../system/cleanup.js');
-  const { emptyReport } = await import('../run-report.js');
   const { runPipeline } = await import('../pipeline.js');
-  const { createWorkDir } = await import('../system/work-dir.js');
-  const { printRecap } = await import('./recap.js');
-
-  const { watchInterruptions, interruptedExitCode } = await import('./command.js');
-  const cleanup = new CleanupStack();
-  const report = emptyReport();
-  const interruption = watchInterruptions(reporter);
-  const workDir = createWorkDir(values.VAUBAN_WORK_DIR ?? '/var/tmp', cleanup);
-  const ctx = new Context({ options, settings, plan, reporter, cleanup, report, signal: interruption.signal, cwd: io.cwd, installDir: INSTALL_DIR, workDir });
-
-  let exitCode = 0;
-  try {
-    // Runs in the same folder share its outputs and vault: one at a time.
-    const { acquireRunLock, describeLockHolder } = await import('../system/run-lock.js');
-    await acquireRunLock({
-      cwd: io.cwd,
-      command: `vauban ${io.argv.join(' ')}`,
-      cleanup,
-      signal: interruption.signal,
-      onWait: (holder) => reporter.warn(`${describeLockHolder(holder)} works in this folder: waiting for it to end`),
-    });
-    await runPipeline(ctx);
-    if (report.hosts.some((host) => !host.ok)) exitCode = 1;
-  } catch (error) {
-    const failure = describeFailure(error, options.debug);
-    reporter.error(failure.text.replace(/^error: /, ''));
-    exitCode = failure.exitCode;
-  } finally {
-    // New sshd keys must not be lost with the CI job, whatever happened to the build.
-    if (settings.ci && report.newVaultEntries.length > 0) {
-      const { commitVault } = await import('../vault-commit.js');
-      await reporter
-        .step('vault: commit and push the new entries', () => commitVault(io.cwd, report.newVaultEntries, settings, { debug: (line) => reporter.debug(line) }))
-        .catch((error: unknown) => {
-          reporter.error(describeFailure(error, options.debug).text.replace(/^error: /, ''));
-          exitCode = 1;
-        });
-    }
-    await reporter.step('cleanup', () =>
-      cleanup.unwind((label, error) => reporter.warn(`cleanup of ${label} failed: ${(error as Error).message}`)),
-    );
-    interruption.dispose();
-  }
-  const interruptedBy = interruption.received();
-  if (interruptedBy !== undefined) exitCode = interruptedExitCode(interruptedBy);
-  printRecap(reporter, report, exitCode === 0);
-  return exitCode;
+  const { runSession } = await import('./session.js');
+  return runSession({
+    io,
+    settings,
+    reporter,
+    debug: options.debug,
+    command: `vauban ${io.argv.join(' ')}`,
+    work: async ({ cleanup, report, signal, workDir }) => {
+      const ctx = new Context({ options, settings, plan, reporter, cleanup, report, signal, cwd: io.cwd, installDir: INSTALL_DIR, workDir });
+      await runPipeline(ctx);
+      return report.hosts.some((host) => !host.ok) ? 1 : 0;
+    },
+  });
 }

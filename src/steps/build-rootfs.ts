@@ -4,7 +4,7 @@
 // given its sshd keys from the vault, then packed as rootfs.img (squashfs)
 // inside rootfs.tgz (an uncompressed tar, as PXE servers expect). The file
 // appears whole or not at all.
-import { existsSync, lstatSync, readdirSync, readlinkSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../context.js';
 import { VaubanError } from '../errors.js';
@@ -13,6 +13,7 @@ import { imageLayers, mountLayers } from '../system/docker/layers.js';
 import { findNewestKernel } from '../system/kernel-image.js';
 import { run } from '../system/run.js';
 import { makeSquashfs } from '../system/squashfs.js';
+import { temporaryFileFor } from '../system/temporary-file.js';
 import { copyIntoTree, existsInTree, removeInTree, resolveInTree, symlinkInTree, writeFileInTree } from '../system/tree-path.js';
 import { installHostKeys } from '../vault.js';
 import type { RootfsArtifact } from './types.js';
@@ -41,9 +42,10 @@ export async function buildRootfs(ctx: Context, image: string | undefined): Prom
 
   const tarball = path.join(ctx.outputDir, 'rootfs.tgz');
   await ctx.reporter.step('build_rootfs: rootfs.tgz', async () => {
-    const temporary = `${tarball}.tmp-${ctx.runId}`;
-    await run('tar', ['--create', `--file=${temporary}`, `--directory=${ctx.workDir}`, 'rootfs.img'], ctx.runOptions);
-    renameSync(temporary, tarball);
+    // rootfs.tgz holds private sshd keys: 0600 (the run's umask), and no half of it left behind.
+    const temporary = temporaryFileFor(tarball, ctx.runId, ctx.cleanup);
+    await run('tar', ['--create', `--file=${temporary.path}`, `--directory=${ctx.workDir}`, 'rootfs.img'], ctx.runOptions);
+    await temporary.commit();
     rmSync(squashfs, { force: true });
   });
   ctx.report.artifacts.push(tarball);

@@ -3,13 +3,14 @@
 // (dracut and its packages never reach the imported image). vmlinuz and
 // initramfs.img land in the output folder; the kernel version is read from
 // the kernel image itself.
-import { copyFileSync, readFileSync, readdirSync, renameSync } from 'node:fs';
+import { copyFileSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../context.js';
 import { VaubanError } from '../errors.js';
 import { prepareChroot, runInChroot } from '../system/chroot.js';
 import { findNewestKernel } from '../system/kernel-image.js';
 import { mountOverlay } from '../system/mount.js';
+import { temporaryFileFor, type TemporaryFile } from '../system/temporary-file.js';
 import { copyIntoTree, existsInTree, makeDirInTree, readFileInTree, regularFileInTree, removeInTree, writeFileInTree } from '../system/tree-path.js';
 import type { KernelArtifacts, MountedBase } from './types.js';
 
@@ -53,8 +54,8 @@ export async function chrootDracut(ctx: Context, base: MountedBase | undefined):
 
     const vmlinuz = path.join(ctx.outputDir, 'vmlinuz');
     const initramfs = path.join(ctx.outputDir, 'initramfs.img');
-    copyAtomically(built, initramfs, ctx.runId);
-    copyAtomically(kernel.file, vmlinuz, ctx.runId);
+    await copyAtomically(built, temporaryFileFor(initramfs, ctx.runId, ctx.cleanup));
+    await copyAtomically(kernel.file, temporaryFileFor(vmlinuz, ctx.runId, ctx.cleanup));
     await releaseChroot();
     await releaseOverlay();
     ctx.report.artifacts.push(vmlinuz, initramfs);
@@ -74,8 +75,7 @@ function dracutPackages(root: string): string[] {
   return packages;
 }
 
-function copyAtomically(source: string, target: string, id: string): void {
-  const temporary = `${target}.tmp-${id}`;
-  copyFileSync(source, temporary);
-  renameSync(temporary, target);
+async function copyAtomically(source: string, target: TemporaryFile): Promise<void> {
+  copyFileSync(source, target.path);
+  await target.commit();
 }

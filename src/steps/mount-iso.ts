@@ -61,6 +61,8 @@ async function debootstrapBase(ctx: Context, release: string): Promise<MountedBa
   let lines = 0;
   await run('debootstrap', ['--include=ca-certificates,lsb-release,locales', release, root, mirror], {
     ...ctx.runOptions,
+    // The base is read by everyone at boot: not the run's private umask.
+    umask: 0o022,
     onLine: (line) => {
       lines++;
       if (line.startsWith('I: Retrieving') || line.startsWith('I: Base system')) ctx.reporter.debug(line);

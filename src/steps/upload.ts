@@ -5,8 +5,10 @@
 //   UPLOAD_DIR/<name>/vmlinuz -> ../linux/vmlinuz-<kver> (kver of the rootfs), same for initramfs.img
 // Each file is written under a temporary name in its own folder, checked
 // (sha256), then renamed: a server never serves half a file, and an upload cut
-// in the middle leaves the previous files serving. With sudo (when the ssh
-// user cannot write UPLOAD_DIR), folders get UPLOAD_OWNER's group and mode 775.
+// in the middle leaves the previous files serving. With sudo when the ssh
+// user cannot write UPLOAD_DIR. rootfs.tgz and conffs carry private sshd keys:
+// files are 0640 and folders 0750, with UPLOAD_OWNER's group (the web
+// server's), so that no other user of the PXE server can read them.
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -43,6 +45,9 @@ export async function upload(ctx: Context, input: UploadInput): Promise<undefine
     return undefined;
   }
   const servers = (ctx.settings.values.UPLOAD_HOSTS_LIST ?? '').trim().split(/\s+/);
+  if (ctx.settings.values.UPLOAD_OWNER === undefined) {
+    ctx.reporter.warn("UPLOAD_OWNER is not set: the uploaded files are 0640, readable by the ssh user's group only; set it to the web server's group");
+  }
   const sshOptions = ciSshOptions(ctx);
   for (const server of servers) {
     await ctx.reporter.step(`upload to ${server}`, (status) => uploadTo(ctx, { destination: server, options: sshOptions }, files, links, status.update));
@@ -131,6 +136,7 @@ async function uploadTo(ctx: Context, target: SshTarget, files: FileToSend[], li
   /** A remote command, run with sudo when the ssh user cannot write UPLOAD_DIR. */
   const as = (...words: string[]): string => `${sudo ? 'sudo -n ' : ''}${remoteCommand(...words)}`;
   const remote = (...commands: string[]) => sshRun(target, commands.join(' && '), ctx.runOptions);
+  const owner = ctx.settings.values.UPLOAD_OWNER;
   if (sudo) {
     const check = await sshRun(target, as('mkdir', '-p', ...folders), { ...ctx.runOptions, allowFailure: true });
     if (check.exitCode !== 0) {
@@ -149,7 +155,8 @@ async function uploadTo(ctx: Context, target: SshTarget, files: FileToSend[], li
     await sshRun(target, `${as('tee', temporary)} > /dev/null`, { ...ctx.runOptions, inputFile: file.local });
     const [expected, got] = await Promise.all([sha256File(file.local), remote(as('sha256sum', temporary)).then((result) => result.stdout.split(' ')[0])]);
     if (expected !== got) throw new VaubanError(`${target.destination}:${temporary} does not match ${file.local} after the copy (sha256 ${got} != ${expected})`);
-    await remote(as('chmod', '0664', temporary), as('mv', '-f', temporary, final));
+    // Readable by the owner and UPLOAD_OWNER's group only, before it is served.
+    await remote(as('chmod', '0640', temporary), ...(owner === undefined ? [] : [as('chgrp', owner, temporary)]), as('mv', '-f', temporary, final));
     await removeTemporary();
     ctx.report.uploaded.push(`${target.destination}:${final}`);
   }
@@ -159,8 +166,7 @@ async function uploadTo(ctx: Context, target: SshTarget, files: FileToSend[], li
     await remote(as('ln', '-sfn', link.target, temporary), as('mv', '-Tf', temporary, final));
     ctx.report.uploaded.push(`${target.destination}:${final} -> ${link.target}`);
   }
-  const owner = ctx.settings.values.UPLOAD_OWNER;
-  if (sudo && owner !== undefined) await remote(as('chgrp', '-R', owner, ...folders), as('chmod', '775', ...folders));
+  if (owner !== undefined) await remote(as('chgrp', owner, ...folders), as('chmod', '0750', ...folders));
 }
 
 async function sha256File(file: string): Promise<string> {

@@ -77,5 +77,6 @@ function mountPointInTree(root: string, inside: string): string {
 
 /** Runs a command inside the chroot. */
 export function runInChroot(root: string, command: string, args: readonly string[], runOptions: RunOptions = {}): Promise<RunResult> {
-  return run('chroot', [root, command, ...args], { ...runOptions, env: { ...CHROOT_ENV, ...runOptions.env } });
+  // umask 022: what apt, dpkg and dracut make in the base is read by everyone at boot.
+  return run('chroot', [root, command, ...args], { umask: 0o022, ...runOptions, env: { ...CHROOT_ENV, ...runOptions.env } });
 }

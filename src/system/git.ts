@@ -111,7 +111,8 @@ export async function fetchBranch(remote: GitRemote, mirror: string, branch: str
  */
 export async function checkoutBranch(options: { mirror: string; branch: string; dir: string; originUrl: string }, runOptions: RunOptions = {}): Promise<string> {
   // file:// makes git copy only the objects of the branch (a plain path copies the whole object store).
-  await run('git', ['clone', '--quiet', '--single-branch', '--no-tags', '--branch', options.branch, `file://${path.resolve(options.mirror)}`, options.dir], runOptions);
+  // umask 022: the copy goes into images as it is.
+  await run('git', ['clone', '--quiet', '--single-branch', '--no-tags', '--branch', options.branch, `file://${path.resolve(options.mirror)}`, options.dir], { ...runOptions, umask: 0o022 });
   await run('git', ['-C', options.dir, 'remote', 'set-url', 'origin', withoutCredentials(options.originUrl)], runOptions);
   const { stdout } = await run('git', ['-C', options.dir, 'rev-parse', 'HEAD'], runOptions);
   return stdout.trim();

@@ -26,3 +26,16 @@ describe('the environment of every child (issue 13, item 3)', () => {
     expect(stdout).toMatch(/^PATH=/m);
   });
 });
+
+describe('a program\'s own umask', () => {
+  it('runs it with the umask asked, and still says when it is not installed', async () => {
+    const old = process.umask(0o077);
+    try {
+      expect((await run('sh', ['-c', 'umask'], { umask: 0o022 })).stdout).toBe('0022');
+      expect((await run('sh', ['-c', 'umask'])).stdout).toBe('0077');
+      await expect(run('vauban-no-such-program', ['x'], { umask: 0o022 })).rejects.toThrow(/vauban-no-such-program is not installed/);
+    } finally {
+      process.umask(old);
+    }
+  });
+});

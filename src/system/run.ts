@@ -26,6 +26,12 @@ export interface RunOptions {
   binary?: boolean;
   /** Open file descriptors of ours the program gets as its fd 3, 4, ... (flock(1) locks ours this way). */
   passFds?: number[];
+  /**
+   * The program's umask, when it must not be the run's (077): 0o022 for what
+   * makes content others read (apt and dracut in a chroot, debootstrap, the
+   * Ansible working copies that go into images).
+   */
+  umask?: number;
 }
 
 export interface RunResult {
@@ -65,7 +71,10 @@ export function childEnv(extra: Record<string, string | undefined> = {}, base: N
 export async function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const { execa } = await import('execa');
   options.debug?.(`$ ${formatCommand(command, args)}`);
-  const subprocess = execa(command, args, {
+  // A umask of its own: through sh, so that no other file of this process is ever made with it.
+  const [file, argv] =
+    options.umask === undefined ? [command, args] : ['/bin/sh', ['-c', `umask ${options.umask.toString(8).padStart(3, '0')} && exec "$0" "$@"`, command, ...args]];
+  const subprocess = execa(file, argv, {
     input: options.input,
     inputFile: options.inputFile,
     cwd: options.cwd,
@@ -124,7 +133,7 @@ function toRunError(
   signal: AbortSignal | undefined,
 ): VaubanError {
   const shown = formatCommand(command, args, 120);
-  if (result.code === 'ENOENT') {
+  if (result.code === 'ENOENT' || (result.exitCode === 127 && new RegExp(`\\b${command.replace(/[^\w/.-]/g, '')}: not found`).test(stderr))) {
     return new VaubanError(`${command} is not installed (needed to run: ${shown})`, {
       hint: `install the Debian package that provides ${command}`,
       cause: result.cause,
