@@ -311,6 +311,31 @@ describe('the lock: an OS lock that names its holder and never hangs (issue 13, 
       }), 180_000);
   }
 
+  it('vauban-version-control takes the same lock: it waits for the run that holds it (item 9)', () =>
+    kase('lock: vauban-version-control waits for the folder\'s lock', async () => {
+      const holder = spawn('flock', ['--exclusive', '--no-fork', lock(), 'sleep', '600'], { stdio: 'ignore' });
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const running = runVauban('vauban-version-control', ['-t', 'latest', '-i', BASE, '-m', `master-${ID}-vcl`], {
+          cwd,
+          env: { ...env, ...uploadSettings(), REGISTRY_HOSTNAME: '127.0.0.1:9', REGISTRY_USERNAME: 'u', REGISTRY_PASSWORD },
+          log,
+        });
+        await new Promise((resolve) => setTimeout(resolve, 5000));
+        holder.kill('SIGKILL');
+        const run = await withinSeconds(120, running);
+        expect(run.output).toMatch(/works in this folder: waiting for it to end/);
+        // Then it goes on, and stops at the registry (nothing listens there).
+        expect(run.exitCode).toBe(1);
+        expect(run.output).toMatch(/127\.0\.0\.1:9/);
+      } finally {
+        holder.kill('SIGKILL');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      rmSync(lock(), { force: true });
+      await expectClean();
+    }), 180_000);
+
   it('a lock held by another process: the run says so, waits, and goes on when it is released', () =>
     kase('lock: held by another process, named while waiting', async () => {
       const holder = spawn('flock', ['--exclusive', '--no-fork', lock(), 'sleep', '600'], { stdio: 'ignore' });
@@ -445,6 +470,32 @@ describe('bad input: one clear line naming the culprit, exit 1, nothing built or
       expect(await imageIds()).toEqual(images);
     }), 600_000);
 
+  it('a full disk while writing rootfs.tgz: no half-written *.tmp file is left beside the outputs (item 8)', () =>
+    kase('bad input: full output folder, no .tmp left', async () => {
+      const image = path.join(work, 'small-out.ext4');
+      const small = path.join(work, 'small-out');
+      mkdirSync(small);
+      await sh('truncate', ['-s', '48M', image]);
+      await sh('mkfs.ext4', ['-q', '-F', image]);
+      const loop = (await sh('losetup', ['--find', '--show', image])).trim();
+      try {
+        await sh('mount', [loop, small]);
+        try {
+          // The output folder (the working directory) is the small one; the work folder is not.
+          const run = await runVauban('vauban', ['-s', BASE, '-n', `master-${ID}-tmp`, '-i', 'no', '-l', 'no', '-u', 'no', '-k', deployKey], { cwd: small, env, log });
+          expect(run.exitCode).toBe(1);
+          expect(run.output).toMatch(/rootfs\.tgz/);
+          expect(readdirSync(small).filter((name) => name.includes('.tmp'))).toEqual([]);
+          expect(existsSync(path.join(small, 'rootfs.tgz'))).toBe(false);
+        } finally {
+          await sh('umount', [small]);
+        }
+      } finally {
+        await sh('losetup', ['--detach', loop]);
+      }
+      await expectClean();
+    }), 600_000);
+
   it('a full disk during mksquashfs: a clear message, nothing left mounted', () =>
     kase('bad input: full disk during mksquashfs', async () => {
       const image = path.join(work, 'small.ext4');
@@ -473,15 +524,20 @@ describe('bad input: one clear line naming the culprit, exit 1, nothing built or
 describe('secrets during a full build', () => {
   let registry: TestRegistry;
   let secretsScan: { children: string[]; environsRead: number } | undefined;
+  let fakeOldConffs: string[] = [];
+  const secretsName = `master-${ID}-secrets`;
   afterAll(async () => registry?.stop());
 
   it('no deploy key, registry password or vault passphrase in ps, logs, image history or layers; no secret in any child\'s environment', () =>
     kase('secrets scan of a full build', async () => {
       registry = await startRegistry(path.join(work, 'registry'), 'robot', REGISTRY_PASSWORD);
       const images = await imageIds();
-      const name = `master-${ID}-secrets`;
+      const name = secretsName;
       const key = readFileSync(deployKey, 'utf8').split('\n').filter((line) => line && !line.startsWith('-----'));
-      const upload = uploadSettings();
+      const upload: Record<string, string> = { ...uploadSettings(), UPLOAD_OWNER: 'nogroup' };
+      // Seven conffs folders of older runs for web01: CONFFS_KEEP (default 5) prunes the oldest (item 8).
+      fakeOldConffs = ['01', '02', '03', '04', '05', '06', '07'].map((day) => `2020-01-${day}T00:00:00Z-overlayfs-web01`);
+      for (const folder of fakeOldConffs) mkdirSync(path.join(cwd, 'overlayfs', folder), { recursive: true });
       // Secrets of every kind vauban may hold in its environment (item 3 of issue 13).
       const envSecrets = { DOT_SECRETS_ENV: `ZG90LXNlY3JldHMtZW52-${ID}`, GIT_TOKEN_PASSWORD: `glpat-${ID}-Tk5`, CI_JOB_TOKEN: `job-${ID}-Jt8` };
       let pid: number | undefined;
@@ -527,6 +583,83 @@ describe('secrets during a full build', () => {
       console.log(`environ sampling: ${secretsScan?.environsRead} environments read, of: ${secretsScan?.children.join(' ')}`);
       for (const program of ['apt-get', 'dracut', 'git', 'ssh', 'mksquashfs', 'tar']) expect(secretsScan?.children).toContain(program);
     }), 60_000);
+
+  const mode = (file: string) => (statSync(file).mode & 0o777).toString(8);
+
+  it('private keys at rest: rootfs.tgz, the conffs archive, vault entries 0600; logs 0600 in a 0700 folder (item 8)', () =>
+    kase('at rest: outputs, vault entries and logs private', async () => {
+      expect(secretsScan, 'the full build ran').toBeDefined();
+      expect(mode(path.join(cwd, 'rootfs.tgz'))).toBe('600');
+      const folder = readdirSync(path.join(cwd, 'overlayfs')).filter((name) => /^\d{4}-\d\d-\d\dT[\d:]+Z-overlayfs-web01$/.test(name) && !fakeOldConffs.includes(name)).sort().at(-1) as string;
+      expect(mode(path.join(cwd, 'overlayfs', folder, 'conffs-web01.tgz'))).toBe('600');
+      for (const entry of [`${secretsName}.tar.gpg`, 'web01.tar.gpg']) expect(mode(path.join(cwd, 'vault', entry)), entry).toBe('600');
+      expect(mode(CONFFS_LOG_DIR)).toBe('700');
+      const created = logs.created();
+      expect(created.length).toBeGreaterThan(0);
+      for (const file of created) expect(mode(path.join(CONFFS_LOG_DIR, file)), file).toBe('600');
+    }), 60_000);
+
+  it('the image keeps its own modes whatever the run\'s umask: / 0755, /etc/hostname 0644, sshd keys 0600/0644 (item 8)', () =>
+    kase('at rest: the rootfs keeps its modes under umask 077', async () => {
+      const out = path.join(work, 'modes-rootfs');
+      mkdirSync(out, { recursive: true });
+      await sh('tar', ['-xf', path.join(cwd, 'rootfs.tgz'), '-C', out]);
+      const listing = await sh('unsquashfs', ['-lls', path.join(out, 'rootfs.img'), '/etc/hostname', '/etc/hosts', '/etc/ssh', '/root/.bashrc']);
+      const modeOf = (entry: string) => new RegExp(`^(\\S+) \\S+ +\\d+ \\S+ \\S+ squashfs-root${entry}( |$)`, 'm').exec(listing)?.[1];
+      expect(modeOf(''), listing.slice(0, 400)).toBe('drwxr-xr-x');
+      expect(modeOf('/etc/hostname')).toBe('-rw-r--r--');
+      expect(modeOf('/etc/hosts')).toBe('-rw-r--r--');
+      expect(modeOf('/etc/ssh/ssh_host_ed25519_key')).toBe('-rw-------');
+      expect(modeOf('/etc/ssh/ssh_host_ed25519_key.pub')).toBe('-rw-r--r--');
+    }), 120_000);
+
+  it('the PXE side: files 0640 and folders 0750, with UPLOAD_OWNER\'s group (item 8)', () =>
+    kase('at rest: uploads readable by UPLOAD_OWNER\'s group only', async () => {
+      const folder = path.join(uploadDir, secretsName);
+      for (const file of ['rootfs.tgz', 'conffs-web01.tgz']) expect(await sh('stat', ['-c', '%a %G', path.join(folder, file)]), file).toBe('640 nogroup');
+      expect(await sh('stat', ['-c', '%a %G', folder])).toBe('750 nogroup');
+      expect(await sh('stat', ['-c', '%a %G', path.join(uploadDir, 'linux')])).toBe('750 nogroup');
+    }), 60_000);
+
+  it('old <time>-overlayfs-<host> folders are pruned past CONFFS_KEEP (default 5), the newest kept (item 8)', () =>
+    kase('at rest: old conffs folders pruned', async () => {
+      const web01 = readdirSync(path.join(cwd, 'overlayfs')).filter((name) => name.endsWith('-overlayfs-web01')).sort();
+      expect(web01).toHaveLength(5);
+      expect(web01.filter((name) => fakeOldConffs.includes(name))).toEqual(fakeOldConffs.slice(-web01.filter((name) => fakeOldConffs.includes(name)).length));
+      expect(web01).not.toContain(fakeOldConffs[0]);
+    }), 60_000);
+
+  it('vauban-version-control in CI: re-deploys under the folder\'s lock and commits the new vault entry (item 9)', () =>
+    kase('version-control: CI commits new vault entries', async () => {
+      expect(secretsScan, 'the full build pushed the image').toBeDefined();
+      const origin = path.join(work, 'vc-project.git');
+      const checkout = path.join(work, 'vc-project');
+      await bash('git init -q --bare -b master "$1" && git clone -q "$1" "$2" && cd "$2" && echo vault > README && git add README && git -c user.name=t -c user.email=t@t commit -qm init && git push -q origin master', { args: [origin, checkout] });
+      const master = `master-${ID}-vc`;
+      const run = await runVauban('vauban-version-control', ['-t', 'latest', '-i', secretsName, '-m', master, '--compression', 'zstd'], {
+        cwd: checkout,
+        env: {
+          ...env,
+          ...uploadSettings(),
+          CI: 'true',
+          REGISTRY_HOSTNAME: registry.host,
+          REGISTRY_USERNAME: 'robot',
+          REGISTRY_PASSWORD,
+          GITLAB_USER_NAME: 'CI Bot',
+          GITLAB_USER_EMAIL: 'ci@vauban.invalid',
+          GIT_TOKEN_USERNAME: 'ci-token',
+          GIT_TOKEN_PASSWORD: `glpat-${ID}-vc`,
+          CI_REPOSITORY_URL: `file://${origin}`,
+          CI_COMMIT_REF_NAME: 'master',
+        },
+        log,
+      });
+      expect(run.exitCode, tail(run)).toBe(0);
+      expect(await sh('git', ['--git-dir', origin, 'log', '-1', '--format=%s', 'master'])).toBe('[CI] Update vault/');
+      expect(await sh('git', ['--git-dir', origin, 'show', '--name-only', '--format=', 'master'])).toBe(`vault/${master}.tar.gpg`);
+      expect(existsSync(path.join(uploadDir, master, 'rootfs.tgz'))).toBe(true);
+      expect(existsSync(path.join(checkout, '.vauban.lock'))).toBe(false);
+    }), 600_000);
 });
 
 describe('content is untrusted: links a playbook plants never lead vauban out of the image (issue 13, item 1)', () => {
