@@ -41,6 +41,8 @@ export async function createTarOf(parent: string, names: string[], options: { si
     buffer: { stdout: false, stderr: true },
     cancelSignal: options.signal,
     reject: false,
+    env: childEnv(),
+    extendEnv: false,
   });
   const done = child.then((result) => {
     if (result.exitCode !== 0) throw new VaubanError(`tar of ${names.join(' ')} in ${parent} failed: ${String(result.stderr).trim()}`);
