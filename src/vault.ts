@@ -120,6 +120,7 @@ async function unpackKeys(tarBytes: Buffer, id: string): Promise<KeyFile[]> {
 export function installHostKeys(root: string, keys: readonly KeyFile[]): void {
   makeDirInTree(root, 'etc/ssh');
   for (const key of keys) {
-    writeFileInTree(root, `etc/ssh/${key.name}`, key.data, { mode: key.name.endsWith('.pub') ? 0o644 : 0o600, uid: 0, gid: 0 });
+    // Made by root (vauban runs as root), so owned by root.
+    writeFileInTree(root, `etc/ssh/${key.name}`, key.data, { mode: key.name.endsWith('.pub') ? 0o644 : 0o600 });
   }
 }

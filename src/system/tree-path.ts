@@ -13,7 +13,6 @@ import {
   constants,
   copyFileSync,
   fchmodSync,
-  fchownSync,
   lchownSync,
   lstatSync,
   mkdirSync,
@@ -155,9 +154,8 @@ export function removeInTree(root: string, inside: string): void {
 }
 
 export interface WriteInTreeOptions {
+  /** Set as is, whatever the umask. */
   mode: number;
-  uid?: number;
-  gid?: number;
 }
 
 /**
@@ -170,7 +168,6 @@ export function writeFileInTree(root: string, inside: string, data: string | Uin
   try {
     const bytes = typeof data === 'string' ? Buffer.from(data) : data;
     for (let written = 0; written < bytes.length; ) written += writeSync(fd, bytes, written, bytes.length - written);
-    if (options.uid !== undefined && options.gid !== undefined) fchownSync(fd, options.uid, options.gid);
     fchmodSync(fd, options.mode);
   } finally {
     closeSync(fd);
