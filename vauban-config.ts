@@ -27,9 +27,22 @@ const gitUrl = z
 const sshDestinations = z
   .string()
   .refine(
-    (value) => value.trim().split(/\s+/).every((one) => /^(ssh:\/\/)?([\w.-]+@)?[\w.-]+(:[0-9]+)?$/.test(one)),
-    'space-separated ssh destinations such as pxe1.example.com or deploy@pxe2:2222',
+    // A destination beginning with '-' would be read by ssh as an option (-oProxyCommand=...).
+    (value) => value.trim().split(/\s+/).every((one) => /^(ssh:\/\/)?([\w.-]+@)?[\w.-]+(:[0-9]+)?$/.test(one) && !one.startsWith('-')),
+    'space-separated ssh destinations such as pxe1.example.com or deploy@pxe2:2222 (none beginning with -)',
   );
+
+// known_hosts lines of the PXE servers (what `ssh-keyscan` prints), or the path of such a file.
+const knownHosts = z.string().refine(
+  (value) =>
+    /^\/\S+$/.test(value.trim()) ||
+    value
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#'))
+      .every((line) => /^(@\S+\s+)?\S+\s+(ssh-|ecdsa-|sk-)\S+\s+[A-Za-z0-9+/=]+/.test(line)),
+  'known_hosts lines (host key-type base64-key, as ssh-keyscan prints them) or the absolute path of a known_hosts file',
+);
 
 const base64PrivateKey = z.string().refine((value) => {
   const decoded = Buffer.from(value.replace(/\s+/g, ''), 'base64').toString('utf8');
@@ -65,6 +78,8 @@ export const settingsSchema = z.object({
   UPLOAD_OWNER: z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/, 'a group name').or(z.literal('')).optional(),
   UPLOAD_CI_SSH_USERNAME: optionalText,
   UPLOAD_CI_SSH_KEY: base64PrivateKey.optional(),
+  // The PXE servers' host keys: with UPLOAD_CI_SSH_KEY, uploads check them strictly (required then).
+  UPLOAD_KNOWN_HOSTS: knownHosts.optional(),
   // The passphrase of vault/<host>.tar.gpg.
   VAULTED_SSHD_KEYS_KEY: optionalText,
   // CI: commit and push new vault entries.
@@ -74,15 +89,22 @@ export const settingsSchema = z.object({
   GIT_TOKEN_PASSWORD: optionalText,
   CI_REPOSITORY_URL: optionalText,
   CI_COMMIT_REF_NAME: optionalText,
-  // Beyond vauban.sh: where runs keep their temporary files (default /var/tmp),
+  // Beyond vauban.sh: where runs keep their temporary files (default /var/tmp) and their logs,
   // the Debian mirror of --debian-release, squashfs compression and conffs
   // parallelism defaults.
   VAUBAN_WORK_DIR: z.string().regex(/^\/\S*$/, 'an absolute path').optional(),
+  // The per-host conffs logs: a folder of root only (default /var/log/vauban).
+  VAUBAN_LOG_DIR: z.string().regex(/^\/\S*$/, 'an absolute path').optional(),
   DEBIAN_MIRROR: z.string().regex(/^(https?|file):\/\/\S+$/, 'a mirror URL such as http://deb.debian.org/debian').optional(),
   SQUASHFS_COMPRESSION: z.enum(['xz', 'zstd']).optional(),
   CONFFS_PARALLEL: z
     .string()
     .regex(/^[1-9][0-9]*$/, 'a whole number of 1 or more')
+    .optional(),
+  // How many <time>-overlayfs-<host> folders of earlier runs are kept per host (default 5): they hold private keys.
+  CONFFS_KEEP: z
+    .string()
+    .regex(/^[0-9]+$/, 'a whole number (0 keeps none)')
     .optional(),
 });
 

@@ -1,12 +1,14 @@
-// The run's view of the Ansible repository: fetched once on the host, then
-// one working copy per branch, reused by every build that needs that branch
-// (the rootfs stages and every conffs host). Each copy lives in a folder
-// named `ansible`, ready to be put in a build context as is.
+// The run's view of the Ansible repository: each branch the run needs is
+// fetched once on the host (that branch only), then checked out once, and the
+// copy is reused by every build that needs that branch (the rootfs stages and
+// every conffs host). Each copy lives in a folder named `ansible`, ready to be
+// put in a build context as is: its .git holds that branch only, and no
+// credential.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { VaubanError } from './errors.js';
-import { checkoutBranch, fetchMirror, resolveBranch, type GitRemote } from './system/git.js';
+import { checkoutBranch, fetchBranch, initMirror, type GitRemote } from './system/git.js';
 import type { RunOptions } from './system/run.js';
 
 export interface Checkout {
@@ -78,17 +80,17 @@ export class AnsibleRepository {
     }
   }
 
-  private fetch(): Promise<string> {
-    if (this.mirror === undefined) {
-      const dir = path.join(this.options.workDir, 'ansible.git');
-      this.mirror = fetchMirror(this.options.remote, dir, this.options.runOptions).then(() => dir);
-    }
-    return this.mirror;
+  /** The bare repository branches are fetched into, one at a time (git locks its refs). */
+  private fetch(branch: string): Promise<{ mirror: string; sha: string }> {
+    const dir = path.join(this.options.workDir, 'ansible.git');
+    this.mirror ??= initMirror(dir, this.options.runOptions).then(() => dir);
+    const fetched = this.mirror.then(() => fetchBranch(this.options.remote, dir, branch, this.options.runOptions));
+    this.mirror = fetched.then(() => dir, () => dir);
+    return fetched.then((sha) => ({ mirror: dir, sha }));
   }
 
   private async makeCheckout(branch: string): Promise<Checkout> {
-    const mirror = await this.fetch();
-    const sha = await resolveBranch(mirror, branch, this.options.runOptions);
+    const { mirror, sha } = await this.fetch(branch);
     const parent = path.join(this.options.workDir, 'checkouts', createHash('sha256').update(branch).digest('hex').slice(0, 12));
     mkdirSync(parent, { recursive: true });
     const dir = path.join(parent, 'ansible');

@@ -10,6 +10,7 @@ import type { RunReport } from './run-report.js';
 import { AnsibleRepository } from './ansible-repo.js';
 import type { CleanupStack } from './system/cleanup.js';
 import { createDockerClient, type DockerClient } from './system/docker/client.js';
+import { ensurePrivateDir } from './system/log-file.js';
 import type { RunOptions } from './system/run.js';
 import { Registry } from './registry.js';
 
@@ -46,6 +47,7 @@ export class Context {
   private cgroupVersion: Promise<string> | undefined;
   private ansibleRepository: AnsibleRepository | undefined;
   private registryClient: Registry | undefined;
+  private privateLogDir: string | undefined;
 
   constructor(init: ContextInit) {
     this.options = init.options;
@@ -131,9 +133,14 @@ export class Context {
     return path.join(this.cwd, 'overlayfs');
   }
 
-  /** Per-host conffs logs (A7). */
+  /**
+   * Per-host conffs logs (A7): a folder of root only, 0700 (VAUBAN_LOG_DIR,
+   * default /var/log/vauban), made and checked on first use. Open files in it
+   * with openLogFile (src/system/log-file.ts): 0600, no link followed, redacted.
+   */
   get logDir(): string {
-    return '/tmp/vauban-logs';
+    this.privateLogDir ??= ensurePrivateDir(this.settings.values.VAUBAN_LOG_DIR ?? '/var/log/vauban');
+    return this.privateLogDir;
   }
 
   /** ISO 8601 time of the run's start, safe in file names. */

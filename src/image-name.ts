@@ -36,6 +36,23 @@ export function assertImageReference(reference: string, what: string): void {
   }
 }
 
+/**
+ * Throws a clear error when `name` cannot be the name of a master (-n): it
+ * names an image, a folder on the PXE servers and a vault entry, and is
+ * pushed as <registry>/vauban/<name>:<date>: a plain repository name, without
+ * a tag (master:v1) or a registry in front (registry:5000/x).
+ */
+export function assertMasterName(name: string, what: string): void {
+  if (name.includes(':') || name.includes('@')) {
+    throw new VaubanError(`${what} '${name}' must be a plain image name, without a tag (:v1) or a registry (host:port/) in front`, {
+      hint: 'vauban adds the registry and the tags itself (REGISTRY_HOSTNAME)',
+    });
+  }
+  if (!isImageName(name)) {
+    throw new VaubanError(`${what} '${name}' is not a valid Docker image name (lowercase letters, digits, '.', '_', '-', separated by '/')`);
+  }
+}
+
 /** The prefix of a source image: everything up to its first '/' (A2). */
 export function prefixOfSourceImage(sourceImage: string): string {
   const { repository } = splitTag(sourceImage);

@@ -3,6 +3,7 @@
 // timestamp, never an escape sequence. Steps only ever call `step()` and the
 // log methods; they never import ora or chalk themselves.
 import type { Ora } from 'ora';
+import { redactSecrets } from './redact.js';
 
 export type OutputMode = 'tty' | 'plain';
 
@@ -161,11 +162,7 @@ export class Reporter {
   }
 
   private redact(text: string): string {
-    let out = text;
-    for (const secret of this.secrets) {
-      if (secret.length >= 4) out = out.split(secret).join('***');
-    }
-    return out;
+    return redactSecrets(text, this.secrets);
   }
 }
 

@@ -9,9 +9,17 @@ export interface Stage {
   branch: string | undefined;
 }
 
-// Git refuses these in branch names (git-check-ref-format), and we refuse them
-// early so that a typo is one clear message instead of a failed docker build.
-const BAD_BRANCH = /(^[-/.])|(\.\.)|([\s~^:?*[\\\x00-\x1f\x7f])|(@\{)|([/.]$)|(\.lock$)/;
+/**
+ * True when git accepts `name` as a branch name (`git check-ref-format
+ * --branch`): checked early, so that a typo is one clear message instead of
+ * a failed fetch or build, and a name can never be read as an option.
+ */
+export function isBranchName(name: string): boolean {
+  if (name === '' || name === '@' || name === 'HEAD' || name.startsWith('-')) return false;
+  if (name.startsWith('/') || name.endsWith('/') || name.endsWith('.') || name.includes('//')) return false;
+  if (name.includes('..') || name.includes('@{') || /[\x00-\x20\x7f~^:?*[\\]/.test(name)) return false;
+  return name.split('/').every((part) => !part.startsWith('.') && !part.endsWith('.lock'));
+}
 
 /** Parses one `[branch@]playbook` argument. */
 export function parseStage(text: string): Stage {
@@ -32,8 +40,8 @@ export function formatStage(stage: Stage): string {
 }
 
 export function assertBranchName(branch: string, where: string): void {
-  if (branch === '' || BAD_BRANCH.test(branch)) {
-    throw new VaubanError(`invalid branch name '${branch}' in ${where}`);
+  if (!isBranchName(branch)) {
+    throw new VaubanError(`invalid branch name '${branch}' in ${where}: not a git branch name (git check-ref-format --branch)`);
   }
 }
 

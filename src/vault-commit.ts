@@ -6,29 +6,17 @@
 import path from 'node:path';
 import type { LoadedSettings } from './config/settings.js';
 import { VaubanError } from './errors.js';
+import { credentialHelper, withoutCredentials } from './system/git.js';
 import { run, type RunOptions } from './system/run.js';
-
-// A credential helper that answers with two environment variables: the
-// helper's text names them; their values stay in the environment.
-const CREDENTIAL_HELPER = '!f() { echo "username=${VAUBAN_GIT_USERNAME}"; echo "password=${VAUBAN_GIT_PASSWORD}"; }; f';
-
-/** The repository URL without any user:password@ part (GitLab puts a job token there). */
-export function withoutCredentials(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
-}
 
 export async function commitVault(cwd: string, files: readonly string[], settings: LoadedSettings, runOptions: RunOptions): Promise<void> {
   const values = settings.values;
   const url = withoutCredentials(values.CI_REPOSITORY_URL ?? '');
   const ref = values.CI_COMMIT_REF_NAME ?? '';
   const relative = files.map((file) => path.relative(cwd, file));
-  const env = {
-    VAUBAN_GIT_USERNAME: values.GIT_TOKEN_USERNAME ?? '',
-    VAUBAN_GIT_PASSWORD: values.GIT_TOKEN_PASSWORD ?? '',
-    GIT_TERMINAL_PROMPT: '0',
-  };
-  const git = (...args: string[]) =>
-    run('git', ['-C', cwd, '-c', 'credential.helper=', '-c', `credential.helper=${CREDENTIAL_HELPER}`, ...args], { ...runOptions, env });
+  const helper = credentialHelper({ username: values.GIT_TOKEN_USERNAME ?? '', password: values.GIT_TOKEN_PASSWORD ?? '' });
+  const env = { ...helper.env, GIT_TERMINAL_PROMPT: '0' };
+  const git = (...args: string[]) => run('git', ['-C', cwd, ...helper.args, ...args], { ...runOptions, env });
   try {
     await git('add', '--', ...relative);
     await git(
@@ -36,7 +24,7 @@ export async function commitVault(cwd: string, files: readonly string[], setting
       '-c', `user.email=${values.GITLAB_USER_EMAIL ?? 'vauban@localhost'}`,
       'commit', '--quiet', '--signoff', '-m', '[CI] Update vault/', '--', ...relative,
     );
-    const pushed = await run('git', ['-C', cwd, '-c', 'credential.helper=', '-c', `credential.helper=${CREDENTIAL_HELPER}`, 'push', '--quiet', url, `HEAD:${ref}`], {
+    const pushed = await run('git', ['-C', cwd, ...helper.args, 'push', '--quiet', url, `HEAD:${ref}`], {
       ...runOptions,
       env,
       allowFailure: true,

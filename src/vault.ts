@@ -3,10 +3,11 @@
 // makes and reads. Keys are decrypted in memory only; a new entry is written
 // atomically (temporary file, then rename), and a wrong passphrase changes
 // nothing.
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync, chmodSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { VaubanError } from './errors.js';
 import type { KeyFile } from './system/ssh-keygen.js';
+import { makeDirInTree, writeFileInTree } from './system/tree-path.js';
 
 /** Refuses ids that would put a vault file outside vault/ (an inventory name with /, .. or spaces). */
 export function assertVaultId(id: string): void {
@@ -54,7 +55,8 @@ export async function writeVaultEntry(vaultDir: string, id: string, keys: readon
   const encrypted = (await openpgp.encrypt({ message, passwords: [passphrase], format: 'binary' })) as Uint8Array;
   mkdirSync(path.dirname(file), { recursive: true });
   const temporary = `${file}.tmp-${process.pid}`;
-  writeFileSync(temporary, encrypted, { mode: 0o644 });
+  // Private at rest (the passphrase protects it, the mode too); git keeps no mode but the exec bit.
+  writeFileSync(temporary, encrypted, { mode: 0o600 });
   renameSync(temporary, file);
   return file;
 }
@@ -110,14 +112,15 @@ async function unpackKeys(tarBytes: Buffer, id: string): Promise<KeyFile[]> {
   return keys.sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** Puts the keys into <root>/etc/ssh: private keys 0600, public keys 0644, owned by root. */
+/**
+ * Puts the keys into /etc/ssh of the tree `root`: private keys 0600, public
+ * keys 0644, owned by root. The path is resolved inside the tree, and a link
+ * at a key's name is replaced, never written through.
+ */
 export function installHostKeys(root: string, keys: readonly KeyFile[]): void {
-  const dir = path.join(root, 'etc/ssh');
-  mkdirSync(dir, { recursive: true });
+  makeDirInTree(root, 'etc/ssh');
   for (const key of keys) {
-    const file = path.join(dir, key.name);
-    const mode = key.name.endsWith('.pub') ? 0o644 : 0o600;
-    writeFileSync(file, key.data, { mode });
-    chmodSync(file, mode);
+    // Made by root (vauban runs as root), so owned by root.
+    writeFileInTree(root, `etc/ssh/${key.name}`, key.data, { mode: key.name.endsWith('.pub') ? 0o644 : 0o600 });
   }
 }

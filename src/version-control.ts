@@ -1,21 +1,15 @@
-// The work of vauban-version-control (A14), with the same steps and context
-// as a build: build_rootfs of the pulled image, then upload of rootfs.tgz only.
+// The work of vauban-version-control (A14), with the same steps, context and
+// run lifecycle as a build (the folder's lock, new vault entries committed in
+// CI): build_rootfs of the pulled image, then upload of rootfs.tgz only.
 import type { MainIo } from './cli/vauban.js';
 import type { LoadedSettings } from './config/settings.js';
 import { Context } from './context.js';
-import { VaubanError } from './errors.js';
-import { assertImageReference } from './image-name.js';
+import { assertImageReference, assertMasterName } from './image-name.js';
 import type { Plan } from './plan.js';
 import type { Reporter } from './reporter.js';
-import { emptyReport } from './run-report.js';
 import { buildRootfs } from './steps/build-rootfs.js';
 import { upload } from './steps/upload.js';
-import { CleanupStack } from './system/cleanup.js';
 import { pullImage } from './system/docker/registry.js';
-import { createWorkDir } from './system/work-dir.js';
-import { printRecap } from './cli/recap.js';
-import { describeFailure } from './cli/fail.js';
-import { interruptedExitCode, watchInterruptions } from './cli/command.js';
 
 export interface RedeployInput {
   io: MainIo;
@@ -30,7 +24,7 @@ export interface RedeployInput {
 }
 
 export async function redeploy(input: RedeployInput): Promise<number> {
-  assertImageReference(input.master, '-m, --master');
+  assertMasterName(input.master, '-m, --master');
   assertImageReference(`${input.image}:${input.tag}`, '-i/-t');
   const plan: Plan = {
     steps: [
@@ -45,43 +39,37 @@ export async function redeploy(input: RedeployInput): Promise<number> {
     uploads: [],
     registry: input.settings.values.REGISTRY_HOSTNAME,
   };
-  const cleanup = new CleanupStack();
-  const interruption = watchInterruptions(input.reporter);
-  const report = emptyReport();
-  const ctx = new Context({
-    options: {
-      rootfs: true, initramfs: false, conffs: false, upload: true, iso: undefined, debianRelease: undefined, sourceImage: undefined,
-      sshPrivKey: './ansible-ro', name: input.master, branch: 'master', ansibleHost: undefined, stages: [],
-      compression: input.compression, conffsParallel: undefined, dryRun: false, json: false, debug: input.debug,
-    },
+  const { runSession } = await import('./cli/session.js');
+  return runSession({
+    io: input.io,
     settings: input.settings,
-    plan,
     reporter: input.reporter,
-    cleanup,
-    report,
-    signal: interruption.signal,
-    cwd: input.io.cwd,
-    installDir: input.installDir,
-    workDir: createWorkDir(input.settings.values.VAUBAN_WORK_DIR ?? '/var/tmp', cleanup),
+    debug: input.debug,
+    command: `vauban-version-control ${input.io.argv.join(' ')}`,
+    work: async ({ cleanup, report, signal, workDir }) => {
+      const ctx = new Context({
+        options: {
+          rootfs: true, initramfs: false, conffs: false, upload: true, iso: undefined, debianRelease: undefined, sourceImage: undefined,
+          sshPrivKey: './ansible-ro', name: input.master, branch: 'master', ansibleHost: undefined, stages: [],
+          compression: input.compression, conffsParallel: undefined, dryRun: false, json: false, debug: input.debug,
+        },
+        settings: input.settings,
+        plan,
+        reporter: input.reporter,
+        cleanup,
+        report,
+        signal,
+        cwd: input.io.cwd,
+        installDir: input.installDir,
+        workDir,
+      });
+      const remote = `${ctx.registry.remoteName(input.image)}:${input.tag}`;
+      await input.reporter.step(`pull ${remote}`, async () => pullImage(await ctx.docker(), remote, await ctx.registry.login(), ctx.signal));
+      // The rootfs gets the sshd keys of the master it is deployed as.
+      const rootfs = await buildRootfs(ctx, remote);
+      await upload(ctx, { kernel: undefined, rootfs: rootfs && { ...rootfs, kernelVersion: undefined }, conffs: undefined });
+      await ctx.registry.markDeployed(input.image, input.tag);
+      return 0;
+    },
   });
-  let exitCode = 0;
-  try {
-    const remote = `${ctx.registry.remoteName(input.image)}:${input.tag}`;
-    await input.reporter.step(`pull ${remote}`, async () => pullImage(await ctx.docker(), remote, await ctx.registry.login(), ctx.signal));
-    // The rootfs gets the sshd keys of the master it is deployed as.
-    const rootfs = await buildRootfs(ctx, remote);
-    await upload(ctx, { kernel: undefined, rootfs: rootfs && { ...rootfs, kernelVersion: undefined }, conffs: undefined });
-    await ctx.registry.markDeployed(input.image, input.tag);
-  } catch (error) {
-    const failure = describeFailure(error, input.debug);
-    input.reporter.error(failure.text.replace(/^error: /, ''));
-    exitCode = failure.exitCode;
-  } finally {
-    await cleanup.unwind((label, error) => input.reporter.warn(`cleanup of ${label} failed: ${(error as Error).message}`));
-    interruption.dispose();
-  }
-  const signal = interruption.received();
-  if (signal !== undefined) exitCode = interruptedExitCode(signal);
-  printRecap(input.reporter, report, exitCode === 0);
-  return exitCode;
 }

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readVaultEntry } from '../src/vault.js';
 import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
-import { watchConffsLogs, type LogWatch } from './helpers/logs.js';
+import { watchConffsLogs, type LogWatch, CONFFS_LOG_DIR } from './helpers/logs.js';
 import { readHostState, type HostState } from './helpers/host-state.js';
 import { imageIds, layerDirs, removeNewImages } from './helpers/images.js';
 import { bash, sh, uniqueName } from './helpers/sh.js';
@@ -85,7 +85,7 @@ describe('conffs of three hosts of a group', () => {
 
   it('succeeds and lists every host [OK] with its log', () => {
     expect(run.exitCode, tail(run)).toBe(0);
-    for (const host of ['web01', 'web02', 'web03']) expect(run.output).toMatch(new RegExp(`\\[OK\\] ${host}\\s+\\(log: /tmp/vauban-logs/${MASTER}-${host}-`));
+    for (const host of ['web01', 'web02', 'web03']) expect(run.output).toMatch(new RegExp(`\\[OK\\] ${host}\\s+\\(log: /var/log/vauban/${MASTER}-${host}-`));
     expect(run.output).not.toMatch(/\[OK\] master-/);
   });
 
@@ -120,9 +120,9 @@ describe('conffs of three hosts of a group', () => {
 
   it('wrote one log file per host', () => {
     for (const host of ['web01', 'web02', 'web03']) {
-      const logs = readdirSync('/tmp/vauban-logs').filter((name) => name.startsWith(`${MASTER}-${host}-`));
+      const logs = readdirSync(CONFFS_LOG_DIR).filter((name) => name.startsWith(`${MASTER}-${host}-`));
       expect(logs.length, host).toBeGreaterThanOrEqual(1);
-      expect(readFileSync(path.join('/tmp/vauban-logs', logs.at(-1) as string), 'utf8')).toMatch(/PLAY RECAP/);
+      expect(readFileSync(path.join(CONFFS_LOG_DIR, logs.at(-1) as string), 'utf8')).toMatch(/PLAY RECAP/);
     }
   });
 });

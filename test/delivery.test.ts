@@ -9,7 +9,7 @@ import { chmodSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFi
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
-import { watchConffsLogs, type LogWatch } from './helpers/logs.js';
+import { watchConffsLogs, type LogWatch, CONFFS_LOG_DIR } from './helpers/logs.js';
 import { readHostState, type HostState } from './helpers/host-state.js';
 import { imageIds, removeNewImages } from './helpers/images.js';
 import { createPxeUser, type PxeUser } from './helpers/pxe-user.js';
@@ -141,6 +141,7 @@ beforeAll(async () => {
     UPLOAD_OWNER: 'www-data',
     UPLOAD_CI_SSH_USERNAME: PXE_USER,
     UPLOAD_CI_SSH_KEY: readFileSync(uploadKey).toString('base64'),
+    UPLOAD_KNOWN_HOSTS: `[127.0.0.1]:${sshd.port} ${sshd.hostKeyPublic}`,
     GITLAB_USER_NAME: 'CI Bot',
     GITLAB_USER_EMAIL: 'ci@vauban.invalid',
     GIT_TOKEN_USERNAME: 'vauban-ci-token',
@@ -204,13 +205,13 @@ describe('vauban-ci stage=all build_parents=-1 on a three-level tree', () => {
     expect(await sha256(path.join(uploadDir, MASTER_B, 'conffs-web01.tgz'))).toBe(await sha256(path.join(cwd, 'overlayfs', conffsFolder, 'conffs-web01.tgz')));
   });
 
-  it('set the modes of A9: files 0664, folders 775 with UPLOAD_OWNER\'s group (the sudo path)', async () => {
+  it('set the modes: readable by UPLOAD_OWNER\'s group only, files 0640, folders 0750 (the sudo path; issue 13, item 8)', async () => {
     for (const file of serverTree()) {
       const [mode, group] = (await sh('stat', ['-L', '-c', '%a %G', path.join(uploadDir, file)])).split(' ');
-      expect(mode, file).toBe('664');
+      expect(mode, file).toBe('640');
       expect(group, file).toBe('www-data');
     }
-    for (const folder of ['linux', MASTER_B]) expect(await sh('stat', ['-c', '%a %G', path.join(uploadDir, folder)])).toBe('775 www-data');
+    for (const folder of ['linux', MASTER_B]) expect(await sh('stat', ['-c', '%a %G', path.join(uploadDir, folder)])).toBe('750 www-data');
   });
 
   it('pushed :latest, a dated tag and :deployed of the master to the registry', async () => {
@@ -231,7 +232,7 @@ describe('vauban-ci stage=all build_parents=-1 on a three-level tree', () => {
 
   it('never showed the registry password, the vault passphrase or the git token in ps or in a log', () => {
     expect(psLines.size).toBeGreaterThan(50);
-    const texts = [readFileSync(log, 'utf8'), ...logs.created().map((name) => readFileSync(path.join('/tmp/vauban-logs', name), 'utf8'))];
+    const texts = [readFileSync(log, 'utf8'), ...logs.created().map((name) => readFileSync(path.join(CONFFS_LOG_DIR, name), 'utf8'))];
     for (const secret of [REGISTRY_PASSWORD, PASSPHRASE, GIT_TOKEN]) {
       expect([...psLines].filter((line) => line.includes(secret))).toEqual([]);
       expect(texts.filter((text) => text.includes(secret))).toEqual([]);

@@ -5,17 +5,23 @@
 // they were. A summary table (case, result) is printed at the end.
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { chmodSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { chmodSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStaticServer } from '../src/system/http-server.js';
+import { removeTree } from '../src/system/work-dir.js';
 import { readVaultEntry } from '../src/vault.js';
 import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
-import { watchConffsLogs, type LogWatch } from './helpers/logs.js';
+import { watchConffsLogs, type LogWatch, CONFFS_LOG_DIR } from './helpers/logs.js';
 import { readHostState, type HostState } from './helpers/host-state.js';
 import { filesContaining, imageIds, layerDirs, removeNewImages } from './helpers/images.js';
 import { startRegistry, type TestRegistry } from './helpers/registry.js';
 import { bash, sh, uniqueName } from './helpers/sh.js';
+import { runConfined, type ConfinedRun } from './helpers/confined.js';
+import { startProcessSampler, type SampleReport } from './helpers/process-sampler.js';
+import { startGitHttpServer, type GitHttpServer } from './helpers/git-http.js';
 import { startSshd, type TestSshd } from './helpers/sshd.js';
 import { runVauban, tail, type VaubanRun } from './helpers/vauban.js';
 
@@ -62,6 +68,13 @@ async function kase(name: string, body: () => Promise<void>): Promise<void> {
   }
 }
 
+/** A public host key no server of the suite has. */
+async function anotherHostKey(): Promise<string> {
+  const file = path.join(work, `other-host-key-${Date.now()}`);
+  await sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', file]);
+  return readFileSync(`${file}.pub`, 'utf8').trim();
+}
+
 /** The PXE server of the upload cases: the private sshd, as root, with the deploy key pair. */
 function uploadSettings(): Record<string, string> {
   return {
@@ -69,6 +82,7 @@ function uploadSettings(): Record<string, string> {
     UPLOAD_DIR: uploadDir,
     UPLOAD_CI_SSH_USERNAME: 'root',
     UPLOAD_CI_SSH_KEY: readFileSync(deployKey).toString('base64'),
+    UPLOAD_KNOWN_HOSTS: `[127.0.0.1]:${sshd.port} ${sshd.hostKeyPublic}`,
   };
 }
 
@@ -195,6 +209,47 @@ describe('interruption: SIGINT and SIGTERM during each long step', () => {
     }
   }
 
+  it('SIGHUP (a dropped ssh session) during a stage build: cleanup, exit 129', () =>
+    kase('SIGHUP during docker build of a stage', async () => {
+      const result = await interrupt(['-s', BASE, '-n', `master-${ID}-int`, '-i', 'no', '-l', 'no', '-u', 'no', 'pb_slow.yml'], 'SIGHUP', (out) => out.includes('TASK [Take a long time]'));
+      expect(result.exitCode).toBe(129);
+      expect(result.output).toMatch(/SIGHUP received: stopping and cleaning up/);
+      expect(result.secondsToExit).toBeLessThan(30);
+      await expectClean();
+    }), 900_000);
+
+  it('the terminal goes away (its pty closed) during a stage build: vauban cleans up and ends', () =>
+    kase('terminal hung up during a stage build', async () => {
+      const name = `master-${ID}-hup`;
+      const typescript = path.join(work, 'hangup.typescript');
+      const script = spawn('script', ['-qfc', `exec ${process.execPath} ${BIN} -s ${BASE} -n ${name} -i no -l no -u no pb_slow.yml`, typescript], {
+        cwd,
+        env: { PATH: process.env.PATH ?? '', TERM: 'xterm', SHELL: '/bin/sh', ...env },
+        stdio: ['pipe', 'ignore', 'ignore'],
+      });
+      const deadline = Date.now() + 10 * 60_000;
+      while (Date.now() < deadline && !(existsSync(typescript) && readFileSync(typescript, 'utf8').includes('TASK [Take a long time]'))) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      const vaubanPid = readdirSync('/proc')
+        .filter((entry) => /^\d+$/.test(entry))
+        .find((pid) => {
+          try {
+            return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`${name}\0`);
+          } catch {
+            return false;
+          }
+        });
+      expect(vaubanPid, readFileSync(typescript, 'utf8').slice(-2000)).toBeDefined();
+      // The terminal is gone: script(1), which holds the pty's master side, dies.
+      script.kill('SIGKILL');
+      const killedAt = Date.now();
+      while (existsSync(`/proc/${vaubanPid}`) && Date.now() - killedAt < 60_000) await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(existsSync(`/proc/${vaubanPid}`)).toBe(false);
+      expect((Date.now() - killedAt) / 1000).toBeLessThan(30);
+      await expectClean();
+    }), 900_000);
+
   it('the base image is unchanged and a run right after succeeds', () =>
     kase('base unchanged, a second run succeeds', async () => {
       expect(await sha256(baseImage)).toBe(baseSha);
@@ -234,6 +289,121 @@ describe('concurrency: two runs in the same folder', () => {
     }), 900_000);
 });
 
+describe('the lock: an OS lock that names its holder and never hangs (issue 13, item 11)', () => {
+  const lock = () => path.join(cwd, '.vauban.lock');
+  /** A run that takes the lock, then stops at the preflight (a branch that does not exist). */
+  const quickRun = () => vauban(['-s', BASE, '-n', `master-${ID}-lock`, '-i', 'no', '-l', 'no', '-u', 'no', 'nobranch@pb_base.yml']);
+  const withinSeconds = async <T>(seconds: number, work: Promise<T>): Promise<T> =>
+    Promise.race([work, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still running after ${seconds} s: the lock hangs`)), seconds * 1000))]);
+
+  for (const [kind, content] of [
+    ['empty', ''],
+    ['garbled', '{"pid": 4'],
+    ['naming a live process that is not vauban (pid reuse)', JSON.stringify({ pid: 1, started: '2020-01-01T00:00:00.000Z', command: 'vauban' })],
+  ] as const) {
+    it(`a lock file left ${kind}: the next run goes on at once`, () =>
+      kase(`lock: a lock file left ${kind}`, async () => {
+        writeFileSync(lock(), content);
+        const run = await withinSeconds(120, quickRun());
+        expect(run.output).not.toMatch(/waiting for it to end/);
+        expect(run.output).toMatch(/branch 'nobranch' does not exist/);
+        await expectClean();
+      }), 180_000);
+  }
+
+  it('vauban-version-control takes the same lock: it waits for the run that holds it (item 9)', () =>
+    kase('lock: vauban-version-control waits for the folder\'s lock', async () => {
+      const holder = spawn('flock', ['--exclusive', '--no-fork', lock(), 'sleep', '600'], { stdio: 'ignore' });
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const running = runVauban('vauban-version-control', ['-t', 'latest', '-i', BASE, '-m', `master-${ID}-vcl`], {
+          cwd,
+          env: { ...env, ...uploadSettings(), REGISTRY_HOSTNAME: '127.0.0.1:9', REGISTRY_USERNAME: 'u', REGISTRY_PASSWORD },
+          log,
+        });
+        await new Promise((resolve) => setTimeout(resolve, 5000));
+        holder.kill('SIGKILL');
+        const run = await withinSeconds(120, running);
+        expect(run.output).toMatch(/works in this folder: waiting for it to end/);
+        // Then it goes on, and stops at the registry (nothing listens there).
+        expect(run.exitCode).toBe(1);
+        expect(run.output).toMatch(/127\.0\.0\.1:9/);
+      } finally {
+        holder.kill('SIGKILL');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      rmSync(lock(), { force: true });
+      await expectClean();
+    }), 180_000);
+
+  it('a lock held by another process: the run says so, waits, and goes on when it is released', () =>
+    kase('lock: held by another process, named while waiting', async () => {
+      const holder = spawn('flock', ['--exclusive', '--no-fork', lock(), 'sleep', '600'], { stdio: 'ignore' });
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const running = quickRun();
+        // Long enough for the run to reach the lock and say it waits.
+        await new Promise((resolve) => setTimeout(resolve, 5000));
+        holder.kill('SIGKILL');
+        const run = await withinSeconds(120, running);
+        expect(run.output).toMatch(/another process \(not named in \.vauban\.lock\) works in this folder: waiting for it to end/);
+        expect(run.output).toMatch(/branch 'nobranch' does not exist/);
+      } finally {
+        holder.kill('SIGKILL');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      rmSync(lock(), { force: true });
+      await expectClean();
+    }), 180_000);
+});
+
+describe('the work folder through a link, and the boot server (issue 13, item 13)', () => {
+  it('a work folder reached through a link is checked for mounts by its real path: never removed with a mount below', () =>
+    kase('work folder through a link: mounts found by the real path', async () => {
+      const real = mkdtempSync(path.join(work, 'real-'));
+      const link = path.join(work, `link-${path.basename(real)}`);
+      symlinkSync(real, link);
+      const mountpoint = path.join(real, 'vauban-x', 'mnt');
+      mkdirSync(mountpoint, { recursive: true });
+      await sh('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mountpoint]);
+      try {
+        writeFileSync(path.join(mountpoint, 'keep'), 'keep\n');
+        await expect(removeTree(path.join(link, 'vauban-x'))).rejects.toThrow(/still mounted below it/);
+        expect(readFileSync(path.join(mountpoint, 'keep'), 'utf8')).toBe('keep\n');
+      } finally {
+        await sh('umount', [mountpoint]);
+      }
+      // And a run whose VAUBAN_WORK_DIR is that link leaves nothing there.
+      const run = await vauban(['-s', BASE, '-n', `master-${ID}-wd`, '-i', 'no', '-l', 'no', '-u', 'no', 'nobranch@pb_base.yml'], { VAUBAN_WORK_DIR: link });
+      expect(run.output).toMatch(/branch 'nobranch' does not exist/);
+      expect(readdirSync(real).filter((name) => name.startsWith('vauban-') && name !== 'vauban-x')).toEqual([]);
+      await expectClean();
+    }), 180_000);
+
+  it('vauban boot\'s HTTP server answers a request for /% and keeps serving', () =>
+    kase('boot HTTP server survives /%', async () => {
+      const root = mkdtempSync(path.join(work, 'served-'));
+      writeFileSync(path.join(root, 'rootfs.tgz'), 'x');
+      const server = await startStaticServer(root);
+      try {
+        // A raw request: the path goes as is, not normalised by a client.
+        const status = (rawPath: string) =>
+          new Promise<number>((resolve, reject) => {
+            const request = http.request({ host: '127.0.0.1', port: server.port, path: rawPath }, (response) => {
+              response.resume();
+              response.on('end', () => resolve(response.statusCode ?? 0));
+            });
+            request.on('error', reject);
+            request.end();
+          });
+        expect(await status('/%')).toBe(400);
+        expect(await status('/rootfs.tgz')).toBe(200);
+      } finally {
+        await server.close();
+      }
+    }), 60_000);
+});
+
 describe('bad input: one clear line naming the culprit, exit 1, nothing built or changed', () => {
   const outputs = () => ['rootfs.tgz', 'vmlinuz', 'initramfs.img'].map((file) => (existsSync(path.join(cwd, file)) ? `${file} ${statSync(path.join(cwd, file)).mtimeMs}` : `${file} -`));
   async function expectRefused(run: VaubanRun, message: RegExp, outputsBefore: string[]): Promise<void> {
@@ -257,6 +427,16 @@ describe('bad input: one clear line naming the culprit, exit 1, nothing built or
     { name: 'missing --iso file', run: () => vauban(['-f', path.join(work, 'nope.raw'), '-n', `master-${ID}-bad`, '-i', 'no', '-l', 'no', '-u', 'no']), message: /the base file \S*nope\.raw \(--iso\) does not exist/ },
     { name: 'inventory host with / or ..', run: () => vauban(['-r', 'no', '-s', BASE, '-n', BASE, '-b', 'evil', '-a', 'evil', '-i', 'no', '-u', 'no', 'pb_base.yml']), message: /inventory host '\.\.\/\.\.\/etc\/evil' cannot be built/ },
     { name: 'unreachable registry', run: () => vauban(['-s', BASE, '-n', `master-${ID}-bad`, '-i', 'no', '-l', 'no', '-u', 'no'], { REGISTRY_HOSTNAME: '127.0.0.1:9', REGISTRY_USERNAME: 'u', REGISTRY_PASSWORD: REGISTRY_PASSWORD }), message: /login to the registry 127\.0\.0\.1:9 as u failed/ },
+    // Item 10 of issue 13: values that would widen or mislead a run, refused before anything starts.
+    { name: "-a '' (every host)", run: () => vauban(['-r', 'no', '-s', BASE, '-n', BASE, '-a', '', '-i', 'no', '-u', 'no']), message: /--ansible-host '' is empty/ },
+    { name: 'a host pattern beginning with -', run: () => vauban(['-r', 'no', '-s', BASE, '-n', BASE, '-a', '--version', '-i', 'no', '-u', 'no']), message: /--ansible-host '--version' begins with '-'/ },
+    { name: '-n master:v1', run: () => vauban(['-s', BASE, '-n', 'master:v1', '-i', 'no', '-l', 'no', '-u', 'no']), message: /--name 'master:v1' must be a plain image name/ },
+    { name: '-n registry:5000/x', run: () => vauban(['-s', BASE, '-n', 'registry:5000/x', '-i', 'no', '-l', 'no', '-u', 'no']), message: /--name 'registry:5000\/x' must be a plain image name/ },
+    { name: '-b not a git branch name', run: () => vauban(['-s', BASE, '-n', `master-${ID}-bad`, '-b', 'fix..it', '-i', 'no', '-l', 'no', '-u', 'no']), message: /--branch 'fix\.\.it' is not a git branch name/ },
+    { name: 'an upload host beginning with -', run: () => vauban(['-s', BASE, '-n', `master-${ID}-bad`, '-i', 'no', '-l', 'no', '-u', 'yes'], { UPLOAD_HOSTS_LIST: '-oProxyCommand=true', UPLOAD_DIR: '/srv/pxe' }), message: /setting UPLOAD_HOSTS_LIST .* is invalid/ },
+    // Item 7: CI uploads check the PXE servers' host keys.
+    { name: 'PXE server whose host key is not in UPLOAD_KNOWN_HOSTS', run: async () => { const other = await anotherHostKey(); return vauban(['-s', BASE, '-n', `master-${ID}-bad`, '-i', 'no', '-l', 'no', '-u', 'yes'], { ...uploadSettings(), UPLOAD_KNOWN_HOSTS: `[127.0.0.1]:${sshd.port} ${other}` }); }, message: /cannot reach or log in to the PXE server ssh:\/\/root@127\.0\.0\.1:\d+ over ssh: its host key is not one of UPLOAD_KNOWN_HOSTS/ },
+    { name: 'UPLOAD_CI_SSH_KEY without UPLOAD_KNOWN_HOSTS', run: () => vauban(['-s', BASE, '-n', `master-${ID}-bad`, '-i', 'no', '-l', 'no', '-u', 'yes'], { ...uploadSettings(), UPLOAD_KNOWN_HOSTS: '' }), message: /setting UPLOAD_KNOWN_HOSTS is required with UPLOAD_CI_SSH_KEY/ },
     { name: 'unreachable PXE server', run: () => vauban(['-s', BASE, '-n', `master-${ID}-bad`, '-i', 'no', '-l', 'no', '-u', 'yes'], { UPLOAD_HOSTS_LIST: 'ssh://127.0.0.1:9', UPLOAD_DIR: '/srv/pxe' }), message: /cannot reach or log in to the PXE server ssh:\/\/127\.0\.0\.1:9/ },
   ];
   for (const { name, run, message } of cases) {
@@ -268,6 +448,13 @@ describe('bad input: one clear line naming the culprit, exit 1, nothing built or
         expect(await imageIds()).toEqual(images);
       }), 600_000);
   }
+
+  it('--dry-run lists a missing -f file and a missing -k key among its problems', () =>
+    kase('bad input: --dry-run lists missing -f and -k', async () => {
+      const run = await vauban(['--dry-run', '-f', path.join(work, 'nope.raw'), '-k', path.join(work, 'no-key'), '-n', `master-${ID}-bad`, '-i', 'no', '-l', 'no', '-u', 'no']);
+      expect(run.exitCode).toBe(1);
+      expect(run.output).toMatch(/Problems \(the run would stop on these\):\n {2}- the base file \S*nope\.raw \(--iso\) does not exist\n {2}- the deploy key \S*no-key \(-k, --ssh-priv-key\) does not exist/);
+    }), 60_000);
 
   it('wrong vault passphrase: the vault files are byte-identical afterwards', () =>
     kase('bad input: wrong vault passphrase', async () => {
@@ -281,6 +468,32 @@ describe('bad input: one clear line naming the culprit, exit 1, nothing built or
       await expectRefused(run, /wrong passphrase \(VAULTED_SSHD_KEYS_KEY\)/, outputsBefore);
       expect(await digest()).toEqual(beforeFiles);
       expect(await imageIds()).toEqual(images);
+    }), 600_000);
+
+  it('a full disk while writing rootfs.tgz: no half-written *.tmp file is left beside the outputs (item 8)', () =>
+    kase('bad input: full output folder, no .tmp left', async () => {
+      const image = path.join(work, 'small-out.ext4');
+      const small = path.join(work, 'small-out');
+      mkdirSync(small);
+      await sh('truncate', ['-s', '48M', image]);
+      await sh('mkfs.ext4', ['-q', '-F', image]);
+      const loop = (await sh('losetup', ['--find', '--show', image])).trim();
+      try {
+        await sh('mount', [loop, small]);
+        try {
+          // The output folder (the working directory) is the small one; the work folder is not.
+          const run = await runVauban('vauban', ['-s', BASE, '-n', `master-${ID}-tmp`, '-i', 'no', '-l', 'no', '-u', 'no', '-k', deployKey], { cwd: small, env, log });
+          expect(run.exitCode).toBe(1);
+          expect(run.output).toMatch(/rootfs\.tgz/);
+          expect(readdirSync(small).filter((name) => name.includes('.tmp'))).toEqual([]);
+          expect(existsSync(path.join(small, 'rootfs.tgz'))).toBe(false);
+        } finally {
+          await sh('umount', [small]);
+        }
+      } finally {
+        await sh('losetup', ['--detach', loop]);
+      }
+      await expectClean();
     }), 600_000);
 
   it('a full disk during mksquashfs: a clear message, nothing left mounted', () =>
@@ -310,48 +523,271 @@ describe('bad input: one clear line naming the culprit, exit 1, nothing built or
 
 describe('secrets during a full build', () => {
   let registry: TestRegistry;
+  let secretsScan: { children: string[]; environsRead: number } | undefined;
+  let fakeOldConffs: string[] = [];
+  const secretsName = `master-${ID}-secrets`;
   afterAll(async () => registry?.stop());
 
-  it('no deploy key, registry password or vault passphrase in ps, logs, image history or layers', () =>
+  it('no deploy key, registry password or vault passphrase in ps, logs, image history or layers; no secret in any child\'s environment', () =>
     kase('secrets scan of a full build', async () => {
       registry = await startRegistry(path.join(work, 'registry'), 'robot', REGISTRY_PASSWORD);
       const images = await imageIds();
-      const psLines = new Set<string>();
-      let stop = false;
-      const sampler = (async () => {
-        while (!stop) {
-          for (const line of (await sh('ps', ['-eo', 'args'])).split('\n')) psLines.add(line);
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
-      })();
-      const name = `master-${ID}-secrets`;
+      const name = secretsName;
+      const key = readFileSync(deployKey, 'utf8').split('\n').filter((line) => line && !line.startsWith('-----'));
+      const upload: Record<string, string> = { ...uploadSettings(), UPLOAD_OWNER: 'nogroup' };
+      // Seven conffs folders of older runs for web01: CONFFS_KEEP (default 5) prunes the oldest (item 8).
+      fakeOldConffs = ['01', '02', '03', '04', '05', '06', '07'].map((day) => `2020-01-${day}T00:00:00Z-overlayfs-web01`);
+      for (const folder of fakeOldConffs) mkdirSync(path.join(cwd, 'overlayfs', folder), { recursive: true });
+      // Secrets of every kind vauban may hold in its environment (item 3 of issue 13).
+      const envSecrets = { DOT_SECRETS_ENV: `ZG90LXNlY3JldHMtZW52-${ID}`, GIT_TOKEN_PASSWORD: `glpat-${ID}-Tk5`, CI_JOB_TOKEN: `job-${ID}-Jt8` };
+      let pid: number | undefined;
+      const sampler = startProcessSampler({
+        needles: { REGISTRY_PASSWORD, VAULTED_SSHD_KEYS_KEY: PASSPHRASE, UPLOAD_CI_SSH_KEY: upload.UPLOAD_CI_SSH_KEY as string, ...envSecrets },
+        rootPid: () => pid,
+      });
       let run: VaubanRun;
+      let sampled: SampleReport;
       try {
-        run = await vauban(['-f', baseImage, '-n', name, '-a', 'web01', '-i', 'no', '-u', 'no', 'pb_base.yml'], {
-          REGISTRY_HOSTNAME: registry.host,
-          REGISTRY_USERNAME: 'robot',
-          REGISTRY_PASSWORD,
+        run = await runVauban('vauban', ['-f', baseImage, '-n', name, '-a', 'web01', '-i', 'yes', '-u', 'yes', 'pb_base.yml'], {
+          cwd,
+          env: { ...env, ...upload, ...envSecrets, REGISTRY_HOSTNAME: registry.host, REGISTRY_USERNAME: 'robot', REGISTRY_PASSWORD },
+          log,
+          onSpawn: (spawned) => (pid = spawned),
         });
       } finally {
-        stop = true;
-        await sampler;
+        sampled = await sampler.stop();
       }
       expect(run.exitCode, tail(run)).toBe(0);
-      const key = readFileSync(deployKey, 'utf8').split('\n').filter((line) => line && !line.startsWith('-----'));
-      const needles = [REGISTRY_PASSWORD, PASSPHRASE, ...key.slice(1).filter((line) => line.length > 40)];
-      const texts = [readFileSync(log, 'utf8'), ...logs.created().map((file) => readFileSync(path.join('/tmp/vauban-logs', file), 'utf8'))];
+      secretsScan = { children: [...sampled.children].sort(), environsRead: sampled.environsRead };
+      const needles = [REGISTRY_PASSWORD, PASSPHRASE, ...Object.values(envSecrets), ...key.slice(1).filter((line) => line.length > 40)];
+      const texts = [readFileSync(log, 'utf8'), ...logs.created().map((file) => readFileSync(path.join(CONFFS_LOG_DIR, file), 'utf8'))];
       const built = [...(await imageIds())].filter((id) => !images.has(id));
       expect(built.length).toBeGreaterThan(3);
       const histories = await Promise.all(built.map((id) => sh('docker', ['history', '--no-trunc', '--format', '{{.CreatedBy}}', id])));
       const inspects = await Promise.all(built.map((id) => sh('docker', ['image', 'inspect', id])));
       const dirs = [...new Set((await Promise.all(built.map((id) => layerDirs(id)))).flat())];
-      expect(psLines.size).toBeGreaterThan(50);
+      expect(sampled.argv.size).toBeGreaterThan(50);
       for (const needle of needles) {
-        expect([...psLines].filter((line) => line.includes(needle))).toEqual([]);
+        expect([...sampled.argv].filter((line) => line.includes(needle))).toEqual([]);
         expect(texts.filter((text) => text.includes(needle)).length).toBe(0);
         expect(histories.filter((text) => text.includes(needle)).length).toBe(0);
         expect(inspects.filter((text) => text.includes(needle)).length).toBe(0);
         expect(await filesContaining(dirs, needle)).toEqual([]);
       }
-    }), 1_200_000);
+      expect(sampled.leaks).toEqual([]);
+    }), 1_800_000);
+
+  it('the children whose environment was sampled: apt, dracut, git, ssh, mksquashfs, tar among them', () =>
+    kase('secrets: children environments sampled (apt, dracut, git, ssh, mksquashfs, tar)', async () => {
+      expect(secretsScan, 'the full build ran').toBeDefined();
+      console.log(`environ sampling: ${secretsScan?.environsRead} environments read, of: ${secretsScan?.children.join(' ')}`);
+      for (const program of ['apt-get', 'dracut', 'git', 'ssh', 'mksquashfs', 'tar']) expect(secretsScan?.children).toContain(program);
+    }), 60_000);
+
+  const mode = (file: string) => (statSync(file).mode & 0o777).toString(8);
+
+  it('private keys at rest: rootfs.tgz, the conffs archive, vault entries 0600; logs 0600 in a 0700 folder (item 8)', () =>
+    kase('at rest: outputs, vault entries and logs private', async () => {
+      expect(secretsScan, 'the full build ran').toBeDefined();
+      expect(mode(path.join(cwd, 'rootfs.tgz'))).toBe('600');
+      const folder = readdirSync(path.join(cwd, 'overlayfs')).filter((name) => /^\d{4}-\d\d-\d\dT[\d:]+Z-overlayfs-web01$/.test(name) && !fakeOldConffs.includes(name)).sort().at(-1) as string;
+      expect(mode(path.join(cwd, 'overlayfs', folder, 'conffs-web01.tgz'))).toBe('600');
+      for (const entry of [`${secretsName}.tar.gpg`, 'web01.tar.gpg']) expect(mode(path.join(cwd, 'vault', entry)), entry).toBe('600');
+      expect(mode(CONFFS_LOG_DIR)).toBe('700');
+      const created = logs.created();
+      expect(created.length).toBeGreaterThan(0);
+      for (const file of created) expect(mode(path.join(CONFFS_LOG_DIR, file)), file).toBe('600');
+    }), 60_000);
+
+  it('the image keeps its own modes whatever the run\'s umask: / 0755, /etc/hostname 0644, sshd keys 0600/0644 (item 8)', () =>
+    kase('at rest: the rootfs keeps its modes under umask 077', async () => {
+      const out = path.join(work, 'modes-rootfs');
+      mkdirSync(out, { recursive: true });
+      await sh('tar', ['-xf', path.join(cwd, 'rootfs.tgz'), '-C', out]);
+      const listing = await sh('unsquashfs', ['-lls', path.join(out, 'rootfs.img'), '/etc/hostname', '/etc/hosts', '/etc/ssh', '/root/.bashrc']);
+      const modeOf = (entry: string) => new RegExp(`^(\\S+) \\S+ +\\d+ \\S+ \\S+ squashfs-root${entry}( |$)`, 'm').exec(listing)?.[1];
+      expect(modeOf(''), listing.slice(0, 400)).toBe('drwxr-xr-x');
+      expect(modeOf('/etc/hostname')).toBe('-rw-r--r--');
+      expect(modeOf('/etc/hosts')).toBe('-rw-r--r--');
+      expect(modeOf('/etc/ssh/ssh_host_ed25519_key')).toBe('-rw-------');
+      expect(modeOf('/etc/ssh/ssh_host_ed25519_key.pub')).toBe('-rw-r--r--');
+    }), 120_000);
+
+  it('the PXE side: files 0640 and folders 0750, with UPLOAD_OWNER\'s group (item 8)', () =>
+    kase('at rest: uploads readable by UPLOAD_OWNER\'s group only', async () => {
+      const folder = path.join(uploadDir, secretsName);
+      for (const file of ['rootfs.tgz', 'conffs-web01.tgz']) expect(await sh('stat', ['-c', '%a %G', path.join(folder, file)]), file).toBe('640 nogroup');
+      expect(await sh('stat', ['-c', '%a %G', folder])).toBe('750 nogroup');
+      expect(await sh('stat', ['-c', '%a %G', path.join(uploadDir, 'linux')])).toBe('750 nogroup');
+    }), 60_000);
+
+  it('old <time>-overlayfs-<host> folders are pruned past CONFFS_KEEP (default 5), the newest kept (item 8)', () =>
+    kase('at rest: old conffs folders pruned', async () => {
+      const web01 = readdirSync(path.join(cwd, 'overlayfs')).filter((name) => name.endsWith('-overlayfs-web01')).sort();
+      expect(web01).toHaveLength(5);
+      expect(web01.filter((name) => fakeOldConffs.includes(name))).toEqual(fakeOldConffs.slice(-web01.filter((name) => fakeOldConffs.includes(name)).length));
+      expect(web01).not.toContain(fakeOldConffs[0]);
+    }), 60_000);
+
+  it('vauban-version-control in CI: re-deploys under the folder\'s lock and commits the new vault entry (item 9)', () =>
+    kase('version-control: CI commits new vault entries', async () => {
+      expect(secretsScan, 'the full build pushed the image').toBeDefined();
+      const origin = path.join(work, 'vc-project.git');
+      const checkout = path.join(work, 'vc-project');
+      await bash('git init -q --bare -b master "$1" && git clone -q "$1" "$2" && cd "$2" && echo vault > README && git add README && git -c user.name=t -c user.email=t@t commit -qm init && git push -q origin master', { args: [origin, checkout] });
+      const master = `master-${ID}-vc`;
+      const run = await runVauban('vauban-version-control', ['-t', 'latest', '-i', secretsName, '-m', master, '--compression', 'zstd'], {
+        cwd: checkout,
+        env: {
+          ...env,
+          ...uploadSettings(),
+          CI: 'true',
+          REGISTRY_HOSTNAME: registry.host,
+          REGISTRY_USERNAME: 'robot',
+          REGISTRY_PASSWORD,
+          GITLAB_USER_NAME: 'CI Bot',
+          GITLAB_USER_EMAIL: 'ci@vauban.invalid',
+          GIT_TOKEN_USERNAME: 'ci-token',
+          GIT_TOKEN_PASSWORD: `glpat-${ID}-vc`,
+          CI_REPOSITORY_URL: `file://${origin}`,
+          CI_COMMIT_REF_NAME: 'master',
+        },
+        log,
+      });
+      expect(run.exitCode, tail(run)).toBe(0);
+      expect(await sh('git', ['--git-dir', origin, 'log', '-1', '--format=%s', 'master'])).toBe('[CI] Update vault/');
+      expect(await sh('git', ['--git-dir', origin, 'show', '--name-only', '--format=', 'master'])).toBe(`vault/${master}.tar.gpg`);
+      expect(existsSync(path.join(uploadDir, master, 'rootfs.tgz'))).toBe(true);
+      expect(existsSync(path.join(checkout, '.vauban.lock'))).toBe(false);
+    }), 600_000);
+});
+
+describe('content is untrusted: links a playbook plants never lead vauban out of the image (issue 13, item 1)', () => {
+  const name = `master-${ID}-links`;
+  let decoy: string;
+  let decoyBefore: string[];
+  let run: ConfinedRun;
+  let gitServer: GitHttpServer;
+  let sampled: SampleReport;
+  const GIT_TOKEN = `repo-token-${ID}-Gq4`;
+  const listing = (dir: string) => (readdirSync(dir, { recursive: true }) as string[]).sort();
+
+  beforeAll(async () => {
+    // The decoy is outside every folder the run may write: in the confined run
+    // it is read-only, so a write or a deletion through a link fails the build.
+    decoy = mkdtempSync('/var/tmp/vauban-itest-decoy-');
+    for (const dir of ['apt/archives', 'dotssh', 'boot']) mkdirSync(path.join(decoy, dir), { recursive: true });
+    for (const file of ['apt/pkgcache.bin', 'apt/archives/x.deb', 'dotssh/id_ed25519', 'boot/initrd.img-6.1.0-evil']) writeFileSync(path.join(decoy, file), 'decoy\n');
+    decoyBefore = listing(decoy);
+    const up = '../'.repeat(12).slice(0, -1);
+    await bash(
+      `git clone -q "$1" "$2" && cd "$2" && git checkout -q -b links && cat > pb_links.yml <<'PB'
+# Plants absolute and relative (..) links out of the image where vauban writes and deletes.
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: Plant the links
+      ansible.builtin.shell: |
+        set -e
+        rm -rf /etc/ssh && ln -s "${decoy}/ssh" /etc/ssh
+        rm -rf /var/cache/apt && ln -s "${up}${decoy}/apt" /var/cache/apt
+        rm -rf /root/.ssh && ln -s "${decoy}/dotssh" /root/.ssh
+        rm -rf /boot && ln -s "${up}${decoy}/boot" /boot
+        mkdir -p /usr/local /toslash/usr/local/evil /toslash/etc
+        ln -s "${up}${decoy}/toslash" /usr/local/evil
+        echo planted > /toslash/usr/local/evil/planted.txt
+        ln -s "${decoy}/hosts-written" /toslash/etc/hosts
+PB
+git add pb_links.yml && git -c user.name=t -c user.email=t@t commit -qm links && git push -q origin links`,
+      { args: [repo.bare, path.join(work, 'links-clone')] },
+    );
+    for (const dir of ['wd', 'logs', 'tmp']) mkdirSync(path.join(work, dir), { recursive: true });
+    // The same run fetches the Ansible repository over http with user:token@ in ANSIBLE_REPO (item 5).
+    gitServer = await startGitHttpServer(repo.bare, 'ci-bot', GIT_TOKEN);
+    let pid: number | undefined;
+    const sampler = startProcessSampler({ needles: { GIT_TOKEN, VAULTED_SSHD_KEYS_KEY: PASSPHRASE }, allowedUnder: { GIT_TOKEN: ['git'] }, rootPid: () => pid });
+    try {
+      run = await runConfined([process.execPath, BIN, '-s', BASE, '-n', name, '-b', 'links', '-a', 'web01', '-i', 'no', '-u', 'no', 'pb_links.yml'], {
+        cwd,
+        env: { ...env, ANSIBLE_REPO: gitServer.urlWithCredentials, VAUBAN_WORK_DIR: path.join(work, 'wd'), VAUBAN_LOG_DIR: path.join(work, 'logs'), TMPDIR: path.join(work, 'tmp') },
+        writable: [work],
+        log,
+        onSpawn: (spawned) => (pid = spawned),
+      });
+    } finally {
+      sampled = await sampler.stop();
+    }
+  }, 1_200_000);
+  afterAll(async () => {
+    rmSync(decoy, { recursive: true, force: true });
+    await gitServer?.stop();
+  });
+
+  const rootfsListing = async (): Promise<string> => {
+    const out = path.join(work, 'links-rootfs');
+    mkdirSync(out, { recursive: true });
+    await sh('tar', ['-xf', path.join(cwd, 'rootfs.tgz'), '-C', out]);
+    return sh('unsquashfs', ['-lls', path.join(out, 'rootfs.img')]);
+  };
+
+  it('the build succeeds with every file system of the host read-only but its own folders', () =>
+    kase('links: confined build (host read-only) succeeds', async () => {
+      expect(run.output).toMatch(/confined: read-only except/);
+      expect(run.exitCode, run.output.slice(-3000)).toBe(0);
+      expect(listing(decoy)).toEqual(decoyBefore);
+    }), 60_000);
+
+  it('absolute link at /etc/ssh: the keys land where the booted system looks, inside the rootfs', () =>
+    kase('links: absolute /etc/ssh link, keys stay in the rootfs', async () => {
+      expect(existsSync(path.join(decoy, 'ssh'))).toBe(false);
+      const files = await rootfsListing();
+      expect(files).toMatch(new RegExp(`squashfs-root${decoy}/ssh/ssh_host_ed25519_key\\n`));
+      expect(files).toMatch(/squashfs-root\/etc\/ssh -> /);
+    }), 120_000);
+
+  it('relative .. link under /toslash: the file lands inside the rootfs, not on the host', () =>
+    kase('links: relative .. link met by /toslash', async () => {
+      expect(existsSync(path.join(decoy, 'toslash'))).toBe(false);
+      const files = await rootfsListing();
+      expect(files).toMatch(new RegExp(`squashfs-root${decoy}/toslash/planted.txt\\n`));
+      expect(files).not.toMatch(/squashfs-root\/toslash/);
+    }), 120_000);
+
+  it('links at /var/cache/apt, /root/.ssh, /boot and a dangling /etc/hosts: nothing deleted or written on the host', () =>
+    kase('links: cleanup deletions and etc/hosts stay in the tree', async () => {
+      expect(listing(decoy)).toEqual(decoyBefore);
+      expect(existsSync(path.join(decoy, 'hosts-written'))).toBe(false);
+    }), 60_000);
+
+  it('the conffs of web01 (same links in its container): keys and /toslash in the conffs, nothing on the host', () =>
+    kase('links: conffs tree of a host', async () => {
+      const files = await sh('tar', ['-tzf', path.join(cwd, 'overlayfs', readdirSync(path.join(cwd, 'overlayfs')).filter((one) => one.endsWith('-overlayfs-web01')).sort().at(-1) as string, 'conffs-web01.tgz')]);
+      // The conffs is read from the host's container through the Engine API: its links are the container's business.
+      expect(files).toMatch(/\/ssh\/ssh_host_ed25519_key$/m);
+      expect(files).toMatch(/planted\.txt$/m);
+      expect(listing(decoy)).toEqual(decoyBefore);
+    }), 60_000);
+
+  it('ANSIBLE_REPO with user:token@: fetched with the token, which is in no argument list and no child environment but git\'s', () =>
+    kase('credentials of ANSIBLE_REPO: not in argv nor children (but git)', async () => {
+      expect(gitServer.requests.some((line) => line.endsWith('(authenticated)'))).toBe(true);
+      expect(sampled.argv.size).toBeGreaterThan(20);
+      expect([...sampled.argv].filter((line) => line.includes(GIT_TOKEN))).toEqual([]);
+      expect(sampled.leaks).toEqual([]);
+      expect(readFileSync(log, 'utf8')).not.toContain(GIT_TOKEN);
+    }), 60_000);
+
+  it('ANSIBLE_REPO with user:token@: the image\'s /root/ansible has the URL without the token, and only the branches used', () =>
+    kase('credentials of ANSIBLE_REPO: not stored in the image; only branches used', async () => {
+      const inImage = (script: string) => sh('docker', ['run', '--rm', '--network', 'none', '--entrypoint', 'sh', name, '-c', script]);
+      const config = await inImage('cat /root/ansible/.git/config');
+      expect(config).toMatch(/url = http:\/\/127\.0\.0\.1:\d+\/ansible\.git/);
+      expect(config).not.toContain(GIT_TOKEN);
+      expect(config).not.toContain('ci-bot');
+      const refs = (await inImage('git -C /root/ansible for-each-ref --format="%(refname)"')).split('\n').filter(Boolean);
+      // Only the branches used to build it (links here, master for the source image): never feature or evil.
+      expect(refs).toContain('refs/heads/links');
+      expect(refs.filter((ref) => /\/(feature|evil)$/.test(ref))).toEqual([]);
+      expect(await filesContaining(await layerDirs(name), GIT_TOKEN)).toEqual([]);
+    }), 120_000);
 });

@@ -2,8 +2,7 @@
 // artifact): a oneshot unit that, once the host is up, prints what it is on
 // the serial console (host name, a file of its conffs, its sshd key's
 // fingerprint) and powers the machine off.
-import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { symlinkInTree, writeFileInTree } from '../system/tree-path.js';
 
 export const CHECK_MARKER = 'VAUBAN-CHECK';
 
@@ -60,14 +59,10 @@ systemctl --no-block poweroff
 
 /** Writes the check unit and script into `root` (an unpacked conffs). */
 export function addGuestCheck(root: string, witness: string, expect: ServiceExpectations = { units: [], urls: [] }): void {
-  const sbin = path.join(root, 'usr/local/sbin');
-  mkdirSync(sbin, { recursive: true });
-  writeFileSync(path.join(sbin, 'vauban-boot-check'), checkScript(witness, expect));
-  chmodSync(path.join(sbin, 'vauban-boot-check'), 0o755);
-  const units = path.join(root, 'etc/systemd/system');
-  mkdirSync(path.join(units, 'multi-user.target.wants'), { recursive: true });
-  writeFileSync(path.join(units, 'vauban-boot-check.service'), UNIT);
-  symlinkSync('../vauban-boot-check.service', path.join(units, 'multi-user.target.wants', 'vauban-boot-check.service'));
+  // The conffs is unpacked content of a build: its links stay inside it.
+  writeFileInTree(root, 'usr/local/sbin/vauban-boot-check', checkScript(witness, expect), { mode: 0o755 });
+  writeFileInTree(root, 'etc/systemd/system/vauban-boot-check.service', UNIT, { mode: 0o644 });
+  symlinkInTree(root, 'etc/systemd/system/multi-user.target.wants/vauban-boot-check.service', '../vauban-boot-check.service');
 }
 
 /** The check lines of a serial log, as key=value. */

@@ -14,9 +14,19 @@ export async function runInvocations(invocations: readonly Invocation[], { vauba
   for (const [index, invocation] of invocations.entries()) {
     io.stderr.write(`[vauban-ci] (${index + 1}/${invocations.length}) ${invocation.kind} of ${invocation.master}: ${shellJoin(['vauban', ...invocation.args])}\n`);
     const code = await new Promise<number>((resolve, reject) => {
+      // The one child that gets the whole environment: vauban itself reads its settings there.
       const child = spawn(process.execPath, [vaubanBin, ...invocation.args], { cwd: io.cwd, env: io.env, stdio: 'inherit' });
+      // A signal sent to vauban-ci alone (a CI runner cancelling the job) reaches vauban, which cleans up; vauban-ci waits for it.
+      const forward = (signal: NodeJS.Signals): void => {
+        child.kill(signal);
+      };
+      const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+      for (const signal of signals) process.on(signal, forward);
       child.on('error', reject);
-      child.on('exit', (status, signal) => resolve(status ?? (signal === 'SIGINT' ? 130 : 143)));
+      child.on('exit', (status, signal) => {
+        for (const one of signals) process.off(one, forward);
+        resolve(status ?? (signal === 'SIGINT' ? 130 : signal === 'SIGHUP' ? 129 : 143));
+      });
     });
     if (code !== 0) {
       io.stderr.write(`[vauban-ci] ${invocation.kind} of ${invocation.master} failed (exit status ${code}); stopping\n`);

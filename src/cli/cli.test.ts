@@ -48,6 +48,7 @@ describe('vauban --dry-run (B4)', () => {
   });
 
   it('prints the plan and the resolved options as JSON', async () => {
+    writeFileSync(path.join(cwd, 'debian-12.raw'), '');
     const result = await run(main, ['-f', 'debian-12.raw', '-n', 'master-12-base', '-u', 'no', 'dev@pb_base.yml', '--dry-run', '--json'], SETTINGS);
     expect(result.code).toBe(0);
     const document = JSON.parse(result.out);

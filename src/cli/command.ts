@@ -1,6 +1,6 @@
 // What every vauban command does the same way: parse its flags with commander
 // (help and usage errors printed on the command's own streams), set up its
-// output, and turn SIGINT/SIGTERM into an abort of the work under way.
+// output, and turn SIGINT/SIGTERM/SIGHUP into an abort of the work under way.
 import { CommanderError, type Command } from 'commander';
 import { VaubanError } from '../errors.js';
 import type { Reporter } from '../reporter.js';
@@ -37,7 +37,15 @@ export interface Interruption {
   dispose: () => void;
 }
 
-/** The first SIGINT/SIGTERM aborts the work (exit 130/143); later ones only say that cleanup goes on. */
+/** The exit status of a command interrupted by `signal`: 128 + its number, as a shell reports it. */
+export function interruptedExitCode(signal: NodeJS.Signals): number {
+  return signal === 'SIGINT' ? 130 : signal === 'SIGHUP' ? 129 : 143;
+}
+
+/**
+ * The first SIGINT, SIGTERM or SIGHUP (a dropped ssh session) aborts the work
+ * (exit 130, 143, 129); later ones only say that cleanup goes on.
+ */
 export function watchInterruptions(reporter: Reporter): Interruption {
   const controller = new AbortController();
   let received: NodeJS.Signals | undefined;
@@ -45,24 +53,25 @@ export function watchInterruptions(reporter: Reporter): Interruption {
     if (received === undefined) {
       received = signal;
       reporter.warn(`${signal} received: stopping and cleaning up`);
-      controller.abort(new VaubanError(`interrupted by ${signal}`, { exitCode: signal === 'SIGINT' ? 130 : 143 }));
+      controller.abort(new VaubanError(`interrupted by ${signal}`, { exitCode: interruptedExitCode(signal) }));
     } else {
       reporter.warn('still cleaning up, please wait');
     }
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // After a hangup the terminal is gone and writing to it fails (EIO, EPIPE):
+  // the cleanup must go on regardless, not die on an unhandled stream error.
+  const ignore = (): void => undefined;
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const signal of signals) process.on(signal, onSignal);
+  process.stdout.on('error', ignore);
+  process.stderr.on('error', ignore);
   return {
     signal: controller.signal,
     received: () => received,
     dispose: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      for (const signal of signals) process.off(signal, onSignal);
+      process.stdout.off('error', ignore);
+      process.stderr.off('error', ignore);
     },
   };
-}
-
-/** The exit status of a command interrupted by `signal`. */
-export function interruptedExitCode(signal: NodeJS.Signals): number {
-  return signal === 'SIGINT' ? 130 : 143;
 }

@@ -159,3 +159,40 @@ describe('vauban -h', () => {
     }
   });
 });
+
+describe('values that widen or mislead a run are refused at parse time (issue 13, item 10)', () => {
+  const refused = (argv: string[], message: RegExp) => {
+    const result = parse(...argv);
+    expect(result.code, argv.join(' ')).toBe(1);
+    expect(result.err).toMatch(message);
+    expect(result.err.split('\n').filter(Boolean)).toHaveLength(1);
+  };
+
+  it("refuses -a '' (every host to Ansible)", () => refused(['-f', 'b.raw', '-a', ''], /--ansible-host '' is empty: Ansible would read it as every host/));
+
+  it('refuses a host pattern beginning with -', () => {
+    refused(['-f', 'b.raw', '-a', '-web'], /--ansible-host '-web' begins with '-'/);
+    refused(['-f', 'b.raw', '--ansible-host=--list-hosts'], /begins with '-'/);
+  });
+
+  it('refuses -n with a tag or a registry, before building anything', () => {
+    refused(['-f', 'b.raw', '-n', 'master:v1'], /--name 'master:v1' must be a plain image name, without a tag/);
+    refused(['-f', 'b.raw', '-n', 'registry:5000/x'], /--name 'registry:5000\/x' must be a plain image name/);
+    refused(['-f', 'b.raw', '-n', 'Master'], /--name 'Master' is not a valid Docker image name/);
+    expect(parse('-f', 'b.raw', '-n', 'debian-12/iso').options?.name).toBe('debian-12/iso');
+  });
+
+  it('refuses a source image that is not an image reference', () => {
+    refused(['-s', '-oops', '-i', 'no'], /--source-image '-oops' is not a valid Docker image name/);
+    expect(parse('-s', 'registry:5000/vauban/master-a:2026-01-01T1200', '-i', 'no').options?.sourceImage).toBe('registry:5000/vauban/master-a:2026-01-01T1200');
+  });
+
+  it('checks -b as git checks a branch name', () => {
+    for (const bad of ['-b', 'a..b', 'a b', 'a:b', 'a~1', 'a^', 'a?', 'a*', 'a[', 'a\\b', '/a', 'a/', 'a//b', 'a.', '.a', 'a/.b', 'a.lock', 'a.lock/b', 'a@{1}', '@', 'HEAD', '']) {
+      refused(['-f', 'b.raw', `--branch=${bad}`], /--branch '.*' is not a git branch name/);
+    }
+    for (const good of ['master', 'feature/x-1', 'release-2.0', 'a@b', 'fix_lock']) expect(parse('-f', 'b.raw', '-b', good).options?.branch).toBe(good);
+  });
+
+  it('refuses a --debian-release that is not a release name', () => refused(['-d', '--variant=buildd'], /--debian-release '--variant=buildd' is not a Debian release name/));
+});

@@ -4,7 +4,8 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { VaubanError } from '../errors.js';
 import type { Compression, VaubanOptions } from '../options.js';
-import { parseStage } from '../stage.js';
+import { assertImageReference, assertMasterName } from '../image-name.js';
+import { isBranchName, parseStage } from '../stage.js';
 
 export interface ArgsOutput {
   out: (text: string) => void;
@@ -90,6 +91,31 @@ interface RawFlags {
   debug: boolean;
 }
 
+/**
+ * The first value that would widen or mislead what a run does, said in one
+ * line; undefined when every value is fine. Values reach Ansible, git, ssh,
+ * debootstrap and Docker: none may be read there as an option or as "all".
+ */
+function invalidValue(flags: RawFlags): string | undefined {
+  const host = flags.ansibleHost;
+  if (host !== undefined && host.trim() === '') {
+    return "--ansible-host '' is empty: Ansible would read it as every host of the inventory; give a host, a group or a pattern";
+  }
+  if (host !== undefined && host.startsWith('-')) return `--ansible-host '${host}' begins with '-': Ansible would read it as an option`;
+  if (!isBranchName(flags.branch)) return `--branch '${flags.branch}' is not a git branch name (git check-ref-format --branch)`;
+  if (flags.debianRelease !== undefined && !/^[a-z][a-z0-9-]*$/.test(flags.debianRelease)) {
+    return `--debian-release '${flags.debianRelease}' is not a Debian release name such as bookworm`;
+  }
+  try {
+    assertMasterName(flags.name, '--name');
+    if (flags.sourceImage !== undefined) assertImageReference(flags.sourceImage, '--source-image');
+  } catch (error) {
+    if (error instanceof VaubanError) return error.message;
+    throw error;
+  }
+  return undefined;
+}
+
 /** Parses `argv` (without node and the script) and applies the argument checks of A2, in order. */
 export function parseVaubanArgs(argv: readonly string[], output: ArgsOutput): ParseOutcome {
   const program = buildProgram(output);
@@ -117,6 +143,8 @@ export function parseVaubanArgs(argv: readonly string[], output: ArgsOutput): Pa
   if (flags.iso !== undefined && flags.debianRelease !== undefined) {
     return fail('--iso and --debian-release both name the base: give only one');
   }
+  const invalid = invalidValue(flags);
+  if (invalid !== undefined) return fail(invalid);
 
   const options: VaubanOptions = {
     rootfs: flags.rootfs === 'yes',

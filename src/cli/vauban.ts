@@ -1,10 +1,8 @@
 // `vauban`: parse the command line, load the settings, then either print the
 // plan (--dry-run) or run the pipeline, clean up, and print the recap.
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VaubanError } from '../errors.js';
-import { assertImageReference } from '../image-name.js';
 import type { VaubanOptions } from '../options.js';
 import { parseVaubanArgs } from './vauban-args.js';
 import { describeFailure } from './fail.js';
@@ -44,11 +42,9 @@ export async function main(io: MainIo): Promise<number> {
 }
 
 async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('../reporter.js').Reporter): Promise<number> {
-  const { loadSettings, requiredSettingKeys } = await import('../config/settings.js');
+  const { loadSettings } = await import('../config/settings.js');
   const { planRun } = await import('../plan.js');
-
-  assertImageReference(options.name, '--name');
-  if (options.sourceImage !== undefined) assertImageReference(options.sourceImage, '--source-image');
+  const { runProblems } = await import('./run-problems.js');
 
   const settings = await loadSettings({ env: io.env, cwd: io.cwd });
   reporter.redactAlso(settings.secrets);
@@ -58,31 +54,22 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
     uploadDir: values.UPLOAD_DIR,
     registry: values.REGISTRY_HOSTNAME,
   });
-  const needs = { ansible: options.rootfs || options.conffs, vault: options.rootfs || options.conffs, upload: options.upload };
-  const missing = requiredSettingKeys(needs, settings.ci).filter((key) => values[key] === undefined);
-  const problems = missing.map((key) => `setting ${key} is required by the requested steps but is not set`);
+  const problems = runProblems(options, settings, plan, { cwd: io.cwd, exists: existsSync });
 
   if (options.dryRun) {
     const { planToJson, planToText } = await import('./print-plan.js');
-    io.stdout.write(options.json ? planToJson(options, plan, problems) : planToText(options, plan, problems));
+    const messages = problems.map((problem) => problem.message);
+    io.stdout.write(options.json ? planToJson(options, plan, messages) : planToText(options, plan, messages));
     return problems.length > 0 ? 1 : 0;
   }
-  if (problems.length > 0) {
-    const others = missing.length > 1 ? ` (also missing: ${missing.slice(1).join(', ')})` : '';
-    throw new VaubanError(`setting ${missing[0]} is required by the requested steps but is not set${others}`, {
-      hint: `set it in the environment or in .secrets.env as: export ${missing[0]}='...'`,
-    });
+  const [first] = problems;
+  if (first !== undefined) {
+    const others = first.setting === undefined ? [] : problems.slice(1).flatMap((problem) => (problem.setting === undefined ? [] : [problem.setting]));
+    throw new VaubanError(`${first.message}${others.length > 0 ? ` (also missing: ${others.join(', ')})` : ''}`, { hint: first.hint });
   }
   if (plan.steps.length === 0) {
     reporter.info('nothing to do: every step is switched off');
     return 0;
-  }
-  if (options.iso !== undefined && !existsSync(path.resolve(io.cwd, options.iso))) {
-    throw new VaubanError(`the base file ${options.iso} (--iso) does not exist`);
-  }
-  if (options.rootfs || options.conffs) {
-    const { assertDeployKey } = await import('../system/git.js');
-    assertDeployKey({ url: values.ANSIBLE_REPO ?? '', keyFile: path.resolve(io.cwd, options.sshPrivKey) });
   }
   if (process.getuid?.() !== 0) {
     throw new VaubanError('vauban must run as root: it mounts file systems, attaches loop devices and talks to dockerd', {
@@ -91,54 +78,18 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
   }
 
   const { Context } = await import('../context.js');
-  const { CleanupStack } = await import('../system/cleanup.js');
-  const { emptyReport } = await import('../run-report.js');
   const { runPipeline } = await import('../pipeline.js');
-  const { createWorkDir } = await import('../system/work-dir.js');
-  const { printRecap } = await import('./recap.js');
-
-  const { watchInterruptions, interruptedExitCode } = await import('./command.js');
-  const cleanup = new CleanupStack();
-  const report = emptyReport();
-  const interruption = watchInterruptions(reporter);
-  const workDir = createWorkDir(values.VAUBAN_WORK_DIR ?? '/var/tmp', cleanup);
-  const ctx = new Context({ options, settings, plan, reporter, cleanup, report, signal: interruption.signal, cwd: io.cwd, installDir: INSTALL_DIR, workDir });
-
-  let exitCode = 0;
-  try {
-    // Runs in the same folder share its outputs and vault: one at a time.
-    const { acquireRunLock } = await import('../system/run-lock.js');
-    await acquireRunLock({
-      cwd: io.cwd,
-      command: `vauban ${io.argv.join(' ')}`,
-      cleanup,
-      signal: interruption.signal,
-      onWait: (owner) => reporter.warn(`another vauban run (pid ${owner.pid}, since ${owner.started}) works in this folder: waiting for it to end`),
-    });
-    await runPipeline(ctx);
-    if (report.hosts.some((host) => !host.ok)) exitCode = 1;
-  } catch (error) {
-    const failure = describeFailure(error, options.debug);
-    reporter.error(failure.text.replace(/^error: /, ''));
-    exitCode = failure.exitCode;
-  } finally {
-    // New sshd keys must not be lost with the CI job, whatever happened to the build.
-    if (settings.ci && report.newVaultEntries.length > 0) {
-      const { commitVault } = await import('../vault-commit.js');
-      await reporter
-        .step('vault: commit and push the new entries', () => commitVault(io.cwd, report.newVaultEntries, settings, { debug: (line) => reporter.debug(line) }))
-        .catch((error: unknown) => {
-          reporter.error(describeFailure(error, options.debug).text.replace(/^error: /, ''));
-          exitCode = 1;
-        });
-    }
-    await reporter.step('cleanup', () =>
-      cleanup.unwind((label, error) => reporter.warn(`cleanup of ${label} failed: ${(error as Error).message}`)),
-    );
-    interruption.dispose();
-  }
-  const interruptedBy = interruption.received();
-  if (interruptedBy !== undefined) exitCode = interruptedExitCode(interruptedBy);
-  printRecap(reporter, report, exitCode === 0);
-  return exitCode;
+  const { runSession } = await import('./session.js');
+  return runSession({
+    io,
+    settings,
+    reporter,
+    debug: options.debug,
+    command: `vauban ${io.argv.join(' ')}`,
+    work: async ({ cleanup, report, signal, workDir }) => {
+      const ctx = new Context({ options, settings, plan, reporter, cleanup, report, signal, cwd: io.cwd, installDir: INSTALL_DIR, workDir });
+      await runPipeline(ctx);
+      return report.hosts.some((host) => !host.ok) ? 1 : 0;
+    },
+  });
 }

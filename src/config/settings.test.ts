@@ -50,9 +50,30 @@ describe('settings (A3)', () => {
     }
   });
 
+  it('refuses a PXE server that ssh would read as an option', async () => {
+    await expect(loadSettings({ env: { UPLOAD_HOSTS_LIST: 'pxe1 -oProxyCommand=touch' }, cwd: dir })).rejects.toThrow(/setting UPLOAD_HOSTS_LIST .* is invalid: .*none beginning with -/);
+    await expect(loadSettings({ env: { UPLOAD_HOSTS_LIST: '-oLocalCommand' }, cwd: dir })).rejects.toThrow(/UPLOAD_HOSTS_LIST/);
+  });
+
+  it('reads UPLOAD_KNOWN_HOSTS as known_hosts lines or a file path', async () => {
+    const line = '[pxe1]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJx pxe1';
+    expect((await loadSettings({ env: { UPLOAD_KNOWN_HOSTS: `# servers\n${line}\npxe2 ecdsa-sha2-nistp256 AAAAE2VjZHNh=\n` }, cwd: dir })).values.UPLOAD_KNOWN_HOSTS).toContain(line);
+    expect((await loadSettings({ env: { UPLOAD_KNOWN_HOSTS: '/etc/vauban/known_hosts' }, cwd: dir })).values.UPLOAD_KNOWN_HOSTS).toBe('/etc/vauban/known_hosts');
+    await expect(loadSettings({ env: { UPLOAD_KNOWN_HOSTS: 'accept-new' }, cwd: dir })).rejects.toThrow(/setting UPLOAD_KNOWN_HOSTS .* is invalid: known_hosts lines/);
+    expect(requiredSettingKeys({ ansible: false, vault: false, upload: true }, true)).toContain('UPLOAD_KNOWN_HOSTS');
+  });
+
   it('collects the secrets to redact', async () => {
     const settings = await loadSettings({ env: { REGISTRY_PASSWORD: 'hunter2-secret', VAULTED_SSHD_KEYS_KEY: 'vault-pass' }, cwd: dir });
     expect(settings.secrets.sort()).toEqual(['hunter2-secret', 'vault-pass']);
+  });
+
+  it('counts a token written in ANSIBLE_REPO or CI_REPOSITORY_URL as a secret', async () => {
+    const settings = await loadSettings({
+      env: { ANSIBLE_REPO: 'https://bot:repo-token-1@git.example.com/a.git', CI_REPOSITORY_URL: 'https://gitlab-ci-token:job-token-2@git.example.com/b.git' },
+      cwd: dir,
+    });
+    expect(settings.secrets.sort()).toEqual(['job-token-2', 'repo-token-1']);
   });
 
   it('detects CI as GitLab sets it', async () => {

@@ -50,6 +50,12 @@ export async function loadSettings({ env, cwd }: LoadSettingsOptions): Promise<L
   }
   const values = parsed.data;
   const secrets = SECRET_KEYS.map((key) => values[key]).filter((value): value is string => typeof value === 'string');
+  // A token written in a URL (https://user:token@...) is a secret too.
+  const { credentialsOf } = await import('../system/git.js');
+  for (const url of [values.ANSIBLE_REPO, values.CI_REPOSITORY_URL]) {
+    const password = url === undefined ? undefined : credentialsOf(url)?.password;
+    if (password) secrets.push(password);
+  }
   return { values, sources, ci: isCi(env), secrets };
 }
 
@@ -78,7 +84,7 @@ export function requiredSettingKeys(needs: SettingsNeeds, ci: boolean): SettingK
     keys.push('GITLAB_USER_NAME', 'GITLAB_USER_EMAIL', 'GIT_TOKEN_USERNAME', 'GIT_TOKEN_PASSWORD', 'CI_REPOSITORY_URL', 'CI_COMMIT_REF_NAME');
   }
   if (needs.upload) keys.push('UPLOAD_HOSTS_LIST', 'UPLOAD_DIR');
-  if (needs.upload && ci) keys.push('UPLOAD_CI_SSH_USERNAME', 'UPLOAD_CI_SSH_KEY');
+  if (needs.upload && ci) keys.push('UPLOAD_CI_SSH_USERNAME', 'UPLOAD_CI_SSH_KEY', 'UPLOAD_KNOWN_HOSTS');
   return keys;
 }
 

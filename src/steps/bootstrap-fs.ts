@@ -3,10 +3,10 @@
 // kernel: working DNS, an empty fstab, contrib/non-free components, grub and
 // initramfs-tools gone (dracut takes over as the initramfs tool), locales,
 // lsb-release and the newest linux-image-amd64, older kernels removed.
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { lstatSync, readdirSync } from 'node:fs';
 import type { Context } from '../context.js';
 import { prepareChroot, runInChroot } from '../system/chroot.js';
+import { readFileInTree, resolveInTree, writeFileInTree } from '../system/tree-path.js';
 import type { MountedBase } from './types.js';
 
 export async function bootstrapFs(ctx: Context, base: MountedBase | undefined): Promise<undefined> {
@@ -17,7 +17,7 @@ export async function bootstrapFs(ctx: Context, base: MountedBase | undefined): 
     const inChroot = (command: string, ...args: string[]) =>
       runInChroot(root, command, args, { ...ctx.runOptions, onLine: (line) => ctx.reporter.debug(`  ${line}`) });
 
-    writeFileSync(path.join(root, 'etc/fstab'), '');
+    writeFileInTree(root, 'etc/fstab', '', { mode: 0o644 });
     addComponents(root);
     status.update('apt-get update');
     await inChroot('apt-get', 'update', '-q');
@@ -42,9 +42,8 @@ export async function bootstrapFs(ctx: Context, base: MountedBase | undefined): 
     }
     await inChroot('apt-get', 'autoremove', '--purge', '-y', '-q');
 
-    const localeGen = path.join(root, 'etc/locale.gen');
-    const locales = existsSync(localeGen) ? readFileSync(localeGen, 'utf8') : '';
-    if (!/^en_US\.UTF-8 UTF-8/m.test(locales)) writeFileSync(localeGen, `${locales}en_US.UTF-8 UTF-8\n`);
+    const locales = readFileInTree(root, 'etc/locale.gen')?.toString('utf8') ?? '';
+    if (!/^en_US\.UTF-8 UTF-8/m.test(locales)) writeFileInTree(root, 'etc/locale.gen', `${locales}en_US.UTF-8 UTF-8\n`, { mode: 0o644 });
     await inChroot('locale-gen');
     await inChroot('apt-get', 'clean');
     await releaseChroot();
@@ -61,31 +60,35 @@ async function installedPackages(root: string): Promise<string[]> {
     .map((line) => line.slice('installed '.length));
 }
 
-/** Adds contrib and non-free (and non-free-firmware where Debian has it) to every `main` line. */
-function addComponents(root: string): void {
+/**
+ * Adds contrib and non-free (and non-free-firmware where Debian has it) to
+ * every `main` line. Files are read and written inside the tree only; a
+ * rewritten file replaces what was at its name.
+ */
+export function addComponents(root: string): void {
   const extra = ['contrib', 'non-free'];
-  const debianVersion = path.join(root, 'etc/debian_version');
-  const major = existsSync(debianVersion) ? Number.parseInt(readFileSync(debianVersion, 'utf8'), 10) : NaN;
+  const debianVersion = readFileInTree(root, 'etc/debian_version');
+  const major = debianVersion !== undefined ? Number.parseInt(debianVersion.toString('utf8'), 10) : NaN;
   if (!(major < 12)) extra.push('non-free-firmware');
 
-  const list = path.join(root, 'etc/apt/sources.list');
-  if (existsSync(list)) {
-    const text = readFileSync(list, 'utf8')
+  const rewrite = (inside: string, pattern: RegExp): void => {
+    const text = readFileInTree(root, inside)?.toString('utf8');
+    if (text === undefined) return;
+    const changed = text
       .split('\n')
-      .map((line) => (/^deb(-src)?\s.*\bmain\b/.test(line) ? withComponents(line, extra) : line))
+      .map((line) => (pattern.test(line) ? withComponents(line, extra) : line))
       .join('\n');
-    writeFileSync(list, text);
+    if (changed !== text) writeFileInTree(root, inside, changed, { mode: 0o644 });
+  };
+  rewrite('etc/apt/sources.list', /^deb(-src)?\s.*\bmain\b/);
+  const dir = resolveInTree(root, 'etc/apt/sources.list.d', { followFinal: true });
+  let names: string[] = [];
+  try {
+    names = lstatSync(dir).isDirectory() ? readdirSync(dir) : [];
+  } catch {
+    return;
   }
-  const dir = path.join(root, 'etc/apt/sources.list.d');
-  if (!existsSync(dir)) return;
-  for (const name of readdirSync(dir).filter((entry) => entry.endsWith('.sources'))) {
-    const file = path.join(dir, name);
-    const text = readFileSync(file, 'utf8')
-      .split('\n')
-      .map((line) => (/^Components:.*\bmain\b/.test(line) ? withComponents(line, extra) : line))
-      .join('\n');
-    writeFileSync(file, text);
-  }
+  for (const name of names.filter((entry) => entry.endsWith('.sources'))) rewrite(`etc/apt/sources.list.d/${name}`, /^Components:.*\bmain\b/);
 }
 
 function withComponents(line: string, extra: readonly string[]): string {

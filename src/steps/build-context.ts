@@ -2,10 +2,11 @@
 // working copy as `ansible/`, and small files vauban writes (`vauban/`).
 // Built as one tar stream from several folders, with nothing else in it:
 // no deploy key, no settings file.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { VaubanError } from '../errors.js';
+import { childEnv } from '../system/run.js';
 
 export interface BuildContextInput {
   /** The Dockerfile to send, by path. */
@@ -22,7 +23,11 @@ export interface BuildContextInput {
 export async function createBuildContext(input: BuildContextInput): Promise<{ stream: Readable; done: Promise<void> }> {
   const own = path.join(input.scratch, 'vauban');
   mkdirSync(own, { recursive: true });
-  for (const [name, content] of Object.entries(input.files)) writeFileSync(path.join(own, name), content);
+  // 0644 whatever the run's umask: these land in the image as they are (vauban/hostname is /etc/hostname).
+  for (const [name, content] of Object.entries(input.files)) {
+    writeFileSync(path.join(own, name), content, { mode: 0o644 });
+    chmodSync(path.join(own, name), 0o644);
+  }
   const { execa } = await import('execa');
   const child = execa(
     'tar',
@@ -32,7 +37,7 @@ export async function createBuildContext(input: BuildContextInput): Promise<{ st
       `--directory=${input.scratch}`, 'vauban',
       `--directory=${input.ansibleParent}`, 'ansible',
     ],
-    { buffer: { stdout: false, stderr: true }, cancelSignal: input.signal, reject: false },
+    { buffer: { stdout: false, stderr: true }, cancelSignal: input.signal, reject: false, env: childEnv(), extendEnv: false },
   );
   const done = child.then((result) => {
     if (result.exitCode !== 0) throw new VaubanError(`cannot pack the build context: ${String(result.stderr).trim()}`);

@@ -4,14 +4,17 @@
 // given its sshd keys from the vault, then packed as rootfs.img (squashfs)
 // inside rootfs.tgz (an uncompressed tar, as PXE servers expect). The file
 // appears whole or not at all.
-import { cpSync, existsSync, lstatSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../context.js';
+import { VaubanError } from '../errors.js';
 import { sshdKeysFor } from '../sshd-keys.js';
 import { imageLayers, mountLayers } from '../system/docker/layers.js';
 import { findNewestKernel } from '../system/kernel-image.js';
 import { run } from '../system/run.js';
 import { makeSquashfs } from '../system/squashfs.js';
+import { temporaryFileFor } from '../system/temporary-file.js';
+import { copyIntoTree, existsInTree, removeInTree, resolveInTree, symlinkInTree, writeFileInTree } from '../system/tree-path.js';
 import { installHostKeys } from '../vault.js';
 import type { RootfsArtifact } from './types.js';
 
@@ -39,9 +42,10 @@ export async function buildRootfs(ctx: Context, image: string | undefined): Prom
 
   const tarball = path.join(ctx.outputDir, 'rootfs.tgz');
   await ctx.reporter.step('build_rootfs: rootfs.tgz', async () => {
-    const temporary = `${tarball}.tmp-${ctx.runId}`;
-    await run('tar', ['--create', `--file=${temporary}`, `--directory=${ctx.workDir}`, 'rootfs.img'], ctx.runOptions);
-    renameSync(temporary, tarball);
+    // rootfs.tgz holds private sshd keys: 0600 (the run's umask), and no half of it left behind.
+    const temporary = temporaryFileFor(tarball, ctx.runId, ctx.cleanup);
+    await run('tar', ['--create', `--file=${temporary.path}`, `--directory=${ctx.workDir}`, 'rootfs.img'], ctx.runOptions);
+    await temporary.commit();
     rmSync(squashfs, { force: true });
   });
   ctx.report.artifacts.push(tarball);
@@ -51,44 +55,54 @@ export async function buildRootfs(ctx: Context, image: string | undefined): Prom
 
 const DEFAULT_HOSTS = '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n';
 
-/** The cleanup of A6, on the tree about to be packed. */
-function cleanTree(tree: string): void {
+/**
+ * The cleanup of A6, on the tree about to be packed. Every path is resolved
+ * inside the tree (src/system/tree-path.ts): the image's own links never
+ * lead a write or a deletion onto the build host.
+ */
+export function cleanTree(tree: string): void {
   applyToSlash(tree);
   // At boot resolvconf owns resolv.conf; the build host's must not leak in.
-  const resolv = path.join(tree, 'etc/resolv.conf');
-  rmSync(resolv, { force: true });
-  symlinkSync('../run/resolvconf/resolv.conf', resolv);
+  symlinkInTree(tree, 'etc/resolv.conf', '../run/resolvconf/resolv.conf');
   // apt-get clean
   for (const dir of ['var/cache/apt/archives', 'var/cache/apt/archives/partial']) {
-    const full = path.join(tree, dir);
-    if (!existsSync(full)) continue;
-    for (const name of readdirSync(full)) if (name.endsWith('.deb')) rmSync(path.join(full, name), { force: true });
+    for (const name of listFolderInTree(tree, dir)) if (name.endsWith('.deb')) removeInTree(tree, `${dir}/${name}`);
   }
-  // Docker never puts /etc/hosts in an image; a server without one cannot resolve localhost.
-  const hosts = path.join(tree, 'etc/hosts');
-  if (!existsSync(hosts)) writeFileSync(hosts, DEFAULT_HOSTS);
-  for (const name of ['pkgcache.bin', 'srcpkgcache.bin']) rmSync(path.join(tree, 'var/cache/apt', name), { force: true });
+  // Docker never puts /etc/hosts in an image; a server without one cannot
+  // resolve localhost. Whatever the image has there (even a link) is its choice.
+  if (!existsInTree(tree, 'etc/hosts')) writeFileInTree(tree, 'etc/hosts', DEFAULT_HOSTS, { mode: 0o644 });
+  for (const name of ['pkgcache.bin', 'srcpkgcache.bin']) removeInTree(tree, `var/cache/apt/${name}`);
   // The Ansible tree, the deploy key vauban.sh used to leave there, initrds
   // (the initramfs is dracut's, served beside the kernel) and links to them.
-  rmSync(path.join(tree, 'root/ansible'), { recursive: true, force: true });
-  rmSync(path.join(tree, 'root/.ssh/id_ed25519'), { force: true });
-  const boot = path.join(tree, 'boot');
-  if (existsSync(boot)) {
-    for (const name of readdirSync(boot)) if (name.startsWith('initrd')) rmSync(path.join(boot, name), { recursive: true, force: true });
-  }
+  removeInTree(tree, 'root/ansible');
+  removeInTree(tree, 'root/.ssh/id_ed25519');
+  for (const name of listFolderInTree(tree, 'boot')) if (name.startsWith('initrd')) removeInTree(tree, `boot/${name}`);
   for (const name of readdirSync(tree)) {
-    if (name.startsWith('initrd.img') && lstatSync(path.join(tree, name)).isSymbolicLink()) rmSync(path.join(tree, name));
+    if (name.startsWith('initrd.img') && lstatSync(path.join(tree, name)).isSymbolicLink()) removeInTree(tree, name);
   }
+}
+
+/** The names in a folder of the tree (links followed inside it); none when it is not a folder. */
+function listFolderInTree(tree: string, inside: string): string[] {
+  const dir = resolveInTree(tree, inside, { followFinal: true });
+  return existsSync(dir) && lstatSync(dir).isDirectory() ? readdirSync(dir) : [];
 }
 
 /**
  * /toslash: what a playbook puts there lands on / at export. Docker bind-mounts
  * /etc/hosts, /etc/hostname and /etc/resolv.conf in builds, so a playbook
- * cannot write them in place (vauban's convention).
+ * cannot write them in place (vauban's convention). Copied as `cp -a` in a
+ * chroot of the tree would: links of the tree followed inside it only.
  */
 export function applyToSlash(tree: string): void {
   const toSlash = path.join(tree, 'toslash');
-  if (!existsSync(toSlash)) return;
-  cpSync(toSlash, tree, { recursive: true, force: true, verbatimSymlinks: true });
-  rmSync(toSlash, { recursive: true, force: true });
+  if (!existsInTree(tree, 'toslash')) return;
+  const stat = lstatSync(toSlash);
+  if (!stat.isDirectory()) {
+    throw new VaubanError(`/toslash of the image is not a folder${stat.isSymbolicLink() ? ` but a link to ${readlinkSync(toSlash)}` : ''}: refusing to copy it onto /`, {
+      hint: 'a playbook must write the files meant for / under a real /toslash/ folder',
+    });
+  }
+  copyIntoTree(toSlash, tree);
+  removeInTree(tree, 'toslash');
 }

@@ -3,13 +3,15 @@
 // (dracut and its packages never reach the imported image). vmlinuz and
 // initramfs.img land in the output folder; the kernel version is read from
 // the kernel image itself.
-import { copyFileSync, cpSync, existsSync, readFileSync, readdirSync, renameSync } from 'node:fs';
+import { copyFileSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../context.js';
 import { VaubanError } from '../errors.js';
 import { prepareChroot, runInChroot } from '../system/chroot.js';
 import { findNewestKernel } from '../system/kernel-image.js';
 import { mountOverlay } from '../system/mount.js';
+import { temporaryFileFor, type TemporaryFile } from '../system/temporary-file.js';
+import { copyIntoTree, existsInTree, makeDirInTree, readFileInTree, regularFileInTree, removeInTree, writeFileInTree } from '../system/tree-path.js';
 import type { KernelArtifacts, MountedBase } from './types.js';
 
 export async function chrootDracut(ctx: Context, base: MountedBase | undefined): Promise<KernelArtifacts | undefined> {
@@ -28,22 +30,32 @@ export async function chrootDracut(ctx: Context, base: MountedBase | undefined):
     const kernel = await findNewestKernel(root);
     if (kernel === undefined) throw new VaubanError('the base has no kernel (/boot/vmlinuz*): bootstrap_fs should have installed one');
     const modules = `/usr/lib/modules/${kernel.version}`;
-    if (!existsSync(path.join(root, modules))) {
+    if (!existsInTree(root, modules, { followFinal: true })) {
       throw new VaubanError(`${modules} does not exist in the base: cannot find the kernel modules of ${kernel.version}`);
     }
 
-    copyFileSync(path.join(ctx.installDir, 'dracut.conf'), path.join(root, 'etc/vauban-dracut.conf'));
+    // Our files go into the base's tree as a chroot would put them: the
+    // base's links never lead them onto the build host.
+    writeFileInTree(root, 'etc/vauban-dracut.conf', readFileSync(path.join(ctx.installDir, 'dracut.conf')), { mode: 0o644 });
     const ours = path.join(ctx.installDir, 'modules.d');
     for (const module of readdirSync(ours)) {
-      cpSync(path.join(ours, module), path.join(root, 'usr/lib/dracut/modules.d', module), { recursive: true });
+      const inside = `usr/lib/dracut/modules.d/${module}`;
+      removeInTree(root, inside);
+      makeDirInTree(root, inside);
+      copyIntoTree(path.join(ours, module), root, inside);
     }
+    // dracut writes its output inside the chroot; whatever the base had at
+    // that name is gone first, and the result is read back inside the tree.
+    removeInTree(root, 'vauban-initramfs.img');
     status.update(`dracut for ${kernel.version}`);
     await inChroot('dracut', '-N', '--conf', '/etc/vauban-dracut.conf', '-f', '-k', modules, '/vauban-initramfs.img', kernel.version);
+    const built = regularFileInTree(root, 'vauban-initramfs.img');
+    if (built === undefined) throw new VaubanError('dracut did not write /vauban-initramfs.img as a regular file in the chroot');
 
     const vmlinuz = path.join(ctx.outputDir, 'vmlinuz');
     const initramfs = path.join(ctx.outputDir, 'initramfs.img');
-    copyAtomically(path.join(root, 'vauban-initramfs.img'), initramfs, ctx.runId);
-    copyAtomically(kernel.file, vmlinuz, ctx.runId);
+    await copyAtomically(built, temporaryFileFor(initramfs, ctx.runId, ctx.cleanup));
+    await copyAtomically(kernel.file, temporaryFileFor(vmlinuz, ctx.runId, ctx.cleanup));
     await releaseChroot();
     await releaseOverlay();
     ctx.report.artifacts.push(vmlinuz, initramfs);
@@ -54,7 +66,7 @@ export async function chrootDracut(ctx: Context, base: MountedBase | undefined):
 
 /** dracut's packages for the base's Debian release (A8). */
 function dracutPackages(root: string): string[] {
-  const version = readFileSync(path.join(root, 'etc/debian_version'), 'utf8').trim();
+  const version = readFileInTree(root, 'etc/debian_version')?.toString('utf8').trim() ?? '';
   const packages = ['dracut', 'dracut-core', 'dracut-network'];
   // Debian 10 has no dracut-live; later releases need it, and curl for livenet.
   if (!version.startsWith('10.')) packages.push('dracut-live', 'curl', 'ca-certificates');
@@ -63,8 +75,7 @@ function dracutPackages(root: string): string[] {
   return packages;
 }
 
-function copyAtomically(source: string, target: string, id: string): void {
-  const temporary = `${target}.tmp-${id}`;
-  copyFileSync(source, temporary);
-  renameSync(temporary, target);
+async function copyAtomically(source: string, target: TemporaryFile): Promise<void> {
+  copyFileSync(source, target.path);
+  await target.commit();
 }

@@ -4,7 +4,7 @@
 // `-backup` copy is needed. With --debian-release the base is debootstrapped
 // from the mirror instead. Every loop device and mount is ours and released
 // by the cleanup stack.
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../context.js';
 import { VaubanError } from '../errors.js';
@@ -61,6 +61,8 @@ async function debootstrapBase(ctx: Context, release: string): Promise<MountedBa
   let lines = 0;
   await run('debootstrap', ['--include=ca-certificates,lsb-release,locales', release, root, mirror], {
     ...ctx.runOptions,
+    // The base is read by everyone at boot: not the run's private umask.
+    umask: 0o022,
     onLine: (line) => {
       lines++;
       if (line.startsWith('I: Retrieving') || line.startsWith('I: Base system')) ctx.reporter.debug(line);
@@ -70,12 +72,12 @@ async function debootstrapBase(ctx: Context, release: string): Promise<MountedBa
   return { root, origin: `debootstrap-${release}` };
 }
 
-/** Finds a file by name at most `depth` folders down. */
+/** Finds a regular file by name at most `depth` folders down; links of the ISO are never followed. */
 function findFile(dir: string, name: string, depth: number): string | undefined {
-  for (const entry of readdirSync(dir)) {
-    const full = path.join(dir, entry);
-    if (entry === name) return full;
-    if (depth > 0 && statSync(full).isDirectory()) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.name === name && entry.isFile()) return full;
+    if (depth > 0 && entry.isDirectory()) {
       const found = findFile(full, name, depth - 1);
       if (found) return found;
     }

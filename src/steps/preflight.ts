@@ -11,7 +11,7 @@ import { listHosts } from '../system/ansible.js';
 import { sshRun } from '../system/ssh.js';
 import { readVaultEntry } from '../vault.js';
 import { checkStages } from './apply-stages.js';
-import { ciSshOptions } from './upload.js';
+import { ciSshOptions, sshFailure } from './upload.js';
 
 export interface Preflight {
   /** The conffs hosts, resolved by Ansible, when the run builds conffs. */
@@ -25,6 +25,8 @@ export async function preflight(ctx: Context): Promise<Preflight> {
       await checkStages(ctx, ctx.options.stages);
     }
     const hosts = ctx.runs('build_conffs') ? await resolveHosts(ctx) : undefined;
+    // A log folder that is a link or another user's stops the run now, not per host.
+    if (ctx.runs('build_conffs')) void ctx.logDir;
     if (ctx.runs('build_rootfs') || ctx.runs('build_conffs')) await assertVaultPassphrase(ctx);
     if (ctx.registry.enabled && (ctx.runs('import_iso') || ctx.runs('apply_stages') || ctx.runs('build_conffs'))) await ctx.registry.login();
     if (ctx.runs('upload')) await assertServersReachable(ctx);
@@ -69,7 +71,7 @@ async function assertServersReachable(ctx: Context): Promise<void> {
   for (const destination of (ctx.settings.values.UPLOAD_HOSTS_LIST ?? '').trim().split(/\s+/)) {
     const result = await sshRun({ destination, options }, 'true', { ...ctx.runOptions, allowFailure: true });
     if (result.exitCode !== 0) {
-      throw new VaubanError(`cannot reach or log in to the PXE server ${destination} over ssh: ${result.stderr.trim().split('\n').at(-1) ?? `exit status ${result.exitCode}`}`);
+      throw new VaubanError(`cannot reach or log in to the PXE server ${destination} over ssh: ${sshFailure(result.stderr, result.exitCode)}`);
     }
   }
 }

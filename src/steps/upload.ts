@@ -5,8 +5,10 @@
 //   UPLOAD_DIR/<name>/vmlinuz -> ../linux/vmlinuz-<kver> (kver of the rootfs), same for initramfs.img
 // Each file is written under a temporary name in its own folder, checked
 // (sha256), then renamed: a server never serves half a file, and an upload cut
-// in the middle leaves the previous files serving. With sudo (when the ssh
-// user cannot write UPLOAD_DIR), folders get UPLOAD_OWNER's group and mode 775.
+// in the middle leaves the previous files serving. With sudo when the ssh
+// user cannot write UPLOAD_DIR. rootfs.tgz and conffs carry private sshd keys:
+// files are 0640 and folders 0750, with UPLOAD_OWNER's group (the web
+// server's), so that no other user of the PXE server can read them.
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -43,6 +45,9 @@ export async function upload(ctx: Context, input: UploadInput): Promise<undefine
     return undefined;
   }
   const servers = (ctx.settings.values.UPLOAD_HOSTS_LIST ?? '').trim().split(/\s+/);
+  if (ctx.settings.values.UPLOAD_OWNER === undefined) {
+    ctx.reporter.warn("UPLOAD_OWNER is not set: the uploaded files are 0640, readable by the ssh user's group only; set it to the web server's group");
+  }
   const sshOptions = ciSshOptions(ctx);
   for (const server of servers) {
     await ctx.reporter.step(`upload to ${server}`, (status) => uploadTo(ctx, { destination: server, options: sshOptions }, files, links, status.update));
@@ -72,16 +77,49 @@ export function uploadList(name: string, input: UploadInput): { files: FileToSen
 
 /**
  * The ssh user and key of the settings (A3), when UPLOAD_CI_SSH_KEY is set
- * (CI sets it); otherwise the operator's ssh config alone decides.
+ * (CI sets it), with the servers' host keys checked strictly against
+ * UPLOAD_KNOWN_HOSTS (conffs carry private host keys: never to a server
+ * accepted blindly). Without the key, the operator's ssh config and
+ * known_hosts decide (UPLOAD_KNOWN_HOSTS, when set, is then checked too).
  */
 export function ciSshOptions(ctx: Context): string[] {
   const values = ctx.settings.values;
-  if (values.UPLOAD_CI_SSH_KEY === undefined) return [];
-  const keyFile = path.join(ctx.workDir, 'upload-key');
-  if (!existsSync(keyFile)) writeFileSync(keyFile, Buffer.from(values.UPLOAD_CI_SSH_KEY.replace(/\s+/g, ''), 'base64'), { mode: 0o600 });
-  const options = ['-i', keyFile, '-o', 'IdentitiesOnly=yes', '-o', 'StrictHostKeyChecking=accept-new', '-o', `UserKnownHostsFile=${path.join(ctx.workDir, 'known_hosts')}`];
-  if (values.UPLOAD_CI_SSH_USERNAME !== undefined) options.push('-o', `User=${values.UPLOAD_CI_SSH_USERNAME}`);
+  const options: string[] = [];
+  if (values.UPLOAD_CI_SSH_KEY !== undefined) {
+    if (values.UPLOAD_KNOWN_HOSTS === undefined) {
+      throw new VaubanError('setting UPLOAD_KNOWN_HOSTS is required with UPLOAD_CI_SSH_KEY: the PXE servers\' host keys are checked, never accepted blindly', {
+        hint: "set it to the servers' known_hosts lines (ssh-keyscan <server>) or to the path of a known_hosts file",
+      });
+    }
+    const keyFile = path.join(ctx.workDir, 'upload-key');
+    if (!existsSync(keyFile)) writeFileSync(keyFile, Buffer.from(values.UPLOAD_CI_SSH_KEY.replace(/\s+/g, ''), 'base64'), { mode: 0o600 });
+    options.push('-i', keyFile, '-o', 'IdentitiesOnly=yes');
+    if (values.UPLOAD_CI_SSH_USERNAME !== undefined) options.push('-o', `User=${values.UPLOAD_CI_SSH_USERNAME}`);
+  }
+  if (values.UPLOAD_KNOWN_HOSTS !== undefined) {
+    options.push('-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHostsFile(ctx, values.UPLOAD_KNOWN_HOSTS)}`, '-o', 'GlobalKnownHostsFile=/dev/null');
+  }
   return options;
+}
+
+/** UPLOAD_KNOWN_HOSTS as a file ssh reads: the path it names, or its lines written to the work folder. */
+function knownHostsFile(ctx: Context, value: string): string {
+  const trimmed = value.trim();
+  if (/^\/\S+$/.test(trimmed)) {
+    if (!existsSync(trimmed)) throw new VaubanError(`UPLOAD_KNOWN_HOSTS names ${trimmed}, which does not exist`);
+    return trimmed;
+  }
+  const file = path.join(ctx.workDir, 'upload-known_hosts');
+  if (!existsSync(file)) writeFileSync(file, `${trimmed}\n`, { mode: 0o600 });
+  return file;
+}
+
+/** What ssh said, as one line; a host key that does not match UPLOAD_KNOWN_HOSTS said as such. */
+export function sshFailure(stderr: string, exitCode: number): string {
+  if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(stderr)) {
+    return 'its host key is not one of UPLOAD_KNOWN_HOSTS (or of your known_hosts): host key verification failed';
+  }
+  return stderr.trim().split('\n').at(-1) ?? `exit status ${exitCode}`;
 }
 
 async function uploadTo(ctx: Context, target: SshTarget, files: FileToSend[], links: LinkToMake[], update: (text: string) => void): Promise<void> {
@@ -93,11 +131,12 @@ async function uploadTo(ctx: Context, target: SshTarget, files: FileToSend[], li
     ...ctx.runOptions,
     allowFailure: true,
   });
-  if (direct.exitCode === 255) throw new VaubanError(`cannot reach or log in to the PXE server ${target.destination} over ssh: ${direct.stderr.trim().split('\n').at(-1) ?? ''}`);
+  if (direct.exitCode === 255) throw new VaubanError(`cannot reach or log in to the PXE server ${target.destination} over ssh: ${sshFailure(direct.stderr, direct.exitCode)}`);
   const sudo = direct.exitCode !== 0;
   /** A remote command, run with sudo when the ssh user cannot write UPLOAD_DIR. */
   const as = (...words: string[]): string => `${sudo ? 'sudo -n ' : ''}${remoteCommand(...words)}`;
   const remote = (...commands: string[]) => sshRun(target, commands.join(' && '), ctx.runOptions);
+  const owner = ctx.settings.values.UPLOAD_OWNER;
   if (sudo) {
     const check = await sshRun(target, as('mkdir', '-p', ...folders), { ...ctx.runOptions, allowFailure: true });
     if (check.exitCode !== 0) {
@@ -116,7 +155,8 @@ async function uploadTo(ctx: Context, target: SshTarget, files: FileToSend[], li
     await sshRun(target, `${as('tee', temporary)} > /dev/null`, { ...ctx.runOptions, inputFile: file.local });
     const [expected, got] = await Promise.all([sha256File(file.local), remote(as('sha256sum', temporary)).then((result) => result.stdout.split(' ')[0])]);
     if (expected !== got) throw new VaubanError(`${target.destination}:${temporary} does not match ${file.local} after the copy (sha256 ${got} != ${expected})`);
-    await remote(as('chmod', '0664', temporary), as('mv', '-f', temporary, final));
+    // Readable by the owner and UPLOAD_OWNER's group only, before it is served.
+    await remote(as('chmod', '0640', temporary), ...(owner === undefined ? [] : [as('chgrp', owner, temporary)]), as('mv', '-f', temporary, final));
     await removeTemporary();
     ctx.report.uploaded.push(`${target.destination}:${final}`);
   }
@@ -126,8 +166,7 @@ async function uploadTo(ctx: Context, target: SshTarget, files: FileToSend[], li
     await remote(as('ln', '-sfn', link.target, temporary), as('mv', '-Tf', temporary, final));
     ctx.report.uploaded.push(`${target.destination}:${final} -> ${link.target}`);
   }
-  const owner = ctx.settings.values.UPLOAD_OWNER;
-  if (sudo && owner !== undefined) await remote(as('chgrp', '-R', owner, ...folders), as('chmod', '775', ...folders));
+  if (owner !== undefined) await remote(as('chgrp', owner, ...folders), as('chmod', '0750', ...folders));
 }
 
 async function sha256File(file: string): Promise<string> {

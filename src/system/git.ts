@@ -1,8 +1,9 @@
 // The Ansible repository, fetched on the host (never inside an image) with the
 // read-only deploy key. The key is passed to ssh as a file path in
 // GIT_SSH_COMMAND: its content never reaches a process argument list, an image
-// layer or a log.
-import { existsSync } from 'node:fs';
+// layer or a log. Credentials written in an https URL (user:token@) are taken
+// out of it: git gets them from a credential helper reading its environment,
+// and no stored remote (the copy's .git/config that goes into images) has them.
 import path from 'node:path';
 import { VaubanError } from '../errors.js';
 import { shellQuote } from '../shell-quote.js';
@@ -14,57 +15,105 @@ export interface GitRemote {
   keyFile: string | undefined;
 }
 
-function isSshUrl(url: string): boolean {
+export interface GitCredentials {
+  username: string;
+  password: string;
+}
+
+/**
+ * A credential helper that answers from two environment variables: the
+ * helper's text names them; their values stay in git's environment.
+ */
+const CREDENTIAL_HELPER = '!f() { test "$1" = get || exit 0; echo "username=${VAUBAN_GIT_USERNAME}"; echo "password=${VAUBAN_GIT_PASSWORD}"; }; f';
+
+/** git options and environment that hand `credentials` to git through the helper above (and only it). */
+export function credentialHelper(credentials: GitCredentials): { args: string[]; env: Record<string, string> } {
+  return {
+    args: ['-c', 'credential.helper=', '-c', `credential.helper=${CREDENTIAL_HELPER}`],
+    env: { VAUBAN_GIT_USERNAME: credentials.username, VAUBAN_GIT_PASSWORD: credentials.password },
+  };
+}
+
+/** The URL without any user:password@ part (GitLab puts a job token there). */
+export function withoutCredentials(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1');
+}
+
+/** An http(s) URL's user:password@ part, decoded; undefined for other URLs or none. */
+export function credentialsOf(url: string): GitCredentials | undefined {
+  const match = /^https?:\/\/([^/@]*)@/i.exec(url);
+  if (match === null) return undefined;
+  const [user = '', password = ''] = (match[1] as string).split(/:(.*)/s);
+  const decode = (text: string) => {
+    try {
+      return decodeURIComponent(text);
+    } catch {
+      return text;
+    }
+  };
+  return { username: decode(user), password: decode(password) };
+}
+
+/** True for git@host:path and ssh:// URLs, which use the deploy key. */
+export function isSshUrl(url: string): boolean {
   return url.startsWith('ssh://') || /^[\w.-]+@[\w.-]+:/.test(url);
 }
 
-function gitEnv(remote: GitRemote): Record<string, string> {
+/** The URL git is given: a local path made absolute; an https URL without its credentials. */
+function fetchUrl(remote: GitRemote): string {
+  if (/^(\/|\.{1,2}\/)/.test(remote.url)) return path.resolve(remote.url);
+  return credentialsOf(remote.url) === undefined ? remote.url : withoutCredentials(remote.url);
+}
+
+function gitAccess(remote: GitRemote): { args: string[]; env: Record<string, string> } {
   const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true' };
   if (isSshUrl(remote.url)) {
     const ssh = ['ssh', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=accept-new'];
     if (remote.keyFile !== undefined) ssh.push('-o', 'IdentitiesOnly=yes', '-i', path.resolve(remote.keyFile));
     env.GIT_SSH_COMMAND = ssh.map(shellQuote).join(' ');
   }
-  return env;
+  const credentials = credentialsOf(remote.url);
+  if (credentials === undefined) return { args: [], env };
+  const helper = credentialHelper(credentials);
+  return { args: helper.args, env: { ...env, ...helper.env } };
 }
 
-/** Checks the deploy key before any work: an ssh URL without a readable key fails now, not mid-build. */
-export function assertDeployKey(remote: GitRemote): void {
-  if (isSshUrl(remote.url) && remote.keyFile !== undefined && !existsSync(remote.keyFile)) {
-    throw new VaubanError(`the deploy key ${remote.keyFile} (-k, --ssh-priv-key) does not exist, and ANSIBLE_REPO is an ssh URL`, {
-      hint: 'give the read-only deploy key of the Ansible repository with -k <path>',
-    });
-  }
-}
-
-/** A bare copy of the repository with every branch, in `dir`. */
-export async function fetchMirror(remote: GitRemote, dir: string, runOptions: RunOptions = {}): Promise<void> {
-  const url = /^(\/|\.{1,2}\/)/.test(remote.url) ? path.resolve(remote.url) : remote.url;
-  try {
-    await run('git', ['clone', '--quiet', '--mirror', url, dir], { ...runOptions, env: gitEnv(remote) });
-  } catch (error) {
-    throw new VaubanError(`cannot fetch the Ansible repository ${remote.url}`, { cause: error, hint: 'check ANSIBLE_REPO and the deploy key (-k)' });
-  }
-}
-
-/** Resolves a branch of the mirror to its commit; a missing branch is a clear error. */
-export async function resolveBranch(mirror: string, branch: string, runOptions: RunOptions = {}): Promise<string> {
-  const result = await run('git', ['--git-dir', mirror, 'rev-parse', '--verify', '--quiet', `refs/heads/${branch}^{commit}`], {
-    ...runOptions,
-    allowFailure: true,
-  });
-  if (result.exitCode !== 0) throw new VaubanError(`branch '${branch}' does not exist in the Ansible repository`);
-  return result.stdout.trim();
+/** An empty bare repository in `dir`, into which branches are fetched one by one. */
+export async function initMirror(dir: string, runOptions: RunOptions = {}): Promise<void> {
+  await run('git', ['init', '--quiet', '--bare', dir], runOptions);
 }
 
 /**
- * A working copy of `branch` in `dir`, with its .git (so that playbooks and
- * /imginfo can read the commit) and `origin` pointing at the real URL, not at
- * a path of this machine.
+ * Fetches one branch of the remote into the bare repository `mirror` (no
+ * other branch, no tag) and returns its commit; a missing branch is a clear error.
+ */
+export async function fetchBranch(remote: GitRemote, mirror: string, branch: string, runOptions: RunOptions = {}): Promise<string> {
+  const access = gitAccess(remote);
+  const shown = withoutCredentials(remote.url);
+  const result = await run(
+    'git',
+    ['--git-dir', mirror, ...access.args, 'fetch', '--quiet', '--no-tags', fetchUrl(remote), `+refs/heads/${branch}:refs/heads/${branch}`],
+    { ...runOptions, env: access.env, allowFailure: true },
+  );
+  if (result.exitCode !== 0) {
+    if (/couldn't find remote ref/i.test(result.stderr)) throw new VaubanError(`branch '${branch}' does not exist in the Ansible repository`);
+    const reason = result.stderr.trim().split('\n').slice(-3).join(' / ');
+    throw new VaubanError(`cannot fetch branch '${branch}' of the Ansible repository ${shown}: ${reason}`, { hint: 'check ANSIBLE_REPO and the deploy key (-k)' });
+  }
+  const { stdout } = await run('git', ['--git-dir', mirror, 'rev-parse', '--verify', `refs/heads/${branch}^{commit}`], runOptions);
+  return stdout.trim();
+}
+
+/**
+ * A working copy of `branch` alone in `dir`, with its .git (so that playbooks
+ * and /imginfo can read the commit) and `origin` pointing at the real URL
+ * without credentials, not at a path of this machine.
  */
 export async function checkoutBranch(options: { mirror: string; branch: string; dir: string; originUrl: string }, runOptions: RunOptions = {}): Promise<string> {
-  await run('git', ['clone', '--quiet', '--no-hardlinks', '--branch', options.branch, options.mirror, options.dir], runOptions);
-  await run('git', ['-C', options.dir, 'remote', 'set-url', 'origin', options.originUrl], runOptions);
+  // file:// makes git copy only the objects of the branch (a plain path copies the whole object store).
+  // umask 022: the copy goes into images as it is.
+  await run('git', ['clone', '--quiet', '--single-branch', '--no-tags', '--branch', options.branch, `file://${path.resolve(options.mirror)}`, options.dir], { ...runOptions, umask: 0o022 });
+  await run('git', ['-C', options.dir, 'remote', 'set-url', 'origin', withoutCredentials(options.originUrl)], runOptions);
   const { stdout } = await run('git', ['-C', options.dir, 'rev-parse', 'HEAD'], runOptions);
   return stdout.trim();
 }

@@ -16,7 +16,15 @@ export interface StaticServer {
 export async function startStaticServer(root: string, host = '127.0.0.1'): Promise<StaticServer> {
   const requests: string[] = [];
   const server = http.createServer((request, response) => {
-    const urlPath = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
+    let urlPath: string;
+    try {
+      urlPath = decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname);
+    } catch {
+      // A malformed request (`/%`) gets an answer; it never takes the server down.
+      requests.push(`${request.method} ${request.url ?? ''} 400`);
+      response.writeHead(400).end();
+      return;
+    }
     const file = path.join(root, path.normalize(urlPath));
     const record = (status: number) => requests.push(`${request.method} ${urlPath} ${status}`);
     if (!file.startsWith(`${root}${path.sep}`) || (request.method !== 'GET' && request.method !== 'HEAD')) {

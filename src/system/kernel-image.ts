@@ -1,10 +1,11 @@
 // The version of a Linux kernel, read from the kernel image itself: an x86
 // bzImage carries "HdrS" at 0x202 and, at 0x20E, the offset (minus 0x200) of
 // a text such as "6.1.0-28-amd64 (debian-kernel@lists.debian.org) #1 ...".
-import { readdirSync } from 'node:fs';
+import { lstatSync, readdirSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { VaubanError } from '../errors.js';
+import { regularFileInTree, resolveInTree } from './tree-path.js';
 
 export async function readKernelVersion(file: string): Promise<string> {
   const handle = await open(file, 'r');
@@ -23,16 +24,22 @@ export async function readKernelVersion(file: string): Promise<string> {
   }
 }
 
-/** The newest kernel of a root file system: its /boot/vmlinuz-* with the highest version, and that version. */
+/**
+ * The newest kernel of a root file system: its /boot/vmlinuz-* with the
+ * highest version, and that version. Paths are resolved inside the tree: a
+ * link in /boot never leads to a file of the build host (chroot_dracut copies
+ * the kernel out).
+ */
 export async function findNewestKernel(root: string): Promise<{ file: string; version: string } | undefined> {
-  const boot = path.join(root, 'boot');
+  const boot = resolveInTree(root, 'boot', { followFinal: true });
   let names: string[];
   try {
-    names = readdirSync(boot).filter((name) => name.startsWith('vmlinuz'));
+    names = lstatSync(boot).isDirectory() ? readdirSync(boot).filter((name) => name.startsWith('vmlinuz')) : [];
   } catch {
     return undefined;
   }
-  const kernels = await Promise.all(names.map(async (name) => ({ file: path.join(boot, name), version: await readKernelVersion(path.join(boot, name)) })));
+  const files = names.map((name) => regularFileInTree(root, path.posix.join('boot', name))).filter((file): file is string => file !== undefined);
+  const kernels = await Promise.all([...new Set(files)].map(async (file) => ({ file, version: await readKernelVersion(file) })));
   kernels.sort((a, b) => compareVersions(a.version, b.version));
   return kernels.at(-1);
 }

@@ -1,5 +1,5 @@
 // Mounts made by this run, each registered for release the moment it exists.
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import type { CleanupStack } from './cleanup.js';
 import { run, type RunOptions } from './run.js';
 
@@ -42,6 +42,8 @@ export async function mountOverlay(options: OverlayOptions, cleanup: CleanupStac
   const mountOptions = [`lowerdir=${options.lower.join(':')}`];
   if (options.upper !== undefined && options.work !== undefined) {
     mkdirSync(options.upper, { recursive: true });
+    // The merged tree's / has the upper folder's mode: 0755, as Docker's layers, whatever the run's umask.
+    chmodSync(options.upper, 0o755);
     mkdirSync(options.work, { recursive: true });
     mountOptions.push(`upperdir=${options.upper}`, `workdir=${options.work}`);
   }

@@ -3,6 +3,7 @@
 // TFTP and lets the guest reach the host's loopback as 10.0.2.2.
 import { spawn } from 'node:child_process';
 import { VaubanError } from '../errors.js';
+import { childEnv } from './run.js';
 
 export type Accelerator = 'tcg' | 'kvm';
 
@@ -48,7 +49,7 @@ export async function runQemu(options: QemuOptions): Promise<QemuResult> {
   const args = qemuArguments(options);
   options.debug?.(`$ qemu-system-x86_64 ${args.join(' ')}`);
   const started = Date.now();
-  const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'ignore', 'pipe'], env: childEnv() });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   let timedOut = false;

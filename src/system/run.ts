@@ -1,6 +1,8 @@
 // The single entry point for every external program vauban runs. It logs the
-// argument list at debug level, and turns any failure into a VaubanError that
-// names the command, its exit status and the tail of its error output.
+// argument list at debug level, gives the program an allow-listed environment,
+// and turns any failure into a VaubanError that names the command, its exit
+// status and the tail of its error output.
+import type { Options } from 'execa';
 import { shellJoin } from '../shell-quote.js';
 import { VaubanError } from '../errors.js';
 
@@ -10,7 +12,7 @@ export interface RunOptions {
   /** A file streamed to the program's standard input. */
   inputFile?: string;
   cwd?: string;
-  /** Extra environment variables, merged over the current environment. */
+  /** Variables for this program only, over the allow-listed environment (childEnv). */
   env?: Record<string, string | undefined>;
   /** Called with each line the program prints (stdout and stderr), as it prints it. */
   onLine?: (line: string) => void;
@@ -22,6 +24,14 @@ export interface RunOptions {
   allowFailure?: boolean;
   /** Capture stdout as a Buffer instead of a string. */
   binary?: boolean;
+  /** Open file descriptors of ours the program gets as its fd 3, 4, ... (flock(1) locks ours this way). */
+  passFds?: number[];
+  /**
+   * The program's umask, when it must not be the run's (077): 0o022 for what
+   * makes content others read (apt and dracut in a chroot, debootstrap, the
+   * Ansible working copies that go into images).
+   */
+  umask?: number;
 }
 
 export interface RunResult {
@@ -34,15 +44,42 @@ export interface RunResult {
 
 const STDERR_TAIL_LINES = 15;
 
+// What a child may see of vauban's own environment: enough to find programs,
+// speak a locale, reach a proxy and the operator's ssh agent. Never the
+// settings and their secrets (REGISTRY_PASSWORD, VAULTED_SSHD_KEYS_KEY,
+// DOT_SECRETS_ENV, CI tokens...): apt's maintainer scripts, dracut, git and
+// ansible have no business with them.
+const ALLOWED_ENV = new Set([
+  'PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LANGUAGE', 'TERM', 'TZ', 'TMPDIR', 'SSH_AUTH_SOCK',
+  'http_proxy', 'https_proxy', 'no_proxy', 'ftp_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'FTP_PROXY',
+]);
+
+/** The environment of a child process: the allow-listed part of `base`, then `extra` (undefined removes a key). */
+export function childEnv(extra: Record<string, string | undefined> = {}, base: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(base)) {
+    if (value !== undefined && (ALLOWED_ENV.has(key) || key.startsWith('LC_'))) env[key] = value;
+  }
+  for (const [key, value] of Object.entries(extra)) {
+    if (value === undefined) delete env[key];
+    else env[key] = value;
+  }
+  return env;
+}
+
 /** Runs `command args...`; resolves with its output, rejects with a VaubanError. */
 export async function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
   const { execa } = await import('execa');
   options.debug?.(`$ ${formatCommand(command, args)}`);
-  const subprocess = execa(command, args, {
+  // A umask of its own: through sh, so that no other file of this process is ever made with it.
+  const [file, argv] =
+    options.umask === undefined ? [command, args] : ['/bin/sh', ['-c', `umask ${options.umask.toString(8).padStart(3, '0')} && exec "$0" "$@"`, command, ...args]];
+  const subprocess = execa(file, argv, {
     input: options.input,
     inputFile: options.inputFile,
     cwd: options.cwd,
-    env: options.env,
+    env: childEnv(options.env),
+    extendEnv: false,
     reject: false,
     stripFinalNewline: !options.binary,
     encoding: options.binary ? 'buffer' : 'utf8',
@@ -51,6 +88,8 @@ export async function run(command: string, args: readonly string[], options: Run
     // Lines are split by execa so onLine gets whole lines.
     lines: false,
     maxBuffer: 256 * 1024 * 1024,
+    // A number at stdio[3+] passes that descriptor of ours (execa's types only name 3 to 9).
+    ...(options.passFds?.length ? { stdio: ['pipe', 'pipe', 'pipe', ...options.passFds] as unknown as Options['stdio'] } : {}),
   });
   if (options.onLine) {
     const onLine = options.onLine;
@@ -94,7 +133,7 @@ function toRunError(
   signal: AbortSignal | undefined,
 ): VaubanError {
   const shown = formatCommand(command, args, 120);
-  if (result.code === 'ENOENT') {
+  if (result.code === 'ENOENT' || (result.exitCode === 127 && new RegExp(`\\b${command.replace(/[^\w/.-]/g, '')}: not found`).test(stderr))) {
     return new VaubanError(`${command} is not installed (needed to run: ${shown})`, {
       hint: `install the Debian package that provides ${command}`,
       cause: result.cause,

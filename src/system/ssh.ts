@@ -13,7 +13,8 @@ export interface SshTarget {
 
 /** Runs a remote shell command (a single string, quoted by the caller). */
 export function sshRun(target: SshTarget, command: string, runOptions: RunOptions = {}): Promise<RunResult> {
-  return run('ssh', ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=15', ...target.options, target.destination, command], runOptions);
+  // `--`: the destination is never read as an option, whatever it is.
+  return run('ssh', ['-o', 'BatchMode=yes', '-o', 'ConnectTimeout=15', ...target.options, '--', target.destination, command], runOptions);
 }
 
 /** Quotes words for the remote shell and joins them. */

@@ -2,6 +2,7 @@
 // device nodes and extended attributes as they are, which a root file system needs.
 import type { Readable } from 'node:stream';
 import { VaubanError } from '../errors.js';
+import { childEnv } from './run.js';
 
 export interface TarStream {
   stream: Readable;
@@ -24,7 +25,7 @@ export async function createTarStream(dir: string, options: CreateTarOptions = {
   if (options.oneFileSystem) args.push('--one-file-system');
   for (const pattern of options.exclude ?? []) args.push(`--exclude=${pattern}`);
   args.push('.');
-  const child = execa('tar', args, { buffer: { stdout: false, stderr: true }, cancelSignal: options.signal, reject: false });
+  const child = execa('tar', args, { buffer: { stdout: false, stderr: true }, cancelSignal: options.signal, reject: false, env: childEnv(), extendEnv: false });
   const done = child.then((result) => {
     if (result.exitCode !== 0) {
       throw new VaubanError(`tar of ${dir} failed (exit status ${result.exitCode}): ${String(result.stderr).trim().split('\n').slice(-5).join('\n')}`);
@@ -40,6 +41,8 @@ export async function createTarOf(parent: string, names: string[], options: { si
     buffer: { stdout: false, stderr: true },
     cancelSignal: options.signal,
     reject: false,
+    env: childEnv(),
+    extendEnv: false,
   });
   const done = child.then((result) => {
     if (result.exitCode !== 0) throw new VaubanError(`tar of ${names.join(' ')} in ${parent} failed: ${String(result.stderr).trim()}`);

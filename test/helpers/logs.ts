@@ -1,8 +1,10 @@
-// The per-host conffs logs of /tmp/vauban-logs made during a test file.
+// The per-host conffs logs (vauban's default folder, /var/log/vauban) made during a test file.
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
-const DIR = '/tmp/vauban-logs';
+/** vauban's default per-host log folder (VAUBAN_LOG_DIR unset). */
+export const CONFFS_LOG_DIR = '/var/log/vauban';
+const DIR = CONFFS_LOG_DIR;
 
 export interface LogWatch {
   /** Names of the log files created since the watch started. */

@@ -17,10 +17,10 @@ export interface VaubanRun {
 export async function runVauban(
   command: 'vauban' | 'vauban-ci' | 'vauban-version-control',
   args: string[],
-  options: { cwd: string; env: Record<string, string>; log: string },
+  options: { cwd: string; env: Record<string, string>; log: string; onSpawn?: (pid: number) => void },
 ): Promise<VaubanRun> {
   appendFileSync(options.log, `\n$ ${command} ${args.join(' ')}\n`);
-  const result = await execa(process.execPath, [path.join(BIN, `${command}.js`), ...args], {
+  const subprocess = execa(process.execPath, [path.join(BIN, `${command}.js`), ...args], {
     cwd: options.cwd,
     env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', ...options.env },
     extendEnv: false,
@@ -28,6 +28,8 @@ export async function runVauban(
     all: true,
     stdin: 'ignore',
   });
+  if (subprocess.pid !== undefined) options.onSpawn?.(subprocess.pid);
+  const result = await subprocess;
   const output = String(result.all ?? '');
   appendFileSync(options.log, `${output}\n[exit ${result.exitCode}]\n`);
   return { exitCode: result.exitCode ?? -1, output, log: options.log };

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import type { LoadedSettings } from '../config/settings.js';
+import { planRun } from '../plan.js';
+import { parseVaubanArgs } from './vauban-args.js';
+import { runProblems } from './run-problems.js';
+
+function problemsOf(argv: string[], values: LoadedSettings['values'], existing: string[]): string[] {
+  const outcome = parseVaubanArgs(argv, { out: () => undefined, err: () => undefined });
+  if (outcome.kind !== 'run') throw new Error('parse failed');
+  const settings: LoadedSettings = { values, sources: {}, ci: false, secrets: [] };
+  return runProblems(outcome.options, settings, planRun(outcome.options), { cwd: '/project', exists: (file) => existing.includes(file) }).map((one) => one.message);
+}
+
+const SETTINGS = { ANSIBLE_REPO: 'git@git.example.com:ops/ansible.git', VAULTED_SSHD_KEYS_KEY: 'x' };
+
+describe('--dry-run lists every problem the run would stop on (issue 13, item 10)', () => {
+  it('a missing -f file and a missing -k key, with missing settings', () => {
+    expect(problemsOf(['-f', 'nope.raw', '-k', 'keys/ro', '-u', 'no', '-i', 'no'], { ANSIBLE_REPO: SETTINGS.ANSIBLE_REPO }, [])).toEqual([
+      'setting VAULTED_SSHD_KEYS_KEY is required by the requested steps but is not set',
+      'the base file nope.raw (--iso) does not exist',
+      'the deploy key /project/keys/ro (-k, --ssh-priv-key) does not exist, and ANSIBLE_REPO is an ssh URL',
+    ]);
+  });
+
+  it('nothing when the files exist', () => {
+    expect(problemsOf(['-f', 'base.raw', '-u', 'no', '-i', 'no'], SETTINGS, ['/project/base.raw', '/project/ansible-ro'])).toEqual([]);
+  });
+
+  it('no deploy key needed for an https repository, no base file when no step reads it', () => {
+    expect(problemsOf(['-f', 'nope.raw', '-u', 'no', '-i', 'no'], { ...SETTINGS, ANSIBLE_REPO: 'https://git.example.com/a.git' }, ['/project/nope.raw'])).toEqual([]);
+    expect(problemsOf(['-s', 'x/iso', '-f', 'nope.raw', '-r', 'no', '-i', 'no', '-u', 'no'], SETTINGS, [])).toEqual([]);
+  });
+
+  it('an upload key without the servers\' known hosts (item 7)', () => {
+    const key = Buffer.from('-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n').toString('base64');
+    const upload = { ...SETTINGS, UPLOAD_HOSTS_LIST: 'pxe1', UPLOAD_DIR: '/srv/pxe', UPLOAD_CI_SSH_KEY: key };
+    expect(problemsOf(['-s', 'x/iso', '-i', 'no'], upload, ['/project/ansible-ro'])).toEqual([
+      "setting UPLOAD_KNOWN_HOSTS is required with UPLOAD_CI_SSH_KEY: the PXE servers' host keys are checked, never accepted blindly",
+    ]);
+    expect(problemsOf(['-s', 'x/iso', '-i', 'no'], { ...upload, UPLOAD_KNOWN_HOSTS: 'pxe1 ssh-ed25519 AAAA' }, ['/project/ansible-ro'])).toEqual([]);
+  });
+});

@@ -1,0 +1,53 @@
+// What would stop a run before any work, found without root or Docker: the
+// settings the requested steps need, the base file (-f) and the deploy key
+// (-k). `--dry-run` lists them all; a real run stops on the first, so that
+// the two cannot disagree.
+import path from 'node:path';
+import { requiredSettingKeys, type LoadedSettings } from '../config/settings.js';
+import type { VaubanOptions } from '../options.js';
+import type { Plan } from '../plan.js';
+import { isSshUrl } from '../system/git.js';
+
+export interface RunProblem {
+  message: string;
+  hint?: string;
+  /** For a missing setting: its key. */
+  setting?: string;
+}
+
+export interface ProblemFacts {
+  cwd: string;
+  /** True when the file exists (existsSync, or a fake in tests). */
+  exists: (file: string) => boolean;
+}
+
+export function runProblems(options: VaubanOptions, settings: LoadedSettings, plan: Plan, facts: ProblemFacts): RunProblem[] {
+  const values = settings.values;
+  const needs = { ansible: options.rootfs || options.conffs, vault: options.rootfs || options.conffs, upload: options.upload };
+  const missing = requiredSettingKeys(needs, settings.ci).filter((key) => values[key] === undefined);
+  const problems: RunProblem[] = missing.map((key) => ({
+    message: `setting ${key} is required by the requested steps but is not set`,
+    hint: `set it in the environment or in .secrets.env as: export ${key}='...'`,
+    setting: key,
+  }));
+  // A key of the settings uploads as CI does: to servers checked against UPLOAD_KNOWN_HOSTS only.
+  if (options.upload && values.UPLOAD_CI_SSH_KEY !== undefined && values.UPLOAD_KNOWN_HOSTS === undefined && !missing.includes('UPLOAD_KNOWN_HOSTS')) {
+    problems.push({
+      message: 'setting UPLOAD_KNOWN_HOSTS is required with UPLOAD_CI_SSH_KEY: the PXE servers\' host keys are checked, never accepted blindly',
+      hint: "set it to the servers' known_hosts lines (ssh-keyscan <server>) or to the path of a known_hosts file",
+      setting: 'UPLOAD_KNOWN_HOSTS',
+    });
+  }
+  const usesBase = plan.steps.some((step) => step.id === 'mount_iso');
+  if (usesBase && options.iso !== undefined && !facts.exists(path.resolve(facts.cwd, options.iso))) {
+    problems.push({ message: `the base file ${options.iso} (--iso) does not exist` });
+  }
+  const keyFile = path.resolve(facts.cwd, options.sshPrivKey);
+  if (needs.ansible && values.ANSIBLE_REPO !== undefined && isSshUrl(values.ANSIBLE_REPO) && !facts.exists(keyFile)) {
+    problems.push({
+      message: `the deploy key ${keyFile} (-k, --ssh-priv-key) does not exist, and ANSIBLE_REPO is an ssh URL`,
+      hint: 'give the read-only deploy key of the Ansible repository with -k <path>',
+    });
+  }
+  return problems;
+}

@@ -1,0 +1,83 @@
+// One run lifecycle for every command that builds or deploys (vauban,
+// vauban-version-control): private files (umask 077), the work folder, the
+// lock of the working directory, Ctrl-C/SIGTERM/SIGHUP, failure printing, new
+// vault entries committed in CI, old conffs folders pruned, the cleanup stack
+// unwound, the recap. A command only gives its work.
+import type { LoadedSettings } from '../config/settings.js';
+import type { Reporter } from '../reporter.js';
+import { emptyReport, type RunReport } from '../run-report.js';
+import { CleanupStack } from '../system/cleanup.js';
+import { interruptedExitCode, watchInterruptions } from './command.js';
+import { describeFailure } from './fail.js';
+import { printRecap } from './recap.js';
+import type { MainIo } from './vauban.js';
+
+export interface Session {
+  cleanup: CleanupStack;
+  report: RunReport;
+  signal: AbortSignal;
+  workDir: string;
+}
+
+export interface SessionInput {
+  io: MainIo;
+  settings: LoadedSettings;
+  reporter: Reporter;
+  debug: boolean;
+  /** The command line, named in the lock file for a run that waits. */
+  command: string;
+  /** The command's work; resolves with its exit status (0 when everything asked for was made). */
+  work: (session: Session) => Promise<number>;
+}
+
+export async function runSession(input: SessionInput): Promise<number> {
+  const { io, settings, reporter } = input;
+  // rootfs.tgz, conffs archives, vault entries, logs, temporary trees: private
+  // to root. What goes into images gets its modes explicitly.
+  process.umask(0o077);
+  const { createWorkDir } = await import('../system/work-dir.js');
+  const { acquireRunLock, describeLockHolder } = await import('../system/run-lock.js');
+  const cleanup = new CleanupStack();
+  const report = emptyReport();
+  const interruption = watchInterruptions(reporter);
+  let exitCode = 0;
+  try {
+    const workDir = createWorkDir(settings.values.VAUBAN_WORK_DIR ?? '/var/tmp', cleanup);
+    // Runs in the same folder share its outputs and vault: one at a time.
+    await acquireRunLock({
+      cwd: io.cwd,
+      command: input.command,
+      cleanup,
+      signal: interruption.signal,
+      onWait: (holder) => reporter.warn(`${describeLockHolder(holder)} works in this folder: waiting for it to end`),
+    });
+    // Registered now, so run after the renames of this run's conffs folders (last in, first out).
+    const { pruneConffsFolders } = await import('../conffs/prune.js');
+    const keep = Number(settings.values.CONFFS_KEEP ?? '5');
+    cleanup.push('old conffs folders', async () => {
+      for (const removed of pruneConffsFolders(`${io.cwd}/overlayfs`, keep)) reporter.debug(`removed the old conffs folder ${removed}`);
+    });
+    exitCode = await input.work({ cleanup, report, signal: interruption.signal, workDir });
+  } catch (error) {
+    const failure = describeFailure(error, input.debug);
+    reporter.error(failure.text.replace(/^error: /, ''));
+    exitCode = failure.exitCode;
+  } finally {
+    // New sshd keys must not be lost with the CI job, whatever happened to the build.
+    if (settings.ci && report.newVaultEntries.length > 0) {
+      const { commitVault } = await import('../vault-commit.js');
+      await reporter
+        .step('vault: commit and push the new entries', () => commitVault(io.cwd, report.newVaultEntries, settings, { debug: (line) => reporter.debug(line) }))
+        .catch((error: unknown) => {
+          reporter.error(describeFailure(error, input.debug).text.replace(/^error: /, ''));
+          exitCode = 1;
+        });
+    }
+    await reporter.step('cleanup', () => cleanup.unwind((label, error) => reporter.warn(`cleanup of ${label} failed: ${(error as Error).message}`)));
+    interruption.dispose();
+  }
+  const interruptedBy = interruption.received();
+  if (interruptedBy !== undefined) exitCode = interruptedExitCode(interruptedBy);
+  printRecap(reporter, report, exitCode === 0);
+  return exitCode;
+}

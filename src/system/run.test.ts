@@ -1,0 +1,41 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { childEnv, run } from './run.js';
+
+describe('the environment of every child (issue 13, item 3)', () => {
+  const secrets = {
+    REGISTRY_PASSWORD: 'registry-pw-Lm3',
+    VAULTED_SSHD_KEYS_KEY: 'vault-pass-Qe7',
+    DOT_SECRETS_ENV: 'ZXhwb3J0IFg9eQo=',
+    GIT_TOKEN_PASSWORD: 'glpat-token-9x',
+    CI_JOB_TOKEN: 'job-token-7y',
+  };
+  afterEach(() => {
+    for (const key of Object.keys(secrets)) delete process.env[key];
+  });
+
+  it('keeps only the allow-list, then adds what the call gives', () => {
+    const env = childEnv({ GIT_TERMINAL_PROMPT: '0', HOME: undefined }, { PATH: '/usr/bin', HOME: '/root', LC_ALL: 'C', http_proxy: 'http://proxy:3128', ...secrets });
+    expect(env).toEqual({ PATH: '/usr/bin', LC_ALL: 'C', http_proxy: 'http://proxy:3128', GIT_TERMINAL_PROMPT: '0' });
+  });
+
+  it('run() never hands vauban\'s secrets to a program', async () => {
+    Object.assign(process.env, secrets);
+    const { stdout } = await run('env', [], { env: { VAUBAN_FOR_THIS_ONE: 'yes' } });
+    for (const value of Object.values(secrets)) expect(stdout).not.toContain(value);
+    expect(stdout).toMatch(/^VAUBAN_FOR_THIS_ONE=yes$/m);
+    expect(stdout).toMatch(/^PATH=/m);
+  });
+});
+
+describe('a program\'s own umask', () => {
+  it('runs it with the umask asked, and still says when it is not installed', async () => {
+    const old = process.umask(0o077);
+    try {
+      expect((await run('sh', ['-c', 'umask'], { umask: 0o022 })).stdout).toBe('0022');
+      expect((await run('sh', ['-c', 'umask'])).stdout).toBe('0077');
+      await expect(run('vauban-no-such-program', ['x'], { umask: 0o022 })).rejects.toThrow(/vauban-no-such-program is not installed/);
+    } finally {
+      process.umask(old);
+    }
+  });
+});
