@@ -4,12 +4,13 @@
 // overlayfs/overlayfs-<host>/conffs-<host>.tgz with the host's sshd keys.
 // Hosts are built in parallel (bounded); a failing host does not stop the
 // others, but fails the run once they are done.
-import { createWriteStream, mkdirSync, renameSync, type WriteStream } from 'node:fs';
+import { mkdirSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../context.js';
 import { VaubanError, throwIfAborted } from '../errors.js';
 import type { HostResult } from '../run-report.js';
 import { sshdKeysFor } from '../sshd-keys.js';
+import { openLogFile, type LogFile } from '../system/log-file.js';
 import { packConffs, sshdKeysTar } from './conffs-archive.js';
 import { StageContainer } from './stage-container.js';
 import type { ConffsArtifact } from './types.js';
@@ -29,7 +30,6 @@ export async function buildConffs(ctx: Context, input: ConffsInput): Promise<Con
   if (!ctx.runs('build_conffs') || source === undefined || prefix === undefined || hosts === undefined) return undefined;
   ctx.reporter.info(`building conffs for ${hosts.length} host(s): ${hosts.join(' ')}`);
 
-  mkdirSync(ctx.logDir, { recursive: true });
   const { default: pLimit } = await import('p-limit');
   const limit = pLimit(ctx.conffsParallel);
   const artifacts: ConffsArtifact[] = [];
@@ -48,7 +48,7 @@ export async function buildConffs(ctx: Context, input: ConffsInput): Promise<Con
           const log = path.join(ctx.logDir, `${prefix}-${host}-${ctx.runStamp}`);
           const result: HostResult = { host, ok: false, log };
           ctx.report.hosts.push(result);
-          const logStream = createWriteStream(log);
+          const logStream = openLogFile(log, { secrets: ctx.settings.secrets });
           try {
             const artifact = await buildHostConffs(ctx, { host, source, prefix, logStream, result });
             artifacts.push(artifact);
@@ -61,7 +61,7 @@ export async function buildConffs(ctx: Context, input: ConffsInput): Promise<Con
             counts.failed++;
           } finally {
             counts.running--;
-            await new Promise<void>((resolve) => logStream.end(resolve));
+            await logStream.close();
             show();
             ctx.reporter.info(`${result.ok ? '[OK]' : '[KO]'} ${host} (log: ${log})`);
           }
@@ -85,7 +85,7 @@ interface HostInput {
   host: string;
   source: string;
   prefix: string;
-  logStream: WriteStream;
+  logStream: LogFile;
   result: HostResult;
 }
 
