@@ -91,7 +91,9 @@ describe('kernel, initramfs, a master of real-world content and two hosts\' conf
     // Nothing vauban added for the services stays: no policy-rc.d, no diversion, no build journal, no Galaxy cache.
     expect(await inImage(MASTER, 'ls /usr/sbin/policy-rc.d /root/.ansible/galaxy_cache 2>&1; dpkg-divert --list | grep -c systemctl; ls /var/log/journal | wc -l')).toMatch(/No such file[\s\S]*No such file[\s\S]*\n0\n0$/);
     // Stage containers are gone.
-    expect(await sh('docker', ['ps', '-aq', '--filter', 'label=vauban.stage-host'])).toBe('');
+    expect(await sh('docker', ['ps', '-aq', '--filter', 'name=vauban-stage-'])).toBe('');
+    // The stage containers' names and labels are not the image's.
+    expect(await sh('docker', ['image', 'inspect', '--format', '{{json .Config.Labels}}', MASTER])).not.toMatch(/vauban\.run|stage-host/);
   });
 
   it('each host\'s conffs carries its own site, page and banner', async () => {

@@ -95,7 +95,8 @@ export class StageContainer {
       Cmd: INIT,
       Entrypoint: [],
       Hostname: input.hostname,
-      Labels: { 'vauban.run': ctx.runId, 'vauban.stage-host': input.hostname },
+      // Named, not labelled: an image made by commit keeps its container's labels, and would pass them on.
+      name: `vauban-stage-${ctx.runId}-${input.hostname.replace(/[^a-zA-Z0-9_.-]/g, '_')}-${randomBytes(3).toString('hex')}`,
       HostConfig: {
         // /run and /tmp are scratch, as on a booted host: what runs there never reaches the image.
         Tmpfs: { '/run': 'rw,nosuid,nodev,mode=755', '/run/lock': 'rw,nosuid,nodev,noexec', '/tmp': 'rw,nosuid,nodev,mode=1777' },
