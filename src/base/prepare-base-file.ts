@@ -9,7 +9,7 @@ import type { Context } from '../context.js';
 import { VaubanError } from '../errors.js';
 import type { StepHandle } from '../reporter.js';
 import { formatSeconds } from '../reporter.js';
-import { decompressToFile } from '../system/decompress.js';
+import { decompressToFile, extractTarMember } from '../system/decompress.js';
 import { detectDiskImage } from '../system/disk-image.js';
 import type { IsoFile } from '../system/iso9660.js';
 import { convertToRaw, inspectQemuImage } from '../system/qemu-img.js';
@@ -48,10 +48,19 @@ async function convertQcow2(ctx: Context, file: string, handle: StepHandle): Pro
 }
 
 async function decompressBase(ctx: Context, file: string, base: Extract<BaseFile, { kind: 'compressed' }>, handle: StepHandle): Promise<string> {
+  const size = formatBytes((await stat(file)).size);
+  if (base.content === 'tar') {
+    const directory = path.join(ctx.workDir, 'base', 'archive');
+    const output = path.join(directory, TAR_MEMBER);
+    let extracted = output;
+    await timedCopy(ctx, handle, output, `${base.compression}: decompressing ${TAR_MEMBER} out of ${path.basename(file)} (${size})`, async () => {
+      extracted = await extractTarMember({ source: file, compression: base.compression, member: TAR_MEMBER, directory }, ctx.runOptions);
+    });
+    return extracted;
+  }
   const output = path.join(ctx.workDir, 'base', base.content === 'iso' ? 'base.iso' : 'disk.raw');
-  const what = base.content === 'tar' ? `${TAR_MEMBER} out of ${path.basename(file)}` : path.basename(file);
-  await timedCopy(ctx, handle, output, `${base.compression}: decompressing ${what} (${formatBytes((await stat(file)).size)})`, () =>
-    decompressToFile({ source: file, compression: base.compression, tarMember: base.content === 'tar' ? TAR_MEMBER : undefined, output }, ctx.runOptions),
+  await timedCopy(ctx, handle, output, `${base.compression}: decompressing ${path.basename(file)} (${size})`, () =>
+    decompressToFile({ source: file, compression: base.compression, output }, ctx.runOptions),
   );
   return output;
 }
