@@ -4,9 +4,11 @@
 // ISO 9660), with kernel + initramfs from each; qcow2; .raw.xz; .tar.xz
 // holding disk.raw. Then files that are no usable base: one clear line each,
 // nothing left behind. The operator's file is never written.
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureOtherBases, makeAnsibleRepo, type OtherBases } from './helpers/fixtures.js';
@@ -14,6 +16,8 @@ import { readHostState, type HostState } from './helpers/host-state.js';
 import { imageIds, removeNewImages } from './helpers/images.js';
 import { bash, sh, uniqueName } from './helpers/sh.js';
 import { runVauban, tail, type VaubanRun } from './helpers/vauban.js';
+
+const BIN = fileURLToPath(new URL('../bin/vauban.js', import.meta.url));
 
 let work: string;
 let cwd: string;
@@ -136,6 +140,32 @@ describe('qcow2 and compressed downloads, made raw once in the work folder', () 
       expect(run.output).toMatch(/disk\.raw: 1\.2 GiB \([\d.]+ MiB on disk\) in [\d.]+ s/);
     });
   }
+});
+
+describe('interrupted while decompressing', () => {
+  it('SIGINT during the xz decompression: exit within seconds, no decompressor left running, nothing left behind', async () => {
+    const child = spawn(process.execPath, [BIN, '-f', bases.rawXz, '-n', uniqueName('master-itest-int').toLowerCase(), '-i', 'no', '-l', 'no', '-u', 'no', 'pb_base.yml'], {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    for (const stream of [child.stdout, child.stderr]) stream.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const deadline = Date.now() + 300_000;
+    while (!output.includes('xz: decompressing debian.raw.xz') && child.exitCode === null && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // Let xz write for a moment, so the stop lands mid-stream.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const sentAt = Date.now();
+    child.kill('SIGINT');
+    const code = await exited;
+    expect(code, output.slice(-2000)).toBe(130);
+    expect(Date.now() - sentAt).toBeLessThan(15_000);
+    expect(await sh('pgrep', ['-f', '--', bases.rawXz]).catch(() => '')).toBe('');
+    await expectClean();
+  });
 });
 
 describe('files that are no usable base: one clear line, exit 1, nothing left behind', () => {

@@ -6,6 +6,7 @@ import { VaubanError } from '../errors.js';
 import { peekDecompressed, type StreamCompression } from '../system/decompress.js';
 import { ACCEPTED_KINDS, DETECT_BYTES, detectDiskImage, detectImageKind } from '../system/disk-image.js';
 import { findFileInIso, IsoFormatError, type IsoFile } from '../system/iso9660.js';
+import { inspectQemuImage, type QemuImageInfo } from '../system/qemu-img.js';
 import type { RunOptions } from '../system/run.js';
 
 /** Where a live ISO keeps its root file system: Debian's live/ first, then any folder up to 3 down (Ubuntu's casper/). */
@@ -17,7 +18,7 @@ export const TAR_MEMBER = 'disk.raw';
 export type BaseFile =
   | { kind: 'raw' }
   | { kind: 'iso'; squashfs: IsoFile }
-  | { kind: 'qcow2' }
+  | { kind: 'qcow2'; info: QemuImageInfo }
   | { kind: 'compressed'; compression: StreamCompression; content: 'raw' | 'iso' | 'tar' };
 
 /** Tells what `file` is, or throws one clear error saying what is accepted. */
@@ -25,8 +26,9 @@ export async function inspectBaseFile(file: string, runOptions: RunOptions = {})
   const kind = await detectDiskImage(file);
   switch (kind) {
     case 'raw':
-    case 'qcow2':
       return { kind };
+    case 'qcow2':
+      return { kind, info: await inspectQcow2(file, runOptions) };
     case 'iso':
       return { kind, squashfs: await locateLiveSquashfs(file) };
     case 'xz':
@@ -40,6 +42,17 @@ export async function inspectBaseFile(file: string, runOptions: RunOptions = {})
     default:
       throw new VaubanError(`${file} is not a base vauban can use: its content is none of the accepted kinds`, { hint: `accepted: ${ACCEPTED_KINDS}` });
   }
+}
+
+/** A qcow2 image's sizes; refused when it names other host files (backing file, data file): converting would pull them into the build. */
+async function inspectQcow2(file: string, runOptions: RunOptions): Promise<QemuImageInfo> {
+  const info = await inspectQemuImage(file, 'qcow2', runOptions);
+  if (info.references.length > 0) {
+    throw new VaubanError(`${file} is a qcow2 image that refers to other files (${info.references.join(', ')}): only self-contained images are accepted`, {
+      hint: `flatten it first: qemu-img convert -O qcow2 ${path.basename(file)} flat.qcow2`,
+    });
+  }
+  return info;
 }
 
 /** The live ISO's filesystem.squashfs: where it lies in the ISO, checked to be a squashfs. */

@@ -12,7 +12,7 @@ import { formatSeconds } from '../reporter.js';
 import { decompressToFile, extractTarMember } from '../system/decompress.js';
 import { detectDiskImage } from '../system/disk-image.js';
 import type { IsoFile } from '../system/iso9660.js';
-import { convertToRaw, inspectQemuImage } from '../system/qemu-img.js';
+import { convertToRaw, type QemuImageInfo } from '../system/qemu-img.js';
 import { describeBaseFile, locateLiveSquashfs, TAR_MEMBER, type BaseFile } from './inspect-base-file.js';
 
 /** A base file the kernel can mount: a raw disk image, or a live ISO and where its squashfs lies. */
@@ -26,20 +26,13 @@ export async function prepareBaseFile(ctx: Context, file: string, base: BaseFile
     case 'iso':
       return { kind: 'iso', file, squashfs: base.squashfs };
     case 'qcow2':
-      return usableCopy(await convertQcow2(ctx, file, handle));
+      return usableCopy(await convertQcow2(ctx, file, base.info, handle));
     case 'compressed':
       return usableCopy(await decompressBase(ctx, file, base, handle));
   }
 }
 
-async function convertQcow2(ctx: Context, file: string, handle: StepHandle): Promise<string> {
-  const info = await inspectQemuImage(file, 'qcow2', ctx.runOptions);
-  // A qcow2 image may name other host files (backing file, data file): reading them would let the image pull host files into the build.
-  if (info.references.length > 0) {
-    throw new VaubanError(`${file} is a qcow2 image that refers to other files (${info.references.join(', ')}): only self-contained images are accepted`, {
-      hint: `flatten it first: qemu-img convert -O qcow2 ${path.basename(file)} flat.qcow2`,
-    });
-  }
+async function convertQcow2(ctx: Context, file: string, info: QemuImageInfo, handle: StepHandle): Promise<string> {
   const output = path.join(ctx.workDir, 'base', 'disk.raw');
   await timedCopy(ctx, handle, output, `qemu-img: converting ${path.basename(file)} (qcow2, ${formatBytes(info.actualSize)}) to raw`, () =>
     convertToRaw({ source: file, format: 'qcow2', output }, ctx.runOptions),
