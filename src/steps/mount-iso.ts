@@ -1,10 +1,10 @@
 // mount_iso (A8, B1, B2): the base as a writable folder. A raw disk image's
 // partition 1 or a live ISO's filesystem.squashfs is mounted read-only, with
-// a writable overlay on top (qcow2 and compressed bases are first made raw in
-// the work folder: see base/prepare-base-file.ts): the operator's file is never written to, so no
-// `-backup` copy is needed. With --debian-release the base is debootstrapped
-// from the mirror instead. Every loop device and mount is ours and released
-// by the cleanup stack.
+// a writable overlay on top: the operator's file is never written to, so no
+// `-backup` copy is needed (qcow2 and compressed bases are first made raw in
+// the work folder: base/prepare-base-file.ts). With --debian-release the base
+// is debootstrapped from the mirror instead. Every loop device and mount is
+// ours and released by the cleanup stack.
 import path from 'node:path';
 import { inspectBaseFile } from '../base/inspect-base-file.js';
 import { prepareBaseFile } from '../base/prepare-base-file.js';

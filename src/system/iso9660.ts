@@ -64,7 +64,7 @@ export async function findFileInIso(file: string, search: { paths: string[]; nam
 export async function findInIso(readAt: ReadAt, imageBytes: number, search: { paths: string[]; name: string; depth: number }): Promise<IsoFile | undefined> {
   const volume = await readVolume(readAt, imageBytes);
   if (volume.volumeBytes > imageBytes) {
-    throw new IsoFormatError(`the image is truncated: its ISO 9660 volume spans ${volume.volumeBytes} bytes, the file has ${imageBytes}`);
+    throw new IsoFormatError(`truncated: its volume spans ${volume.volumeBytes} bytes, the file only ${imageBytes}`);
   }
   for (const tree of volume.trees) {
     const reader = new DirectoryReader(readAt, imageBytes, volume.blockSize, tree.joliet);
@@ -81,7 +81,7 @@ export async function readVolume(readAt: ReadAt, imageBytes: number): Promise<Is
   // The descriptor set ends with type 255; 64 descriptors is far beyond any real image.
   for (let index = 0; index < 64; index++) {
     const descriptor = await readAt(FIRST_DESCRIPTOR + index * SECTOR, SECTOR);
-    if (descriptor.length < SECTOR) throw new IsoFormatError('the ISO 9660 volume descriptors are cut short: the image is truncated');
+    if (descriptor.length < SECTOR) throw new IsoFormatError('truncated: its volume descriptors are cut short');
     if (descriptor.toString('latin1', 1, 6) !== 'CD001') throw new IsoFormatError(`no ISO 9660 volume descriptor at sector ${16 + index}`);
     const type = descriptor[0];
     if (type === 255) break;
@@ -89,9 +89,9 @@ export async function readVolume(readAt: ReadAt, imageBytes: number): Promise<Is
     // Joliet: a supplementary descriptor whose escape sequence names UCS-2 level 1, 2 or 3.
     if (type === 2 && /^%\/[@CE]/.test(descriptor.toString('latin1', 88, 91)) && joliet === undefined) joliet = descriptor;
   }
-  if (primary === undefined) throw new IsoFormatError('the ISO 9660 image has no primary volume descriptor');
+  if (primary === undefined) throw new IsoFormatError('no primary volume descriptor');
   const blockSize = primary.readUInt16LE(128);
-  if (blockSize !== SECTOR) throw new IsoFormatError(`the ISO 9660 image has a block size of ${blockSize} bytes (only ${SECTOR} is in use)`);
+  if (blockSize !== SECTOR) throw new IsoFormatError(`a block size of ${blockSize} bytes (only ${SECTOR} is in use)`);
   const volumeBytes = primary.readUInt32LE(80) * blockSize;
   const trees: Tree[] = [{ root: rootEntry(primary), joliet: false }];
   if (joliet !== undefined) trees.push({ root: rootEntry(joliet), joliet: true });
@@ -144,15 +144,15 @@ function sameName(found: string, wanted: string): boolean {
 
 function toIsoFile(entry: Entry, path: string, imageBytes: number): IsoFile {
   const [first, ...rest] = entry.extents;
-  if (first === undefined) throw new IsoFormatError(`${path} has no data extent in the ISO 9660 image`);
+  if (first === undefined) throw new IsoFormatError(`${path} has no data extent`);
   let size = first.size;
   // A file over 4 GiB is recorded as several extents; usable as one region only when they follow each other.
   for (const extent of rest) {
-    if (extent.offset !== first.offset + size) throw new IsoFormatError(`${path} is stored in non-contiguous pieces in the ISO 9660 image`);
+    if (extent.offset !== first.offset + size) throw new IsoFormatError(`${path} is stored in non-contiguous pieces`);
     size += extent.size;
   }
   if (first.offset + size > imageBytes) {
-    throw new IsoFormatError(`${path} ends at byte ${first.offset + size} but the image has only ${imageBytes}: the image is truncated`);
+    throw new IsoFormatError(`truncated: ${path} ends at byte ${first.offset + size}, the file at ${imageBytes}`);
   }
   return { path, offset: first.offset, size };
 }
@@ -169,8 +169,8 @@ class DirectoryReader {
   async list(dir: Entry): Promise<Entry[]> {
     const extent = dir.extents[0];
     if (extent === undefined) return [];
-    if (extent.size > MAX_DIRECTORY_BYTES) throw new IsoFormatError(`an ISO 9660 directory claims ${extent.size} bytes: the image is damaged`);
-    if (extent.offset + extent.size > this.imageBytes) throw new IsoFormatError('an ISO 9660 directory lies beyond the end of the image: the image is truncated');
+    if (extent.size > MAX_DIRECTORY_BYTES) throw new IsoFormatError(`damaged: a directory claims ${extent.size} bytes`);
+    if (extent.offset + extent.size > this.imageBytes) throw new IsoFormatError('truncated: a directory lies beyond the end of the file');
     const data = await this.readAt(extent.offset, extent.size);
     const entries: Entry[] = [];
     let pending: Entry | undefined;
@@ -182,7 +182,7 @@ class DirectoryReader {
         position = (Math.floor(position / this.blockSize) + 1) * this.blockSize;
         continue;
       }
-      if (length < 34 || position + length > data.length) throw new IsoFormatError('a malformed ISO 9660 directory record: the image is damaged');
+      if (length < 34 || position + length > data.length) throw new IsoFormatError('damaged: a malformed directory record');
       const record = data.subarray(position, position + length);
       position += length;
       const nameLength = record[32] ?? 0;
