@@ -150,6 +150,38 @@ describe('what it refuses or does not find', () => {
     await expect(findInIso(readAt(broken), broken.length, LIVE)).rejects.toThrow(IsoFormatError);
   });
 
+  it('a file recorded as several extents (as files over 4 GiB are): one region when they follow each other, refused otherwise', async () => {
+    const image = readFileSync(makeIso('multi.iso', ['-r']));
+    const readAt = (bytes: Buffer): ReadAt => async (offset, length) => bytes.subarray(offset, offset + length);
+    const found = await findInIso(readAt(image), image.length, LIVE);
+    const lba = (found?.offset ?? 0) / 2048;
+    const split = (secondLba: number): Buffer => {
+      const bytes = Buffer.from(image);
+      const record = findRecord(bytes, lba);
+      const length = bytes[record] ?? 0;
+      const sector = Math.floor(record / 2048) * 2048;
+      let end = sector;
+      while (end < sector + 2048 && (bytes[end] ?? 0) > 0) end += bytes[end] ?? 0;
+      expect(end + length).toBeLessThanOrEqual(sector + 2048);
+      // The record twice in a row: the first carries 100 blocks and the multi-extent flag, the second the rest.
+      bytes.copyWithin(record + 2 * length, record + length, end);
+      bytes.copy(bytes, record + length, record, record + length);
+      bytes[record + 25] = (bytes[record + 25] ?? 0) | 0x80;
+      bytes.writeUInt32LE(100 * 2048, record + 10);
+      bytes.writeUInt32BE(100 * 2048, record + 14);
+      const second = record + length;
+      bytes.writeUInt32LE(secondLba, second + 2);
+      bytes.writeUInt32BE(secondLba, second + 6);
+      bytes.writeUInt32LE(squashfs.length - 100 * 2048, second + 10);
+      bytes.writeUInt32BE(squashfs.length - 100 * 2048, second + 14);
+      return bytes;
+    };
+    const contiguous = split(lba + 100);
+    expect(await findInIso(readAt(contiguous), contiguous.length, LIVE)).toEqual({ path: 'live/filesystem.squashfs', offset: lba * 2048, size: squashfs.length });
+    const scattered = split(lba + 101);
+    await expect(findInIso(readAt(scattered), scattered.length, LIVE)).rejects.toThrow(/live\/filesystem\.squashfs is stored in non-contiguous pieces/);
+  });
+
   it('not an ISO at all', async () => {
     const bytes = Buffer.alloc(64 * 1024, 0x41);
     await expect(findInIso(async (offset, length) => bytes.subarray(offset, offset + length), bytes.length, LIVE)).rejects.toThrow(/no ISO 9660 volume descriptor/);
