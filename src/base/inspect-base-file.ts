@@ -1,6 +1,7 @@
 // What the operator's base file (--iso) is, found from its content alone,
 // and whether vauban can use it: cheap (a few reads, at most a peek into a
 // compressed stream), so it runs before any work and again in mount_iso.
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { VaubanError } from '../errors.js';
 import { peekDecompressed, type StreamCompression } from '../system/decompress.js';
@@ -69,7 +70,6 @@ export async function locateLiveSquashfs(file: string): Promise<IsoFile> {
       hint: `accepted: ${ACCEPTED_KINDS}`,
     });
   }
-  const { open } = await import('node:fs/promises');
   const handle = await open(file, 'r');
   try {
     const magic = Buffer.alloc(4);

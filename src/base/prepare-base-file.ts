@@ -3,6 +3,7 @@
 // in place; a qcow2 image is converted, and a compressed download
 // decompressed, once, into a sparse file of the run's work folder (removed
 // with it). The operator's file is only ever read.
+import { mkdirSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Context } from '../context.js';
@@ -60,7 +61,6 @@ async function decompressBase(ctx: Context, file: string, base: Extract<BaseFile
 
 /** Runs a copy into `output`, showing how much it wrote as it goes, then logs its size and time. */
 async function timedCopy(ctx: Context, handle: StepHandle, output: string, title: string, copy: () => Promise<void>): Promise<void> {
-  const { mkdirSync } = await import('node:fs');
   mkdirSync(path.dirname(output), { recursive: true });
   ctx.reporter.info(`${title} into the work folder`);
   const started = performance.now();
