@@ -48,7 +48,10 @@ describe('vauban --dry-run (B4)', () => {
   });
 
   it('prints the plan and the resolved options as JSON', async () => {
-    writeFileSync(path.join(cwd, 'debian-12.raw'), '');
+    // The start of a GPT disk: the base file is read from its content, and must be of an accepted kind.
+    const disk = Buffer.alloc(64 * 1024);
+    disk.write('EFI PART', 512, 'latin1');
+    writeFileSync(path.join(cwd, 'debian-12.raw'), disk);
     const result = await run(main, ['-f', 'debian-12.raw', '-n', 'master-12-base', '-u', 'no', 'dev@pb_base.yml', '--dry-run', '--json'], SETTINGS);
     expect(result.code).toBe(0);
     const document = JSON.parse(result.out);
