@@ -16,6 +16,7 @@ packages=(
   gpg gpg-agent
   docker-registry apache2-utils
   qemu-system-x86 qemu-utils ipxe-qemu busybox
+  xorriso isolinux
   iproute2 curl ca-certificates sudo
 )
 

@@ -65,6 +65,8 @@ export interface Plan {
 export interface PlanFacts {
   /** The OS name once known (from the mounted base). */
   osName?: string;
+  /** What the --iso file is, once read (e.g. "live ISO, live/filesystem.squashfs at byte 1599488"). */
+  baseKind?: string;
   /** The conffs hosts once resolved by Ansible. */
   hosts?: string[];
   uploadHosts?: string[];
@@ -89,7 +91,7 @@ export function planRun(options: VaubanOptions, facts: PlanFacts = {}): Plan {
       'mount_iso',
       options.debianRelease !== undefined
         ? `debootstrap Debian ${options.debianRelease} from the mirror into a work folder`
-        : `mount ${options.iso} read-only under a writable overlay`,
+        : `mount ${options.iso}${facts.baseKind === undefined ? '' : ` (${facts.baseKind})`} read-only under a writable overlay`,
     );
     add('bootstrap_fs', 'prepare the base in a chroot: DNS, empty fstab, no grub or initramfs-tools, newest kernel');
   }

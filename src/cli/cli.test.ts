@@ -48,7 +48,10 @@ describe('vauban --dry-run (B4)', () => {
   });
 
   it('prints the plan and the resolved options as JSON', async () => {
-    writeFileSync(path.join(cwd, 'debian-12.raw'), '');
+    // The start of a GPT disk: the base file is read from its content, and must be of an accepted kind.
+    const disk = Buffer.alloc(64 * 1024);
+    disk.write('EFI PART', 512, 'latin1');
+    writeFileSync(path.join(cwd, 'debian-12.raw'), disk);
     const result = await run(main, ['-f', 'debian-12.raw', '-n', 'master-12-base', '-u', 'no', 'dev@pb_base.yml', '--dry-run', '--json'], SETTINGS);
     expect(result.code).toBe(0);
     const document = JSON.parse(result.out);
@@ -84,6 +87,27 @@ describe('vauban --dry-run (B4)', () => {
       'setting UPLOAD_HOSTS_LIST is required by the requested steps but is not set',
       'setting UPLOAD_DIR is required by the requested steps but is not set',
     ]);
+  });
+});
+
+describe('vauban: the --iso file is read before any work (no root needed)', () => {
+  it('--dry-run says what the base file is, read from its content', async () => {
+    const disk = Buffer.alloc(64 * 1024);
+    disk.write('EFI PART', 512, 'latin1');
+    writeFileSync(path.join(cwd, 'base.iso'), disk);
+    const result = await run(main, ['-f', 'base.iso', '-n', 'master-12-base', '-u', 'no', 'pb_base.yml', '--dry-run'], SETTINGS);
+    expect(result.code).toBe(0);
+    expect(result.out).toContain('mount base.iso (raw disk image) read-only under a writable overlay');
+  });
+
+  it('a file of no accepted kind: one error listing the kinds, exit 1; a problem of the --dry-run plan', async () => {
+    writeFileSync(path.join(cwd, 'notes.raw'), 'not a disk\n'.repeat(5000));
+    const result = await run(main, ['-f', 'notes.raw', '-n', 'master-12-base', '-u', 'no', '-l', 'no', 'pb_base.yml'], SETTINGS);
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/^error: \S+notes\.raw is not a base vauban can use: its content is none of the accepted kinds\nhint: accepted: a raw disk image/);
+    const dry = await run(main, ['-f', 'notes.raw', '-n', 'master-12-base', '-u', 'no', 'pb_base.yml', '--dry-run', '--json'], SETTINGS);
+    expect(dry.code).toBe(1);
+    expect(JSON.parse(dry.out).problems).toEqual([expect.stringMatching(/notes\.raw is not a base vauban can use/)]);
   });
 });
 

@@ -41,7 +41,7 @@ export function buildProgram(output: ArgsOutput): Command {
     .option('-i, --initramfs <yes|no>', 'build the kernel and initramfs ?', yesNo, 'yes')
     .option('-l, --conffs <yes|no>', 'build the conffs ?', yesNo, 'yes')
     .option('-u, --upload <yes|no>', 'upload the generated master to the PXE servers ?', yesNo, 'yes')
-    .option('-f, --iso <path>', 'the base to build from: a Debian raw disk image or a live ISO (no default)')
+    .option('-f, --iso <path>', 'the base to build from: a Debian raw disk image, live ISO, qcow2, or one of them xz/zstd-compressed (no default)')
     .option('-s, --source-image <image>', 'the source image to use as a base (no default)')
     .option('-k, --ssh-priv-key <path>', 'the SSH private key giving read access to the Ansible repository', './ansible-ro')
     .option('-n, --name <name>', 'the name of the image to be built', 'master-test')

@@ -1,9 +1,11 @@
 // `vauban`: parse the command line, load the settings, then either print the
 // plan (--dry-run) or run the pipeline, clean up, and print the recap.
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VaubanError } from '../errors.js';
 import type { VaubanOptions } from '../options.js';
+import type { Plan } from '../plan.js';
 import { parseVaubanArgs } from './vauban-args.js';
 import { describeFailure } from './fail.js';
 
@@ -49,12 +51,17 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
   const settings = await loadSettings({ env: io.env, cwd: io.cwd });
   reporter.redactAlso(settings.secrets);
   const values = settings.values;
-  const plan = planRun(options, {
+  const facts = {
     uploadHosts: values.UPLOAD_HOSTS_LIST?.trim().split(/\s+/),
     uploadDir: values.UPLOAD_DIR,
     registry: values.REGISTRY_HOSTNAME,
-  });
+  };
+  let plan = planRun(options, facts);
   const problems = runProblems(options, settings, plan, { cwd: io.cwd, exists: existsSync });
+  // The base file's kind, read from its content: shown in the plan, or one clear problem before any work.
+  const base = await inspectIsoOption(io, options, plan);
+  if (base.kind !== undefined) plan = planRun(options, { ...facts, baseKind: base.kind });
+  if (base.error !== undefined) problems.push({ message: base.error.message, hint: base.error.hint });
 
   if (options.dryRun) {
     const { planToJson, planToText } = await import('./print-plan.js');
@@ -92,4 +99,23 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
       return report.hosts.some((host) => !host.ok) ? 1 : 0;
     },
   });
+}
+
+/**
+ * What the --iso file is, when a step will read it: its kind for the plan, or
+ * the error that makes it unusable (an unknown kind, an ISO without
+ * filesystem.squashfs...). Needs no root: it only reads the file.
+ */
+async function inspectIsoOption(io: MainIo, options: VaubanOptions, plan: Plan): Promise<{ kind?: string; error?: VaubanError }> {
+  if (options.iso === undefined || !plan.steps.some((step) => step.id === 'mount_iso')) return {};
+  const file = path.resolve(io.cwd, options.iso);
+  // A missing file is a problem of its own (runProblems).
+  if (!existsSync(file)) return {};
+  const { describeBaseKind, inspectBaseFile } = await import('../base/inspect-base-file.js');
+  try {
+    return { kind: describeBaseKind(await inspectBaseFile(file)) };
+  } catch (error) {
+    if (error instanceof VaubanError) return { error };
+    throw error;
+  }
 }

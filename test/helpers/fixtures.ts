@@ -97,3 +97,43 @@ export async function readPartitions(image: string): Promise<Partition[]> {
     size: partition.size * sector,
   }));
 }
+
+export interface OtherBases {
+  plainIso: string;
+  hybridIso: string;
+  qcow2: string;
+  rawXz: string;
+  tarXz: string;
+}
+
+/**
+ * The fixture in the other forms Debian publishes (live ISOs plain and hybrid,
+ * qcow2, .raw.xz, .tar.xz), made from the fixture raw image once per recipe
+ * (about 2 min) and cached beside it.
+ */
+export async function fixtureOtherBases(): Promise<OtherBases> {
+  const raw = await fixtureBaseImage();
+  const script = path.join(FIXTURES, 'make-other-bases.sh');
+  const key = recipeKey(readFileSync(script, 'utf8'), path.basename(path.dirname(raw)));
+  const dir = path.join(CACHE_DIR, `other-bases-${key}`);
+  const bases: OtherBases = {
+    plainIso: path.join(dir, 'live-plain.iso'),
+    hybridIso: path.join(dir, 'live-hybrid.iso'),
+    qcow2: path.join(dir, 'debian.qcow2'),
+    rawXz: path.join(dir, 'debian.raw.xz'),
+    tarXz: path.join(dir, 'debian.tar.xz'),
+  };
+  if (Object.values(bases).every((file) => existsSync(file))) return bases;
+  for (const old of existsSync(CACHE_DIR) ? readdirSync(CACHE_DIR) : []) {
+    if (old.startsWith('other-bases-') && old !== path.basename(dir)) rmSync(path.join(CACHE_DIR, old), { recursive: true, force: true });
+  }
+  mkdirSync(dir, { recursive: true });
+  const root = (await readPartitions(raw)).find((partition) => partition.number === 1);
+  if (root === undefined) throw new Error(`${raw} has no partition 1`);
+  await sh('flock', [
+    path.join(dir, '.lock'),
+    'bash', '-c', `[ -e "$1/debian.tar.xz" ] || bash "$2" "$3" "$4" "$5" "$1"`,
+    '_', dir, script, raw, String(root.offset), String(root.size),
+  ]);
+  return bases;
+}
