@@ -130,9 +130,11 @@ describe('conffs of three hosts of a group', () => {
 describe('the same archives as before, and the Engine API only (issue 11)', () => {
   const legacyTag = uniqueName('vauban-itest-legacy/web03').toLowerCase();
   const ENGINE2 = 'unix:///run/vauban-test/docker2.sock';
-  const withoutKeys = (members: string[]) => members.filter((member) => !/^\.\/etc\/ssh\/(ssh_host_|$)/.test(member)).sort();
+  // Files and links only: folder entries differ by design (/tmp is a tmpfs in a stage container, so no ./tmp/;
+  // ansible's own scratch folders under /root/.ansible; ./var/ above the left-out var/log).
+  const withoutKeys = (members: string[]) => members.filter((member) => !member.endsWith('/') && !/^\.\/etc\/ssh\/ssh_host_/.test(member)).sort();
 
-  it('web03\'s archive holds what the old way (a docker build per host, the overlay of its own layers) made, file for file', async () => {
+  it('web03\'s archive holds the files the old way (a docker build per host, the overlay of its own layers) made, byte for byte', async () => {
     // The old way, re-enacted: its Dockerfile.stages, the branch's tree and the host name in the context.
     const context = path.join(work, 'legacy-context');
     mkdirSync(path.join(context, 'vauban'), { recursive: true });
