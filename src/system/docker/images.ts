@@ -2,6 +2,7 @@
 import type { Readable } from 'node:stream';
 import { VaubanError } from '../../errors.js';
 import type { DockerClient } from './client.js';
+import { removeContainer, splitReference } from './containers.js';
 import { followProgress, type ProgressEvent } from './progress.js';
 
 /** `docker import`: a root file system tar stream becomes the image `reference`. */
@@ -40,26 +41,8 @@ export async function buildImage(docker: DockerClient, options: BuildImageOption
   try {
     return await runBuild(docker, options, onLine);
   } catch (error) {
-    if (running !== undefined) await removeContainerIfPresent(docker, running);
+    if (running !== undefined) await removeContainer(docker, running);
     throw error;
-  }
-}
-
-async function removeContainerIfPresent(docker: DockerClient, id: string): Promise<void> {
-  try {
-    await docker.getContainer(id).remove({ force: true });
-  } catch (error) {
-    const status = (error as { statusCode?: number }).statusCode;
-    // 404: already gone; 409: dockerd is removing it itself.
-    if (status !== 404 && status !== 409) throw error;
-  }
-  for (let attempt = 0; attempt < 50; attempt++) {
-    try {
-      await docker.getContainer(id).inspect();
-    } catch {
-      return;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
@@ -93,10 +76,4 @@ export async function imageExists(docker: DockerClient, reference: string): Prom
 export async function tagImage(docker: DockerClient, source: string, target: string): Promise<void> {
   const { repository, tag } = splitReference(target);
   await docker.getImage(source).tag({ repo: repository, tag });
-}
-
-function splitReference(reference: string): { repository: string; tag: string } {
-  const slash = reference.lastIndexOf('/');
-  const colon = reference.lastIndexOf(':');
-  return colon > slash ? { repository: reference.slice(0, colon), tag: reference.slice(colon + 1) } : { repository: reference, tag: 'latest' };
 }
