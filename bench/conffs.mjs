@@ -156,7 +156,7 @@ const contextDir = path.join(work, 'context');
 mkdirSync(contextDir);
 cpSync(repoWork, path.join(contextDir, 'ansible'), { recursive: true });
 cpSync(path.join(work, 'Dockerfile.vaubansh'), path.join(contextDir, 'Dockerfile'));
-const env = { PATH: process.env.PATH, HOME: work, ANSIBLE_REPO: repoWork, VAULTED_SSHD_KEYS_KEY: 'bench', VAUBAN_WORK_DIR: vaubanWork };
+const env = { PATH: process.env.PATH, HOME: work, ANSIBLE_REPO: repoWork, VAULTED_SSHD_KEYS_KEY: 'bench', VAUBAN_WORK_DIR: vaubanWork, VAUBAN_LOG_DIR: path.join(work, 'logs') };
 const vauban = (argv) => run(process.execPath, [path.join(top, 'bin/vauban.js'), ...argv], { cwd, env });
 const imagesBefore = new Set(sh('docker', ['image', 'ls', '-aq', '--no-trunc']).split('\n').filter(Boolean));
 
@@ -219,9 +219,6 @@ try {
     } catch {
       // Some were children of others and went with them.
     }
-  }
-  for (const name of existsSync('/tmp/vauban-logs') ? readdirSync('/tmp/vauban-logs') : []) {
-    if (name.startsWith(`${master}-`)) rmSync(path.join('/tmp/vauban-logs', name), { force: true });
   }
   if (!keep) rmSync(work, { recursive: true, force: true });
 }

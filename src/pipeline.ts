@@ -10,10 +10,11 @@ import { chrootDracut } from './steps/chroot-dracut.js';
 import { importIso } from './steps/import-iso.js';
 import { mountIso } from './steps/mount-iso.js';
 import { preflight } from './steps/preflight.js';
+import { resolveHosts } from './steps/resolve-hosts.js';
 import { upload } from './steps/upload.js';
 
 export async function runPipeline(ctx: Context): Promise<void> {
-  const { hosts } = await preflight(ctx);
+  const checked = await preflight(ctx);
   const base = await mountIso(ctx);
   await bootstrapFs(ctx, base);
   const kernel = await chrootDracut(ctx, base);
@@ -21,6 +22,8 @@ export async function runPipeline(ctx: Context): Promise<void> {
   const sourceImage = ctx.options.sourceImage;
   const source = imported?.image ?? sourceImage;
   const prefix = imported?.prefix ?? (sourceImage === undefined ? undefined : prefixOfSourceImage(sourceImage));
+  // From a base file, the hosts are known once its image exists, before any stage is built.
+  const hosts = checked.hosts ?? (ctx.runs('build_conffs') && imported !== undefined ? await ctx.reporter.step(`hosts: '${ctx.options.ansibleHost ?? ''}' in ${imported.image}`, () => resolveHosts(ctx, imported.image)) : undefined);
   const master = await applyStages(ctx, source, prefix);
   const rootfs = await buildRootfs(ctx, master);
   // The conffs of the run are built on the same source as the master (A2).

@@ -93,7 +93,7 @@ beforeAll(async () => {
   log = path.join(work, 'vauban.log');
   const repo = await makeAnsibleRepo(work);
   // The work folders of the runs go under the test's folder, where expectClean looks for leftovers.
-  env = { HOME: path.join(work, 'home'), ANSIBLE_REPO: repo.url, VAULTED_SSHD_KEYS_KEY: 'vault-passphrase-bases-test', VAUBAN_WORK_DIR: work };
+  env = { HOME: path.join(work, 'home'), ...repo.settings, VAULTED_SSHD_KEYS_KEY: 'vault-passphrase-bases-test', VAUBAN_WORK_DIR: work };
   const started = Date.now();
   bases = await fixtureOtherBases();
   console.log(`other bases ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${path.dirname(bases.plainIso)}`);
@@ -114,11 +114,12 @@ describe('live ISOs, on a kernel without the iso9660 driver', () => {
     expect(await sh('sfdisk', ['--dump', bases.hybridIso])).toMatch(/type=ef/);
   });
 
+  // The kernel and initramfs come from the mounted squashfs either way: built from one variant only (CI time).
   for (const variant of ['plain', 'hybrid'] as const) {
-    it(`builds a master with one stage, kernel and initramfs from the ${variant} live ISO`, async () => {
+    it(`builds a master with one stage${variant === 'plain' ? ', kernel and initramfs' : ''} from the ${variant} live ISO`, async () => {
       const iso = variant === 'plain' ? bases.plainIso : bases.hybridIso;
       const run = await buildMaster(iso, `${variant} ISO`, {
-        initramfs: true,
+        initramfs: variant === 'plain',
         describes: new RegExp(`base: ${path.basename(iso)} \\(live ISO, live/filesystem\\.squashfs at byte \\d+\\)`),
       });
       expect(run.output).not.toMatch(/iso9660/);

@@ -36,8 +36,8 @@ beforeAll(async () => {
   mkdirSync(cwd);
   mkdirSync(path.join(work, 'home'));
   log = path.join(work, 'vauban.log');
-  repo = await makeAnsibleRepo(work);
-  env = { HOME: path.join(work, 'home'), ANSIBLE_REPO: repo.url, VAULTED_SSHD_KEYS_KEY: 'vault-passphrase-boot-test' };
+  repo = await makeAnsibleRepo(work, { fullAnsible: true });
+  env = { HOME: path.join(work, 'home'), ...repo.settings, VAULTED_SSHD_KEYS_KEY: 'vault-passphrase-boot-test' };
 });
 
 afterAll(async () => {

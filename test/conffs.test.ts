@@ -64,7 +64,7 @@ beforeAll(async () => {
   baseImage = await fixtureBaseImage();
   repo = await makeAnsibleRepo(work);
   mkdirSync(path.join(work, 'home'));
-  env = { HOME: path.join(work, 'home'), ANSIBLE_REPO: repo.url, VAULTED_SSHD_KEYS_KEY: PASSPHRASE };
+  env = { HOME: path.join(work, 'home'), ...repo.settings, VAULTED_SSHD_KEYS_KEY: PASSPHRASE };
   const run = await vauban(['-f', baseImage, '-n', MASTER, '-i', 'no', '-l', 'no', '-u', 'no', '--compression', 'zstd', 'pb_base.yml']);
   expect(run.exitCode, tail(run)).toBe(0);
 }, 900_000);

@@ -130,7 +130,7 @@ beforeAll(async () => {
   env = {
     HOME: path.join(work, 'home'),
     CI: 'true',
-    ANSIBLE_REPO: repo.url,
+    ...repo.settings,
     VAULTED_SSHD_KEYS_KEY: PASSPHRASE,
     SQUASHFS_COMPRESSION: 'zstd',
     REGISTRY_HOSTNAME: registry.host,

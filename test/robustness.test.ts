@@ -154,6 +154,7 @@ beforeAll(async () => {
   mkdirSync(uploadDir);
   env = {
     HOME: path.join(work, 'home'),
+    ...repo.settings,
     ANSIBLE_REPO: `ssh://root@127.0.0.1:${sshd.port}${repo.bare}`,
     VAULTED_SSHD_KEYS_KEY: PASSPHRASE,
     SQUASHFS_COMPRESSION: 'zstd',
@@ -782,4 +783,51 @@ git add pb_links.yml && git -c user.name=t -c user.email=t@t commit -qm links &&
       expect(refs.filter((ref) => /\/(feature|evil)$/.test(ref))).toEqual([]);
       expect(await filesContaining(await layerDirs(name), GIT_TOKEN)).toEqual([]);
     }), 120_000);
+});
+
+describe('the repository\'s code never runs on the build host (issue 13, item 4)', () => {
+  const marker = `/var/tmp/vauban-itest-inventory-ran-${ID}`;
+  let run: VaubanRun;
+
+  beforeAll(async () => {
+    // An inventory script beside the static inventory: it puts web01 in the
+    // group `scripted` and leaves a marker wherever it runs. A stage leaves
+    // /etc/ssh a link that leads nowhere in the container.
+    await bash(
+      `git clone -q "$1" "$2" && cd "$2" && git checkout -q -b untrusted && cat > inventory.sh <<SCRIPT
+#!/bin/sh
+echo ran > ${marker}
+echo '{"scripted": {"hosts": ["web01"]}, "_meta": {"hostvars": {}}}'
+SCRIPT
+chmod +x inventory.sh && sed -i 's/^inventory = inventory$/inventory = inventory,inventory.sh/' ansible.cfg && cat > pb_dangling_ssh.yml <<'PB'
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: /etc/ssh becomes a link to a folder that does not exist
+      ansible.builtin.shell: rm -rf /etc/ssh && ln -s /nonexistent-vauban/ssh /etc/ssh
+PB
+git add -A && git -c user.name=t -c user.email=t@t commit -qm untrusted && git push -q origin untrusted`,
+      { args: [repo.bare, path.join(work, 'untrusted-clone')] },
+    );
+    rmSync(path.join(cwd, 'overlayfs'), { recursive: true, force: true });
+    run = await vauban(['-r', 'no', '-s', BASE, '-n', BASE, '-b', 'untrusted', '-a', 'scripted', '-i', 'no', '-u', 'no', 'pb_dangling_ssh.yml']);
+  }, 600_000);
+  afterAll(() => rmSync(marker, { force: true }));
+
+  it('the hosts are resolved by the inventory script, in a container: it left no marker on the build host', () =>
+    kase('inventory script runs in a container, not on the host', async () => {
+      expect(run.exitCode, tail(run)).toBe(0);
+      // Only the script knows the group `scripted`: it ran.
+      expect(run.output).toMatch(/building conffs for 1 host\(s\): web01\n/);
+      expect(existsSync(marker)).toBe(false);
+    }), 60_000);
+
+  it('a stage that leaves /etc/ssh a dangling link: the host\'s keys are in its conffs, in a real /etc/ssh', () =>
+    kase('conffs: dangling /etc/ssh link', async () => {
+      const folder = readdirSync(path.join(cwd, 'overlayfs')).find((name) => name.endsWith('-overlayfs-web01'));
+      expect(folder).toBeDefined();
+      const listing = await sh('tar', ['-tvzf', path.join(cwd, 'overlayfs', folder as string, 'conffs-web01.tgz')]);
+      expect(listing).toMatch(/^d\S+ \S+ .* \.\/etc\/ssh\/?$/m);
+      expect(listing).toMatch(/ \.\/etc\/ssh\/ssh_host_ed25519_key$/m);
+    }), 60_000);
 });

@@ -82,6 +82,7 @@ beforeAll(async () => {
   mkdirSync(home);
   env = {
     HOME: home,
+    ...repo.settings,
     ANSIBLE_REPO: `ssh://root@127.0.0.1:${sshd.port}${repo.bare}`,
     VAULTED_SSHD_KEYS_KEY: PASSPHRASE,
   };

@@ -22,7 +22,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 function onTerminal(command: string, typescript: string) {
   return execa('script', ['-qec', command, path.join(work, typescript)], {
     cwd: work,
-    env: { PATH: process.env.PATH ?? '', TERM: 'xterm', HOME: work, ANSIBLE_REPO: repo.url, VAULTED_SSHD_KEYS_KEY: 'tty-test' },
+    env: { PATH: process.env.PATH ?? '', TERM: 'xterm', HOME: work, ...repo.settings, VAULTED_SSHD_KEYS_KEY: 'tty-test' },
     extendEnv: false,
     reject: false,
     stdin: 'ignore',

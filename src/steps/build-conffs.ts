@@ -10,6 +10,7 @@ import type { Context } from '../context.js';
 import { VaubanError, throwIfAborted } from '../errors.js';
 import type { HostResult } from '../run-report.js';
 import { sshdKeysFor } from '../sshd-keys.js';
+import { temporaryFileFor } from '../system/temporary-file.js';
 import { openLogFile, type LogFile } from '../system/log-file.js';
 import { packConffs, sshdKeysTar } from './conffs-archive.js';
 import { StageContainer } from './stage-container.js';
@@ -139,9 +140,9 @@ async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
     // At the end of the run the folder is renamed <time>-overlayfs-<host> (A12): never uploaded twice.
     ctx.cleanup.push(`conffs folder of ${host}`, async () => renameSync(folder, path.join(ctx.overlayfsDir, `${ctx.runStamp}-overlayfs-${host}`)));
     const tarball = path.join(folder, `conffs-${host}.tgz`);
-    const temporary = `${tarball}.tmp`;
-    const count = await packConffs(container, members, temporary, ctx.signal);
-    renameSync(temporary, tarball);
+    const temporary = temporaryFileFor(tarball, ctx.runId, ctx.cleanup);
+    const count = await packConffs(container, members, temporary.path, ctx.signal);
+    await temporary.commit();
     lap('changes and pack');
     write(`conffs written: ${tarball} (${count} members)`);
     return { host, tarball, folder };

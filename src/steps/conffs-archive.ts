@@ -61,6 +61,10 @@ export async function packConffs(container: StageContainer, changed: readonly st
 export async function sshdKeysTar(keys: readonly KeyFile[]): Promise<Buffer> {
   const tarStream = await import('tar-stream');
   const pack = tarStream.pack();
+  // The folder first: where a stage left /etc/ssh a link (dangling in the
+  // container, or leading out of it), the engine replaces the link with this
+  // folder instead of failing on a path it cannot follow.
+  pack.entry({ name: 'ssh', type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime: new Date() });
   for (const key of keys) {
     pack.entry({ name: `ssh/${key.name}`, mode: key.name.endsWith('.pub') ? 0o644 : 0o600, uid: 0, gid: 0, mtime: new Date() }, Buffer.from(key.data));
   }

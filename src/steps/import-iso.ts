@@ -22,7 +22,10 @@ export async function importIso(ctx: Context, base: MountedBase | undefined): Pr
   const rawIso = `${prefix}/raw-iso`;
   await ctx.reporter.step(`import_iso: ${rawIso}`, async () => {
     const tar = await createTarStream(base.root, { oneFileSystem: true, exclude: NOT_IMPORTED, signal: ctx.signal });
-    await Promise.all([importImage(docker, tar.stream, rawIso, ctx.signal), tar.done]);
+    const [id] = await Promise.all([importImage(docker, tar.stream, rawIso, ctx.signal), tar.done]);
+    // Its id and size in the log: what the next step starts FROM, should it fail at once.
+    const { Size } = await docker.getImage(id).inspect();
+    ctx.reporter.line(`  imported ${rawIso}: ${id.replace(/^sha256:/, '').slice(0, 12)}, ${(Size / 1024 ** 2).toFixed(0)} MiB`);
     ctx.report.images.push(rawIso);
     ctx.registry.publish(rawIso);
   });

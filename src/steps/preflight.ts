@@ -5,16 +5,19 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../context.js';
-import { assertHostName } from '../conffs/host-names.js';
 import { VaubanError } from '../errors.js';
-import { listHosts } from '../system/ansible.js';
 import { sshRun } from '../system/ssh.js';
 import { readVaultEntry } from '../vault.js';
 import { checkStages } from './apply-stages.js';
+import { resolveHosts } from './resolve-hosts.js';
 import { ciSshOptions, sshFailure } from './upload.js';
 
 export interface Preflight {
-  /** The conffs hosts, resolved by Ansible, when the run builds conffs. */
+  /**
+   * The conffs hosts, resolved by Ansible in the source image, when the run
+   * builds conffs from an existing image (-s); a run from a base file (-f)
+   * resolves them once its source image is imported.
+   */
   hosts: string[] | undefined;
 }
 
@@ -24,7 +27,8 @@ export async function preflight(ctx: Context): Promise<Preflight> {
       await ctx.ansible.checkout(ctx.options.branch);
       await checkStages(ctx, ctx.options.stages);
     }
-    const hosts = ctx.runs('build_conffs') ? await resolveHosts(ctx) : undefined;
+    const source = ctx.options.sourceImage;
+    const hosts = ctx.runs('build_conffs') && !ctx.runs('import_iso') && source !== undefined ? await resolveHosts(ctx, source) : undefined;
     // A log folder that is a link or another user's stops the run now, not per host.
     if (ctx.runs('build_conffs')) void ctx.logDir;
     if (ctx.runs('build_rootfs') || ctx.runs('build_conffs')) await assertVaultPassphrase(ctx);
@@ -32,17 +36,6 @@ export async function preflight(ctx: Context): Promise<Preflight> {
     if (ctx.runs('upload')) await assertServersReachable(ctx);
     return { hosts };
   });
-}
-
-async function resolveHosts(ctx: Context): Promise<string[]> {
-  const pattern = ctx.options.ansibleHost ?? '';
-  const checkout = await ctx.ansible.checkout(ctx.options.branch);
-  const hosts = await listHosts(pattern, ctx.ansible.ansibleDir(checkout), ctx.runOptions);
-  if (hosts.length === 0) {
-    throw new VaubanError(`no host of the inventory (branch ${ctx.options.branch}) matches '${pattern}' (master-* hosts are never built)`);
-  }
-  hosts.forEach(assertHostName);
-  return hosts;
 }
 
 /** A wrong passphrase fails now, on an entry that exists, and changes nothing. */

@@ -43,16 +43,31 @@ export interface AnsibleRepo {
   bare: string;
   /** Commit of each branch. */
   shas: { master: string; feature: string };
+  /** The settings a run on this repository takes: ANSIBLE_REPO, and ANSIBLE_PACKAGES for a lean repository. */
+  settings: Record<string, string>;
+}
+
+export interface AnsibleRepoOptions {
+  /**
+   * The repository as real users have it: requirements.yml asking for
+   * community.general and ansible.posix, so images carry the full Ansible
+   * distribution (the default of ANSIBLE_PACKAGES). Otherwise a lean copy
+   * without requirements.yml, and images with ansible-core only: the
+   * distribution's install costs ~45 s per Dockerfile.base, and only the tests
+   * of real Ansible content (boot.test.ts) need it.
+   */
+  fullAnsible?: boolean;
 }
 
 /**
  * A bare git repository of test/fixtures/ansible, on branch master, plus a
  * `feature` branch that adds pb_web.yml (a second per-host template).
  */
-export async function makeAnsibleRepo(parent: string): Promise<AnsibleRepo> {
+export async function makeAnsibleRepo(parent: string, options: AnsibleRepoOptions = {}): Promise<AnsibleRepo> {
   const work = path.join(parent, 'ansible-work');
   const bare = path.join(parent, 'ansible.git');
   cpSync(path.join(FIXTURES, 'ansible'), work, { recursive: true });
+  if (options.fullAnsible !== true) rmSync(path.join(work, 'requirements.yml'));
   const git = (...args: string[]) => sh('git', ['-c', 'user.name=vauban-test', '-c', 'user.email=test@vauban.invalid', ...args], { cwd: work });
   await git('init', '-q', '-b', 'master');
   await git('add', '-A');
@@ -75,7 +90,9 @@ PB`, { cwd: work });
   const feature = (await git('rev-parse', 'HEAD')).trim();
   await git('checkout', '-q', 'master');
   await sh('git', ['clone', '-q', '--bare', work, bare]);
-  return { url: `file://${bare}`, bare, shas: { master, feature } };
+  const url = `file://${bare}`;
+  const settings: Record<string, string> = { ANSIBLE_REPO: url, ...(options.fullAnsible === true ? {} : { ANSIBLE_PACKAGES: 'ansible-core' }) };
+  return { url, bare, shas: { master, feature }, settings };
 }
 
 export interface Partition {
