@@ -35,7 +35,11 @@ echo "vauban: ansible-core ${ansible_core:-unknown}, Ansible distribution ${ansi
   echo "      ansible-core: $(quote "${ansible_core:-unknown}")"; \
   echo "      init: $(quote "$VAUBAN_INIT")"; } >> /imginfo
 
-apt list --installed 2>/dev/null | sed 's/stable,stable/stable/' > /tmp/vauban-apt-before
+# The package state before the play: two small files copied, not listed; apt
+# (0.7 s a listing) runs only when the play installed, removed or marked
+# packages, which a conffs host seldom does.
+cp /var/lib/dpkg/status /tmp/vauban-dpkg-status-before
+cp /var/lib/apt/extended_states /tmp/vauban-apt-states-before 2>/dev/null || : > /tmp/vauban-apt-states-before
 if [ -d inventory ]; then inventory=inventory/zz-vauban-build; else inventory=inventory; fi
 printf '\n[all]\n%s\n' "$VAUBAN_HOSTNAME" >> "$inventory"
 
@@ -107,10 +111,15 @@ if [ -n "$failed" ]; then
   for unit in $failed; do systemctl status --no-pager --lines=5 "$unit" 2>&1 | sed 's/^/vauban:   /' || true; done
 fi
 
-apt list --installed 2>/dev/null | sed 's/stable,stable/stable/' > /tmp/vauban-apt-after
+: > /tmp/vauban-apt-before
+: > /tmp/vauban-apt-after
+if ! cmp -s /var/lib/dpkg/status /tmp/vauban-dpkg-status-before || ! { cat /var/lib/apt/extended_states 2>/dev/null | cmp -s /tmp/vauban-apt-states-before -; }; then
+  apt list --installed -o Dir::State::status=/tmp/vauban-dpkg-status-before -o Dir::State::extended_states=/tmp/vauban-apt-states-before 2>/dev/null | sed 's/stable,stable/stable/' > /tmp/vauban-apt-before
+  apt list --installed 2>/dev/null | sed 's/stable,stable/stable/' > /tmp/vauban-apt-after
+fi
 { echo; \
   echo "    - playbook: $(quote "$PLAYBOOK")"; \
   echo "      hostname: $(quote "$VAUBAN_HOSTNAME")"; \
   echo "      packages: |"; \
   diff /tmp/vauban-apt-before /tmp/vauban-apt-after | sed -n -e 's/^< /          - /p' -e 's/^> /          + /p'; } >> /packages
-rm -f /tmp/vauban-apt-before /tmp/vauban-apt-after
+rm -f /tmp/vauban-apt-before /tmp/vauban-apt-after /tmp/vauban-dpkg-status-before /tmp/vauban-apt-states-before

@@ -4,9 +4,7 @@
 // no deploy key, no settings file.
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
-import { VaubanError } from '../errors.js';
-import { childEnv } from '../system/run.js';
+import { runTar, type TarStream } from '../system/tar.js';
 
 export interface BuildContextInput {
   /** The Dockerfile to send, by path. */
@@ -20,7 +18,7 @@ export interface BuildContextInput {
   signal?: AbortSignal;
 }
 
-export async function createBuildContext(input: BuildContextInput): Promise<{ stream: Readable; done: Promise<void> }> {
+export async function createBuildContext(input: BuildContextInput): Promise<TarStream> {
   const own = path.join(input.scratch, 'vauban');
   mkdirSync(own, { recursive: true });
   // 0644 whatever the run's umask: these land in the image as they are (vauban/hostname is /etc/hostname).
@@ -28,19 +26,14 @@ export async function createBuildContext(input: BuildContextInput): Promise<{ st
     writeFileSync(path.join(own, name), content, { mode: 0o644 });
     chmodSync(path.join(own, name), 0o644);
   }
-  const { execa } = await import('execa');
-  const child = execa(
-    'tar',
+  return runTar(
     [
       '--create', '--file=-', '--owner=0', '--group=0', '--numeric-owner',
       `--directory=${path.dirname(input.dockerfile)}`, path.basename(input.dockerfile),
       `--directory=${input.scratch}`, 'vauban',
       `--directory=${input.ansibleParent}`, 'ansible',
     ],
-    { buffer: { stdout: false, stderr: true }, cancelSignal: input.signal, reject: false, env: childEnv(), extendEnv: false },
+    'packing the build context',
+    input.signal,
   );
-  const done = child.then((result) => {
-    if (result.exitCode !== 0) throw new VaubanError(`cannot pack the build context: ${String(result.stderr).trim()}`);
-  });
-  return { stream: child.stdout as Readable, done };
 }

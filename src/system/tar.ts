@@ -20,32 +20,34 @@ export interface CreateTarOptions {
 
 /** Streams the content of `dir` as a tar archive. */
 export async function createTarStream(dir: string, options: CreateTarOptions = {}): Promise<TarStream> {
-  const { execa } = await import('execa');
   const args = ['--create', '--file=-', '--numeric-owner', '--xattrs', '--xattrs-include=*', '--acls', `--directory=${dir}`];
   if (options.oneFileSystem) args.push('--one-file-system');
   for (const pattern of options.exclude ?? []) args.push(`--exclude=${pattern}`);
   args.push('.');
-  const child = execa('tar', args, { buffer: { stdout: false, stderr: true }, cancelSignal: options.signal, reject: false, env: childEnv(), extendEnv: false });
-  const done = child.then((result) => {
-    if (result.exitCode !== 0) {
-      throw new VaubanError(`tar of ${dir} failed (exit status ${result.exitCode}): ${String(result.stderr).trim().split('\n').slice(-5).join('\n')}`);
-    }
-  });
-  return { stream: child.stdout as Readable, done };
+  return runTar(args, `tar of ${dir}`, options.signal);
 }
 
 /** Streams `names` (files or folders of `parent`) as a tar owned by root, as a Docker build context would carry them. */
 export async function createTarOf(parent: string, names: string[], options: { signal?: AbortSignal } = {}): Promise<TarStream> {
+  return runTar(['--create', '--file=-', '--owner=0', '--group=0', '--numeric-owner', `--directory=${parent}`, '--', ...names], `tar of ${names.join(' ')} in ${parent}`, options.signal);
+}
+
+/**
+ * Runs GNU tar with `args` (which write the archive to stdout). Its output is
+ * piped at once into the stream returned: execa resumes an unread stdout on
+ * the next turn of the event loop, and a consumer that attaches later (an
+ * HTTP request still connecting, say) would miss the archive's first blocks.
+ */
+export async function runTar(args: string[], what: string, signal?: AbortSignal): Promise<TarStream> {
   const { execa } = await import('execa');
-  const child = execa('tar', ['--create', '--file=-', '--owner=0', '--group=0', '--numeric-owner', `--directory=${parent}`, '--', ...names], {
-    buffer: { stdout: false, stderr: true },
-    cancelSignal: options.signal,
-    reject: false,
-    env: childEnv(),
-    extendEnv: false,
-  });
+  const { PassThrough } = await import('node:stream');
+  const child = execa('tar', args, { buffer: { stdout: false, stderr: true }, cancelSignal: signal, reject: false, env: childEnv(), extendEnv: false });
+  const stream = new PassThrough({ highWaterMark: 1 << 20 });
+  (child.stdout as Readable).pipe(stream);
   const done = child.then((result) => {
-    if (result.exitCode !== 0) throw new VaubanError(`tar of ${names.join(' ')} in ${parent} failed: ${String(result.stderr).trim()}`);
+    if (result.exitCode !== 0) {
+      throw new VaubanError(`${what} failed (exit status ${result.exitCode}): ${String(result.stderr).trim().split('\n').slice(-5).join('\n')}`);
+    }
   });
-  return { stream: child.stdout as Readable, done };
+  return { stream, done };
 }
