@@ -54,11 +54,11 @@ export class AnsibleRepository {
     if (archive === undefined) {
       archive = this.checkout(branch).then(async (checkout) => {
         const file = `${checkout.parent}.tar`;
-        const { createTarOf } = await import('./system/tar.js');
+        const { consumeTar, createTarOf } = await import('./system/tar.js');
         const { createWriteStream } = await import('node:fs');
         const { pipeline } = await import('node:stream/promises');
         const tar = await createTarOf(checkout.parent, ['ansible'], { signal: this.options.runOptions.signal });
-        await Promise.all([pipeline(tar.stream, createWriteStream(file, { mode: 0o600 })), tar.done]);
+        await consumeTar(tar, (stream) => pipeline(stream, createWriteStream(file, { mode: 0o600 })));
         return file;
       });
       this.archives.set(branch, archive);

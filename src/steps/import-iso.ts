@@ -6,7 +6,7 @@
 import path from 'node:path';
 import type { Context } from '../context.js';
 import { buildImage, importImage } from '../system/docker/images.js';
-import { createTarStream } from '../system/tar.js';
+import { consumeTar, createTarStream } from '../system/tar.js';
 import { readOsName } from '../os-name.js';
 import { createBuildContext } from './build-context.js';
 import type { ImportedBase, MountedBase } from './types.js';
@@ -22,7 +22,7 @@ export async function importIso(ctx: Context, base: MountedBase | undefined): Pr
   const rawIso = `${prefix}/raw-iso`;
   await ctx.reporter.step(`import_iso: ${rawIso}`, async () => {
     const tar = await createTarStream(base.root, { oneFileSystem: true, exclude: NOT_IMPORTED, signal: ctx.signal });
-    const [id] = await Promise.all([importImage(docker, tar.stream, rawIso, ctx.signal), tar.done]);
+    const id = await consumeTar(tar, (stream) => importImage(docker, stream, rawIso, ctx.signal));
     // Its id and size in the log: what the next step starts FROM, should it fail at once.
     const { Size } = await docker.getImage(id).inspect();
     ctx.reporter.line(`  imported ${rawIso}: ${id.replace(/^sha256:/, '').slice(0, 12)}, ${(Size / 1024 ** 2).toFixed(0)} MiB`);
@@ -40,17 +40,16 @@ export async function importIso(ctx: Context, base: MountedBase | undefined): Pr
       files: {},
       signal: ctx.signal,
     });
-    const [id] = await Promise.all([
+    const id = await consumeTar(context, (stream) =>
       buildImage(docker, {
-        context: context.stream,
+        context: stream,
         dockerfile: 'Dockerfile.base',
         tag: image,
         buildArgs: { SOURCE: rawIso, ISO: base.origin, BRANCH: ctx.options.branch, ANSIBLE_PACKAGES: ctx.settings.values.ANSIBLE_PACKAGES?.trim() || 'ansible' },
         onLine: (line) => ctx.reporter.line(`  │ ${line}`),
         signal: ctx.signal,
       }),
-      context.done,
-    ]);
+    );
     ctx.reporter.debug(`built ${image} (${id})`);
     ctx.report.images.push(image);
     ctx.registry.publish(image);

@@ -50,3 +50,19 @@ describe('tar streams read by a late consumer', () => {
     expect(members(archive)[0]).toBe('tree/');
   });
 });
+
+describe('a reader that fails', () => {
+  it('consumeTar: tar is stopped and the reader\'s error is thrown (no tar left blocked on a full pipe)', async () => {
+    const { consumeTar } = await import('./tar.js');
+    const tar = await createTarStream(path.join(dir, 'tree'));
+    const started = Date.now();
+    await expect(consumeTar(tar, async (stream) => {
+      // Reads one chunk, then gives up as an engine refusing the archive would.
+      await new Promise((resolve) => stream.once('data', resolve));
+      stream.pause();
+      throw new Error('refused by the reader');
+    })).rejects.toThrow('refused by the reader');
+    expect(Date.now() - started).toBeLessThan(5000);
+    await expect(tar.done).rejects.toThrow();
+  });
+});

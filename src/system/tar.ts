@@ -8,6 +8,24 @@ export interface TarStream {
   stream: Readable;
   /** Resolves when tar has finished; rejects with its error output. */
   done: Promise<void>;
+  /** Stops tar (its reader failed): a tar blocked on a full pipe would keep the run alive. */
+  kill: () => void;
+}
+
+/**
+ * Feeds the archive to `consumer` and waits for both. When the consumer fails
+ * (the engine refused the archive, say), tar is stopped and the consumer's
+ * error is the one thrown.
+ */
+export async function consumeTar<T>(tar: TarStream, consumer: (stream: Readable) => Promise<T>): Promise<T> {
+  try {
+    const [result] = await Promise.all([consumer(tar.stream), tar.done]);
+    return result;
+  } catch (error) {
+    tar.kill();
+    await tar.done.catch(() => undefined);
+    throw error;
+  }
 }
 
 export interface CreateTarOptions {
@@ -49,5 +67,9 @@ export async function runTar(args: string[], what: string, signal?: AbortSignal)
       throw new VaubanError(`${what} failed (exit status ${result.exitCode}): ${String(result.stderr).trim().split('\n').slice(-5).join('\n')}`);
     }
   });
-  return { stream, done };
+  const kill = (): void => {
+    child.kill('SIGKILL');
+    stream.destroy();
+  };
+  return { stream, done, kill };
 }
