@@ -45,6 +45,7 @@ export class Context {
   readonly startedAt: Date;
   private dockerClient: Promise<DockerClient> | undefined;
   private cgroupVersion: Promise<string> | undefined;
+  private readonly memos = new Map<string, Promise<unknown>>();
   private ansibleRepository: AnsibleRepository | undefined;
   private registryClient: Registry | undefined;
   private privateLogDir: string | undefined;
@@ -73,6 +74,16 @@ export class Context {
   engineCgroupVersion(): Promise<string> {
     this.cgroupVersion ??= this.docker().then(async (docker) => ((await docker.info()) as { CgroupVersion?: string }).CgroupVersion ?? '1');
     return this.cgroupVersion;
+  }
+
+  /** What `compute` gives for `key`, computed once per run (facts of an image shared by every host built on it). */
+  once<T>(key: string, compute: () => Promise<T>): Promise<T> {
+    let memo = this.memos.get(key) as Promise<T> | undefined;
+    if (memo === undefined) {
+      memo = compute();
+      this.memos.set(key, memo);
+    }
+    return memo;
   }
 
   /** The Ansible repository, fetched on first use. */

@@ -68,7 +68,7 @@ export async function applyStagesAs(ctx: Context, input: ApplyStagesInput): Prom
     const started = Date.now();
     let container: StageContainer | undefined;
     try {
-      container = await StageContainer.open(ctx, { image: from, hostname: input.hostname, onLine: input.onLine });
+      container = await StageContainer.open(ctx, { image: from, hostname: input.hostname, onLine: input.onLine, committed: true });
       await container.applyStage({ stage, branch, checkout, source: from, checkRequirements: true });
       const id = await container.commit(image, {
         'vauban.playbook': stage.playbook,

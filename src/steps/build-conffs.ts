@@ -107,7 +107,7 @@ async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
     timing.push(`${what} ${((now - mark) / 1000).toFixed(2)} s`);
     mark = now;
   };
-  const container = await StageContainer.open(ctx, { image: source, hostname: host, onLine: write });
+  const container = await StageContainer.open(ctx, { image: source, hostname: host, onLine: write, committed: false });
   lap('container up');
   try {
     for (const [index, stage] of ctx.options.stages.entries()) {

@@ -54,6 +54,11 @@ export interface StageContainerInput {
   hostname: string;
   /** Each line of the container's work. */
   onLine: (line: string) => void;
+  /**
+   * The container will be committed (a master's stage): its own files must
+   * hold what a conffs host reads from the running container (/etc/hostname).
+   */
+  committed: boolean;
 }
 
 export interface StageRun {
@@ -106,14 +111,18 @@ export class StageContainer {
     } as Dockerode.ContainerCreateOptions);
     const release = ctx.cleanup.push(`container ${container.id.slice(0, 12)} (${input.hostname})`, () => removeContainer(docker, container.id));
     try {
-      const hasSystemd = await pathExists(container, SYSTEMD);
-      // Docker bind-mounts /etc/hostname while the container runs: the file of the layer is written before.
-      await putArchive(container, await singleFileTar('hostname', `${input.hostname}\n`), '/etc');
-      const machineId = hasSystemd ? await ensureMachineId(container) : ({ kind: 'kept' } as const);
+      // Read once per image and run, from the first container made of it: every host of a conffs run shares them.
+      const init = await ctx.once(`stage-init:${source.Id}`, () => readImageInit(container));
+      const files: Array<{ name: string; content: string; mode?: number }> = [];
+      // Docker bind-mounts /etc/hostname while the container runs: a committed layer gets the name only if the file is written before.
+      if (input.committed) files.push({ name: 'hostname', content: `${input.hostname}\n` });
+      const machineId: MachineId = init.hasSystemd && init.machineIdMissing ? { kind: 'replaced', original: init.machineId } : { kind: 'kept' };
+      if (machineId.kind === 'replaced') files.push({ name: 'machine-id', content: `${randomBytes(16).toString('hex')}\n`, mode: 0o444 });
+      if (files.length > 0) await putArchive(container, await filesTar(files), '/etc');
       await container.start();
-      const failedAtBoot = hasSystemd ? await waitForSystemd(docker, container, ctx.signal) : [];
-      input.onLine(`container ${container.id.slice(0, 12)} of ${input.image} as ${input.hostname}: ${hasSystemd ? `systemd running${failedAtBoot.length ? ` (failed at boot: ${failedAtBoot.join(' ')})` : ''}` : 'no systemd in the image: services cannot run during this build'}`);
-      return new StageContainer(ctx, docker, container, input, release, hasSystemd ? 'systemd' : 'none', machineId, failedAtBoot, source.Config);
+      const failedAtBoot = init.hasSystemd ? await waitForSystemd(docker, container, ctx.signal) : [];
+      input.onLine(`container ${container.id.slice(0, 12)} of ${input.image} as ${input.hostname}: ${init.hasSystemd ? `systemd running${failedAtBoot.length ? ` (failed at boot: ${failedAtBoot.join(' ')})` : ''}` : 'no systemd in the image: services cannot run during this build'}`);
+      return new StageContainer(ctx, docker, container, input, release, init.hasSystemd ? 'systemd' : 'none', machineId, failedAtBoot, source.Config);
     } catch (error) {
       await release();
       throw error;
@@ -255,19 +264,24 @@ export class StageContainer {
   }
 }
 
-/**
- * An image whose /etc/machine-id is missing, empty or "uninitialized" (as
- * Debian's cloud images ship it) would make systemd run its first-boot logic
- * (presets applied to every unit) in the build: a machine id is put in for the
- * build only, and the original is restored before the container is kept.
- */
-async function ensureMachineId(container: Dockerode.Container): Promise<MachineId> {
-  let original: Buffer | undefined;
-  if (await pathExists(container, '/etc/machine-id')) original = await readFileFromContainer(container, '/etc/machine-id');
-  const text = original?.toString('utf8').trim() ?? '';
-  if (/^[0-9a-f]{32}$/.test(text)) return { kind: 'kept' };
-  await putArchive(container, await singleFileTar('machine-id', `${randomBytes(16).toString('hex')}\n`, 0o444), '/etc');
-  return { kind: 'replaced', original };
+/** What a stage container needs to know of its image before it starts. */
+interface ImageInit {
+  hasSystemd: boolean;
+  /** /etc/machine-id as the image has it (undefined: no such file). */
+  machineId: Buffer | undefined;
+  /**
+   * Missing, empty or "uninitialized" (as Debian's cloud images ship it):
+   * systemd would run its first-boot logic (presets applied to every unit) in
+   * the build. A machine id is put in for the build only, and the original is
+   * restored before the container is kept.
+   */
+  machineIdMissing: boolean;
+}
+
+async function readImageInit(container: Dockerode.Container): Promise<ImageInit> {
+  const hasSystemd = await pathExists(container, SYSTEMD);
+  const machineId = (await pathExists(container, '/etc/machine-id')) ? await readFileFromContainer(container, '/etc/machine-id') : undefined;
+  return { hasSystemd, machineId, machineIdMissing: !/^[0-9a-f]{32}$/.test(machineId?.toString('utf8').trim() ?? '') };
 }
 
 /** Waits until systemd has finished starting; returns the units that failed at boot. */
@@ -292,10 +306,10 @@ async function waitForSystemd(docker: DockerClient, container: Dockerode.Contain
   return lines.filter((line) => line.startsWith('failed ')).map((line) => line.slice('failed '.length));
 }
 
-async function singleFileTar(name: string, content: string, mode = 0o644): Promise<Buffer> {
+async function filesTar(files: Array<{ name: string; content: string; mode?: number }>): Promise<Buffer> {
   const tarStream = await import('tar-stream');
   const pack = tarStream.pack();
-  pack.entry({ name, mode, uid: 0, gid: 0, mtime: new Date() }, content);
+  for (const file of files) pack.entry({ name: file.name, mode: file.mode ?? 0o644, uid: 0, gid: 0, mtime: new Date() }, file.content);
   pack.finalize();
   const chunks: Buffer[] = [];
   for await (const chunk of pack) chunks.push(chunk as Buffer);
