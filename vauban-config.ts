@@ -106,6 +106,11 @@ export const settingsSchema = z.object({
     .string()
     .regex(/^[0-9]+$/, 'a whole number (0 keeps none)')
     .optional(),
+  // How many releases of a master each PXE server keeps (default 3; the live one is always kept): what rollback can go back to.
+  RELEASES_KEEP: z
+    .string()
+    .regex(/^[1-9][0-9]*$/, 'a whole number of 1 or more')
+    .optional(),
 });
 
 export type Settings = z.infer<typeof settingsSchema>;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { VaubanOptions } from './options.js';
-import { OS_NAME_PLACEHOLDER, planRun } from './plan.js';
+import { OS_NAME_PLACEHOLDER, planRun, type PlannedUpload } from './plan.js';
 import { parseStage } from './stage.js';
 
 function options(overrides: Partial<VaubanOptions>): VaubanOptions {
@@ -24,6 +24,11 @@ function options(overrides: Partial<VaubanOptions>): VaubanOptions {
     debug: false,
     ...overrides,
   };
+}
+
+function describeUpload(upload: PlannedUpload): string {
+  if (upload.local !== undefined) return `${upload.remote} <- ${upload.local}`;
+  return upload.generated !== undefined ? `${upload.remote} (generated)` : `${upload.remote} -> ${upload.target ?? ''}`;
 }
 
 describe('the plan', () => {
@@ -60,23 +65,44 @@ describe('the plan', () => {
     expect(plan.steps.map((step) => step.id)).toEqual(['build_conffs', 'upload']);
     expect(plan.images).toEqual([]);
     expect(plan.artifacts).toEqual(['overlayfs/overlayfs-web01/conffs-web01.tgz', 'overlayfs/overlayfs-web02/conffs-web02.tgz']);
-    expect(plan.uploads.map((upload) => `${upload.server}:${upload.remote}`)).toEqual([
-      'pxe1:/srv/pxe/master-12-web/conffs-web01.tgz',
-      'pxe1:/srv/pxe/master-12-web/conffs-web02.tgz',
-      'pxe2:/srv/pxe/master-12-web/conffs-web01.tgz',
-      'pxe2:/srv/pxe/master-12-web/conffs-web02.tgz',
+    const pxe1 = plan.uploads.filter((upload) => upload.server === 'pxe1').map(describeUpload);
+    expect(pxe1).toEqual([
+      '/srv/pxe/master-12-web/releases/<release>/conffs-web01.tgz <- overlayfs/overlayfs-web01/conffs-web01.tgz',
+      '/srv/pxe/master-12-web/releases/<release>/conffs-web02.tgz <- overlayfs/overlayfs-web02/conffs-web02.tgz',
+      '/srv/pxe/master-12-web/releases/<release>/web01.ipxe (generated)',
+      '/srv/pxe/master-12-web/releases/<release>/web02.ipxe (generated)',
+      '/srv/pxe/master-12-web/releases/<release>/SHA256SUMS (generated)',
+      '/srv/pxe/master-12-web/current -> releases/<release>',
+      '/srv/pxe/master-12-web/conffs-web01.tgz -> current/conffs-web01.tgz',
+      '/srv/pxe/master-12-web/conffs-web02.tgz -> current/conffs-web02.tgz',
+      '/srv/pxe/boot/web01.ipxe -> ../master-12-web/current/web01.ipxe',
+      '/srv/pxe/boot/by-mac/<mac>.ipxe (generated)',
+      '/srv/pxe/boot/web02.ipxe -> ../master-12-web/current/web02.ipxe',
+      '/srv/pxe/boot/by-mac/<mac>.ipxe (generated)',
+    ]);
+    expect(plan.uploads.filter((upload) => upload.server === 'pxe2').map(describeUpload)).toEqual(pxe1);
+  });
+
+  it('uploads the A9 layout as a release (B14): versioned kernel files, the rootfs and its links in the release, the article\'s paths through current', () => {
+    const plan = planRun(options({ iso: 'x.raw', name: 'master-a' }), { uploadHosts: ['pxe1'], uploadDir: '/srv/pxe' });
+    expect(plan.uploads.map(describeUpload)).toEqual([
+      '/srv/pxe/linux/vmlinuz-<kver> <- vmlinuz',
+      '/srv/pxe/linux/initramfs.img-<kver> <- initramfs.img',
+      '/srv/pxe/master-a/releases/<release>/rootfs.tgz <- rootfs.tgz',
+      '/srv/pxe/master-a/releases/<release>/vmlinuz -> ../../../linux/vmlinuz-<kver>',
+      '/srv/pxe/master-a/releases/<release>/initramfs.img -> ../../../linux/initramfs.img-<kver>',
+      '/srv/pxe/master-a/releases/<release>/<host>.ipxe (generated)',
+      '/srv/pxe/master-a/releases/<release>/SHA256SUMS (generated)',
+      '/srv/pxe/master-a/current -> releases/<release>',
+      '/srv/pxe/master-a/rootfs.tgz -> current/rootfs.tgz',
+      '/srv/pxe/master-a/vmlinuz -> current/vmlinuz',
+      '/srv/pxe/master-a/initramfs.img -> current/initramfs.img',
     ]);
   });
 
-  it('uploads the A9 layout: versioned kernel files, the rootfs and its symlinks', () => {
-    const plan = planRun(options({ iso: 'x.raw', name: 'master-a' }), { uploadHosts: ['pxe1'], uploadDir: '/srv/pxe' });
-    expect(plan.uploads.map((upload) => (upload.local ? `${upload.remote} <- ${upload.local}` : `${upload.remote} -> ${upload.target}`))).toEqual([
-      '/srv/pxe/linux/vmlinuz-<kver> <- vmlinuz',
-      '/srv/pxe/linux/initramfs.img-<kver> <- initramfs.img',
-      '/srv/pxe/master-a/rootfs.tgz <- rootfs.tgz',
-      '/srv/pxe/master-a/vmlinuz -> ../linux/vmlinuz-<kver>',
-      '/srv/pxe/master-a/initramfs.img -> ../linux/initramfs.img-<kver>',
-    ]);
+  it('a kernel-only upload makes no release', () => {
+    const plan = planRun(options({ iso: 'x.raw', name: 'master-a', rootfs: false, conffs: false }), { uploadHosts: ['pxe1'], uploadDir: '/srv/pxe' });
+    expect(plan.uploads.map(describeUpload)).toEqual(['/srv/pxe/linux/vmlinuz-<kver> <- vmlinuz', '/srv/pxe/linux/initramfs.img-<kver> <- initramfs.img']);
   });
 
   it('debootstrap base: mount_iso says so', () => {

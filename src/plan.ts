@@ -4,6 +4,22 @@
 // and the pipeline can follow it step by step.
 import type { VaubanOptions } from './options.js';
 import { prefixOfSourceImage, stageImageName } from './image-name.js';
+import {
+  KERNEL_LINKS,
+  RELEASE_PLACEHOLDER,
+  ROOTFS,
+  SUMS,
+  bootEntryLink,
+  byMacEntry,
+  conffsMember,
+  currentLink,
+  currentTarget,
+  dropInLink,
+  entryMember,
+  kernelFile,
+  kernelLinkTarget,
+  releaseDir,
+} from './pxe/layout.js';
 import type { Stage } from './stage.js';
 
 export const STEP_IDS = [
@@ -42,11 +58,13 @@ export interface PlannedImage {
 
 export interface PlannedUpload {
   server: string;
-  /** Local file (relative to the output folder), or undefined for a symlink. */
+  /** Local file (relative to the output folder), or undefined for a symlink or a file made on the server. */
   local: string | undefined;
   remote: string;
   /** For a symlink: where it points, relative to its folder. */
   target?: string;
+  /** For a file generated at upload time: what it is. */
+  generated?: string;
 }
 
 export interface Plan {
@@ -100,7 +118,7 @@ export function planRun(options: VaubanOptions, facts: PlanFacts = {}): Plan {
   if (options.rootfs) add('apply_stages', `apply ${options.stages.length} stage(s) as ${options.name}`);
   if (options.rootfs) add('build_rootfs', 'export the image, clean it, add its sshd keys, make rootfs.img and rootfs.tgz');
   if (options.conffs) add('build_conffs', `replay the stages as each host of '${options.ansibleHost ?? ''}' and pack its conffs`);
-  if (options.upload) add('upload', `upload to ${facts.uploadHosts?.join(', ') || 'the PXE servers (UPLOAD_HOSTS_LIST)'}`);
+  if (options.upload) add('upload', `upload to ${facts.uploadHosts?.join(', ') || 'the PXE servers (UPLOAD_HOSTS_LIST)'}${options.rootfs || options.conffs ? `: a release of ${options.name}, made live by one switch of ${options.name}/current` : ''}`);
 
   const images: PlannedImage[] = [];
   if (fromBase) {
@@ -122,23 +140,7 @@ export function planRun(options: VaubanOptions, facts: PlanFacts = {}): Plan {
   if (options.upload) {
     const dir = facts.uploadDir ?? '<UPLOAD_DIR>';
     for (const server of facts.uploadHosts?.length ? facts.uploadHosts : ['<UPLOAD_HOSTS_LIST>']) {
-      if (options.initramfs) {
-        uploads.push({ server, local: 'vmlinuz', remote: `${dir}/linux/vmlinuz-${KVER_PLACEHOLDER}` });
-        uploads.push({ server, local: 'initramfs.img', remote: `${dir}/linux/initramfs.img-${KVER_PLACEHOLDER}` });
-      }
-      if (options.rootfs) {
-        uploads.push({ server, local: 'rootfs.tgz', remote: `${dir}/${options.name}/rootfs.tgz` });
-        uploads.push({ server, local: undefined, remote: `${dir}/${options.name}/vmlinuz`, target: `../linux/vmlinuz-${KVER_PLACEHOLDER}` });
-        uploads.push({
-          server,
-          local: undefined,
-          remote: `${dir}/${options.name}/initramfs.img`,
-          target: `../linux/initramfs.img-${KVER_PLACEHOLDER}`,
-        });
-      }
-      for (const host of hosts) {
-        uploads.push({ server, local: `overlayfs/overlayfs-${host}/conffs-${host}.tgz`, remote: `${dir}/${options.name}/conffs-${host}.tgz` });
-      }
+      uploads.push(...plannedUploads({ server, dir, name: options.name, kernel: options.initramfs, rootfs: options.rootfs, hosts }));
     }
   }
 
@@ -176,4 +178,53 @@ export function stageImages(input: StageImagesInput): PlannedImage[] {
   // The last image is also tagged with the master's name.
   images.push({ name: input.finalName, from, step: 'apply_stages' });
   return images;
+}
+
+interface UploadsInput {
+  server: string;
+  dir: string;
+  name: string;
+  kernel: boolean;
+  rootfs: boolean;
+  hosts: readonly string[];
+}
+
+/** What an upload writes on one server (A9, B14, B15): the kernel files, then one release of the master made live. */
+function plannedUploads(input: UploadsInput): PlannedUpload[] {
+  const { server, dir, name } = input;
+  const uploads: PlannedUpload[] = [];
+  const file = (remote: string, local: string) => uploads.push({ server, local, remote: `${dir}/${remote}` });
+  const link = (remote: string, target: string) => uploads.push({ server, local: undefined, remote: `${dir}/${remote}`, target });
+  const generated = (remote: string, what: string) => uploads.push({ server, local: undefined, remote: `${dir}/${remote}`, generated: what });
+  if (input.kernel) {
+    file(kernelFile('vmlinuz', KVER_PLACEHOLDER), 'vmlinuz');
+    file(kernelFile('initramfs.img', KVER_PLACEHOLDER), 'initramfs.img');
+  }
+  if (!input.rootfs && input.hosts.length === 0) return uploads;
+  const release = releaseDir(name, RELEASE_PLACEHOLDER);
+  const members: string[] = [];
+  if (input.rootfs) {
+    file(`${release}/${ROOTFS}`, ROOTFS);
+    for (const kind of KERNEL_LINKS) link(`${release}/${kind}`, kernelLinkTarget(kind, KVER_PLACEHOLDER));
+    members.push(ROOTFS, ...KERNEL_LINKS);
+  }
+  for (const host of input.hosts) {
+    file(`${release}/${conffsMember(host)}`, `overlayfs/overlayfs-${host}/${conffsMember(host)}`);
+    members.push(conffsMember(host));
+  }
+  const others = input.rootfs ? '; what this run does not build is hard-linked from the live release' : '; the rootfs and kernel links are those of the live release';
+  for (const host of input.hosts) generated(`${release}/${entryMember(host)}`, `iPXE entry of ${host}: boot line with the sha256 of rootfs.tgz and of its conffs`);
+  if (input.hosts.length === 0) generated(`${release}/${entryMember(HOST_PLACEHOLDER)}`, 'iPXE entry of each host of the live release, for the new rootfs');
+  generated(`${release}/${SUMS}`, `sha256 of every file of the release${others}`);
+  link(currentLink(name), currentTarget(RELEASE_PLACEHOLDER));
+  for (const member of members) {
+    const dropIn = dropInLink(name, member);
+    link(dropIn.path, dropIn.target);
+  }
+  for (const host of input.hosts) {
+    const entry = bootEntryLink(name, host);
+    link(entry.path, entry.target);
+    generated(byMacEntry('<mac>'), `when the inventory gives ${host} a vauban_mac: chains to ../${entryMember(host)}`);
+  }
+  return uploads;
 }

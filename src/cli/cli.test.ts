@@ -44,7 +44,11 @@ describe('vauban --dry-run (B4)', () => {
     expect(result.out).toContain('master-12-base/pb_web.yml  <- master-12-base + pb_web.yml, branch master, as master-12-web');
     expect(result.out).not.toContain('<host>/pb_web.yml');
     expect(result.out).toContain("Conffs hosts: 'web*',!master-*");
-    expect(result.out).toContain('pxe2:/srv/pxe/master-12-web/rootfs.tgz  <- rootfs.tgz');
+    expect(result.out).toContain('pxe2:/srv/pxe/master-12-web/releases/<release>/rootfs.tgz  <- rootfs.tgz');
+    expect(result.out).toContain('pxe2:/srv/pxe/master-12-web/current -> releases/<release>');
+    expect(result.out).toContain('pxe2:/srv/pxe/master-12-web/rootfs.tgz -> current/rootfs.tgz');
+    expect(result.out).toContain('pxe2:/srv/pxe/boot/<host>.ipxe -> ../master-12-web/current/<host>.ipxe');
+    expect(result.out).toMatch(/pxe2:\/srv\/pxe\/master-12-web\/releases\/<release>\/<host>\.ipxe  \(generated: iPXE entry of <host>/);
   });
 
   it('prints the plan and the resolved options as JSON', async () => {

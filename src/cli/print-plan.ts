@@ -38,6 +38,7 @@ export function planToJson(options: VaubanOptions, plan: Plan, problems: string[
         local: upload.local ?? null,
         remote: upload.remote,
         symlink_to: upload.target ?? null,
+        generated: upload.generated ?? null,
       })),
       registry: plan.registry ?? null,
     },
@@ -75,7 +76,9 @@ export function planToText(options: VaubanOptions, plan: Plan, problems: string[
   if (plan.uploads.length > 0) {
     lines.push('', 'Uploads:');
     for (const upload of plan.uploads) {
-      lines.push(upload.local ? `  ${upload.server}:${upload.remote}  <- ${upload.local}` : `  ${upload.server}:${upload.remote} -> ${upload.target ?? ''}`);
+      if (upload.local !== undefined) lines.push(`  ${upload.server}:${upload.remote}  <- ${upload.local}`);
+      else if (upload.generated !== undefined) lines.push(`  ${upload.server}:${upload.remote}  (generated: ${upload.generated})`);
+      else lines.push(`  ${upload.server}:${upload.remote} -> ${upload.target ?? ''}`);
     }
   }
   lines.push('', `Registry: ${plan.registry ? `${plan.registry}/vauban/...` : 'none (images stay local)'}`);

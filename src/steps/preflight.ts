@@ -6,11 +6,12 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../context.js';
 import { VaubanError } from '../errors.js';
+import { sshFailure } from '../pxe/pxe-server.js';
+import { pxeTargets } from '../pxe/ssh-options.js';
 import { sshRun } from '../system/ssh.js';
 import { readVaultEntry } from '../vault.js';
 import { checkStages } from './apply-stages.js';
 import { resolveHosts } from './resolve-hosts.js';
-import { ciSshOptions, sshFailure } from './upload.js';
 
 export interface Preflight {
   /**
@@ -60,11 +61,10 @@ function firstVaultEntry(dir: string, prefix = ''): string | undefined {
 }
 
 async function assertServersReachable(ctx: Context): Promise<void> {
-  const options = ciSshOptions(ctx);
-  for (const destination of (ctx.settings.values.UPLOAD_HOSTS_LIST ?? '').trim().split(/\s+/)) {
-    const result = await sshRun({ destination, options }, 'true', { ...ctx.runOptions, allowFailure: true });
+  for (const target of pxeTargets(ctx.settings.values, ctx.workDir)) {
+    const result = await sshRun(target, 'true', { ...ctx.runOptions, allowFailure: true });
     if (result.exitCode !== 0) {
-      throw new VaubanError(`cannot reach or log in to the PXE server ${destination} over ssh: ${sshFailure(result.stderr, result.exitCode)}`);
+      throw new VaubanError(`cannot reach or log in to the PXE server ${target.destination} over ssh: ${sshFailure(result.stderr, result.exitCode)}`);
     }
   }
 }

@@ -34,4 +34,6 @@ export interface ConffsArtifact {
   host: string;
   tarball: string;
   folder: string;
+  /** The host's boot entry by MAC address (B15), written when the inventory gives it a vauban_mac. */
+  byMac?: { mac: string; file: string };
 }

@@ -3,7 +3,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startStaticServer, type StaticServer } from './http-server.js';
+import { parseRange, startStaticServer, type StaticServer } from './http-server.js';
 
 let root: string;
 let server: StaticServer;
@@ -16,6 +16,25 @@ afterEach(async () => {
   await server.close();
   rmSync(root, { recursive: true, force: true });
 });
+
+interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** A raw request: the path is sent as is, never normalised by a client library. */
+function request(rawPath: string, headers: Record<string, string> = {}, method = 'GET'): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const outgoing = http.request({ host: '127.0.0.1', port: server.port, path: rawPath, method, headers }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks) }));
+    });
+    outgoing.on('error', reject);
+    outgoing.end();
+  });
+}
 
 /** A raw GET: the path is sent as is, never normalised by a client library. */
 function get(rawPath: string): Promise<number> {
@@ -40,5 +59,57 @@ describe('the boot HTTP server (issue 13, item 13)', () => {
     expect(await get('/../../etc/passwd')).not.toBe(200);
     expect(await get('/%2e%2e/%2e%2e/etc/passwd')).not.toBe(200);
     expect(await get('/nothing')).toBe(404);
+  });
+});
+
+describe('byte ranges (issue 14: vauban serve)', () => {
+  const content = Buffer.from(Array.from({ length: 1000 }, (_, index) => index % 251));
+  beforeEach(() => writeFileSync(path.join(root, 'big'), content));
+
+  it('answers a single range with 206, Content-Range and the exact bytes', async () => {
+    const answer = await request('/big', { Range: 'bytes=10-19' });
+    expect(answer.status).toBe(206);
+    expect(answer.headers['content-range']).toBe('bytes 10-19/1000');
+    expect(answer.headers['content-length']).toBe('10');
+    expect(answer.body).toEqual(content.subarray(10, 20));
+    const tail = await request('/big', { Range: 'bytes=-100' });
+    expect(tail.body).toEqual(content.subarray(900));
+    const open = await request('/big', { Range: 'bytes=995-' });
+    expect(open.headers['content-range']).toBe('bytes 995-999/1000');
+    expect(open.body).toEqual(content.subarray(995));
+    // Past the end is cut at the end.
+    expect((await request('/big', { Range: 'bytes=990-5000' })).body).toEqual(content.subarray(990));
+  });
+
+  it('a whole file says its length and that ranges are served; HEAD sends no body', async () => {
+    const whole = await request('/big');
+    expect(whole.status).toBe(200);
+    expect(whole.headers['content-length']).toBe('1000');
+    expect(whole.headers['accept-ranges']).toBe('bytes');
+    expect(whole.body).toEqual(content);
+    const head = await request('/big', {}, 'HEAD');
+    expect(head.headers['content-length']).toBe('1000');
+    expect(head.body.length).toBe(0);
+  });
+
+  it('416 past the end; several ranges get the whole file', async () => {
+    const past = await request('/big', { Range: 'bytes=1000-' });
+    expect(past.status).toBe(416);
+    expect(past.headers['content-range']).toBe('bytes */1000');
+    expect((await request('/big', { Range: 'bytes=0-1,5-6' })).status).toBe(200);
+    expect(parseRange('bytes=5-2', 10)).toBeUndefined();
+    expect(parseRange('bytes=-0', 10)).toBe('unsatisfiable');
+    expect(parseRange('items=1-2', 10)).toBeUndefined();
+  });
+
+  it('follows the links of a release layout', async () => {
+    const { mkdirSync, symlinkSync } = await import('node:fs');
+    mkdirSync(path.join(root, 'm', 'releases', 'r1'), { recursive: true });
+    writeFileSync(path.join(root, 'm', 'releases', 'r1', 'rootfs.tgz'), 'release one');
+    symlinkSync('releases/r1', path.join(root, 'm', 'current'));
+    symlinkSync('current/rootfs.tgz', path.join(root, 'm', 'rootfs.tgz'));
+    const answer = await request('/m/rootfs.tgz', { Range: 'bytes=8-' });
+    expect(answer.body.toString()).toBe('one');
+    expect(server.requests.at(-1)).toBe('GET /m/rootfs.tgz (bytes 8-10) 206');
   });
 });

@@ -1,0 +1,127 @@
+// Where everything lives on a PXE server (A9, B14, B15), relative to
+// UPLOAD_DIR. Pure: the plan, the upload, `vauban boot`, promote and rollback
+// all name paths through here and nowhere else.
+//
+//   linux/vmlinuz-<kver>, linux/initramfs.img-<kver>          shared by every release
+//   <name>/releases/<release>/rootfs.tgz, conffs-<host>.tgz   one release: the whole set
+//   <name>/releases/<release>/vmlinuz -> ../../../linux/vmlinuz-<kver>  (and initramfs.img)
+//   <name>/releases/<release>/<host>.ipxe, SHA256SUMS         generated for that set
+//   <name>/current -> releases/<release>                       the live release
+//   <name>/rootfs.tgz -> current/rootfs.tgz ...                the article's paths, through current
+//   boot/<host>.ipxe -> ../<name>/current/<host>.ipxe          a host's entry follows its live release
+//   boot/by-mac/<mac>.ipxe                                     chains to ../<host>.ipxe
+import { VaubanError } from '../errors.js';
+
+/** Stands for the release's name until the run starts. */
+export const RELEASE_PLACEHOLDER = '<release>';
+
+export const ROOTFS = 'rootfs.tgz';
+export const KERNEL_LINKS = ['vmlinuz', 'initramfs.img'] as const;
+export const SUMS = 'SHA256SUMS';
+
+/** A release's name: its UTC start, sortable, then the run's id (two runners may start in the same second). */
+export function releaseName(startedAt: Date, runId: string): string {
+  const stamp = startedAt.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  return `${stamp}-${runId.replace(/[^a-z0-9]/gi, '').toLowerCase()}`;
+}
+
+/** A name that can be a release folder: no leading dot (those are partial), nothing that leaves `releases/`. */
+export function isReleaseName(name: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) && !name.includes('..');
+}
+
+export function assertReleaseName(name: string): void {
+  if (!isReleaseName(name)) throw new VaubanError(`'${name}' is not a release name (e.g. 20260120T143205Z-ab12cd, as \`vauban promote <name>\` lists them)`);
+}
+
+export function conffsMember(host: string): string {
+  return `conffs-${host}.tgz`;
+}
+
+export function entryMember(host: string): string {
+  return `${host}.ipxe`;
+}
+
+/** The host of a `conffs-<host>.tgz` member, else undefined. */
+export function hostOfConffs(member: string): string | undefined {
+  return /^conffs-(.+)\.tgz$/.exec(member)?.[1];
+}
+
+export function kernelFile(kind: (typeof KERNEL_LINKS)[number], kernelVersion: string): string {
+  return `linux/${kind}-${kernelVersion}`;
+}
+
+export function releasesDir(name: string): string {
+  return `${name}/releases`;
+}
+
+export function releaseDir(name: string, release: string): string {
+  return `${name}/releases/${release}`;
+}
+
+/** Where a release is filled before it is complete: a dot folder, never a release, never served as one. */
+export function stagingDir(name: string, release: string): string {
+  return `${name}/releases/.partial-${release}`;
+}
+
+export function currentLink(name: string): string {
+  return `${name}/current`;
+}
+
+/** What `<name>/current` points to for a release. */
+export function currentTarget(release: string): string {
+  return `releases/${release}`;
+}
+
+/** The release a `current` link names, or undefined for anything else. */
+export function releaseOfCurrent(target: string): string | undefined {
+  const release = /^releases\/([^/]+)\/?$/.exec(target)?.[1];
+  return release !== undefined && isReleaseName(release) ? release : undefined;
+}
+
+/** Inside a release, where its kernel links point (three folders up is UPLOAD_DIR). */
+export function kernelLinkTarget(kind: (typeof KERNEL_LINKS)[number], kernelVersion: string): string {
+  return `../../../${kernelFile(kind, kernelVersion)}`;
+}
+
+/** A kernel link of the flat layout (`<name>/vmlinuz -> ../linux/...`), as the same link inside a release. */
+export function flatLinkInRelease(target: string): string | undefined {
+  return target.startsWith('../linux/') ? `../../${target}` : undefined;
+}
+
+/** The article's path of a release member (`<name>/rootfs.tgz`) and where it points: through current. */
+export function dropInLink(name: string, member: string): { path: string; target: string } {
+  return { path: `${name}/${member}`, target: `current/${member}` };
+}
+
+/** Members of a release that get a drop-in path at `<name>/` (the generated files do not). */
+export function hasDropIn(member: string): boolean {
+  return member === ROOTFS || (KERNEL_LINKS as readonly string[]).includes(member) || hostOfConffs(member) !== undefined;
+}
+
+export function bootEntryLink(name: string, host: string): { path: string; target: string } {
+  return { path: `boot/${entryMember(host)}`, target: `../${name}/current/${entryMember(host)}` };
+}
+
+/** A MAC address as iPXE's `${net0/mac:hexhyp}` spells it (52-54-00-12-34-56), or undefined when it is none. */
+export function normalizeMac(value: string): string | undefined {
+  const match = /^([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})$/i.exec(value.trim());
+  return match === null ? undefined : match.slice(1).join('-').toLowerCase();
+}
+
+export function byMacEntry(mac: string): string {
+  return `boot/by-mac/${mac}.ipxe`;
+}
+
+/** The releases to remove: all but the `keep` newest, never the live one. */
+export function releasesToPrune(releases: readonly string[], current: string | undefined, keep: number): string[] {
+  const newestFirst = [...releases].sort().reverse();
+  const kept = new Set(newestFirst.slice(0, Math.max(keep, 1)));
+  if (current !== undefined) kept.add(current);
+  return newestFirst.filter((release) => !kept.has(release)).reverse();
+}
+
+/** The release before `current` (by name, i.e. by time), for a rollback. */
+export function previousRelease(releases: readonly string[], current: string): string | undefined {
+  return [...releases].filter((release) => release < current).sort().at(-1);
+}

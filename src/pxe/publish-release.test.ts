@@ -1,0 +1,176 @@
+// Releases on a PXE server folder (B14), with the real shell tools (sh, ln,
+// mv, sha256sum) on a local folder: the same scripts the upload sends over
+// ssh. test/releases.test.ts runs them against a real sshd with sudo.
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CleanupStack } from '../system/cleanup.js';
+import { run } from '../system/run.js';
+import { releaseName } from './layout.js';
+import { publishRelease, type PublishInput } from './publish-release.js';
+import { openLocalServer, type PxeServer } from './pxe-server.js';
+import { switchRelease } from './switch-release.js';
+
+let work: string;
+let dir: string;
+let server: PxeServer;
+let cleanup: CleanupStack;
+
+const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+const release = (minute: number) => releaseName(new Date(Date.UTC(2026, 0, 20, 14, minute)), 'test');
+const R1 = release(1);
+const R2 = release(2);
+const R3 = release(3);
+
+function local(name: string, content: string): { local: string; sha256: string } {
+  const file = path.join(work, 'artifacts', name);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, content);
+  return { local: file, sha256: sha(content) };
+}
+
+function input(overrides: Partial<PublishInput>): PublishInput {
+  return { name: 'm', release: R1, files: [], kernelVersion: undefined, bootFiles: [], group: undefined, keep: 3, runId: 'test', cleanup, ...overrides };
+}
+
+const read = (relative: string) => readFileSync(path.join(dir, relative), 'utf8');
+
+/** The kernel line of an entry, with ${vauban-url} set to the folder: what iPXE would fetch. */
+function entryOf(relative: string): { kernel: string; params: Map<string, string> } {
+  const kernel = read(relative).split('\n').find((line) => line.startsWith('kernel ')) ?? '';
+  const params = new Map(kernel.split(' ').slice(1).map((word) => [word.split('=')[0] as string, word.slice(word.indexOf('=') + 1)]));
+  return { kernel, params };
+}
+
+function served(url: string): string {
+  return read(url.replace('live:', '').replace('${vauban-url}/', ''));
+}
+
+beforeEach(() => {
+  work = mkdtempSync(path.join(tmpdir(), 'vauban-releases-'));
+  dir = path.join(work, 'pxe');
+  mkdirSync(path.join(dir, 'linux'), { recursive: true });
+  writeFileSync(path.join(dir, 'linux', 'vmlinuz-6.1'), 'kernel 6.1');
+  writeFileSync(path.join(dir, 'linux', 'initramfs.img-6.1'), 'initramfs 6.1');
+  writeFileSync(path.join(dir, 'linux', 'vmlinuz-6.2'), 'kernel 6.2');
+  writeFileSync(path.join(dir, 'linux', 'initramfs.img-6.2'), 'initramfs 6.2');
+  server = openLocalServer(dir);
+  cleanup = new CleanupStack();
+});
+
+afterEach(async () => {
+  await cleanup.unwind(() => undefined);
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** The flat layout of vauban.sh (before releases). */
+function flatLayout(): void {
+  mkdirSync(path.join(dir, 'm'));
+  writeFileSync(path.join(dir, 'm', 'rootfs.tgz'), 'rootfs v1');
+  writeFileSync(path.join(dir, 'm', 'conffs-web01.tgz'), 'conffs web01 v1');
+  symlinkSync('../linux/vmlinuz-6.1', path.join(dir, 'm', 'vmlinuz'));
+  symlinkSync('../linux/initramfs.img-6.1', path.join(dir, 'm', 'initramfs.img'));
+}
+
+describe('a release (B14)', () => {
+  it('from the flat layout: a conffs-only upload keeps the rootfs and kernel (hard links), the article\'s paths go through current', async () => {
+    flatLayout();
+    const inode = statSync(path.join(dir, 'm', 'rootfs.tgz')).ino;
+    const web01 = local('conffs-web01.tgz', 'conffs web01 v2');
+    const web02 = local('conffs-web02.tgz', 'conffs web02 v1');
+    const published = await publishRelease(server, input({
+      files: [{ member: 'conffs-web01.tgz', ...web01 }, { member: 'conffs-web02.tgz', ...web02 }],
+      bootFiles: [{ path: 'boot/by-mac/52-54-00-12-34-56.ipxe', content: '#!ipxe\nchain ../web01.ipxe\n' }],
+    }));
+    expect(published).toEqual({ release: R1, previous: undefined, inherited: ['initramfs.img', 'rootfs.tgz', 'vmlinuz'], entries: ['web01', 'web02'], pruned: [] });
+    expect(readlinkSync(path.join(dir, 'm', 'current'))).toBe(`releases/${R1}`);
+    // The rootfs is the same file (no copy), reached through current.
+    expect(statSync(path.join(dir, 'm', 'releases', R1, 'rootfs.tgz')).ino).toBe(inode);
+    for (const [member, content] of [['rootfs.tgz', 'rootfs v1'], ['conffs-web01.tgz', 'conffs web01 v2'], ['conffs-web02.tgz', 'conffs web02 v1'], ['vmlinuz', 'kernel 6.1'], ['initramfs.img', 'initramfs 6.1']]) {
+      expect(lstatSync(path.join(dir, 'm', member as string)).isSymbolicLink(), member).toBe(true);
+      expect(readlinkSync(path.join(dir, 'm', member as string))).toBe(`current/${member}`);
+      expect(read(`m/${member}`), member).toBe(content);
+    }
+    expect(readlinkSync(path.join(dir, 'm', 'releases', R1, 'vmlinuz'))).toBe('../../../linux/vmlinuz-6.1');
+    // The entries pin exactly what is served.
+    const entry = entryOf('boot/web01.ipxe');
+    expect(readlinkSync(path.join(dir, 'boot', 'web01.ipxe'))).toBe('../m/current/web01.ipxe');
+    expect(sha(served(entry.params.get('root') as string))).toBe(entry.params.get('vauban.rootfs.sha256'));
+    expect(sha(served(entry.params.get('live.updates') as string))).toBe(entry.params.get('vauban.conffs.sha256'));
+    expect(entry.params.get('live.updates')).toBe(`\${vauban-url}/m/releases/${R1}/conffs-web01.tgz`);
+    expect(read('boot/by-mac/52-54-00-12-34-56.ipxe')).toBe('#!ipxe\nchain ../web01.ipxe\n');
+    // SHA256SUMS is what sha256sum -c reads.
+    expect((await run('sha256sum', ['-c', 'SHA256SUMS'], { cwd: path.join(dir, 'm', 'releases', R1) })).stdout).toMatch(/rootfs\.tgz: OK[\s\S]*web02\.ipxe: OK/);
+    expect(statSync(path.join(dir, 'm', 'releases', R1, 'conffs-web02.tgz')).mode & 0o777).toBe(0o640);
+    expect(existsSync(path.join(dir, 'm', 'releases', `.partial-${R1}`))).toBe(false);
+  });
+
+  it('a new rootfs: a new release with the conffs of the live one; the previous release is untouched; past RELEASES_KEEP the oldest goes', async () => {
+    flatLayout();
+    await publishRelease(server, input({ release: R1, files: [{ member: 'conffs-web01.tgz', ...local('c1', 'conffs web01 v2') }] }));
+    const v2 = local('rootfs-v2', 'rootfs v2');
+    const second = await publishRelease(server, input({ release: R2, files: [{ member: 'rootfs.tgz', ...v2 }], kernelVersion: '6.2', keep: 2 }));
+    expect(second.previous).toBe(R1);
+    expect(second.inherited).toEqual(['conffs-web01.tgz']);
+    expect(read('m/rootfs.tgz')).toBe('rootfs v2');
+    expect(read('m/vmlinuz')).toBe('kernel 6.2');
+    expect(read(`m/releases/${R1}/rootfs.tgz`)).toBe('rootfs v1');
+    expect(read(`m/releases/${R1}/vmlinuz`)).toBe('kernel 6.1');
+    expect(statSync(path.join(dir, 'm', 'releases', R2, 'conffs-web01.tgz')).ino).toBe(statSync(path.join(dir, 'm', 'releases', R1, 'conffs-web01.tgz')).ino);
+    expect(entryOf('boot/web01.ipxe').params.get('vauban.rootfs.sha256')).toBe(v2.sha256);
+    expect(entryOf(`m/releases/${R1}/web01.ipxe`).params.get('vauban.rootfs.sha256')).toBe(sha('rootfs v1'));
+    const third = await publishRelease(server, input({ release: R3, files: [{ member: 'rootfs.tgz', ...local('rootfs-v3', 'rootfs v3') }], keep: 2 }));
+    expect(third.pruned).toEqual([R1]);
+    expect(existsSync(path.join(dir, 'm', 'releases', R1))).toBe(false);
+    expect(read('m/vmlinuz')).toBe('kernel 6.2');
+  });
+
+  it('a copy that does not arrive whole fails the release and leaves current as it was', async () => {
+    flatLayout();
+    await publishRelease(server, input({ release: R1, files: [{ member: 'rootfs.tgz', ...local('r', 'rootfs v1b') }] }));
+    const lying = { ...local('r2', 'rootfs v2'), sha256: sha('something else') };
+    await expect(publishRelease(server, input({ release: R2, files: [{ member: 'rootfs.tgz', ...lying }] }))).rejects.toThrow(/does not match/);
+    await cleanup.unwind(() => undefined);
+    expect(readlinkSync(path.join(dir, 'm', 'current'))).toBe(`releases/${R1}`);
+    expect(read('m/rootfs.tgz')).toBe('rootfs v1b');
+    expect(existsSync(path.join(dir, 'm', 'releases', `.partial-${R2}`))).toBe(false);
+  });
+});
+
+describe('promote and rollback (B14)', () => {
+  async function threeReleases(): Promise<void> {
+    flatLayout();
+    for (const [index, name] of [R1, R2, R3].entries()) {
+      await publishRelease(server, input({ release: name, files: [{ member: 'rootfs.tgz', ...local(`r${index}`, `rootfs ${name}`) }] }));
+    }
+  }
+
+  it('rollback goes to the release before the live one; promote to the newest, or to the one named', async () => {
+    await threeReleases();
+    expect((await switchRelease([server], 'm', { kind: 'rollback' }, 'test')).release).toBe(R2);
+    expect(read('m/rootfs.tgz')).toBe(`rootfs ${R2}`);
+    expect(entryOf('boot/web01.ipxe').params.get('vauban.rootfs.sha256')).toBe(sha(`rootfs ${R2}`));
+    expect((await switchRelease([server], 'm', { kind: 'rollback' }, 'test')).release).toBe(R1);
+    await expect(switchRelease([server], 'm', { kind: 'rollback' }, 'test')).rejects.toThrow(/no release older than/);
+    expect((await switchRelease([server], 'm', { kind: 'promote' }, 'test')).release).toBe(R3);
+    expect((await switchRelease([server], 'm', { kind: 'promote', release: R2 }, 'test')).release).toBe(R2);
+    await expect(switchRelease([server], 'm', { kind: 'promote', release: 'nope' }, 'test')).rejects.toThrow(/has no release nope/);
+    expect(read('m/rootfs.tgz')).toBe(`rootfs ${R2}`);
+  });
+
+  it('when one server fails, those already switched are switched back and the command fails', async () => {
+    await threeReleases();
+    // A second server whose switch fails (as a full or read-only disk would make it).
+    const broken: PxeServer = {
+      ...server,
+      name: 'broken',
+      script: (lines, options) => (lines.some((line) => line.includes('/current')) ? Promise.reject(new Error('mv: Read-only file system')) : server.script(lines, options)),
+    };
+    await expect(switchRelease([server, broken], 'm', { kind: 'rollback' }, 'test')).rejects.toThrow(
+      new RegExp(`switching m to ${R2} failed on broken: mv: Read-only file system; switched back: .* \\(back on ${R3}\\)`),
+    );
+    expect(readlinkSync(path.join(dir, 'm', 'current'))).toBe(`releases/${R3}`);
+  });
+});

@@ -1,0 +1,33 @@
+// One file outside the releases (the kernel files of linux/, shared by every
+// release): written under a temporary name in its own folder, checked
+// (sha256), then renamed, so that a server never serves half a file and a cut
+// copy leaves the previous one serving.
+import path from 'node:path';
+import { VaubanError } from '../errors.js';
+import type { CleanupStack } from '../system/cleanup.js';
+import { sh, type PxeServer } from './pxe-server.js';
+
+export interface PutFileInput {
+  local: string;
+  /** Under UPLOAD_DIR. */
+  path: string;
+  sha256: string;
+  group: string | undefined;
+  runId: string;
+  cleanup: CleanupStack;
+}
+
+export async function putFile(server: PxeServer, input: PutFileInput): Promise<void> {
+  const final = `${server.dir}/${input.path}`;
+  const temporary = `${path.posix.dirname(final)}/.${path.posix.basename(final)}.vauban-${input.runId}`;
+  const removeTemporary = input.cleanup.push(`temporary ${server.name}:${temporary}`, async () => {
+    await server.script([sh('rm', '-f', '--', temporary)], { debug: server.runOptions.debug, allowFailure: true });
+  });
+  await server.script([sh('mkdir', '-p', '--', path.posix.dirname(final))]);
+  await server.send(input.local, temporary);
+  const got = (await server.script([sh('sha256sum', '--', temporary)])).stdout.split(' ')[0];
+  if (got !== input.sha256) throw new VaubanError(`${server.name}:${temporary} does not match ${input.local} after the copy (sha256 ${got ?? 'none'} != ${input.sha256})`);
+  // Readable by the owner and the web server's group only, before it is served.
+  await server.script([sh('chmod', '0640', '--', temporary), ...(input.group === undefined ? [] : [sh('chgrp', input.group, '--', temporary)]), sh('mv', '-f', '--', temporary, final)]);
+  await removeTemporary();
+}

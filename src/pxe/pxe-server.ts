@@ -1,0 +1,90 @@
+// A PXE server as the upload, promote and rollback see it: UPLOAD_DIR on a
+// machine reached over ssh (with sudo when the ssh user cannot write there),
+// or a local folder (`vauban boot` lays its served folder out with the same
+// code). Work is sent as POSIX shell scripts on standard input: one round trip
+// per phase, no length limit, and nothing of it in a process argument list.
+import { VaubanError } from '../errors.js';
+import { shellQuote } from '../shell-quote.js';
+import { run, type RunOptions, type RunResult } from '../system/run.js';
+import { sshRun, type SshTarget } from '../system/ssh.js';
+
+export interface PxeServer {
+  /** For messages: the ssh destination, or the local folder. */
+  readonly name: string;
+  /** UPLOAD_DIR there (absolute). */
+  readonly dir: string;
+  /** Runs a shell script there (`sh -e`, as root when the user needs sudo); rejects on failure unless allowFailure. */
+  script(lines: readonly string[], options?: RunOptions): Promise<RunResult>;
+  /** Streams a local file into `path` there (created or truncated). */
+  send(local: string, path: string, options?: RunOptions): Promise<void>;
+  /** Run options of the command using this server (abort signal, debug log): the default of script() and send(). */
+  readonly runOptions: RunOptions;
+}
+
+/** Words quoted for the server's shell, joined. */
+export function sh(...words: string[]): string {
+  return words.map(shellQuote).join(' ');
+}
+
+/** What ssh said, as one line; a host key that does not match UPLOAD_KNOWN_HOSTS said as such. */
+export function sshFailure(stderr: string, exitCode: number): string {
+  if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(stderr)) {
+    return 'its host key is not one of UPLOAD_KNOWN_HOSTS (or of your known_hosts): host key verification failed';
+  }
+  return stderr.trim().split('\n').at(-1) ?? `exit status ${exitCode}`;
+}
+
+export interface OpenSshServerInput {
+  target: SshTarget;
+  dir: string;
+  /** Folders under `dir` this command writes: made when missing, and tested for write access (sudo otherwise). */
+  folders: string[];
+  runOptions: RunOptions;
+  onSudo?: () => void;
+}
+
+/** A PXE server over ssh; sudo (passwordless, -n) only when the ssh user cannot write the folders, as vauban.sh did. */
+export async function openSshServer(input: OpenSshServerInput): Promise<PxeServer> {
+  const { target, dir, runOptions } = input;
+  const folders = input.folders.map((folder) => `${dir}/${folder}`);
+  const probe = [sh('mkdir', '-p', '--', ...folders), ...folders.map((folder) => sh('test', '-w', folder))].join(' && ');
+  const direct = await sshRun(target, probe, { ...runOptions, allowFailure: true });
+  if (direct.exitCode === 255) throw new VaubanError(`cannot reach or log in to the PXE server ${target.destination} over ssh: ${sshFailure(direct.stderr, direct.exitCode)}`);
+  const sudo = direct.exitCode !== 0;
+  const shell = sudo ? 'sudo -n sh -e' : 'sh -e';
+  if (sudo) {
+    const check = await sshRun(target, `sudo -n ${sh('mkdir', '-p', '--', ...folders)}`, { ...runOptions, allowFailure: true });
+    if (check.exitCode !== 0) {
+      throw new VaubanError(`${target.destination}: the ssh user cannot write ${dir} and has no passwordless sudo: ${check.stderr.trim().split('\n').at(-1) ?? ''}`);
+    }
+    input.onSudo?.();
+  }
+  return {
+    name: target.destination,
+    dir,
+    runOptions,
+    script: (lines, options = runOptions) => {
+      options.debug?.(`script for ${target.destination}:\n${lines.join('\n')}`);
+      return sshRun(target, shell, { ...options, input: `${lines.join('\n')}\n` });
+    },
+    send: async (local, path, options = runOptions) => {
+      await sshRun(target, `${sudo ? 'sudo -n ' : ''}${sh('tee', '--', path)} > /dev/null`, { ...options, inputFile: local });
+    },
+  };
+}
+
+/** A folder of this machine laid out as a PXE server (for `vauban boot` and tests). */
+export function openLocalServer(dir: string, runOptions: RunOptions = {}): PxeServer {
+  return {
+    name: dir,
+    dir,
+    runOptions,
+    script: (lines, options = runOptions) => {
+      options.debug?.(`script for ${dir}:\n${lines.join('\n')}`);
+      return run('/bin/sh', ['-e'], { ...options, input: `${lines.join('\n')}\n` });
+    },
+    send: async (local, path, options = runOptions) => {
+      await run('cp', ['--', local, path], options);
+    },
+  };
+}
