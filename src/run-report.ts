@@ -4,7 +4,7 @@ export interface HostResult {
   ok: boolean;
   log: string;
   error?: string;
-  /** Paths a stage deleted, which a conffs tar cannot carry (A6). */
+  /** Paths a stage deleted: listed in the conffs, removed from the root at boot (A6, B15). */
   deletions?: string[];
 }
 
@@ -16,6 +16,8 @@ export interface RunReport {
   hosts: HostResult[];
   /** `server:path` of every file uploaded. */
   uploaded: string[];
+  /** `server: <name> release <release> (was <release>)`: releases made live (B14). */
+  live: string[];
   /** Log files and folders of this run. */
   logs: string[];
   /** Vault files created by this run (committed in CI, A11). */
@@ -23,5 +25,5 @@ export interface RunReport {
 }
 
 export function emptyReport(): RunReport {
-  return { images: [], artifacts: [], hosts: [], uploaded: [], logs: [], newVaultEntries: [] };
+  return { images: [], artifacts: [], hosts: [], uploaded: [], live: [], logs: [], newVaultEntries: [] };
 }

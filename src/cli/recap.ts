@@ -20,12 +20,16 @@ export function printRecap(reporter: Reporter, report: RunReport, ok: boolean): 
     for (const host of report.hosts) {
       const status = host.ok ? paint.green('[OK]') : paint.red('[KO]');
       reporter.line(`  ${status} ${host.host}  (log: ${host.log})`);
-      for (const deleted of host.deletions ?? []) reporter.line(`       deleted by a stage, not carried by the conffs: ${deleted}`);
+      for (const deleted of host.deletions ?? []) reporter.line(`       deleted by a stage, removed at boot: /${deleted}`);
     }
   }
   if (report.uploaded.length > 0) {
     reporter.line('Uploaded:');
     for (const file of report.uploaded) reporter.line(`  ${file}`);
+  }
+  if (report.live.length > 0) {
+    reporter.line('Live releases:');
+    for (const line of report.live) reporter.line(`  ${line}`);
   }
   if (report.logs.length > 0) {
     reporter.line('Logs:');

@@ -65,6 +65,19 @@ export function buildProgram(output: ArgsOutput): Command {
     .option('--json', 'with --dry-run: print the plan and the resolved options as JSON', false)
     .option('--debug', 'print every command run and full error chains', false)
     .helpOption('-h, --help', 'prints help')
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Other commands (each with -h):',
+        ...[
+          ['vauban boot -n <master> -a <host>', 'PXE-boot a built master as a host under QEMU and check it'],
+          ['vauban serve [--dir D] [--port P]', 'serve a PXE server folder (UPLOAD_DIR layout) over HTTP'],
+          ['vauban promote <name> [<release>]', 'make a release live on every PXE server (or on none)'],
+          ['vauban rollback <name>', 'make the release before the live one live again'],
+        ].map(([command, what]) => `  ${(command as string).padEnd(36)}${what as string}`),
+      ].join('\n'),
+    )
     .showHelpAfterError(false)
     .allowExcessArguments(true)
     .exitOverride()

@@ -20,10 +20,16 @@ export interface MainIo {
 const INSTALL_DIR = fileURLToPath(new URL('../../../', import.meta.url));
 
 export async function main(io: MainIo): Promise<number> {
-  // `vauban boot ...` is a command of its own (B5); everything else is vauban.sh's command line.
-  if (io.argv[0] === 'boot') {
-    const { mainBoot } = await import('./vauban-boot.js');
-    return mainBoot({ ...io, argv: io.argv.slice(1) });
+  // `vauban boot|serve|promote|rollback ...` are commands of their own (B5, B6, B14); everything else is vauban.sh's command line.
+  const rest = { ...io, argv: io.argv.slice(1) };
+  switch (io.argv[0]) {
+    case 'boot':
+      return (await import('./vauban-boot.js')).mainBoot(rest);
+    case 'serve':
+      return (await import('./vauban-serve.js')).mainServe(rest);
+    case 'promote':
+    case 'rollback':
+      return (await import('./vauban-release.js')).mainRelease(rest, io.argv[0]);
   }
   const parsed = parseVaubanArgs(io.argv, { out: (text) => io.stdout.write(text), err: (text) => io.stderr.write(text) });
   if (parsed.kind === 'exit') return parsed.code;

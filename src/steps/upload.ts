@@ -90,7 +90,7 @@ export async function upload(ctx: Context, input: UploadInput): Promise<undefine
       });
       for (const file of withSums) ctx.report.uploaded.push(`${target.destination}:${dir}/${releaseDir(name, release)}/${file.member}`);
       for (const file of bootFiles) ctx.report.uploaded.push(`${target.destination}:${dir}/${file.path}`);
-      ctx.report.uploaded.push(`${target.destination}:${dir}/${name}/current -> releases/${release} (was ${published.previous ?? 'none'})`);
+      ctx.report.live.push(`${target.destination}: ${name} release ${release} (was ${published.previous ?? 'none'})`);
       const kept = published.inherited.length > 0 ? `; kept from ${published.previous ?? 'the flat layout'}: ${published.inherited.join(', ')}` : '';
       ctx.reporter.info(`${target.destination}: ${name} release ${release} is live, ${published.entries.length} boot entr${published.entries.length === 1 ? 'y' : 'ies'}${kept}${published.pruned.length > 0 ? `; removed ${published.pruned.join(', ')}` : ''}`);
     });

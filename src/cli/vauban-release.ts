@@ -1,0 +1,80 @@
+// `vauban promote <name> [<release>]` and `vauban rollback <name>` (B14): make
+// one release of a master live on every PXE server of UPLOAD_HOSTS_LIST, or
+// on none. Same run lifecycle as a build (the folder's lock, Ctrl-C, recap).
+import { Command } from 'commander';
+import path from 'node:path';
+import { assertMasterName } from '../image-name.js';
+import { createReporter, parseCommand } from './command.js';
+import { describeFailure } from './fail.js';
+import type { MainIo } from './vauban.js';
+
+interface Flags {
+  list: boolean;
+  debug: boolean;
+}
+
+export async function mainRelease(io: MainIo, kind: 'promote' | 'rollback'): Promise<number> {
+  const program = new Command(`vauban ${kind}`)
+    .argument('<name>', 'the master, as named on the PXE servers')
+    .option('--list', "list each server's releases of the master and the live one; switch nothing", false)
+    .option('--debug', 'print every command run', false);
+  if (kind === 'promote') {
+    program
+      .description('Make a release of a master live on every PXE server (default: the newest), or on none')
+      .argument('[release]', 'the release to make live (default: the newest)');
+  } else {
+    program.description('Make the release before the live one live again on every PXE server, or on none');
+  }
+  const ended = parseCommand(program, io);
+  if (ended !== undefined) return ended;
+  const [name, release] = program.processedArgs as [string, string | undefined];
+  const flags = program.opts<Flags>();
+  const reporter = await createReporter(io, flags.debug);
+  try {
+    assertMasterName(name, '<name>');
+    const { assertReleaseName } = await import('../pxe/layout.js');
+    if (release !== undefined) assertReleaseName(release);
+    const { loadSettings, assertRequiredSettings } = await import('../config/settings.js');
+    const settings = await loadSettings({ env: io.env, cwd: io.cwd });
+    reporter.redactAlso(settings.secrets);
+    assertRequiredSettings(settings, { ansible: false, vault: false, upload: true }, `${kind} a release`);
+    const { runSession } = await import('./session.js');
+    const { openSshServer } = await import('../pxe/pxe-server.js');
+    const { pxeTargets } = await import('../pxe/ssh-options.js');
+    const { readMasterState, releaseNames } = await import('../pxe/master-state.js');
+    const { switchRelease } = await import('../pxe/switch-release.js');
+    return await runSession({
+      io,
+      settings,
+      reporter,
+      debug: flags.debug,
+      command: `vauban ${kind} ${io.argv.join(' ')}`,
+      work: async ({ report, signal, workDir }) => {
+        const dir = settings.values.UPLOAD_DIR ?? '';
+        const runOptions = { signal, debug: (line: string) => reporter.debug(line) };
+        const servers = await reporter.step(`${kind} ${name}: reach the PXE servers`, () =>
+          Promise.all(pxeTargets(settings.values, workDir).map((target) => openSshServer({ target, dir, folders: [name], runOptions }))),
+        );
+        if (flags.list) {
+          for (const server of servers) {
+            const state = await readMasterState(server, name);
+            reporter.line(`${server.name}: ${releaseNames(state).map((one) => (one === state.current ? `${one} (live)` : one)).join(', ') || 'no release'}`);
+          }
+          return 0;
+        }
+        const runId = path.basename(workDir).replace(/^vauban-/, '').toLowerCase();
+        const result = await reporter.step(`${kind} ${name} on ${servers.length} server(s)`, () =>
+          switchRelease(servers, name, kind === 'promote' ? { kind, release } : { kind }, runId, (server, from, to) => {
+            report.live.push(`${server}: ${name} release ${to} (was ${from ?? 'none'})`);
+          }),
+        );
+        reporter.info(`${name}: release ${result.release} is live on ${servers.map((server) => server.name).join(', ')}`);
+        return 0;
+      },
+    });
+  } catch (error) {
+    const failure = describeFailure(error, flags.debug);
+    io.stderr.write(`${failure.text}\n`);
+    return failure.exitCode;
+  }
+}
