@@ -4,15 +4,16 @@
 // overlayfs/overlayfs-<host>/conffs-<host>.tgz with the host's sshd keys.
 // Hosts are built in parallel (bounded); a failing host does not stop the
 // others, but fails the run once they are done.
-import { mkdirSync, renameSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../context.js';
 import { VaubanError, throwIfAborted } from '../errors.js';
 import type { HostResult } from '../run-report.js';
+import { macEntry } from '../pxe/ipxe-entry.js';
 import { sshdKeysFor } from '../sshd-keys.js';
 import { temporaryFileFor } from '../system/temporary-file.js';
 import { openLogFile, type LogFile } from '../system/log-file.js';
-import { packConffs, sshdKeysTar } from './conffs-archive.js';
+import { DELETIONS_MEMBER, RESERVED_FOLDER, listableDeletions, packConffs, sshdKeysTar } from './conffs-archive.js';
 import { StageContainer } from './stage-container.js';
 import type { ConffsArtifact } from './types.js';
 
@@ -24,6 +25,8 @@ export interface ConffsInput {
   prefix: string | undefined;
   /** Resolved by the preflight (A7). */
   hosts: string[] | undefined;
+  /** Hosts the inventory gives a MAC address (vauban_mac): they get a boot entry by MAC (B15). */
+  macs?: Map<string, string>;
 }
 
 export async function buildConffs(ctx: Context, input: ConffsInput): Promise<ConffsArtifact[] | undefined> {
@@ -51,7 +54,7 @@ export async function buildConffs(ctx: Context, input: ConffsInput): Promise<Con
           ctx.report.hosts.push(result);
           const logStream = openLogFile(log, { secrets: ctx.settings.secrets });
           try {
-            const artifact = await buildHostConffs(ctx, { host, source, prefix, logStream, result });
+            const artifact = await buildHostConffs(ctx, { host, source, prefix, logStream, result, mac: input.macs?.get(host) });
             artifacts.push(artifact);
             result.ok = true;
             counts.done++;
@@ -74,7 +77,7 @@ export async function buildConffs(ctx: Context, input: ConffsInput): Promise<Con
     if (unexpected) throw unexpected.reason;
   });
   for (const host of ctx.report.hosts) {
-    for (const deleted of host.deletions ?? []) ctx.reporter.warn(`${host.host}: a stage deleted /${deleted}; a conffs cannot carry a deletion`);
+    for (const deleted of host.deletions ?? []) ctx.reporter.info(`${host.host}: a stage deleted /${deleted}; the conffs lists it, the host removes it at boot`);
   }
   if (counts.failed > 0) {
     throw new VaubanError(`conffs failed for ${counts.failed} of ${hosts.length} host(s): ${ctx.report.hosts.filter((one) => !one.ok).map((one) => one.host).join(', ')}`);
@@ -88,6 +91,7 @@ interface HostInput {
   prefix: string;
   logStream: LogFile;
   result: HostResult;
+  mac: string | undefined;
 }
 
 /**
@@ -130,8 +134,13 @@ async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
     const kept = (file: string) => !excluded.some((prefix) => file === prefix || file.startsWith(`${prefix}/`));
     const relative = changes.map((change) => ({ ...change, path: change.path.replace(/^\/+/, '') })).filter((change) => change.path !== '' && kept(change.path));
     input.result.deletions = relative.filter((change) => change.kind === 'deleted').map((change) => change.path).sort();
-    for (const deleted of input.result.deletions) write(`WARNING: the stages deleted /${deleted}: a conffs cannot carry a deletion`);
+    const { listed, unlisted } = listableDeletions(input.result.deletions);
+    for (const deleted of listed) write(`the stages deleted /${deleted}: listed in the conffs (${DELETIONS_MEMBER}), removed at boot`);
+    for (const deleted of unlisted) write(`WARNING: the stages deleted /${JSON.stringify(deleted)}, a path the conffs cannot list: it stays on the booted host`);
     const members = relative.filter((change) => change.kind !== 'deleted').map((change) => change.path);
+    if (members.some((member) => member === RESERVED_FOLDER || member.startsWith(`${RESERVED_FOLDER}/`))) {
+      throw new VaubanError(`a stage wrote /${RESERVED_FOLDER}, which vauban reserves for the conffs' list of deletions`);
+    }
     // Docker bind-mounts /etc/hostname in a running container: the host's name is in it either way.
     if (!members.includes('etc/hostname')) members.push('etc', 'etc/hostname');
 
@@ -141,14 +150,22 @@ async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
     ctx.cleanup.push(`conffs folder of ${host}`, async () => renameSync(folder, path.join(ctx.overlayfsDir, `${ctx.runStamp}-overlayfs-${host}`)));
     const tarball = path.join(folder, `conffs-${host}.tgz`);
     const temporary = temporaryFileFor(tarball, ctx.runId, ctx.cleanup);
-    const count = await packConffs(container, members, temporary.path, ctx.signal);
+    const count = await packConffs(container, members, temporary.path, ctx.signal, listed);
     await temporary.commit();
     lap('changes and pack');
     write(`conffs written: ${tarball} (${count} members)`);
-    return { host, tarball, folder };
+    return { host, tarball, folder, ...(input.mac === undefined ? {} : { byMac: writeMacEntry(folder, host, input.mac) }) };
   } finally {
     await container.close();
     lap('container removed');
     write(`timing: ${timing.join(', ')}`);
   }
+}
+
+/** The host's boot entry by MAC address (B15), generated with its conffs: uploaded to UPLOAD_DIR/boot/by-mac/. */
+function writeMacEntry(folder: string, host: string, mac: string): { mac: string; file: string } {
+  const file = path.join(folder, 'by-mac', `${mac}.ipxe`);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, macEntry(host, mac), { mode: 0o644 });
+  return { mac, file };
 }

@@ -11,6 +11,21 @@ import type { StageContainer } from './stage-container.js';
 
 const TO_SLASH = 'toslash';
 
+/**
+ * Reserved: where a conffs lists the paths its host's stages deleted (B15),
+ * one per line, relative to /. Our dracut module (modules.d/89vauban-live)
+ * removes those paths from the root and then this folder, before systemd
+ * starts: a tar cannot carry a deletion, this list does.
+ */
+export const RESERVED_FOLDER = '.vauban-conffs';
+export const DELETIONS_MEMBER = `${RESERVED_FOLDER}/deleted`;
+
+/** The deletions a list can carry: one path a line, so a path holding a line break cannot be listed. */
+export function listableDeletions(paths: readonly string[]): { listed: string[]; unlisted: string[] } {
+  const listed = paths.filter((one) => !/[\n\r]/.test(one) && one !== '' && !one.split('/').includes('..'));
+  return { listed, unlisted: paths.filter((one) => !listed.includes(one)) };
+}
+
 /** The members of the archive, in the order tar is given them: a member moved by /toslash wins over the one it replaces. */
 export function conffsMembers(changed: readonly string[]): string[] {
   const toSlash = new Set(changed.filter((file) => file.startsWith(`${TO_SLASH}/`)).map((file) => file.slice(TO_SLASH.length + 1)));
@@ -27,8 +42,8 @@ export function archiveName(name: string): string | undefined {
   return name;
 }
 
-/** Packs the container's `changed` paths (relative to /) into `file`; resolves with the member count. */
-export async function packConffs(container: StageContainer, changed: readonly string[], file: string, signal: AbortSignal): Promise<number> {
+/** Packs the container's `changed` paths (relative to /) into `file`, with the list of `deletions` when there are any; resolves with the member count. */
+export async function packConffs(container: StageContainer, changed: readonly string[], file: string, signal: AbortSignal, deletions: readonly string[] = []): Promise<number> {
   const tarStream = await import('tar-stream');
   const { createGzip } = await import('node:zlib');
   const extract = tarStream.extract();
@@ -48,7 +63,15 @@ export async function packConffs(container: StageContainer, changed: readonly st
     count++;
     stream.pipe(pack.entry({ ...header, name }, (error) => next(error ?? undefined)));
   });
-  extract.on('finish', () => pack.finalize());
+  extract.on('finish', () => {
+    if (deletions.length > 0) {
+      const header = { uid: 0, gid: 0, mtime: new Date() };
+      pack.entry({ ...header, name: `./${RESERVED_FOLDER}/`, type: 'directory', mode: 0o700 });
+      pack.entry({ ...header, name: `./${DELETIONS_MEMBER}`, mode: 0o600 }, `${deletions.join('\n')}\n`);
+      count += 2;
+    }
+    pack.finalize();
+  });
   const written = pipeline(pack, createGzip(), createWriteStream(file, { mode: 0o600 }), { signal });
   await container.tarOf(conffsMembers(changed), async (tar: Readable) => {
     await pipeline(tar, extract, { signal });

@@ -11,7 +11,7 @@ import { pxeTargets } from '../pxe/ssh-options.js';
 import { sshRun } from '../system/ssh.js';
 import { readVaultEntry } from '../vault.js';
 import { checkStages } from './apply-stages.js';
-import { resolveHosts } from './resolve-hosts.js';
+import { resolveHosts, type ResolvedHosts } from './resolve-hosts.js';
 
 export interface Preflight {
   /**
@@ -19,7 +19,7 @@ export interface Preflight {
    * builds conffs from an existing image (-s); a run from a base file (-f)
    * resolves them once its source image is imported.
    */
-  hosts: string[] | undefined;
+  hosts: ResolvedHosts | undefined;
 }
 
 export async function preflight(ctx: Context): Promise<Preflight> {

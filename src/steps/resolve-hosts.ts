@@ -9,16 +9,26 @@ import { randomBytes } from 'node:crypto';
 import type { Context } from '../context.js';
 import { assertHostName } from '../conffs/host-names.js';
 import { VaubanError } from '../errors.js';
+import { normalizeMac } from '../pxe/layout.js';
 import { execInContainer, putArchive, removeContainer } from '../system/docker/containers.js';
 
 // Keeps the container alive for one exec, and stops at once on TERM.
 const SLEEPER = ['/bin/sh', '-c', 'trap "exit 0" TERM; while :; do sleep 3600 & wait $!; done'];
 
-// The branch's tree exactly (files deleted since the image's copy gone), then Ansible in the inventory's folder.
-const LIST_HOSTS = 'git -C /root/ansible clean -ffdxq 2>/dev/null; cd "/root/ansible/${ANSIBLE_ROOT_DIR:-}" && exec ansible "$VAUBAN_PATTERN" --list-hosts';
+const HOSTVARS_MARKER = '#vauban-hostvars';
+
+// The branch's tree exactly (files deleted since the image's copy gone), then Ansible in the inventory's folder;
+// then the inventory's host variables, for each host's vauban_mac (B15).
+const LIST_HOSTS = `git -C /root/ansible clean -ffdxq 2>/dev/null; cd "/root/ansible/\${ANSIBLE_ROOT_DIR:-}" && ansible "$VAUBAN_PATTERN" --list-hosts && echo '${HOSTVARS_MARKER}' && exec ansible-inventory --list`;
+
+export interface ResolvedHosts {
+  hosts: string[];
+  /** The MAC address the inventory gives a host (vauban_mac), as iPXE spells it, for its boot entry by MAC. */
+  macs: Map<string, string>;
+}
 
 /** The hosts of the run's branch inventory matching -a, never the master-* ones, resolved inside `image`. */
-export async function resolveHosts(ctx: Context, image: string): Promise<string[]> {
+export async function resolveHosts(ctx: Context, image: string): Promise<ResolvedHosts> {
   const pattern = ctx.options.ansibleHost ?? '';
   if (!(await ctx.registry.ensureLocal(image))) {
     throw new VaubanError(`the source image ${image} does not exist (needed to resolve the hosts '${pattern}')`);
@@ -56,15 +66,39 @@ export async function resolveHosts(ctx: Context, image: string): Promise<string[
       const detail = messages.filter((line) => line.trim() !== '').slice(-3).join(' / ') || stdout.trim().split('\n').slice(-3).join(' / ');
       throw new VaubanError(`ansible could not resolve the host pattern '${pattern}' (branch ${ctx.options.branch}, in ${image}): ${detail}`);
     }
-    const hosts = parseListHosts(stdout);
+    const [listing = '', inventory = ''] = stdout.split(`${HOSTVARS_MARKER}\n`);
+    const hosts = parseListHosts(listing);
     if (hosts.length === 0) {
       throw new VaubanError(`no host of the inventory (branch ${ctx.options.branch}) matches '${pattern}' (master-* hosts are never built)`);
     }
     hosts.forEach(assertHostName);
-    return hosts;
+    return { hosts, macs: readHostMacs(inventory, hosts) };
   } finally {
     await release();
   }
+}
+
+/** The vauban_mac of each of `hosts` in `ansible-inventory --list` output; a value that is no MAC address, or one given twice, stops the run. */
+export function readHostMacs(inventoryJson: string, hosts: readonly string[]): Map<string, string> {
+  let hostvars: Record<string, Record<string, unknown> | undefined>;
+  try {
+    hostvars = (JSON.parse(inventoryJson) as { _meta?: { hostvars?: typeof hostvars } })._meta?.hostvars ?? {};
+  } catch (error) {
+    throw new VaubanError(`ansible-inventory --list printed no JSON: ${(error as Error).message}`, { cause: error });
+  }
+  const macs = new Map<string, string>();
+  const owners = new Map<string, string>();
+  for (const host of hosts) {
+    const value = hostvars[host]?.vauban_mac;
+    if (value === undefined || value === null || value === '') continue;
+    const mac = typeof value === 'string' ? normalizeMac(value) : undefined;
+    if (mac === undefined) throw new VaubanError(`inventory host '${host}': vauban_mac ${JSON.stringify(value)} is not a MAC address (e.g. 52:54:00:12:34:56)`);
+    const other = owners.get(mac);
+    if (other !== undefined) throw new VaubanError(`inventory hosts '${other}' and '${host}' have the same vauban_mac ${mac}: a MAC address boots one host`);
+    owners.set(mac, host);
+    macs.set(host, mac);
+  }
+  return macs;
 }
 
 /** Reads `ansible --list-hosts` output: a "hosts (N):" header, then one host per line. */

@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { readHostMacs } from './resolve-hosts.js';
+
+const inventory = (hostvars: Record<string, Record<string, unknown>>) => JSON.stringify({ _meta: { hostvars }, all: { children: ['ungrouped'] } });
+
+describe('vauban_mac of the inventory (B15)', () => {
+  it('reads each host\'s MAC address, as iPXE spells it; hosts without one have no entry by MAC', () => {
+    const macs = readHostMacs(inventory({ web01: { vauban_mac: '52:54:00:12:34:56', http_port: 8081 }, web02: { http_port: 8082 }, db01: { vauban_mac: 'AA-BB-CC-DD-EE-FF' } }), ['web01', 'web02']);
+    expect([...macs]).toEqual([['web01', '52-54-00-12-34-56']]);
+  });
+
+  it('a value that is no MAC address, or a MAC given twice, stops the run naming the host', () => {
+    expect(() => readHostMacs(inventory({ web01: { vauban_mac: '52:54:00:12:34' } }), ['web01'])).toThrow(/inventory host 'web01': vauban_mac "52:54:00:12:34" is not a MAC address/);
+    expect(() => readHostMacs(inventory({ web01: { vauban_mac: 42 } }), ['web01'])).toThrow(/vauban_mac 42 is not a MAC address/);
+    expect(() => readHostMacs(inventory({ web01: { vauban_mac: '52:54:00:12:34:56' }, web02: { vauban_mac: '52-54-00-12-34-56' } }), ['web01', 'web02'])).toThrow(
+      /'web01' and 'web02' have the same vauban_mac 52-54-00-12-34-56/,
+    );
+    expect(() => readHostMacs('not json', ['web01'])).toThrow(/printed no JSON/);
+  });
+});
