@@ -1,17 +1,23 @@
 #!/bin/bash
-# vauban-live: boots `root=live:<url>/rootfs.tgz live.updates=<url>/conffs-<host>.tgz`.
+# vauban-live: boots `root=live:<url>/rootfs.tgz live.updates=<url>/conffs-<host>.tgz`
+# (the article's boot line; SPEC A15, B15).
 #
 # dracut's livenet downloads rootfs.tgz and hands it to dmsquash-live-root,
 # which understands a squashfs but not the tar vauban serves (a tar holding
 # rootfs.img). This module puts a small wrapper in front of dmsquash-live-root
 # that takes rootfs.img out of the tar, and turns on dracut's overlayfs mode so
 # that the squashfs root gets a writable overlay on tmpfs. live.updates (the
-# host's conffs) is then laid over the new root by dracut's own
-# apply-live-updates hook.
+# host's conffs) is fetched by our own hook (in place of livenet's), checked
+# against vauban.conffs.sha256, and laid over the new root by dracut's
+# apply-live-updates hook, after our hook has removed the paths the host's
+# stages deleted. rootfs.tgz is checked against vauban.rootfs.sha256 as it
+# arrives. `rootovl` puts the writable layer on a bounded tmpfs of its own.
 #
 # Numbered 89: dracut installs modules in name order and never overwrites a
-# file already installed, so our /sbin/dmsquash-live-root must come before
-# 90dmsquash-live's; the original is installed beside it under another name.
+# file already installed, so our /sbin/dmsquash-live-root and our
+# initqueue/online/95-fetch-liveupdate.sh come before those of 90dmsquash-live
+# and 90livenet; the original dmsquash-live-root is installed beside ours under
+# another name.
 
 check() {
     # Only when asked for (add_dracutmodules in vauban's dracut.conf).
@@ -24,7 +30,8 @@ depends() {
 }
 
 install() {
-    inst_multiple tar dd rm mkdir
+    inst_multiple tar gzip dd rm mkdir sha256sum chroot mount ln
+    inst_simple "$moddir/vauban-lib.sh" /lib/vauban-lib.sh
     inst_script "$moddir/vauban-live-root.sh" /sbin/dmsquash-live-root
     inst_script "$dracutbasedir/modules.d/90dmsquash-live/dmsquash-live-root.sh" /sbin/dmsquash-live-root.dracut
     # A squashfs of a whole root tree needs dracut's overlayfs mode; baked into
@@ -32,5 +39,7 @@ install() {
     # on the kernel command line still wins.
     mkdir -p "$initdir/etc/cmdline.d"
     echo "rd.live.overlay.overlayfs=1" > "$initdir/etc/cmdline.d/89-vauban-live.conf"
-    inst_hook pre-mount 10 "$moddir/vauban-overlay-dirs.sh"
+    inst_hook initqueue/online 95 "$moddir/fetch-liveupdate.sh"
+    inst_hook pre-mount 10 "$moddir/vauban-writable-layer.sh"
+    inst_hook pre-pivot 15 "$moddir/vauban-deletions.sh"
 }
