@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bootLine, judgeBoot } from './boot-check.js';
+import { judgeBoot, judgeRefusal } from './boot-check.js';
 
 const EXPECTED = { host: 'web01', witness: { path: 'etc/vauban-fixture', sha256: 'abc' }, fingerprint: 'SHA256:xyz' };
 const GOOD = [
@@ -8,6 +8,8 @@ const GOOD = [
   'VAUBAN-CHECK witness=abc',
   'VAUBAN-CHECK sshd-ed25519=SHA256:xyz',
   'VAUBAN-CHECK root=overlay',
+  'VAUBAN-CHECK integrity=vauban.conffs.sha256=ok vauban.rootfs.sha256=ok ',
+  'VAUBAN-CHECK rw-layer=tmpfs 999.2M holds /',
   'VAUBAN-CHECK end',
 ].join('\r\n');
 
@@ -41,9 +43,30 @@ describe('vauban boot: the verdict', () => {
     expect(judgeBoot(GOOD, services).ok).toBe(false);
   });
 
-  it('boots with the article\'s line against the A9 layout', () => {
-    expect(bootLine('http://10.0.2.2:8080', 'master-12-web', 'web01')).toBe(
-      'root=live:http://10.0.2.2:8080/master-12-web/rootfs.tgz live.updates=http://10.0.2.2:8080/master-12-web/conffs-web01.tgz rd.neednet=1 ip=dhcp rootovl console=tty0 console=ttyS0,115200 net.ifnames=0',
+  it('judges B15: both downloads verified, the writable layer on its own tmpfs, the deleted paths absent', () => {
+    const absent = { ...EXPECTED, absent: ['etc/issue.net', 'usr/share/doc/x y'] };
+    const serial = GOOD.replace('VAUBAN-CHECK end', 'VAUBAN-CHECK absent:0=absent\r\nVAUBAN-CHECK absent:1=absent\r\nVAUBAN-CHECK end');
+    expect(judgeBoot(serial, absent).ok).toBe(true);
+    const failed = judgeBoot(
+      serial.replace('absent:1=absent', 'absent:1=present').replace('vauban.rootfs.sha256=ok', '').replace('tmpfs 999.2M holds /', 'tmpfs 999.2M'),
+      absent,
     );
+    expect(failed.checks.filter((check) => !check.ok).map((check) => check.name)).toEqual([
+      'integrity of rootfs.tgz and conffs',
+      'writable layer (rootovl)',
+      '/usr/share/doc/x y (deleted by the host\'s stages)',
+    ]);
+  });
+
+  it('--tamper: passes only when the boot stopped on the changed file, with the message, before the host came up', () => {
+    const refused = [
+      '[   21.1] vauban-live: the conffs http://10.0.2.2:1/m/releases/r/conffs-web01.tgz: sha256 ' + 'a'.repeat(64) + ' as the boot line expects',
+      '[   30.2] vauban-live: INTEGRITY CHECK FAILED: the rootfs (/tmp/curl.x/rootfs.tgz) has sha256 ' + 'b'.repeat(64) + ', the boot line expects ' + 'c'.repeat(64) + ': refusing to boot it',
+      '[   30.3] dracut: FATAL: vauban-live: INTEGRITY CHECK FAILED: the rootfs ...',
+    ].join('\r\n');
+    expect(judgeRefusal(refused, 'rootfs').ok).toBe(true);
+    expect(judgeRefusal(refused, 'conffs').ok).toBe(false);
+    expect(judgeRefusal(`${refused}\r\nVAUBAN-CHECK hostname=web01`, 'rootfs').ok).toBe(false);
+    expect(judgeRefusal('[ 99.0] Reached target multi-user.target', 'rootfs').ok).toBe(false);
   });
 });

@@ -1,19 +1,31 @@
-// `vauban boot` (B5): boots a built master with one host's conffs the way a
-// PXE server would (the A9 layout served over HTTP on loopback, QEMU booting
-// through its iPXE ROM from a TFTP-served iPXE script) and checks, from the
-// serial console, that the host came up as itself.
+// `vauban boot` (B5, B15): boots a built master with one host's conffs the way
+// a PXE server would: the artifacts published as a release of a local PXE
+// folder by the upload's own code (src/pxe/), served over HTTP on loopback,
+// QEMU booting through its iPXE ROM from a TFTP-served script that chains to
+// the generated entry of the host (by its MAC address when the inventory gives
+// one, else by name); then checks, from the serial console, that the host came
+// up as itself, with both downloads verified, the paths its stages deleted
+// absent, and its writable layer where rootovl puts it. With --tamper, one
+// byte of the served rootfs or conffs is changed and the boot must stop with
+// the integrity message.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { VaubanError } from '../errors.js';
+import { chainByMac, chainByName } from '../pxe/ipxe-entry.js';
+import { ROOTFS, byMacEntry, conffsMember, entryMember, kernelFile, releaseDir, releaseName } from '../pxe/layout.js';
+import { publishRelease } from '../pxe/publish-release.js';
+import { openLocalServer } from '../pxe/pxe-server.js';
 import type { Reporter } from '../reporter.js';
+import { DELETIONS_MEMBER } from '../steps/conffs-archive.js';
 import type { CleanupStack } from '../system/cleanup.js';
 import { startStaticServer } from '../system/http-server.js';
 import { readKernelVersion } from '../system/kernel-image.js';
 import { runQemu, type Accelerator } from '../system/qemu.js';
 import { run, type RunOptions } from '../system/run.js';
+import { sha256File } from '../system/sha256-file.js';
 import { readVaultEntry } from '../vault.js';
-import { addGuestCheck, readCheckLines } from './guest-check.js';
+import { CHECK_MARKER, addGuestCheck, readCheckLines } from './guest-check.js';
 
 export interface BootCheckOptions {
   /** Where the artifacts are: vmlinuz, initramfs.img, rootfs.tgz, overlayfs/, vault/. */
@@ -33,7 +45,11 @@ export interface BootCheckOptions {
   expectActive?: string[];
   /** `<url>=<text>`: the page the host serves at url must contain text (--expect-http). */
   expectHttp?: Array<{ url: string; text: string }>;
+  /** Change one byte of the served file: the boot must stop with the integrity message (--tamper). */
+  tamper?: Tampered;
 }
+
+export type Tampered = 'rootfs' | 'conffs';
 
 export interface CheckResult {
   name: string;
@@ -45,23 +61,11 @@ export interface CheckResult {
 export interface BootCheckResult {
   ok: boolean;
   checks: CheckResult[];
-  /** From QEMU's start to the guest's last check line. */
+  /** From QEMU's start to the guest's last check line (with --tamper: to the refusal). */
   secondsToChecks: number | undefined;
   requests: string[];
-}
-
-/** The boot line of the article, against the served layout, plus the serial console. */
-export function bootLine(baseUrl: string, master: string, host: string): string {
-  return [
-    `root=live:${baseUrl}/${master}/rootfs.tgz`,
-    `live.updates=${baseUrl}/${master}/conffs-${host}.tgz`,
-    'rd.neednet=1',
-    'ip=dhcp',
-    'rootovl',
-    'console=tty0',
-    'console=ttyS0,115200',
-    'net.ifnames=0',
-  ].join(' ');
+  /** How QEMU booted: the chain script's path on the server. */
+  entry: string;
 }
 
 export async function bootCheck(options: BootCheckOptions): Promise<BootCheckResult> {
@@ -70,16 +74,11 @@ export async function bootCheck(options: BootCheckOptions): Promise<BootCheckRes
   const kernelVersion = await readKernelVersion(artifacts.vmlinuz);
 
   const serve = path.join(options.workDir, 'serve');
-  const layout = await reporter.step('boot: lay out the PXE server folder', async () => {
+  const layout = await reporter.step('boot: publish the artifacts as a release of a PXE server folder', async () => {
     const linux = path.join(serve, 'linux');
-    const masterDir = path.join(serve, options.master);
     mkdirSync(linux, { recursive: true });
-    mkdirSync(masterDir, { recursive: true });
-    symlinkSync(path.resolve(artifacts.vmlinuz), path.join(linux, `vmlinuz-${kernelVersion}`));
-    symlinkSync(path.resolve(artifacts.initramfs), path.join(linux, `initramfs.img-${kernelVersion}`));
-    symlinkSync(path.resolve(artifacts.rootfs), path.join(masterDir, 'rootfs.tgz'));
-    symlinkSync(`../linux/vmlinuz-${kernelVersion}`, path.join(masterDir, 'vmlinuz'));
-    symlinkSync(`../linux/initramfs.img-${kernelVersion}`, path.join(masterDir, 'initramfs.img'));
+    symlinkSync(path.resolve(artifacts.vmlinuz), path.join(serve, kernelFile('vmlinuz', kernelVersion)));
+    symlinkSync(path.resolve(artifacts.initramfs), path.join(serve, kernelFile('initramfs.img', kernelVersion)));
 
     // The expectations, from the artifacts and the vault.
     const witness = await pickWitness(artifacts.conffs, artifacts.rootfs, options.workDir, runOptions);
@@ -90,13 +89,40 @@ export async function bootCheck(options: BootCheckOptions): Promise<BootCheckRes
     writeFileSync(keyFile, publicKey.data);
     const fingerprint = (await run('ssh-keygen', ['-E', 'sha256', '-lf', keyFile], runOptions)).stdout.split(' ')[1] ?? '';
 
-    // The host's conffs plus the check, for this boot only.
+    // The host's conffs plus the check, for this boot only; the paths its stages deleted must be gone.
     const unpacked = path.join(options.workDir, 'conffs-check');
     mkdirSync(unpacked);
     await run('tar', ['-xzpf', artifacts.conffs, '--numeric-owner', '-C', unpacked], runOptions);
-    addGuestCheck(unpacked, witness.path, { units: options.expectActive ?? [], urls: (options.expectHttp ?? []).map((one) => one.url) });
-    await run('tar', ['-czf', path.join(masterDir, `conffs-${options.host}.tgz`), '--numeric-owner', '-C', unpacked, '.'], runOptions);
-    return { witness, fingerprint };
+    const deletions = path.join(unpacked, DELETIONS_MEMBER);
+    const absent = existsSync(deletions) ? readFileSync(deletions, 'utf8').split('\n').filter((line) => line !== '').slice(0, MAX_ABSENT_CHECKS) : [];
+    addGuestCheck(unpacked, witness.path, { units: options.expectActive ?? [], urls: (options.expectHttp ?? []).map((one) => one.url), absent });
+    const conffs = path.join(options.workDir, conffsMember(options.host));
+    await run('tar', ['-czf', conffs, '--numeric-owner', '-C', unpacked, '.'], runOptions);
+
+    // The release, exactly as the upload makes it on a PXE server: entries, links, current.
+    const release = releaseName(new Date(), 'boot');
+    const files = [
+      { member: ROOTFS, local: artifacts.rootfs, sha256: await sha256File(artifacts.rootfs) },
+      { member: conffsMember(options.host), local: conffs, sha256: await sha256File(conffs) },
+    ];
+    const bootFiles = artifacts.byMac === undefined ? [] : [{ path: byMacEntry(artifacts.byMac.mac), content: readFileSync(artifacts.byMac.file, 'utf8') }];
+    await publishRelease(openLocalServer(serve, runOptions), {
+      name: options.master,
+      release,
+      files,
+      kernelVersion,
+      bootFiles,
+      group: undefined,
+      keep: 1,
+      runId: 'boot',
+      cleanup: options.cleanup,
+    });
+    if (options.tamper !== undefined) {
+      const member = options.tamper === 'rootfs' ? ROOTFS : conffsMember(options.host);
+      flipOneByte(path.join(serve, releaseDir(options.master, release), member));
+      reporter.info(`boot: one byte of the served ${member} changed: the boot must stop with the integrity message`);
+    }
+    return { witness, fingerprint, absent };
   });
 
   const server = await startStaticServer(serve);
@@ -104,50 +130,88 @@ export async function bootCheck(options: BootCheckOptions): Promise<BootCheckRes
   const baseUrl = `http://10.0.2.2:${server.port}`;
   const tftp = path.join(options.workDir, 'tftp');
   mkdirSync(tftp);
-  writeFileSync(
-    path.join(tftp, 'boot.ipxe'),
-    [
-      '#!ipxe',
-      `kernel ${baseUrl}/${options.master}/vmlinuz initrd=initramfs.img ${bootLine(baseUrl, options.master, options.host)}`,
-      `initrd ${baseUrl}/${options.master}/initramfs.img`,
-      'boot',
-      '',
-    ].join('\n'),
-  );
+  const mac = artifacts.byMac?.mac;
+  writeFileSync(path.join(tftp, 'boot.ipxe'), mac === undefined ? chainByName(baseUrl, options.host) : chainByMac(baseUrl));
+  const entry = mac === undefined ? `boot/${entryMember(options.host)}` : byMacEntry(mac);
 
   let secondsToChecks: number | undefined;
   const started = Date.now();
+  const stop = new AbortController();
+  const done = options.tamper === undefined ? `${CHECK_MARKER} end` : REFUSAL;
   const watcher = setInterval(() => {
-    if (secondsToChecks === undefined && existsSync(options.serialLog) && readFileSync(options.serialLog, 'latin1').includes('VAUBAN-CHECK end')) {
+    if (secondsToChecks === undefined && existsSync(options.serialLog) && readFileSync(options.serialLog, 'latin1').includes(done)) {
       secondsToChecks = (Date.now() - started) / 1000;
+      // A refused boot halts and never powers off: stop it once the message is out.
+      if (options.tamper !== undefined) setTimeout(() => stop.abort(), 3000);
     }
   }, 500);
   try {
-    const qemu = await reporter.step(`boot: ${options.master} as ${options.host} under QEMU (${options.accelerator}, ${options.timeoutSeconds} s at most)`, () =>
+    const qemu = await reporter.step(`boot: ${options.master} as ${options.host} from ${entry} under QEMU (${options.accelerator}, ${options.timeoutSeconds} s at most)`, () =>
       runQemu({
         tftpDir: tftp,
         serialLog: options.serialLog,
         memoryMiB: options.memoryMiB,
         accelerator: options.accelerator,
         timeoutSeconds: options.timeoutSeconds,
+        mac: mac?.replace(/-/g, ':'),
+        stop: stop.signal,
         signal: runOptions.signal,
         debug: runOptions.debug,
       }),
     );
-    if (!qemu.poweredOff) reporter.warn(`the guest did not power off within ${options.timeoutSeconds} s`);
+    if (!qemu.poweredOff && !qemu.stopped) reporter.warn(`the guest did not power off within ${options.timeoutSeconds} s`);
   } finally {
     clearInterval(watcher);
   }
 
   const serial = existsSync(options.serialLog) ? readFileSync(options.serialLog, 'latin1') : '';
-  const verdict = judgeBoot(serial, {
-    host: options.host,
-    witness: layout.witness,
-    fingerprint: layout.fingerprint,
-    active: options.expectActive ?? [],
-    http: options.expectHttp ?? [],
-  });
-  return { ...verdict, secondsToChecks, requests: server.requests };
+  const verdict =
+    options.tamper === undefined
+      ? judgeBoot(serial, {
+          host: options.host,
+          witness: layout.witness,
+          fingerprint: layout.fingerprint,
+          active: options.expectActive ?? [],
+          http: options.expectHttp ?? [],
+          absent: layout.absent,
+        })
+      : judgeRefusal(serial, options.tamper);
+  return { ...verdict, secondsToChecks, requests: server.requests, entry };
+}
+
+/** What our dracut module prints when a download does not match the boot line. */
+export const REFUSAL = 'vauban-live: INTEGRITY CHECK FAILED';
+/** Deleted paths checked on the guest at most (a stage may delete thousands). */
+const MAX_ABSENT_CHECKS = 50;
+
+/** Changes one byte in the middle of `file` (in place). */
+function flipOneByte(file: string): void {
+  const descriptor = openSync(file, 'r+');
+  try {
+    const at = Math.floor(fstatSync(descriptor).size / 2);
+    const byte = Buffer.alloc(1);
+    readSync(descriptor, byte, 0, 1, at);
+    byte[0] = (byte[0] ?? 0) ^ 0xff;
+    writeSync(descriptor, byte, 0, 1, at);
+  } finally {
+    closeSync(descriptor);
+  }
+}
+
+/** With --tamper: the boot stopped in the initramfs on the changed file, with the message, and the host never came up. */
+export function judgeRefusal(serial: string, tamper: Tampered): { ok: boolean; checks: CheckResult[] } {
+  const what = tamper === 'rootfs' ? 'the rootfs' : 'the conffs';
+  const refusal = serial.split(/\r?\n/).find((line) => line.includes(REFUSAL));
+  const checks: CheckResult[] = [
+    { name: `boot stopped on ${what}`, expected: `"${REFUSAL}: ${what} ..."`, got: refusal?.slice(refusal.indexOf(REFUSAL)), ok: refusal?.includes(`${REFUSAL}: ${what}`) ?? false },
+    { name: 'the host never came up', expected: 'no check line', got: serial.includes(CHECK_MARKER) ? 'check lines' : 'no check line', ok: !serial.includes(CHECK_MARKER) },
+  ];
+  if (tamper === 'rootfs') {
+    // The conffs is fetched first (when the network is up); it passed its own check.
+    const conffs = /vauban-live: the conffs \S+: sha256 [0-9a-f]{64} as the boot line expects/.test(serial);
+    checks.push({ name: 'the conffs verified before', expected: 'sha256 as the boot line expects', got: conffs ? 'sha256 as the boot line expects' : undefined, ok: conffs });
+  }
+  return { ok: checks.every((check) => check.ok), checks };
 }
 
 export interface BootExpectations {
@@ -156,6 +220,8 @@ export interface BootExpectations {
   fingerprint: string;
   active?: string[];
   http?: Array<{ url: string; text: string }>;
+  /** Paths the host's stages deleted (the conffs' list). */
+  absent?: string[];
 }
 
 /** Compares what the guest printed with what the artifacts say it must be. */
@@ -166,7 +232,16 @@ export function judgeBoot(serial: string, expected: BootExpectations): { ok: boo
     { name: `conffs file /${expected.witness.path}`, expected: expected.witness.sha256, got: lines.get('witness') },
     { name: 'sshd ed25519 key fingerprint', expected: expected.fingerprint, got: lines.get('sshd-ed25519') },
     { name: 'root file system', expected: 'overlay', got: lines.get('root') },
+    // Both downloads checked against the entry's boot line by our dracut module (B15).
+    { name: 'integrity of rootfs.tgz and conffs', expected: 'vauban.conffs.sha256=ok vauban.rootfs.sha256=ok', got: lines.get('integrity')?.trim().split(/\s+/).sort().join(' ') },
   ].map((check) => ({ ...check, ok: check.got === check.expected }));
+  // rootovl: the writable layer on a tmpfs of its own, holding what is written to /.
+  const layer = lines.get('rw-layer');
+  checks.push({ name: 'writable layer (rootovl)', expected: 'tmpfs <size> holds /', got: layer, ok: layer !== undefined && /^tmpfs \S+ holds \/$/.test(layer) });
+  (expected.absent ?? []).forEach((file, index) => {
+    const got = lines.get(`absent:${index}`);
+    checks.push({ name: `/${file} (deleted by the host's stages)`, expected: 'absent', got, ok: got === 'absent' });
+  });
   for (const unit of expected.active ?? []) {
     const got = lines.get(`active:${unit}`);
     checks.push({ name: `unit ${unit}`, expected: 'active', got, ok: got === 'active' });
@@ -185,6 +260,8 @@ interface Artifacts {
   initramfs: string;
   rootfs: string;
   conffs: string;
+  /** The host's entry by MAC address, when the inventory gave it one (written with the conffs). */
+  byMac: { mac: string; file: string } | undefined;
 }
 
 /** The artifacts of a build in `dir`; the host's newest conffs, renamed or not. */
@@ -198,11 +275,14 @@ function findArtifacts(dir: string, host: string): Artifacts {
   const folders = existsSync(overlayfs) ? readdirSync(overlayfs).filter((name) => name === `overlayfs-${host}` || name.endsWith(`-overlayfs-${host}`)).sort() : [];
   const current = folders.includes(`overlayfs-${host}`) ? `overlayfs-${host}` : folders.at(-1);
   if (current === undefined) throw new VaubanError(`no conffs of ${host} in ${overlayfs}: build it first (vauban -l yes -a ${host})`);
+  const byMacDir = path.join(overlayfs, current, 'by-mac');
+  const macFile = existsSync(byMacDir) ? readdirSync(byMacDir).find((name) => name.endsWith('.ipxe')) : undefined;
   return {
     vmlinuz: file('vmlinuz'),
     initramfs: file('initramfs.img'),
     rootfs: file('rootfs.tgz'),
     conffs: file(path.join('overlayfs', current, `conffs-${host}.tgz`)),
+    byMac: macFile === undefined ? undefined : { mac: macFile.slice(0, -'.ipxe'.length), file: path.join(byMacDir, macFile) },
   };
 }
 
@@ -212,7 +292,7 @@ async function pickWitness(conffs: string, rootfsTar: string, workDir: string, r
   const candidates = listing
     .filter((line) => line.startsWith('-'))
     .map((line) => line.split(/\s+/).slice(5).join(' ').replace(/^\.\//, ''))
-    .filter((file) => !/^(etc\/ssh\/|etc\/hostname$|imginfo$|packages$)/.test(file));
+    .filter((file) => !/^(etc\/ssh\/|etc\/hostname$|imginfo$|packages$|\.vauban-conffs\/)/.test(file));
   await run('tar', ['-xf', rootfsTar, '-C', workDir, 'rootfs.img'], runOptions);
   const squashfs = path.join(workDir, 'rootfs.img');
   for (const candidate of candidates) {

@@ -24,17 +24,23 @@ function shellQuote(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
-/** What the operator asked to check beyond identity: units active, pages served. */
+/** What the operator asked to check beyond identity: units active, pages served; and the paths the conffs deleted. */
 export interface ServiceExpectations {
   /** Units that must be active once the host is up. */
   units: string[];
   /** URLs fetched from the guest itself; the expected text is judged on the host. */
   urls: string[];
+  /** Paths (relative to /) the host's stages deleted: they must be absent. */
+  absent?: string[];
 }
 
 function serviceChecks(expect: ServiceExpectations): string {
   const lines: string[] = [];
   for (const unit of expect.units) lines.push(`say "active:${unit}=$(systemctl is-active ${shellQuote(unit)})"`);
+  (expect.absent ?? []).forEach((file, index) => {
+    const quoted = shellQuote(`/${file}`);
+    lines.push(`if [ -e ${quoted} ] || [ -L ${quoted} ]; then say "absent:${index}=present"; else say "absent:${index}=absent"; fi`);
+  });
   expect.urls.forEach((url, index) => {
     lines.push(
       `say "http:${index}=$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=20).read().decode(errors="replace").strip().replace(chr(10), " | "))' ${shellQuote(url)} 2>&1 | tail -n 1)"`,
@@ -51,6 +57,11 @@ say "hostname=$(cat /proc/sys/kernel/hostname)"
 say "witness=$(sha256sum ${shellQuote(`/${witness}`)} 2>/dev/null | cut -d' ' -f1)"
 say "sshd-ed25519=$(ssh-keygen -E sha256 -lf /etc/ssh/ssh_host_ed25519_key.pub 2>/dev/null | cut -d' ' -f2)"
 say "root=$(findmnt -n -o FSTYPE /)"
+say "integrity=$(tr '\\n' ' ' < /run/vauban/integrity 2>/dev/null)"
+probe=/.vauban-boot-check-probe
+: > "$probe"
+say "rw-layer=$(findmnt -n -o FSTYPE,SIZE /run/vauban/rw 2>/dev/null | tr -s ' ')$([ -e /run/vauban/rw/upper$probe ] && echo ' holds /')"
+rm -f "$probe"
 ${serviceChecks(expect)}
 say "end"
 systemctl --no-block poweroff

@@ -1,6 +1,7 @@
-// `vauban boot`: PXE-boots a built master with one host's conffs under QEMU
-// and checks the host came up as itself (B5). Exit status 0 only when every
-// check passed.
+// `vauban boot`: PXE-boots a built master with one host's conffs under QEMU,
+// from the host's generated boot entry, and checks the host came up as itself
+// (B5, B15); with --tamper, that a changed download stops the boot. Exit
+// status 0 only when every check passed.
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { VaubanError } from '../errors.js';
@@ -18,6 +19,7 @@ interface BootFlags {
   serialLog?: string;
   expectActive: string[];
   expectHttp: Array<{ url: string; text: string }>;
+  tamper?: 'rootfs' | 'conffs';
   debug: boolean;
 }
 
@@ -51,6 +53,10 @@ export async function mainBoot(io: MainIo): Promise<number> {
     .option('--serial-log <file>', 'where the serial console is kept (default: vauban-boot-<master>-<host>.log in --dir)')
     .option('--expect-active <unit>', 'a unit that must be active on the booted host (repeatable)', collect((value) => value), [])
     .option('--expect-http <url=text>', 'a page the booted host serves to itself must contain text (repeatable)', collect(urlAndText), [])
+    .option('--tamper <rootfs|conffs>', 'change one byte of the served file: the boot must stop with the integrity message (proves the check)', (value) => {
+      if (value !== 'rootfs' && value !== 'conffs') throw new InvalidArgumentError('expected rootfs or conffs');
+      return value;
+    })
     .option('--debug', 'print every command run', false);
   const ended = parseCommand(program, io);
   if (ended !== undefined) return ended;
@@ -84,14 +90,17 @@ export async function mainBoot(io: MainIo): Promise<number> {
       runOptions: { signal: interruption.signal, debug: (line) => reporter.debug(line) },
       expectActive: flags.expectActive,
       expectHttp: flags.expectHttp,
+      tamper: flags.tamper,
     });
     for (const check of result.checks) {
       reporter.line(`${check.ok ? '[OK]' : '[KO]'} ${check.name}: expected ${check.expected}, got ${check.got ?? '(nothing)'}`);
     }
+    reporter.line(`booted from: ${result.entry}`);
     reporter.line(`served: ${result.requests.join(', ') || 'nothing'}`);
     reporter.line(`serial log: ${serialLog}`);
-    if (result.secondsToChecks !== undefined) reporter.line(`boot to checks passed: ${result.secondsToChecks.toFixed(1)} s`);
-    reporter.line(result.ok ? 'Result: the host came up as itself' : 'Result: FAILED');
+    if (result.secondsToChecks !== undefined) reporter.line(`boot to ${flags.tamper === undefined ? 'checks passed' : 'refusal'}: ${result.secondsToChecks.toFixed(1)} s`);
+    const success = flags.tamper === undefined ? 'the host came up as itself' : `the boot stopped on the changed ${flags.tamper}, as it must`;
+    reporter.line(result.ok ? `Result: ${success}` : 'Result: FAILED');
     return result.ok ? 0 : 1;
   } catch (error) {
     const failure = describeFailure(error, flags.debug);

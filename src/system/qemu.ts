@@ -15,13 +15,19 @@ export interface QemuOptions {
   accelerator: Accelerator;
   /** The guest is killed after this many seconds. */
   timeoutSeconds: number;
+  /** The NIC's MAC address (aa:bb:...); QEMU's default otherwise. */
+  mac?: string;
+  /** Stops the guest (killed) without an error: the caller has seen what it waited for. */
+  stop?: AbortSignal;
   signal?: AbortSignal;
   debug?: (line: string) => void;
 }
 
 export interface QemuResult {
-  /** True when the guest powered itself off; false when the time ran out. */
+  /** True when the guest powered itself off; false when the time ran out or it was stopped. */
   poweredOff: boolean;
+  /** True when `stop` ended it. */
+  stopped: boolean;
   exitCode: number | null;
   seconds: number;
 }
@@ -39,7 +45,7 @@ export function qemuArguments(options: QemuOptions): string[] {
     '-no-reboot',
     '-serial', `file:${options.serialLog}`,
     '-netdev', `user,id=net0,tftp=${options.tftpDir},bootfile=boot.ipxe`,
-    '-device', 'e1000,netdev=net0',
+    '-device', `e1000,netdev=net0${options.mac === undefined ? '' : `,mac=${options.mac}`}`,
     '-boot', 'n',
   ];
 }
@@ -59,6 +65,12 @@ export async function runQemu(options: QemuOptions): Promise<QemuResult> {
   }, options.timeoutSeconds * 1000);
   const onAbort = () => child.kill('SIGKILL');
   options.signal?.addEventListener('abort', onAbort, { once: true });
+  let stopped = false;
+  const onStop = () => {
+    stopped = true;
+    child.kill('SIGKILL');
+  };
+  options.stop?.addEventListener('abort', onStop, { once: true });
   try {
     const exitCode = await new Promise<number | null>((resolve, reject) => {
       child.once('error', (error) =>
@@ -71,10 +83,11 @@ export async function runQemu(options: QemuOptions): Promise<QemuResult> {
       child.once('exit', (code) => resolve(code));
     });
     if (options.signal?.aborted) throw new VaubanError('interrupted', { exitCode: 130 });
-    if (!timedOut && exitCode !== 0) throw new VaubanError(`qemu failed (exit status ${exitCode}): ${stderr.trim().split('\n').slice(-5).join('\n')}`);
-    return { poweredOff: !timedOut, exitCode, seconds: (Date.now() - started) / 1000 };
+    if (!timedOut && !stopped && exitCode !== 0) throw new VaubanError(`qemu failed (exit status ${exitCode}): ${stderr.trim().split('\n').slice(-5).join('\n')}`);
+    return { poweredOff: !timedOut && !stopped, stopped, exitCode, seconds: (Date.now() - started) / 1000 };
   } finally {
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);
+    options.stop?.removeEventListener('abort', onStop);
   }
 }
