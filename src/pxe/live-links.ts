@@ -5,10 +5,14 @@ import path from 'node:path';
 import { bootEntryLink, dropInLink, hasDropIn } from './layout.js';
 import { sh } from './pxe-server.js';
 
-/** Replaces `link` by a symlink to `target` in one rename (never a moment without it), unless it already is one. */
+/**
+ * Replaces `link` by a symlink to `target` in one rename (never a moment
+ * without it), unless it already is one. An `if`, not `[ ] || { a && b; }`:
+ * sh -e does not stop on a failure inside the latter.
+ */
 export function linkCommand(link: string, target: string, runId: string): string {
   const temporary = `${path.posix.dirname(link)}/.${path.posix.basename(link)}.vauban-${runId}`;
-  return `[ "$(readlink -- ${sh(link)} 2>/dev/null)" = ${sh(target)} ] || { ${sh('ln', '-sfn', '--', target, temporary)} && ${sh('mv', '-Tf', '--', temporary, link)}; }`;
+  return `if [ "$(readlink -- ${sh(link)} 2>/dev/null)" != ${sh(target)} ]; then ${sh('ln', '-sfn', '--', target, temporary)}; ${sh('mv', '-Tf', '--', temporary, link)}; fi`;
 }
 
 /**

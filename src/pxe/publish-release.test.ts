@@ -2,13 +2,14 @@
 // mv, sha256sum) on a local folder: the same scripts the upload sends over
 // ssh. test/releases.test.ts runs them against a real sshd with sudo.
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CleanupStack } from '../system/cleanup.js';
 import { run } from '../system/run.js';
 import { releaseName } from './layout.js';
+import { linkCommand } from './live-links.js';
 import { publishRelease, type PublishInput } from './publish-release.js';
 import { openLocalServer, type PxeServer } from './pxe-server.js';
 import { switchRelease } from './switch-release.js';
@@ -136,6 +137,16 @@ describe('a release (B14)', () => {
     expect(readlinkSync(path.join(dir, 'm', 'current'))).toBe(`releases/${R1}`);
     expect(read('m/rootfs.tgz')).toBe('rootfs v1b');
     expect(existsSync(path.join(dir, 'm', 'releases', `.partial-${R2}`))).toBe(false);
+  });
+});
+
+describe('the link switch', () => {
+  it('fails the script when the link cannot be made (sh -e must see it)', async () => {
+    writeFileSync(path.join(dir, 'not-a-folder'), '');
+    await expect(server.script([linkCommand(path.join(dir, 'not-a-folder', 'current'), 'releases/r1', 'test'), 'echo not reached'])).rejects.toThrow(/Not a directory/);
+    await server.script([linkCommand(path.join(dir, 'current'), 'releases/r1', 'test')]);
+    expect(readlinkSync(path.join(dir, 'current'))).toBe('releases/r1');
+    expect(readdirSync(dir).filter((name) => name.includes('vauban-'))).toEqual([]);
   });
 });
 

@@ -37,6 +37,12 @@ async function makeLive(server: PxeServer, name: string, release: string, state:
   await server.script([linkCommand(`${server.dir}/${currentLink(name)}`, currentTarget(release), runId), ...liveLinks(server.dir, name, members, runId)]);
 }
 
+/** What went wrong, in one line: the last line of a failed command's error output (the command line itself is long). */
+function reason(error: unknown): string {
+  const lines = (error instanceof Error ? error.message : String(error)).split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  return lines.at(-1) ?? 'failed';
+}
+
 export async function switchRelease(servers: readonly PxeServer[], name: string, request: SwitchRequest, runId: string, onSwitched?: (server: string, from: string | undefined, to: string) => void): Promise<SwitchResult> {
   const states = await Promise.all(servers.map((server) => readMasterState(server, name)));
   const [first] = servers;
@@ -70,12 +76,12 @@ export async function switchRelease(servers: readonly PxeServer[], name: string,
           await makeLive(other, name, was, states[done] as MasterState, runId);
           restored.push(`${other.name} (back on ${was})`);
         } catch (undo) {
-          stuck.push(`${other.name} (${(undo as Error).message.split('\n')[0] ?? ''})`);
+          stuck.push(`${other.name} (${reason(undo)})`);
         }
       }
       const back = restored.length > 0 ? `; switched back: ${restored.join(', ')}` : '';
       const left = stuck.length > 0 ? `; COULD NOT switch back: ${stuck.join(', ')}` : '';
-      throw new VaubanError(`switching ${name} to ${release} failed on ${server.name}: ${(error as Error).message.split('\n')[0] ?? ''}${back}${left}`, { cause: error });
+      throw new VaubanError(`switching ${name} to ${release} failed on ${server.name}: ${reason(error)}${back}${left}`, { cause: error });
     }
   }
   return { release, before: servers.map((server, index) => ({ server: server.name, release: (states[index] as MasterState).current })) };

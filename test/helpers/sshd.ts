@@ -31,8 +31,12 @@ async function waitForPort(port: number, child: ChildProcess): Promise<void> {
   throw new Error(`sshd did not listen on ${port}`);
 }
 
-/** Starts sshd on 127.0.0.1 accepting `authorizedKeys` (public key lines). */
-export async function startSshd(dir: string, authorizedKeys: string[]): Promise<TestSshd> {
+/**
+ * Starts sshd on 127.0.0.1 accepting `authorizedKeys` (public key lines).
+ * `wrap`: a command sshd runs under (e.g. unshare with a mount of its own, to
+ * stand in for a second machine with other files at the same path).
+ */
+export async function startSshd(dir: string, authorizedKeys: string[], options: { wrap?: string[] } = {}): Promise<TestSshd> {
   // sshd reads authorized_keys as the user logging in: readable by all.
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
@@ -59,7 +63,8 @@ export async function startSshd(dir: string, authorizedKeys: string[]): Promise<
       '',
     ].join('\n'),
   );
-  const child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const command = [...(options.wrap ?? []), '/usr/sbin/sshd', '-D', '-e', '-f', config];
+  const child = spawn(command[0] as string, command.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   try {
