@@ -1,10 +1,15 @@
-// Issues 5 and 10: from the fixture base, kernel + initramfs (our dracut
+// Issues 5, 10 and 14: from the fixture base, kernel + initramfs (our dracut
 // module), a master built with real-world shaped content (roles that install
 // and manage daemons, handlers, service facts, community and vendored
 // collections) and the conffs of two hosts, then `vauban boot`: QEMU
-// network-boots one host through iPXE over HTTP on loopback, and the guest
-// proves it came up as the host (its host name, a file of its conffs, its sshd
-// key from the vault) with its daemons active and serving its own config.
+// network-boots one host through iPXE over HTTP on loopback, from the boot
+// entry generated for its MAC address (which chains to its entry by name), and
+// the guest proves it came up as the host (its host name, a file of its
+// conffs, its sshd key from the vault, both downloads verified against the
+// entry's sha256, the file its stages deleted absent, its writable layer on
+// rootovl's tmpfs) with its daemons active and serving its own config. A
+// second boot, of a served rootfs with one byte changed, must stop in the
+// initramfs with the integrity message.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import yaml from 'js-yaml';
@@ -17,6 +22,8 @@ import { bash, sh, uniqueName } from './helpers/sh.js';
 import { runVauban, tail } from './helpers/vauban.js';
 
 const MASTER = uniqueName('master-itest-boot').toLowerCase();
+// Not QEMU's default MAC: the NIC must get the one of the inventory.
+const WEB01_MAC = '52:54:00:00:14:01';
 const BROKEN = uniqueName('master-itest-broken').toLowerCase();
 let repo: AnsibleRepo;
 let work: string;
@@ -37,6 +44,11 @@ beforeAll(async () => {
   mkdirSync(path.join(work, 'home'));
   log = path.join(work, 'vauban.log');
   repo = await makeAnsibleRepo(work, { fullAnsible: true });
+  // web01 boots by its MAC address and drops a file of the master (B15): host variables of this test only.
+  await bash(
+    `clone=$(mktemp -d) && git clone -q "$1" "$clone" && cd "$clone" && mkdir -p host_vars && printf 'vauban_mac: "%s"\\ndrop_issue_net: true\\n' "$2" > host_vars/web01.yml && git add -A && git -c user.name=t -c user.email=t@t.invalid commit -qm 'web01: MAC address, drops /etc/issue.net' && git push -q origin master && rm -rf "$clone"`,
+    { args: [repo.bare, WEB01_MAC] },
+  );
   env = { HOME: path.join(work, 'home'), ...repo.settings, VAULTED_SSHD_KEYS_KEY: 'vault-passphrase-boot-test' };
 });
 
@@ -73,6 +85,13 @@ describe('kernel, initramfs, a master of real-world content and two hosts\' conf
     expect(listing).toContain('usr/sbin/dmsquash-live-root.dracut');
     expect(listing).toContain('etc/cmdline.d/89-vauban-live.conf');
     expect(listing).toContain('usr/sbin/dhclient');
+    // Our hooks (B15): integrity, deletions, rootovl; livenet's fetch of the conffs replaced by ours; dracut's overlay-root left out.
+    for (const file of ['lib/vauban-lib.sh', 'dracut/hooks/pre-pivot/15-vauban-deletions.sh', 'dracut/hooks/pre-mount/10-vauban-writable-layer.sh']) {
+      expect(listing.split('\n').some((line) => line.endsWith(file)), file).toBe(true);
+    }
+    const online = listing.split('\n').find((line) => line.endsWith('hooks/initqueue/online/95-fetch-liveupdate.sh'));
+    expect(await sh('bash', ['-c', `zstd -dc ${path.join(cwd, 'initramfs.img')} | cpio -i --to-stdout ${online} 2>/dev/null`])).toContain('vauban_verify /tmp/updates.img vauban.conffs.sha256');
+    expect(listing).not.toContain('overlay-mount.sh');
   });
 
   it('the master: the full Ansible distribution, services really managed, their effects in the image, nothing of vauban left', async () => {
@@ -94,6 +113,16 @@ describe('kernel, initramfs, a master of real-world content and two hosts\' conf
     expect(await sh('docker', ['ps', '-aq', '--filter', 'name=vauban-stage-'])).toBe('');
     // The stage containers' names and labels are not the image's.
     expect(await sh('docker', ['image', 'inspect', '--format', '{{json .Config.Labels}}', MASTER])).not.toMatch(/vauban\.run|stage-host/);
+  });
+
+  it('web01\'s conffs lists the file its stages deleted, and its entry by MAC address is written beside it (B15)', async () => {
+    expect(await inImage(MASTER, 'test -e /etc/issue.net && echo kept')).toBe('kept');
+    const archive = await conffsOf('web01');
+    expect(await sh('tar', ['-xzOf', archive, './.vauban-conffs/deleted'])).toBe('etc/issue.net');
+    expect((await sh('tar', ['-tzf', await conffsOf('web02')])).split('\n')).not.toContain('./.vauban-conffs/deleted');
+    expect(readFileSync(path.join(path.dirname(archive), 'by-mac', '52-54-00-00-14-01.ipxe'), 'utf8')).toMatch(/^chain \.\.\/web01\.ipxe$/m);
+    expect(existsSync(path.join(path.dirname(await conffsOf('web02')), 'by-mac'))).toBe(false);
+    expect(readFileSync(log, 'utf8')).toMatch(/web01: a stage deleted \/etc\/issue\.net; the conffs lists it, the host removes it at boot/);
   });
 
   it('each host\'s conffs carries its own site, page and banner', async () => {
@@ -142,13 +171,29 @@ describe('kernel, initramfs, a master of real-world content and two hosts\' conf
     expect(run.output).toMatch(/\[OK\] page http:\/\/127\.0\.0\.1:8765\/: expected containing "served by web01"/);
     expect(run.output).toMatch(/\[OK\] sshd ed25519 key fingerprint: expected SHA256:\S+, got SHA256:/);
     expect(run.output).toMatch(/\[OK\] root file system: expected overlay/);
-    // Served the A9 layout: the master's symlinks to the versioned kernel files.
-    expect(run.output).toMatch(/GET \/master-itest-boot\S*\/vmlinuz 200, GET \/\S+\/initramfs\.img 200/);
+    // B15: both downloads checked against the entry, the deleted file gone, the writable layer on rootovl's tmpfs.
+    expect(run.output).toMatch(/\[OK\] integrity of rootfs\.tgz and conffs: expected vauban\.conffs\.sha256=ok vauban\.rootfs\.sha256=ok/);
+    expect(run.output).toMatch(/\[OK\] \/etc\/issue\.net \(deleted by the host's stages\): expected absent, got absent/);
+    expect(run.output).toMatch(/\[OK\] writable layer \(rootovl\): expected tmpfs <size> holds \/, got tmpfs \S+ holds \//);
+    // From the generated entries: by MAC, chained to the host's entry, which names its release's files.
+    expect(run.output).toContain('booted from: boot/by-mac/52-54-00-00-14-01.ipxe');
+    expect(run.output).toMatch(new RegExp(`GET /boot/by-mac/52-54-00-00-14-01\\.ipxe 200, GET /boot/web01\\.ipxe 200, GET /${MASTER}/releases/[^/]+/vmlinuz 200, GET /${MASTER}/releases/[^/]+/initramfs\\.img 200`));
+    expect(run.output).toMatch(new RegExp(`GET /${MASTER}/releases/[^/]+/conffs-web01\\.tgz 200, GET /${MASTER}/releases/[^/]+/rootfs\\.tgz 200`));
     const boot = /boot to checks passed: ([\d.]+) s/.exec(run.output)?.[1];
     console.log(`boot from QEMU start to checks passed: ${boot} s`);
     const serial = readFileSync(path.join(cwd, `vauban-boot-${MASTER}-web01.log`), 'latin1');
     expect(serial).toMatch(/Reached target .*Multi-User System/);
     expect(serial).toMatch(/reboot: Power down/);
+  });
+
+  it('vauban boot --tamper rootfs: one byte changed in the served rootfs.tgz stops the boot in the initramfs, with the message', async () => {
+    const run = await runVauban('vauban', ['boot', '-n', MASTER, '-a', 'web01', '--timeout', '600', '--tamper', 'rootfs'], { cwd, env, log });
+    expect(run.exitCode, tail(run, 60)).toBe(0);
+    expect(run.output).toMatch(/\[OK\] boot stopped on the rootfs: expected "vauban-live: INTEGRITY CHECK FAILED: the rootfs \.\.\.", got vauban-live: INTEGRITY CHECK FAILED: the rootfs \(\S+\) has sha256 [0-9a-f]{64}, the boot line expects [0-9a-f]{64}: refusing to boot it/);
+    expect(run.output).toMatch(/\[OK\] the conffs verified before/);
+    expect(run.output).toMatch(/\[OK\] the host never came up/);
+    expect(run.output).toContain('Result: the boot stopped on the changed rootfs, as it must');
+    console.log(`tampered rootfs: from QEMU start to refusal: ${/boot to refusal: ([\d.]+) s/.exec(run.output)?.[1]} s`);
   });
 
   it('left the artifacts without the test check: the conffs is the one built', async () => {

@@ -27,6 +27,6 @@ describe('iPXE entries (B6, B15)', () => {
 
   it('a MAC entry chains to its host\'s entry, relative to itself', () => {
     expect(macEntry('web01', '52-54-00-12-34-56')).toBe('#!ipxe\n# vauban: 52-54-00-12-34-56 is web01 (vauban_mac in the inventory)\nchain ../web01.ipxe\n');
-    expect(chainByMac('http://10.0.2.2:8080')).toBe('#!ipxe\nset vauban-url http://10.0.2.2:8080\nchain ${vauban-url}/boot/by-mac/${netX/mac:hexhyp}.ipxe\n');
+    expect(chainByMac('http://10.0.2.2:8080')).toBe('#!ipxe\nset vauban-url http://10.0.2.2:8080\nchain ${vauban-url}/boot/by-mac/${net0/mac:hexhyp}.ipxe\n');
   });
 });

@@ -70,7 +70,7 @@ export function macEntry(host: string, mac: string): string {
 
 /** What an operator's menu or DHCP-served script runs to boot by MAC address from `url` (the folder UPLOAD_DIR is served at). */
 export function chainByMac(url: string): string {
-  return ['#!ipxe', `set ${URL_SETTING} ${url}`, `chain \${${URL_SETTING}}/boot/by-mac/\${netX/mac:hexhyp}.ipxe`, ''].join('\n');
+  return ['#!ipxe', `set ${URL_SETTING} ${url}`, `chain \${${URL_SETTING}}/boot/by-mac/\${net0/mac:hexhyp}.ipxe`, ''].join('\n');
 }
 
 /** The same, by host name. */

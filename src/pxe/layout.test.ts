@@ -27,7 +27,7 @@ describe('the PXE server layout (B14, B15)', () => {
     expect(previousRelease(['r1', 'r2'], 'r1')).toBeUndefined();
   });
 
-  it('spells a MAC address as iPXE\'s ${netX/mac:hexhyp}', () => {
+  it('spells a MAC address as iPXE\'s ${net0/mac:hexhyp}', () => {
     expect(normalizeMac('52:54:00:AB:cd:0f')).toBe('52-54-00-ab-cd-0f');
     expect(normalizeMac('52-54-00-ab-cd-0f')).toBe('52-54-00-ab-cd-0f');
     for (const bad of ['52:54:00:ab:cd', 'zz:54:00:ab:cd:0f', '52:54:00:ab:cd:0f; reboot']) expect(normalizeMac(bad), bad).toBeUndefined();
