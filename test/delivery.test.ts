@@ -2,10 +2,11 @@
 // for a PXE server (its own host key, an authorized key, a non-root user with
 // sudo); Debian's docker-registry with basic auth stands in for the registry;
 // the project is a git clone, as in a GitLab job (CI=true). vauban-ci builds
-// the whole three-level fixture tree; then an interrupted upload, and a
-// re-deploy of an older tag with vauban-version-control.
+// the whole three-level fixture tree, each upload a release (issue 14); then
+// an interrupted upload, and a re-deploy of an older tag with
+// vauban-version-control.
 import { createHash } from 'node:crypto';
-import { chmodSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
@@ -183,35 +184,52 @@ describe('vauban-ci stage=all build_parents=-1 on a three-level tree', () => {
     expect(run.output).toMatch(/git-branch: 'feature'/);
   });
 
-  it('left the server folder in exactly the A9 layout, links resolving to the local artifacts', async () => {
+  it('left the server folder in the A9 layout as releases (B14): the rootfs run, then the conffs run, each a release; the article\'s paths through current', async () => {
     const kernel = readdirSync(path.join(uploadDir, 'linux')).find((name) => name.startsWith('vmlinuz-'))?.slice('vmlinuz-'.length);
     expect(kernel).toMatch(/^\d+\.\d+\.\d+-\d+-amd64$/);
+    // vauban-ci uploads the rootfs, then the conffs (a release that keeps the rootfs), then the kernel files.
+    const releases = readdirSync(path.join(uploadDir, MASTER_B, 'releases')).sort();
+    expect(releases).toHaveLength(2);
+    const [first, second] = releases as [string, string];
     expect(serverTree()).toEqual(
       [
         `linux/initramfs.img-${kernel}`,
         `linux/vmlinuz-${kernel}`,
-        `${MASTER_B}/conffs-web01.tgz`,
-        `${MASTER_B}/initramfs.img`,
-        `${MASTER_B}/rootfs.tgz`,
-        `${MASTER_B}/vmlinuz`,
+        'boot/web01.ipxe',
+        ...['conffs-web01.tgz', 'current', 'initramfs.img', 'rootfs.tgz', 'vmlinuz'].map((member) => `${MASTER_B}/${member}`),
+        ...['SHA256SUMS', 'initramfs.img', 'rootfs.tgz', 'vmlinuz'].map((member) => `${MASTER_B}/releases/${first}/${member}`),
+        ...['SHA256SUMS', 'conffs-web01.tgz', 'initramfs.img', 'rootfs.tgz', 'vmlinuz', 'web01.ipxe'].map((member) => `${MASTER_B}/releases/${second}/${member}`),
       ].sort(),
     );
-    expect(await sh('readlink', [path.join(uploadDir, MASTER_B, 'vmlinuz')])).toBe(`../linux/vmlinuz-${kernel}`);
-    expect(await sh('readlink', [path.join(uploadDir, MASTER_B, 'initramfs.img')])).toBe(`../linux/initramfs.img-${kernel}`);
+    expect(await sh('readlink', [path.join(uploadDir, MASTER_B, 'current')])).toBe(`releases/${second}`);
+    for (const member of ['rootfs.tgz', 'vmlinuz', 'initramfs.img', 'conffs-web01.tgz']) expect(await sh('readlink', [path.join(uploadDir, MASTER_B, member)])).toBe(`current/${member}`);
+    expect(await sh('readlink', [path.join(uploadDir, MASTER_B, 'releases', second, 'vmlinuz')])).toBe(`../../../linux/vmlinuz-${kernel}`);
+    expect(await sh('readlink', [path.join(uploadDir, 'boot', 'web01.ipxe')])).toBe(`../${MASTER_B}/current/web01.ipxe`);
+    // The same rootfs in both releases: linked, not copied.
+    expect(statSync(path.join(uploadDir, MASTER_B, 'releases', first, 'rootfs.tgz')).ino).toBe(statSync(path.join(uploadDir, MASTER_B, 'releases', second, 'rootfs.tgz')).ino);
     expect(await sha256(path.join(uploadDir, MASTER_B, 'vmlinuz'))).toBe(await sha256(path.join(cwd, 'vmlinuz')));
     expect(await sha256(path.join(uploadDir, MASTER_B, 'initramfs.img'))).toBe(await sha256(path.join(cwd, 'initramfs.img')));
     expect(await sha256(path.join(uploadDir, MASTER_B, 'rootfs.tgz'))).toBe(await sha256(path.join(cwd, 'rootfs.tgz')));
     const conffsFolder = readdirSync(path.join(cwd, 'overlayfs')).find((name) => name.endsWith('-overlayfs-web01')) as string;
-    expect(await sha256(path.join(uploadDir, MASTER_B, 'conffs-web01.tgz'))).toBe(await sha256(path.join(cwd, 'overlayfs', conffsFolder, 'conffs-web01.tgz')));
+    const conffsSha = await sha256(path.join(cwd, 'overlayfs', conffsFolder, 'conffs-web01.tgz'));
+    expect(await sha256(path.join(uploadDir, MASTER_B, 'conffs-web01.tgz'))).toBe(conffsSha);
+    // web01's entry boots that release and pins what is served.
+    const entry = readFileSync(path.join(uploadDir, 'boot', 'web01.ipxe'), 'utf8');
+    expect(entry).toContain(`root=live:\${vauban-url}/${MASTER_B}/releases/${second}/rootfs.tgz`);
+    expect(entry).toContain(`vauban.rootfs.sha256=${await sha256(path.join(cwd, 'rootfs.tgz'))} vauban.conffs.sha256=${conffsSha}`);
+    expect(run.output).toMatch(new RegExp(`${MASTER_B} release ${second} is live, 1 boot entry; kept from ${first}: initramfs\\.img, rootfs\\.tgz, vmlinuz`));
   });
 
   it('set the modes: readable by UPLOAD_OWNER\'s group only, files 0640, folders 0750 (the sudo path; issue 13, item 8)', async () => {
-    for (const file of serverTree()) {
+    for (const file of serverTree().filter((name) => !name.endsWith('/current'))) {
       const [mode, group] = (await sh('stat', ['-L', '-c', '%a %G', path.join(uploadDir, file)])).split(' ');
       expect(mode, file).toBe('640');
       expect(group, file).toBe('www-data');
     }
-    for (const folder of ['linux', MASTER_B]) expect(await sh('stat', ['-c', '%a %G', path.join(uploadDir, folder)])).toBe('750 www-data');
+    const releases = readdirSync(path.join(uploadDir, MASTER_B, 'releases')).map((release) => `${MASTER_B}/releases/${release}`);
+    for (const folder of ['linux', MASTER_B, `${MASTER_B}/releases`, ...releases, 'boot', 'boot/by-mac']) {
+      expect(await sh('stat', ['-c', '%a %G', path.join(uploadDir, folder)]), folder).toBe('750 www-data');
+    }
   });
 
   it('pushed :latest, a dated tag and :deployed of the master to the registry', async () => {
@@ -244,16 +262,18 @@ describe('a cut upload, and a re-deploy', () => {
   let firstTag: string;
   let firstSha: string;
 
-  it('an upload interrupted by killing the ssh connection mid-file leaves the previous rootfs.tgz intact and served', async () => {
+  it('an upload interrupted by killing the ssh connection mid-file leaves the previous release live and nothing partial (B14)', async () => {
     firstSha = await sha256(path.join(uploadDir, MASTER_B, 'rootfs.tgz'));
     firstTag = (await tagsOf(MASTER_B)).find((tag) => /^\d{4}-/.test(tag)) as string;
     // A second build must get another date tag (they have a minute's precision).
     while (new Date().toISOString().slice(0, 16).replace(':', '') === firstTag) await new Promise((resolve) => setTimeout(resolve, 1000));
     let killed = false;
+    const liveBefore = await sh('readlink', [path.join(uploadDir, MASTER_B, 'current')]);
     const watcher = (async () => {
-      const dir = path.join(uploadDir, MASTER_B);
+      const dir = path.join(uploadDir, MASTER_B, 'releases');
       for (let i = 0; i < 20 * 600 && !killed; i++) {
-        if (readdirSync(dir).some((name) => name.startsWith('.rootfs.tgz.vauban-'))) {
+        const partial = readdirSync(dir).find((name) => name.startsWith('.partial-'));
+        if (partial !== undefined && existsSync(path.join(dir, partial, 'rootfs.tgz'))) {
           await sh('pkill', ['-KILL', '-u', PXE_USER]).catch(() => undefined);
           killed = true;
         }
@@ -265,7 +285,9 @@ describe('a cut upload, and a re-deploy', () => {
     expect(killed).toBe(true);
     expect(run.exitCode).not.toBe(0);
     expect(await sha256(path.join(uploadDir, MASTER_B, 'rootfs.tgz'))).toBe(firstSha);
+    expect(await sh('readlink', [path.join(uploadDir, MASTER_B, 'current')])).toBe(liveBefore);
     expect(readdirSync(path.join(uploadDir, MASTER_B)).filter((name) => name.includes('.vauban-'))).toEqual([]);
+    expect(readdirSync(path.join(uploadDir, MASTER_B, 'releases')).filter((name) => name.startsWith('.'))).toEqual([]);
     // `deployed` did not move to the image whose upload failed.
     expect(await digestOf(MASTER_B, 'deployed')).toBe(await digestOf(MASTER_B, firstTag));
   }, 900_000);
