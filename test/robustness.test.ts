@@ -188,8 +188,9 @@ describe('interruption: SIGINT and SIGTERM during each long step', () => {
       step: 'upload',
       args: () => ['-s', BASE, '-n', `master-${ID}-up`, '-i', 'no', '-l', 'no', '-u', 'yes'],
       ready: () => {
-        const dir = path.join(uploadDir, `master-${ID}-up`);
-        return existsSync(dir) && readdirSync(dir).some((name) => name.startsWith('.rootfs.tgz.vauban-'));
+        // The release being filled (issue 14): a dot folder, until complete.
+        const dir = path.join(uploadDir, `master-${ID}-up`, 'releases');
+        return existsSync(dir) && readdirSync(dir).some((name) => name.startsWith('.partial-') && existsSync(path.join(dir, name, 'rootfs.tgz')));
       },
       extra: uploadSettings,
     },
@@ -203,8 +204,8 @@ describe('interruption: SIGINT and SIGTERM during each long step', () => {
           expect(result.secondsToExit).toBeLessThan(30);
           await expectClean();
           if (step === 'upload') {
-            // Nothing half-written is left on the server, under any name.
-            expect(readdirSync(path.join(uploadDir, `master-${ID}-up`))).toEqual([]);
+            // Nothing half-written is left on the server, under any name: no release, no current.
+            expect(readdirSync(path.join(uploadDir, `master-${ID}-up`), { recursive: true })).toEqual(['releases']);
           }
         }), 900_000);
     }
@@ -617,8 +618,9 @@ describe('secrets during a full build', () => {
   it('the PXE side: files 0640 and folders 0750, with UPLOAD_OWNER\'s group (item 8)', () =>
     kase('at rest: uploads readable by UPLOAD_OWNER\'s group only', async () => {
       const folder = path.join(uploadDir, secretsName);
-      for (const file of ['rootfs.tgz', 'conffs-web01.tgz']) expect(await sh('stat', ['-c', '%a %G', path.join(folder, file)]), file).toBe('640 nogroup');
-      expect(await sh('stat', ['-c', '%a %G', folder])).toBe('750 nogroup');
+      // Through current (issue 14): the files of the live release.
+      for (const file of ['rootfs.tgz', 'conffs-web01.tgz', 'web01.ipxe']) expect(await sh('stat', ['-L', '-c', '%a %G', path.join(folder, 'current', file)]), file).toBe('640 nogroup');
+      for (const sub of ['', '/releases', '/current/']) expect(await sh('stat', ['-L', '-c', '%a %G', `${folder}${sub}`]), sub).toBe('750 nogroup');
       expect(await sh('stat', ['-c', '%a %G', path.join(uploadDir, 'linux')])).toBe('750 nogroup');
     }), 60_000);
 
