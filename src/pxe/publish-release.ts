@@ -15,10 +15,9 @@ import {
   KERNEL_LINKS,
   ROOTFS,
   SUMS,
-  bootEntryLink,
+  conffsMember,
   currentLink,
   currentTarget,
-  dropInLink,
   entryMember,
   flatLinkInRelease,
   hasDropIn,
@@ -95,24 +94,28 @@ function parseSums(text: string): Map<string, string> {
 }
 
 export async function publishRelease(server: PxeServer, input: PublishInput): Promise<PublishedRelease> {
-  const { name, release, runId } = input;
-  const dir = server.dir;
-  const at = (relative: string) => `${dir}/${relative}`;
-  const state = await readMasterState(server, name);
-  if (state.releases.has(release)) throw new VaubanError(`${server.name}: release ${release} of ${name} already exists`);
-
-  const staging = at(stagingDir(name, release));
+  const state = await readMasterState(server, input.name);
+  if (state.releases.has(input.release)) throw new VaubanError(`${server.name}: release ${input.release} of ${input.name} already exists`);
+  const staging = `${server.dir}/${stagingDir(input.name, input.release)}`;
   const removeStaging = input.cleanup.push(`partial release ${server.name}:${staging}`, async () => {
     await server.script([sh('rm', '-rf', '--', staging)], { debug: server.runOptions.debug, allowFailure: true });
   });
   await server.script([sh('mkdir', '-p', '--', staging)]);
+  const sums = await sendFiles(server, staging, input);
+  const inherited = await inheritFromLive(server, staging, state, input, sums);
+  const entries = await completeAndSwitch(server, staging, input, sums);
+  await removeStaging();
+  const links = inherited.some((member) => member.type === 'l') || input.kernelVersion !== undefined;
+  const pruned = await afterSwitch(server, input, state, [...sums.keys(), ...(links ? KERNEL_LINKS : [])]);
+  return { release: input.release, previous: state.current, inherited: inherited.map((member) => member.name).sort(), entries, pruned };
+}
 
-  // This run's files, each checked once it is there.
+/** This run's files into the partial release, each checked once there; their sha256 by member. */
+async function sendFiles(server: PxeServer, staging: string, input: PublishInput): Promise<Map<string, string>> {
   for (const [index, file] of input.files.entries()) {
     input.onProgress?.(`${index + 1}/${input.files.length} ${file.member}`);
     await server.send(file.local, `${staging}/${file.member}`);
   }
-  const sums = new Map(input.files.map((file) => [file.member, file.sha256]));
   if (input.files.length > 0) {
     const got = parseSums((await server.script([`cd ${sh(staging)}`, sh('sha256sum', '--', ...input.files.map((file) => file.member))])).stdout);
     for (const file of input.files) {
@@ -121,71 +124,84 @@ export async function publishRelease(server: PxeServer, input: PublishInput): Pr
       }
     }
   }
+  return new Map(input.files.map((file) => [file.member, file.sha256]));
+}
 
-  // What this run did not make, from the live release: hard links (same bytes, no copy, no change to the old release).
-  const source = inheritance(state, name);
-  const made = new Set([...input.files.map((file) => file.member), ...(input.kernelVersion === undefined ? [] : KERNEL_LINKS)]);
+/**
+ * What this run did not make, from the live release (or the flat layout):
+ * hard links (same bytes, no copy, the old release unchanged) and the kernel
+ * links; their sha256 added to `sums`. Returns what was inherited.
+ */
+async function inheritFromLive(server: PxeServer, staging: string, state: MasterState, input: PublishInput, sums: Map<string, string>): Promise<Member[]> {
+  const source = inheritance(state, input.name);
+  const made = new Set([...sums.keys(), ...(input.kernelVersion === undefined ? [] : KERNEL_LINKS)]);
   const inherited = (source?.members ?? []).filter((member) => !made.has(member.name) && hasDropIn(member.name));
-  const inheritScript = [`cd ${sh(staging)}`];
+  const script = [`cd ${sh(staging)}`];
   for (const member of inherited) {
-    inheritScript.push(member.type === 'l' ? sh('ln', '-s', '--', member.target, member.name) : sh('ln', '--', `${at(source?.folder ?? '')}/${member.name}`, member.name));
+    script.push(member.type === 'l' ? sh('ln', '-s', '--', member.target, member.name) : sh('ln', '--', `${server.dir}/${source?.folder ?? ''}/${member.name}`, member.name));
   }
   if (input.kernelVersion !== undefined) {
-    for (const kind of KERNEL_LINKS) inheritScript.push(sh('ln', '-sfn', '--', kernelLinkTarget(kind, input.kernelVersion), kind));
+    for (const kind of KERNEL_LINKS) script.push(sh('ln', '-sfn', '--', kernelLinkTarget(kind, input.kernelVersion), kind));
   }
-  const inheritedFiles = inherited.filter((member) => member.type === 'f').map((member) => member.name);
-  if (source !== undefined && state.current !== undefined && inheritedFiles.length > 0) {
-    inheritScript.push(`cat -- ${sh(`${at(source.folder)}/${SUMS}`)} 2>/dev/null || true`);
-  }
-  const inheritedSums = parseSums((await server.script(inheritScript)).stdout);
-  const unknown = inheritedFiles.filter((member) => !inheritedSums.has(member));
+  const files = inherited.filter((member) => member.type === 'f').map((member) => member.name);
+  if (source !== undefined && state.current !== undefined && files.length > 0) script.push(`cat -- ${sh(`${server.dir}/${source.folder}/${SUMS}`)} 2>/dev/null || true`);
+  const known = parseSums((await server.script(script)).stdout);
   // The flat layout has no SHA256SUMS: its files are read once, there.
+  const unknown = files.filter((member) => !known.has(member));
   if (unknown.length > 0) {
-    for (const [member, sum] of parseSums((await server.script([`cd ${sh(staging)}`, sh('sha256sum', '--', ...unknown)])).stdout)) inheritedSums.set(member, sum);
+    for (const [member, sum] of parseSums((await server.script([`cd ${sh(staging)}`, sh('sha256sum', '--', ...unknown)])).stdout)) known.set(member, sum);
   }
-  for (const member of inheritedFiles) {
-    const sum = inheritedSums.get(member);
-    if (sum === undefined) throw new VaubanError(`${server.name}: no sha256 for ${member} of ${source?.from ?? name}`);
+  for (const member of files) {
+    const sum = known.get(member);
+    if (sum === undefined) throw new VaubanError(`${server.name}: no sha256 for ${member} of ${source?.from ?? input.name}`);
     sums.set(member, sum);
   }
+  return inherited;
+}
 
-  // Boot entries for exactly this set, and its SHA256SUMS; then the release is complete and goes live.
+/**
+ * The boot entries for exactly this set and its SHA256SUMS, the modes, the
+ * rename to `releases/<release>`, then one rename of `current`: live.
+ * Returns the hosts given an entry (none without a rootfs).
+ */
+async function completeAndSwitch(server: PxeServer, staging: string, input: PublishInput, sums: Map<string, string>): Promise<string[]> {
   const hosts = [...sums.keys()].map(hostOfConffs).filter((host): host is string => host !== undefined).sort();
-  const rootfsSum = sums.get(ROOTFS);
+  const rootfsSha256 = sums.get(ROOTFS);
   const generated = new Map<string, string>();
-  if (rootfsSum === undefined) {
-    if (hosts.length > 0) input.onWarning?.(`${server.name}: ${name} has no rootfs.tgz yet: no boot entry is written for ${hosts.join(', ')}`);
+  if (rootfsSha256 === undefined) {
+    if (hosts.length > 0) input.onWarning?.(`${server.name}: ${input.name} has no rootfs.tgz yet: no boot entry is written for ${hosts.join(', ')}`);
   } else {
     for (const host of hosts) {
-      const conffsSha256 = sums.get(`conffs-${host}.tgz`) as string;
-      generated.set(entryMember(host), hostEntry({ master: name, release, host, rootfsSha256: rootfsSum, conffsSha256 }));
+      const conffsSha256 = sums.get(conffsMember(host)) as string;
+      generated.set(entryMember(host), hostEntry({ master: input.name, release: input.release, host, rootfsSha256, conffsSha256 }));
     }
   }
   for (const [member, content] of generated) sums.set(member, createHash('sha256').update(content).digest('hex'));
-  const sumsText = [...sums.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([member, sum]) => `${sum}  ${member}`).join('\n');
-  generated.set(SUMS, `${sumsText}\n`);
-  const final = at(releaseDir(name, release));
-  const regular = [...new Set([...sums.keys(), SUMS])].filter((member) => !(KERNEL_LINKS as readonly string[]).includes(member));
+  const listed = [...sums.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([member, sum]) => `${sum}  ${member}`);
+  generated.set(SUMS, `${listed.join('\n')}\n`);
+  const regular = [...sums.keys(), SUMS].filter((member) => !(KERNEL_LINKS as readonly string[]).includes(member));
   await server.script([
     `cd ${sh(staging)}`,
     ...[...generated].map(([member, content]) => `printf '%s' ${sh(content)} > ${sh(member)}`),
     ...protect(regular, input.group, '0640'),
     ...protect([staging], input.group, '0750'),
-    sh('mv', '-T', '--', staging, final),
-    linkCommand(at(currentLink(name)), currentTarget(release), runId),
+    sh('mv', '-T', '--', staging, `${server.dir}/${releaseDir(input.name, input.release)}`),
+    linkCommand(`${server.dir}/${currentLink(input.name)}`, currentTarget(input.release), input.runId),
   ]);
-  await removeStaging();
+  return rootfsSha256 === undefined ? [] : hosts;
+}
 
-  // Live. The article's paths and the boot links through current (made once, they never change), the MAC entries, old releases.
-  const members = [...sums.keys(), ...(input.kernelVersion !== undefined || inherited.some((member) => member.type === 'l') ? KERNEL_LINKS : [])];
-  const after: string[] = [sh('mkdir', '-p', '--', at('boot/by-mac')), ...liveLinks(dir, name, members, runId)];
+/** Once live: the article's paths and boot links through current (made once), the MAC entries, old releases, folder modes. Returns the releases removed. */
+async function afterSwitch(server: PxeServer, input: PublishInput, state: MasterState, members: string[]): Promise<string[]> {
+  const at = (relative: string) => `${server.dir}/${relative}`;
+  const script: string[] = [sh('mkdir', '-p', '--', at('boot/by-mac')), ...liveLinks(server.dir, input.name, members, input.runId)];
   for (const file of input.bootFiles) {
-    const temporary = `${at(path.posix.dirname(file.path))}/.${path.posix.basename(file.path)}.vauban-${runId}`;
-    after.push(`printf '%s' ${sh(file.content)} > ${sh(temporary)}`, ...protect([temporary], input.group, '0640'), sh('mv', '-f', '--', temporary, at(file.path)));
+    const temporary = `${at(path.posix.dirname(file.path))}/.${path.posix.basename(file.path)}.vauban-${input.runId}`;
+    script.push(`printf '%s' ${sh(file.content)} > ${sh(temporary)}`, ...protect([temporary], input.group, '0640'), sh('mv', '-f', '--', temporary, at(file.path)));
   }
-  const pruned = releasesToPrune([...releaseNames(state), release], release, input.keep);
-  for (const old of pruned) after.push(sh('rm', '-rf', '--', at(releaseDir(name, old))));
-  after.push(...protect([at(name), at(releasesDir(name)), at('boot'), at('boot/by-mac')], input.group, '0750'));
-  await server.script(after);
-  return { release, previous: state.current, inherited: inherited.map((member) => member.name).sort(), entries: rootfsSum === undefined ? [] : hosts, pruned };
+  const pruned = releasesToPrune([...releaseNames(state), input.release], input.release, input.keep);
+  for (const old of pruned) script.push(sh('rm', '-rf', '--', at(releaseDir(input.name, old))));
+  script.push(...protect([at(input.name), at(releasesDir(input.name)), at('boot'), at('boot/by-mac')], input.group, '0750'));
+  await server.script(script);
+  return pruned;
 }
