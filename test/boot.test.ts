@@ -125,6 +125,32 @@ describe('kernel, initramfs, a master of real-world content and two hosts\' conf
     expect(readFileSync(log, 'utf8')).toMatch(/web01: a stage deleted \/etc\/issue\.net; the conffs lists it, the host removes it at boot/);
   });
 
+  it('our conffs hook outside QEMU (the one boot with a changed file is of the rootfs): a changed conffs is refused before anything of it is unpacked; the built one is unpacked', async () => {
+    const dir = path.join(work, 'hook');
+    mkdirSync(dir, { recursive: true });
+    const good = await conffsOf('web01');
+    const sha = (await sh('sha256sum', [good])).split(' ')[0] as string;
+    await sh('cp', [good, path.join(dir, 'good.tgz')]);
+    await sh('cp', [good, path.join(dir, 'changed.tgz')]);
+    await sh('bash', ['-c', `printf '\\x00' | dd of=${path.join(dir, 'changed.tgz')} bs=1 seek=100 conv=notrunc status=none`]);
+    // dracut's functions stubbed: the command line pins the built conffs; fetch_url "downloads" the file given.
+    const hook = (file: string) => sh('docker', [
+      'run', '--rm', '--network', 'none', '-v', `${path.resolve('modules.d/89vauban-live')}:/vauban:ro`, '-v', `${dir}:/in:ro`, '--entrypoint', '/bin/sh', MASTER, '-c',
+      `getarg() { [ "$1" = vauban.conffs.sha256= ] && echo ${sha}; }; info() { :; }; warn() { echo "warn: $*"; }; die() { echo "die: $*"; exit 0; }
+       fetch_url() { cp /in/${file} "$2"; }; . /vauban/vauban-lib.sh
+       echo http://srv/m/releases/r/conffs-web01.tgz > /tmp/liveupdates.info
+       . /vauban/fetch-liveupdate.sh 2>/dev/null
+       echo "unpacked: $(ls /updates/etc/vauban-banner 2>&1)"; echo "integrity: $(cat /run/vauban/integrity)"; ls /tmp/liveupdates.done`,
+    ]);
+    const refused = await hook('changed.tgz');
+    expect(refused).toMatch(new RegExp(`die: vauban-live: INTEGRITY CHECK FAILED: the conffs http://srv/m/releases/r/conffs-web01\\.tgz has sha256 [0-9a-f]{64}, the boot line expects ${sha}: refusing to boot it`));
+    expect(refused).not.toContain('unpacked:');
+    const accepted = await hook('good.tgz');
+    expect(accepted).toContain('unpacked: /updates/etc/vauban-banner');
+    expect(accepted).toContain('integrity: vauban.conffs.sha256=ok');
+    expect(accepted).toContain('/tmp/liveupdates.done');
+  });
+
   it('each host\'s conffs carries its own site, page and banner', async () => {
     for (const host of ['web01', 'web02']) {
       const archive = await conffsOf(host);

@@ -12,6 +12,7 @@ import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { releaseName } from '../src/pxe/layout.js';
 import { publishRelease, type PublishInput } from '../src/pxe/publish-release.js';
+import { putFile } from '../src/pxe/put-file.js';
 import { openSshServer, type PxeServer } from '../src/pxe/pxe-server.js';
 import { pxeTargets } from '../src/pxe/ssh-options.js';
 import { CleanupStack } from '../src/system/cleanup.js';
@@ -129,6 +130,11 @@ describe('releases over ssh, with sudo (B14)', () => {
   });
 
   it('a new rootfs makes a new release with the conffs of the live one; the previous release stays as it was', async () => {
+    // Its kernel first, to the shared linux/ folder.
+    const kernel = await file('vmlinuz', 'kernel 6.1');
+    await putFile(server, { local: kernel.local, path: 'linux/vmlinuz-6.1.0-1-amd64', sha256: kernel.sha256, group: 'www-data', runId: 'itest', cleanup });
+    expect(await sh('stat', ['-c', '%a %G', path.join(uploadDir, 'linux')])).toBe('750 www-data');
+    expect(await sh('stat', ['-c', '%a %G', path.join(uploadDir, 'linux', 'vmlinuz-6.1.0-1-amd64')])).toBe('640 www-data');
     const rootfs = await file('rootfs.tgz', 'rootfs r2');
     await publish({ release: R2, files: [rootfs], kernelVersion: '6.1.0-1-amd64' });
     expect(live()).toBe(`releases/${R2}`);

@@ -30,7 +30,7 @@ import {
 } from './layout.js';
 import { linkCommand, liveLinks } from './live-links.js';
 import { readMasterState, releaseNames, type MasterState, type Member } from './master-state.js';
-import { sh, type PxeServer } from './pxe-server.js';
+import { protect, sh, type PxeServer } from './pxe-server.js';
 
 export interface ReleaseFile {
   /** Its name in the release: rootfs.tgz or conffs-<host>.tgz. */
@@ -65,12 +65,6 @@ export interface PublishedRelease {
   /** The hosts with a boot entry in the release. */
   entries: string[];
   pruned: string[];
-}
-
-/** Modes of what is served: private keys are in rootfs and conffs, readable by the web server's group only. */
-function protect(paths: string[], group: string | undefined, mode: string): string[] {
-  if (paths.length === 0) return [];
-  return [sh('chmod', mode, '--', ...paths), ...(group === undefined ? [] : [sh('chgrp', group, '--', ...paths)])];
 }
 
 /** Where the members not built by this run come from: the live release, else vauban.sh's flat `<name>/` layout. */

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { VaubanError } from '../errors.js';
 import type { CleanupStack } from '../system/cleanup.js';
-import { sh, type PxeServer } from './pxe-server.js';
+import { protect, sh, type PxeServer } from './pxe-server.js';
 
 export interface PutFileInput {
   local: string;
@@ -27,7 +27,8 @@ export async function putFile(server: PxeServer, input: PutFileInput): Promise<v
   await server.send(input.local, temporary);
   const got = (await server.script([sh('sha256sum', '--', temporary)])).stdout.split(' ')[0];
   if (got !== input.sha256) throw new VaubanError(`${server.name}:${temporary} does not match ${input.local} after the copy (sha256 ${got ?? 'none'} != ${input.sha256})`);
-  // Readable by the owner and the web server's group only, before it is served.
-  await server.script([sh('chmod', '0640', '--', temporary), ...(input.group === undefined ? [] : [sh('chgrp', input.group, '--', temporary)]), sh('mv', '-f', '--', temporary, final)]);
+  // Readable by the owner and the web server's group only, before it is served; its folder too, with UPLOAD_OWNER.
+  const folder = input.group === undefined ? [] : protect([path.posix.dirname(final)], input.group, '0750');
+  await server.script([...protect([temporary], input.group, '0640'), sh('mv', '-f', '--', temporary, final), ...folder]);
   await removeTemporary();
 }

@@ -26,6 +26,12 @@ export function sh(...words: string[]): string {
   return words.map(shellQuote).join(' ');
 }
 
+/** Modes of what is served: private keys are in rootfs and conffs, readable by the web server's group only (A9). */
+export function protect(paths: string[], group: string | undefined, mode: string): string[] {
+  if (paths.length === 0) return [];
+  return [sh('chmod', mode, '--', ...paths), ...(group === undefined ? [] : [sh('chgrp', group, '--', ...paths)])];
+}
+
 /** What ssh said, as one line; a host key that does not match UPLOAD_KNOWN_HOSTS said as such. */
 export function sshFailure(stderr: string, exitCode: number): string {
   if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(stderr)) {
