@@ -44,7 +44,6 @@ export class Context {
   readonly workDir: string;
   readonly startedAt: Date;
   private dockerClient: Promise<DockerClient> | undefined;
-  private cgroupVersion: Promise<string> | undefined;
   private readonly memos = new Map<string, Promise<unknown>>();
   private ansibleRepository: AnsibleRepository | undefined;
   private registryClient: Registry | undefined;
@@ -72,8 +71,7 @@ export class Context {
 
   /** The cgroup version of the engine's host (not ours: DOCKER_HOST may be remote), asked once. */
   engineCgroupVersion(): Promise<string> {
-    this.cgroupVersion ??= this.docker().then(async (docker) => ((await docker.info()) as { CgroupVersion?: string }).CgroupVersion ?? '1');
-    return this.cgroupVersion;
+    return this.once('engine-cgroup-version', async () => ((await (await this.docker()).info()) as { CgroupVersion?: string }).CgroupVersion ?? '1');
   }
 
   /** What `compute` gives for `key`, computed once per run (facts of an image shared by every host built on it). */

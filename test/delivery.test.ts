@@ -16,7 +16,7 @@ import { imageIds, removeNewImages } from './helpers/images.js';
 import { createPxeUser, type PxeUser } from './helpers/pxe-user.js';
 import { startRegistry, type TestRegistry } from './helpers/registry.js';
 import { bash, sh, uniqueName } from './helpers/sh.js';
-import { startSshd, type TestSshd } from './helpers/sshd.js';
+import { pxeServerSettings, startSshd, type TestSshd } from './helpers/sshd.js';
 import { runVauban, tail, type VaubanRun } from './helpers/vauban.js';
 
 const ID = uniqueName('dl').toLowerCase().replace(/[^a-z0-9]/g, '');
@@ -137,12 +137,8 @@ beforeAll(async () => {
     REGISTRY_HOSTNAME: registry.host,
     REGISTRY_USERNAME: registry.username,
     REGISTRY_PASSWORD,
-    UPLOAD_HOSTS_LIST: `ssh://127.0.0.1:${sshd.port}`,
-    UPLOAD_DIR: uploadDir,
+    ...pxeServerSettings(sshd, { user: PXE_USER, keyFile: uploadKey, dir: uploadDir }),
     UPLOAD_OWNER: 'www-data',
-    UPLOAD_CI_SSH_USERNAME: PXE_USER,
-    UPLOAD_CI_SSH_KEY: readFileSync(uploadKey).toString('base64'),
-    UPLOAD_KNOWN_HOSTS: `[127.0.0.1]:${sshd.port} ${sshd.hostKeyPublic}`,
     GITLAB_USER_NAME: 'CI Bot',
     GITLAB_USER_EMAIL: 'ci@vauban.invalid',
     GIT_TOKEN_USERNAME: 'vauban-ci-token',

@@ -21,7 +21,7 @@ import { sha256File } from '../src/system/sha256-file.js';
 import { readHostState, type HostState } from './helpers/host-state.js';
 import { createPxeUser, type PxeUser } from './helpers/pxe-user.js';
 import { sh } from './helpers/sh.js';
-import { startSshd, type TestSshd } from './helpers/sshd.js';
+import { pxeServerSettings, startSshd, type TestSshd } from './helpers/sshd.js';
 import { runVauban, tail } from './helpers/vauban.js';
 
 const PXE_USER = 'vauban-pxe-rel';
@@ -76,12 +76,8 @@ beforeAll(async () => {
   mkdirSync(path.join(work, 'project'));
   env = {
     HOME: path.join(work, 'home'),
-    UPLOAD_HOSTS_LIST: `ssh://127.0.0.1:${sshd.port}`,
-    UPLOAD_DIR: uploadDir,
+    ...pxeServerSettings(sshd, { user: PXE_USER, keyFile: key, dir: uploadDir }),
     UPLOAD_OWNER: 'www-data',
-    UPLOAD_CI_SSH_USERNAME: PXE_USER,
-    UPLOAD_CI_SSH_KEY: readFileSync(key).toString('base64'),
-    UPLOAD_KNOWN_HOSTS: `[127.0.0.1]:${sshd.port} ${sshd.hostKeyPublic}`,
   };
   const workDir = path.join(work, 'ssh');
   mkdirSync(workDir, { mode: 0o700 });

@@ -10,10 +10,7 @@ import type { Context } from '../context.js';
 import { assertHostName } from '../conffs/host-names.js';
 import { VaubanError } from '../errors.js';
 import { normalizeMac } from '../pxe/layout.js';
-import { execInContainer, putArchive, removeContainer } from '../system/docker/containers.js';
-
-// Keeps the container alive for one exec, and stops at once on TERM.
-const SLEEPER = ['/bin/sh', '-c', 'trap "exit 0" TERM; while :; do sleep 3600 & wait $!; done'];
+import { SLEEP_UNTIL_TERM, execInContainer, putArchive, removeContainer } from '../system/docker/containers.js';
 
 const HOSTVARS_MARKER = '#vauban-hostvars';
 
@@ -38,7 +35,7 @@ export async function resolveHosts(ctx: Context, image: string): Promise<Resolve
   const container = await docker.createContainer({
     Image: image,
     Entrypoint: [],
-    Cmd: SLEEPER,
+    Cmd: ['/bin/sh', '-c', SLEEP_UNTIL_TERM],
     name: `vauban-hosts-${ctx.runId}-${randomBytes(3).toString('hex')}`,
   });
   const release = ctx.cleanup.push(`container ${container.id.slice(0, 12)} (host resolution)`, () => removeContainer(docker, container.id));

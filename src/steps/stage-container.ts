@@ -23,6 +23,7 @@ import {
   putArchive,
   readFileFromContainer,
   removeContainer,
+  SLEEP_UNTIL_TERM,
   type ContainerChange,
 } from '../system/docker/containers.js';
 
@@ -43,7 +44,7 @@ const INIT = [
   `if [ -x ${SYSTEMD} ]; then exec env container=docker ${SYSTEMD} systemd.unit=sysinit.target ` +
     'systemd.mask=systemd-update-utmp.service systemd.mask=systemd-machine-id-commit.service ' +
     'systemd.mask=systemd-firstboot.service systemd.show_status=0; fi; ' +
-    'trap "exit 0" TERM; while :; do sleep 3600 & wait $!; done',
+    SLEEP_UNTIL_TERM,
 ];
 
 

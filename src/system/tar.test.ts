@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTarOf, createTarStream } from './tar.js';
+import { consumeTar, createTarOf, createTarStream } from './tar.js';
 
 let dir: string;
 
@@ -53,7 +53,6 @@ describe('tar streams read by a late consumer', () => {
 
 describe('a reader that fails', () => {
   it('consumeTar: tar is stopped and the reader\'s error is thrown (no tar left blocked on a full pipe)', async () => {
-    const { consumeTar } = await import('./tar.js');
     const tar = await createTarStream(path.join(dir, 'tree'));
     const started = Date.now();
     await expect(consumeTar(tar, async (stream) => {

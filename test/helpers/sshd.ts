@@ -1,7 +1,7 @@
 // A real sshd on loopback, private to a test: its own host key, its own
 // authorized keys, its own port. Stands in for a git server or a PXE server.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import net from 'node:net';
 import { freePort } from './net.js';
@@ -11,6 +11,20 @@ export interface TestSshd {
   port: number;
   hostKeyPublic: string;
   stop: () => Promise<void>;
+}
+
+/**
+ * The settings that make `sshd` a run's PXE server: `user` logs in with the
+ * private key in `keyFile`, the server known by its host key, files under `dir`.
+ */
+export function pxeServerSettings(sshd: TestSshd, options: { user: string; keyFile: string; dir: string }): Record<string, string> {
+  return {
+    UPLOAD_HOSTS_LIST: `ssh://127.0.0.1:${sshd.port}`,
+    UPLOAD_DIR: options.dir,
+    UPLOAD_CI_SSH_USERNAME: options.user,
+    UPLOAD_CI_SSH_KEY: readFileSync(options.keyFile).toString('base64'),
+    UPLOAD_KNOWN_HOSTS: `[127.0.0.1]:${sshd.port} ${sshd.hostKeyPublic}`,
+  };
 }
 
 

@@ -5,6 +5,9 @@ import type Dockerode from 'dockerode';
 import { VaubanError } from '../../errors.js';
 import type { DockerClient } from './client.js';
 
+/** A PID 1 that only waits (for execs), and exits at once on TERM. */
+export const SLEEP_UNTIL_TERM = 'trap "exit 0" TERM; while :; do sleep 3600 & wait $!; done';
+
 /** The content of one file of an image (read through a container that is never started). */
 export async function readFileFromImage(docker: DockerClient, image: string, file: string): Promise<Buffer> {
   const container = await docker.createContainer({ Image: image, Cmd: ['/bin/true'], Labels: { 'vauban.read': file } });
