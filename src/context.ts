@@ -65,7 +65,15 @@ export class Context {
 
   /** The run's Docker client, created on first use. */
   docker(): Promise<DockerClient> {
-    this.dockerClient ??= createDockerClient();
+    if (this.dockerClient === undefined) {
+      const client = createDockerClient();
+      this.dockerClient = client;
+      // Pushed under everything the run will create with it, so it runs last.
+      this.cleanup.push('containers named for this run', async () => {
+        const { removeRunContainers } = await import('./system/docker/containers.js');
+        for (const name of await removeRunContainers(await client, this.runId)) this.reporter.warn(`removed container ${name}, left by an interrupted request`);
+      });
+    }
     return this.dockerClient;
   }
 

@@ -183,6 +183,19 @@ export async function removeContainer(docker: DockerClient, id: string): Promise
   }
 }
 
+/**
+ * Removes every container whose name carries `runId` (vauban-stage-<run>-…,
+ * vauban-hosts-<run>-…): the last safety net of a run's cleanup. A create
+ * request cut by an interruption can leave a container the run never got
+ * the id of; its name still says whose it is. Returns the names removed.
+ */
+export async function removeRunContainers(docker: DockerClient, runId: string): Promise<string[]> {
+  const listed = await docker.listContainers({ all: true, filters: { name: [`-${runId}-`] } });
+  const ours = listed.filter((info) => info.Names.some((name) => new RegExp(`^/vauban-[a-z]+-${runId}-`).test(name)));
+  for (const info of ours) await removeContainer(docker, info.Id);
+  return ours.map((info) => (info.Names[0] ?? info.Id).replace(/^\//, ''));
+}
+
 export function statusOf(error: unknown): number | undefined {
   return (error as { statusCode?: number }).statusCode;
 }
