@@ -112,8 +112,9 @@ async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
     mark = now;
   };
   const container = await StageContainer.open(ctx, { image: source, hostname: host, onLine: write, committed: false });
-  lap('container up');
   try {
+    const baseline = await container.baseline();
+    lap('container up');
     for (const [index, stage] of ctx.options.stages.entries()) {
       throwIfAborted(ctx.signal);
       const branch = stage.branch ?? ctx.options.branch;
@@ -129,7 +130,7 @@ async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
     lap('stages');
     await container.putFiles('/etc', await sshdKeysTar(await sshdKeysFor(ctx, host)));
     lap('sshd keys');
-    const changes = await container.changes();
+    const changes = await container.changesSince(baseline);
     const excluded = [...EXCLUDED, ...container.bootNoise];
     const kept = (file: string) => !excluded.some((prefix) => file === prefix || file.startsWith(`${prefix}/`));
     const relative = changes.map((change) => ({ ...change, path: change.path.replace(/^\/+/, '') })).filter((change) => change.path !== '' && kept(change.path));
