@@ -63,7 +63,7 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
     registry: values.REGISTRY_HOSTNAME,
   };
   let plan = planRun(options, facts);
-  const problems = runProblems(options, settings, plan, { cwd: io.cwd, exists: existsSync });
+  const problems = runProblems(options, settings, plan, { cwd: io.cwd, installDir: INSTALL_DIR, exists: existsSync });
   // The base file's kind, read from its content: shown in the plan, or one clear problem before any work.
   const base = await inspectIsoOption(io, options, plan);
   if (base.kind !== undefined) plan = planRun(options, { ...facts, baseKind: base.kind });
