@@ -3,14 +3,11 @@
 // prints them, with debug). Driven by GitLab-CI variables or by flags.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { VaubanError } from '../errors.js';
 import { parseCommand } from './command.js';
 import { describeFailure } from './fail.js';
 import type { MainIo } from './vauban.js';
-
-const VAUBAN_BIN = fileURLToPath(new URL('../../../bin/vauban.js', import.meta.url));
 
 interface CiFlags {
   name?: string;
@@ -70,7 +67,8 @@ export async function mainCi(io: MainIo): Promise<number> {
       return 0;
     }
     const { runInvocations } = await import('../ci/run-invocations.js');
-    return await runInvocations(invocations, { vaubanBin: VAUBAN_BIN, io });
+    const { installDir } = await import('../install-dir.js');
+    return await runInvocations(invocations, { vaubanBin: path.join(installDir(), 'bin', 'vauban.js'), io });
   } catch (error) {
     const failure = describeFailure(error, debug);
     io.stderr.write(`${failure.text}\n`);

@@ -2,7 +2,6 @@
 // plan (--dry-run) or run the pipeline, clean up, and print the recap.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { VaubanError } from '../errors.js';
 import type { VaubanOptions } from '../options.js';
 import type { Plan } from '../plan.js';
@@ -16,8 +15,6 @@ export interface MainIo {
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
 }
-
-const INSTALL_DIR = fileURLToPath(new URL('../../../', import.meta.url));
 
 export async function main(io: MainIo): Promise<number> {
   // `vauban boot|serve|promote|rollback ...` are commands of their own (B5, B6, B14); everything else is vauban.sh's command line.
@@ -53,6 +50,8 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
   const { loadSettings } = await import('../config/settings.js');
   const { planRun } = await import('../plan.js');
   const { runProblems } = await import('./run-problems.js');
+  const { installDir } = await import('../install-dir.js');
+  const install = installDir();
 
   const settings = await loadSettings({ env: io.env, cwd: io.cwd });
   reporter.redactAlso(settings.secrets);
@@ -63,7 +62,7 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
     registry: values.REGISTRY_HOSTNAME,
   };
   let plan = planRun(options, facts);
-  const problems = runProblems(options, settings, plan, { cwd: io.cwd, installDir: INSTALL_DIR, exists: existsSync });
+  const problems = runProblems(options, settings, plan, { cwd: io.cwd, installDir: install, exists: existsSync });
   // The base file's kind, read from its content: shown in the plan, or one clear problem before any work.
   const base = await inspectIsoOption(io, options, plan);
   if (base.kind !== undefined) plan = planRun(options, { ...facts, baseKind: base.kind });
@@ -100,7 +99,7 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
     debug: options.debug,
     command: `vauban ${io.argv.join(' ')}`,
     work: async ({ cleanup, report, signal, workDir }) => {
-      const ctx = new Context({ options, settings, plan, reporter, cleanup, report, signal, cwd: io.cwd, installDir: INSTALL_DIR, workDir });
+      const ctx = new Context({ options, settings, plan, reporter, cleanup, report, signal, cwd: io.cwd, installDir: install, workDir });
       await runPipeline(ctx);
       return report.hosts.some((host) => !host.ok) ? 1 : 0;
     },
