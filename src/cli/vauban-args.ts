@@ -75,6 +75,7 @@ export function buildProgram(output: ArgsOutput): Command {
           ['vauban serve [--dir D] [--port P]', 'serve a PXE server folder (UPLOAD_DIR layout) over HTTP'],
           ['vauban promote <name> [<release>]', 'make a release live on every PXE server (or on none)'],
           ['vauban rollback <name>', 'make the release before the live one live again'],
+          ['vauban completion bash|zsh|fish', 'print the shell completion of vauban and vauban-ci'],
         ].map(([command, what]) => `  ${(command as string).padEnd(36)}${what as string}`),
       ].join('\n'),
     )

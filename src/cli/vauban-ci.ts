@@ -23,8 +23,9 @@ function truthy(value: string | undefined): boolean {
   return value !== undefined && ['1', 'true', 'yes', 'y', 'on'].includes(value.toLowerCase());
 }
 
-export async function mainCi(io: MainIo): Promise<number> {
-  const program = new Command('vauban-ci')
+/** The commander program of `vauban-ci` (also read by the shell completion). */
+export function buildCiProgram(): Command {
+  return new Command('vauban-ci')
     .description('Build a master of config.yml with vauban, as GitLab-CI does (variables: name, stage, branch, build_parents, debug)')
     .option('--name <master>', 'the master to build, by key or name (env: name)')
     .option('--stage <stage>', 'rootfs, conffs, initramfs or all (env: stage, else CI_JOB_STAGE)')
@@ -33,6 +34,10 @@ export async function mainCi(io: MainIo): Promise<number> {
     .option('--debug', 'print the vauban invocations instead of running them (env: debug)')
     .option('--config <file>', 'the master tree', 'config.yml')
     .option('--iso-dir <dir>', 'where base files are looked up first', '/srv/iso');
+}
+
+export async function mainCi(io: MainIo): Promise<number> {
+  const program = buildCiProgram();
   const ended = parseCommand(program, io);
   if (ended !== undefined) return ended;
   const flags = program.opts<CiFlags>();

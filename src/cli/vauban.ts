@@ -17,7 +17,7 @@ export interface MainIo {
 }
 
 export async function main(io: MainIo): Promise<number> {
-  // `vauban boot|serve|promote|rollback ...` are commands of their own (B5, B6, B14); everything else is vauban.sh's command line.
+  // `vauban boot|serve|promote|rollback|completion ...` are commands of their own (B5, B6, B14, B16); everything else is vauban.sh's command line.
   const rest = { ...io, argv: io.argv.slice(1) };
   switch (io.argv[0]) {
     case 'boot':
@@ -27,6 +27,8 @@ export async function main(io: MainIo): Promise<number> {
     case 'promote':
     case 'rollback':
       return (await import('./vauban-release.js')).mainRelease(rest, io.argv[0]);
+    case 'completion':
+      return (await import('./vauban-completion.js')).mainCompletion(rest);
   }
   const parsed = parseVaubanArgs(io.argv, { out: (text) => io.stdout.write(text), err: (text) => io.stderr.write(text) });
   if (parsed.kind === 'exit') return parsed.code;
