@@ -4,8 +4,13 @@
 // - Registry credentials as Docker keeps them: a credential helper on PATH,
 //   named in a docker config.json, logs vauban in to the test registry (basic
 //   auth); no REGISTRY_PASSWORD anywhere, the secret in no argv and no log.
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// - --json on real runs: a rootfs and a conffs host of that image, then
+//   vauban-ci's chain with an upload to a private sshd.
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
 import { readHostState, type HostState } from './helpers/host-state.js';
@@ -13,7 +18,8 @@ import { imageIds, removeNewImages } from './helpers/images.js';
 import { makeMiniImage } from './helpers/mini-image.js';
 import { startProcessSampler } from './helpers/process-sampler.js';
 import { startRegistry, type TestRegistry } from './helpers/registry.js';
-import { uniqueName } from './helpers/sh.js';
+import { sh, uniqueName } from './helpers/sh.js';
+import { startSshd, type TestSshd } from './helpers/sshd.js';
 import { runVauban, tail } from './helpers/vauban.js';
 
 const PASSPHRASE = 'vault-passphrase-operator-test';
@@ -30,6 +36,24 @@ let registry: TestRegistry;
 let env: Record<string, string>;
 let before: HostState;
 let imagesBefore: Set<string>;
+let sshd: TestSshd | undefined;
+
+const BIN = fileURLToPath(new URL('../bin/', import.meta.url));
+
+/** A command with stdout and stderr apart: --json writes its document on stdout only. */
+async function runApart(command: 'vauban' | 'vauban-ci', args: string[], extraEnv: Record<string, string> = {}) {
+  const result = await execa(process.execPath, [path.join(BIN, `${command}.js`), ...args], { cwd, env: { ...env, ...extraEnv }, extendEnv: false, reject: false, stdin: 'ignore' });
+  writeFileSync(log, `\n$ ${command} ${args.join(' ')}\n${String(result.stderr)}\n[stdout]\n${String(result.stdout)}\n[exit ${result.exitCode}]\n`, { flag: 'a' });
+  return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
+}
+
+function sha256(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
+}
+
+async function imageIdOf(name: string): Promise<string> {
+  return (await sh('docker', ['image', 'inspect', '--format', '{{.Id}}', name])).trim();
+}
 
 function vauban(args: string[], extraEnv: Record<string, string> = {}) {
   return runVauban('vauban', args, { cwd, env: { ...env, ...extraEnv }, log });
@@ -83,6 +107,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
+  await sshd?.stop();
   await registry?.stop();
   await removeNewImages(imagesBefore);
   if (process.env.VAUBAN_TEST_KEEP !== '1') rmSync(work, { recursive: true, force: true });
@@ -135,5 +160,74 @@ describe('registry credentials as Docker keeps them (item 3)', () => {
     } finally {
       writeFileSync(path.join(work, 'keyring.json'), JSON.stringify({ ServerURL: registry.host, Username: registry.username, Secret: REGISTRY_PASSWORD }));
     }
+  });
+});
+
+describe('--json on real runs (item 5)', () => {
+  it('vauban: the plan as the dry run has it, then images with ids, artifacts with size and sha256, hosts with logs, steps; stdout holds the document only', async () => {
+    const name = `master-${ID}-json`;
+    const args = ['-s', SOURCE, '-n', name, '-a', 'web01', '-l', 'yes', '-i', 'no', '-u', 'no', '--compression', 'zstd', '--json'];
+    const dry = JSON.parse((await runApart('vauban', [...args, '--dry-run'])).stdout);
+    const run = await runApart('vauban', args);
+    expect(run.exitCode, run.stderr.slice(-3000)).toBe(0);
+    // The human lines, recap included, went to stderr.
+    expect(run.stderr).toMatch(/==== vauban recap ====/);
+    const document = JSON.parse(run.stdout);
+    expect(document.options).toEqual(dry.options);
+    expect(document.plan).toEqual(dry.plan);
+    const result = document.result;
+    expect(result).toMatchObject({ ok: true, exit_code: 0, exit_reason: 'success' });
+    const sourceId = await imageIdOf(SOURCE);
+    expect(result.images).toEqual([
+      { name: SOURCE, from: null, step: null, playbook: null, branch: null, hostname: null, id: sourceId, built: false },
+      { ...dry.plan.images[0], id: await imageIdOf(name), built: true },
+    ]);
+    const rootfs = path.join(cwd, 'rootfs.tgz');
+    const [host] = result.hosts;
+    expect(result.hosts).toHaveLength(1);
+    expect(host).toMatchObject({ host: 'web01', ok: true, error: null, deletions: [] });
+    expect(existsSync(host.log)).toBe(true);
+    expect(host.conffs).toMatch(new RegExp(`^${cwd}/overlayfs/\\d{4}-\\d\\d-\\d\\dT[\\d:]+Z-overlayfs-web01/conffs-web01\\.tgz$`));
+    expect(result.artifacts).toEqual([
+      { name: 'rootfs.tgz', path: rootfs, size: statSync(rootfs).size, sha256: sha256(rootfs) },
+      { name: path.relative(cwd, host.conffs), path: host.conffs, size: statSync(host.conffs).size, sha256: sha256(host.conffs) },
+    ]);
+    const steps = result.steps.map((step: { step: string }) => step.step);
+    for (const step of ['preflight', 'apply_stages', 'build_rootfs', 'build_conffs', 'cleanup']) expect(steps).toContain(step);
+    for (const step of result.steps) expect(step.seconds).toBeGreaterThanOrEqual(0);
+  });
+
+  it('vauban: a run stopped before any work still answers with the document and its reason', async () => {
+    const run = await runApart('vauban', ['-s', SOURCE, '-n', `master-${ID}-nokey`, '-i', 'no', '-l', 'no', '-u', 'no', '--json'], { VAULTED_SSHD_KEYS_KEY: '' });
+    expect(run.exitCode).toBe(1);
+    expect(JSON.parse(run.stdout).result).toMatchObject({ ok: false, exit_code: 1, exit_reason: 'setting VAULTED_SSHD_KEYS_KEY is required by the requested steps but is not set' });
+  });
+
+  it('vauban-ci: one document for the chain, each invocation with vauban\'s own result and the /imginfo', async () => {
+    const uploadKey = path.join(work, 'upload-key');
+    await sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', uploadKey]);
+    sshd = await startSshd(path.join(work, 'sshd'), [readFileSync(`${uploadKey}.pub`, 'utf8').trim()]);
+    const uploadDir = path.join(work, 'pxe');
+    mkdirSync(uploadDir);
+    const master = `master-${ID}-ci`;
+    writeFileSync(path.join(cwd, 'config.yml'), `"mini.raw":\n  name: ${SOURCE}\n  ${master}:\n    stages: []\n`);
+    const run = await runApart('vauban-ci', ['--name', master, '--stage', 'rootfs', '--json'], {
+      UPLOAD_HOSTS_LIST: `ssh://127.0.0.1:${sshd.port}`,
+      UPLOAD_DIR: uploadDir,
+      UPLOAD_CI_SSH_USERNAME: 'root',
+      UPLOAD_CI_SSH_KEY: readFileSync(uploadKey).toString('base64'),
+      UPLOAD_KNOWN_HOSTS: `[127.0.0.1]:${sshd.port} ${sshd.hostKeyPublic}`,
+      SQUASHFS_COMPRESSION: 'zstd',
+    });
+    expect(run.exitCode, run.stderr.slice(-3000)).toBe(0);
+    const document = JSON.parse(run.stdout);
+    expect(document.result).toEqual({ ok: true, exit_code: 0, exit_reason: 'success' });
+    expect(document.invocations).toHaveLength(1);
+    const [invocation] = document.invocations;
+    expect(invocation).toMatchObject({ master, kind: 'rootfs', exit_code: 0, imginfo: 'iso: vauban-test-mini\n' });
+    expect(invocation.command).toBe(`vauban --source-image ${SOURCE} --name ${master} --rootfs yes --initramfs no --conffs no --upload yes --branch master`);
+    expect(invocation.run.result).toMatchObject({ ok: true, exit_reason: 'success' });
+    expect(invocation.run.result.uploaded).toContain(`ssh://127.0.0.1:${sshd.port}:${uploadDir}/${master}/rootfs.tgz`);
+    expect(statSync(path.join(uploadDir, master, 'rootfs.tgz')).size).toBe(invocation.run.result.artifacts[0].size);
   });
 });

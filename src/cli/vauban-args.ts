@@ -62,7 +62,7 @@ export function buildProgram(output: ArgsOutput): Command {
       ),
     )
     .option('--dry-run', 'print the plan (steps, images, artifacts, uploads) and exit; needs neither root nor Docker', false)
-    .option('--json', 'with --dry-run: print the plan and the resolved options as JSON', false)
+    .option('--json', 'print the result of the run as JSON on stdout (human lines go to stderr); with --dry-run, the plan', false)
     .option('--debug', 'print every command run and full error chains', false)
     .helpOption('-h, --help', 'prints help')
     .addHelpText(
@@ -195,9 +195,6 @@ export function parseVaubanArgs(argv: readonly string[], output: ArgsOutput): Pa
   }
   if (options.initramfs && !hasBase) {
     return fail('building the initramfs requires an iso (--iso or --debian-release) to get the kernel and kernel modules from');
-  }
-  if (options.json && !options.dryRun) {
-    return fail('--json goes with --dry-run');
   }
   return { kind: 'run', options, warnings };
 }

@@ -15,6 +15,7 @@ interface CiFlags {
   branch?: string;
   buildParents?: string;
   debug?: boolean;
+  json?: boolean;
   config: string;
   isoDir: string;
 }
@@ -32,6 +33,7 @@ export function buildCiProgram(): Command {
     .option('--branch <branch>', 'the ansible branch (env: branch; default: master, or the master\'s own branch)')
     .option('--build-parents <n>', 'build parents first: yes or -1 for all, N for N levels (env: build_parents)')
     .option('--debug', 'print the vauban invocations instead of running them (env: debug)')
+    .option('--json', 'print one JSON document on stdout: each invocation with its command, exit status and vauban\'s own --json result (human lines go to stderr)')
     .option('--config <file>', 'the master tree', 'config.yml')
     .option('--iso-dir <dir>', 'where base files are looked up first', '/srv/iso');
 }
@@ -42,6 +44,7 @@ export async function mainCi(io: MainIo): Promise<number> {
   if (ended !== undefined) return ended;
   const flags = program.opts<CiFlags>();
   const debug = flags.debug === true || truthy(io.env.debug);
+  const json = flags.json === true;
   try {
     const { parseMasterTree } = await import('../config/master-tree.js');
     const { parseBuildParents, parseCiStage, planInvocations } = await import('../ci/plan-invocations.js');
@@ -62,21 +65,26 @@ export async function mainCi(io: MainIo): Promise<number> {
       },
       { cwd: io.cwd, isoDir: flags.isoDir, exists: existsSync },
     );
+    const { chainDocument, plannedResults, runInvocations } = await import('../ci/run-invocations.js');
     if (invocations.length === 0) {
       io.stderr.write(`nothing to do for ${stage} of ${name} (no conffs key?)\n`);
+      if (json) io.stdout.write(chainDocument([], 0, `nothing to do for ${stage} of ${name}`));
       return 0;
     }
-    const { shellJoin } = await import('../shell-quote.js');
     if (debug) {
-      for (const invocation of invocations) io.stdout.write(`${shellJoin(['vauban', ...invocation.args])}\n`);
+      if (json) io.stdout.write(chainDocument(plannedResults(invocations), 0, 'debug: nothing run'));
+      else for (const invocation of plannedResults(invocations)) io.stdout.write(`${invocation.command}\n`);
       return 0;
     }
-    const { runInvocations } = await import('../ci/run-invocations.js');
     const { installDir } = await import('../install-dir.js');
-    return await runInvocations(invocations, { vaubanBin: path.join(installDir(), 'bin', 'vauban.js'), io });
+    return await runInvocations(invocations, { vaubanBin: path.join(installDir(), 'bin', 'vauban.js'), io, json });
   } catch (error) {
     const failure = describeFailure(error, debug);
     io.stderr.write(`${failure.text}\n`);
+    if (json) {
+      const { chainDocument } = await import('../ci/run-invocations.js');
+      io.stdout.write(chainDocument([], failure.exitCode, failure.text.split('\n')[0]?.replace(/^error: /, '') ?? ''));
+    }
     return failure.exitCode;
   }
 }

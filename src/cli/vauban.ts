@@ -44,6 +44,11 @@ export async function main(io: MainIo): Promise<number> {
   } catch (error) {
     const failure = describeFailure(error, options.debug);
     io.stderr.write(`${failure.text}\n`);
+    if (options.json && !options.dryRun) {
+      const { unstartedRunToJson } = await import('./run-json.js');
+      const { planRun } = await import('../plan.js');
+      io.stdout.write(unstartedRunToJson(options, planRun(options), failure.exitCode, failure.text.split('\n')[0]?.replace(/^error: /, '') ?? ''));
+    }
     return failure.exitCode;
   }
 }
@@ -83,6 +88,7 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
   }
   if (plan.steps.length === 0) {
     reporter.info('nothing to do: every step is switched off');
+    if (options.json) io.stdout.write((await import('./run-json.js')).unstartedRunToJson(options, plan, 0, 'nothing to do: every step is switched off'));
     return 0;
   }
   if (process.getuid?.() !== 0) {
@@ -92,6 +98,7 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
   }
 
   const { Context } = await import('../context.js');
+  let conffs: { dir: string; runStamp: string } | undefined;
   const { runPipeline } = await import('../pipeline.js');
   const { runSession } = await import('./session.js');
   return runSession({
@@ -102,9 +109,20 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
     command: `vauban ${io.argv.join(' ')}`,
     work: async ({ cleanup, report, signal, workDir }) => {
       const ctx = new Context({ options, settings, plan, reporter, cleanup, report, signal, cwd: io.cwd, installDir: install, workDir });
+      conffs = { dir: ctx.overlayfsDir, runStamp: ctx.runStamp };
       await runPipeline(ctx);
       return report.hosts.some((host) => !host.ok) ? 1 : 0;
     },
+    onFinish: options.json
+      ? async (outcome) => {
+          const { runToJson } = await import('./run-json.js');
+          const { createDockerClient } = await import('../system/docker/client.js');
+          const { imageId } = await import('../system/docker/images.js');
+          const docker = await createDockerClient();
+          const json = await runToJson({ options, plan, outcome, timings: reporter.timings, outputDir: io.cwd, conffs, imageId: (name) => imageId(docker, name) });
+          io.stdout.write(json);
+        }
+      : undefined,
   });
 }
 

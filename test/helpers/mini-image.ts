@@ -2,7 +2,7 @@
 // their libraries: enough for vauban to tag it, pack it as a rootfs and run a
 // conffs container of it (no systemd: a sleeper is PID 1), in seconds and
 // without importing a base (~60 s with Dockerfile.base). For runs with no
-// stage: there is no Ansible in it.
+// stage: there is no Ansible in it. Its /imginfo names it.
 import path from 'node:path';
 import { bash } from './sh.js';
 
@@ -25,6 +25,7 @@ for program in /usr/bin/sh /usr/bin/dash /usr/bin/tar /usr/bin/sleep /usr/bin/ca
 done
 printf 'root:x:0:0:root:/root:/bin/sh\\n' > "$root/etc/passwd"
 printf 'root:x:0:\\n' > "$root/etc/group"
+printf 'iso: vauban-test-mini\\n' > "$root/imginfo"
 tar --create --numeric-owner --directory="$root" . | docker import --message 'vauban test mini image' - "$2" >/dev/null`,
     { args: [root, tag] },
   );
