@@ -2,7 +2,8 @@
 // their libraries: enough for vauban to tag it, pack it as a rootfs and run a
 // conffs container of it (no systemd: a sleeper is PID 1), in seconds and
 // without importing a base (~60 s with Dockerfile.base). For runs with no
-// stage: there is no Ansible in it. Its /imginfo names it.
+// stage: there is no Ansible in it (a stand-in lists the hosts of a plain
+// pattern). Its /imginfo names it.
 import path from 'node:path';
 import { bash } from './sh.js';
 
@@ -26,6 +27,20 @@ done
 printf 'root:x:0:0:root:/root:/bin/sh\\n' > "$root/etc/passwd"
 printf 'root:x:0:\\n' > "$root/etc/group"
 printf 'iso: vauban-test-mini\\n' > "$root/imginfo"
+# No Python here: a stand-in for \`ansible <pattern> --list-hosts\` (vauban resolves the conffs hosts in the
+# source image) that lists the pattern's plain names as Ansible would, the ! exclusions left out.
+cat > "$root/usr/bin/ansible" <<'STANDIN'
+#!/bin/sh
+count=0 list=
+IFS=,
+for name in $1; do
+  case $name in '!'*) continue ;; esac
+  count=$((count + 1)) list="$list    $name
+"
+done
+printf '  hosts (%d):\\n%s' "$count" "$list"
+STANDIN
+chmod 755 "$root/usr/bin/ansible"
 tar --create --numeric-owner --directory="$root" . | docker import --message 'vauban test mini image' - "$2" >/dev/null`,
     { args: [root, tag] },
   );
