@@ -49,6 +49,8 @@ const VALUES_BY_OPTION: Record<string, ValueKind> = {
   '--stage': { kind: 'choices', choices: ['rootfs', 'conffs', 'initramfs', 'all'] },
   '--build-parents': { kind: 'choices', choices: ['yes', '-1', '0', '1', '2'] },
   '--debian-release': { kind: 'choices', choices: ['bookworm', 'trixie', 'bullseye'] },
+  // vauban v2's engines: only docker is supported.
+  '--build-engine': { kind: 'choices', choices: ['docker'] },
 };
 
 /** One commander option as the completion sees it. */
