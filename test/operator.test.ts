@@ -6,11 +6,17 @@
 //   auth); no REGISTRY_PASSWORD anywhere, the secret in no argv and no log.
 // - --json on real runs: a rootfs and a conffs host of that image, then
 //   vauban-ci's chain with an upload to a private sshd.
+// - The example pipeline (examples/.gitlab-ci.yml): its rules evaluated and
+//   its jobs' scripts run as GitLab's shell runner would, with its variables,
+//   the settings and the deploy key from masked one-line variables, the
+//   Ansible repository over ssh, uploads to the sshd, pushes to the registry,
+//   the vault's new entries pushed back to the project.
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
 import { readHostState, type HostState } from './helpers/host-state.js';
@@ -18,7 +24,7 @@ import { imageIds, removeNewImages } from './helpers/images.js';
 import { makeMiniImage } from './helpers/mini-image.js';
 import { startProcessSampler } from './helpers/process-sampler.js';
 import { startRegistry, type TestRegistry } from './helpers/registry.js';
-import { sh, uniqueName } from './helpers/sh.js';
+import { bash, sh, uniqueName } from './helpers/sh.js';
 import { startSshd, type TestSshd } from './helpers/sshd.js';
 import { runVauban, tail } from './helpers/vauban.js';
 
@@ -36,7 +42,9 @@ let registry: TestRegistry;
 let env: Record<string, string>;
 let before: HostState;
 let imagesBefore: Set<string>;
-let sshd: TestSshd | undefined;
+let sshd: TestSshd;
+let uploadKey: string;
+let deployKey: string;
 
 const BIN = fileURLToPath(new URL('../bin/', import.meta.url));
 
@@ -96,6 +104,12 @@ beforeAll(async () => {
     ].join('\n'),
   );
   chmodSync(path.join(bin, 'docker-credential-vtest'), 0o755);
+
+  // The PXE server and the git server in one sshd on loopback: root logs in with the upload key or the deploy key.
+  uploadKey = path.join(work, 'upload-key');
+  deployKey = path.join(work, 'deploy-key');
+  for (const key of [uploadKey, deployKey]) await sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', path.basename(key), '-f', key]);
+  sshd = await startSshd(path.join(work, 'sshd'), [uploadKey, deployKey].map((key) => readFileSync(`${key}.pub`, 'utf8').trim()));
 
   env = {
     HOME: path.join(work, 'home'),
@@ -204,9 +218,6 @@ describe('--json on real runs (item 5)', () => {
   });
 
   it('vauban-ci: one document for the chain, each invocation with vauban\'s own result and the /imginfo', async () => {
-    const uploadKey = path.join(work, 'upload-key');
-    await sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', uploadKey]);
-    sshd = await startSshd(path.join(work, 'sshd'), [readFileSync(`${uploadKey}.pub`, 'utf8').trim()]);
     const uploadDir = path.join(work, 'pxe');
     mkdirSync(uploadDir);
     const master = `master-${ID}-ci`;
@@ -229,5 +240,159 @@ describe('--json on real runs (item 5)', () => {
     expect(invocation.run.result).toMatchObject({ ok: true, exit_reason: 'success' });
     expect(invocation.run.result.uploaded).toContain(`ssh://127.0.0.1:${sshd.port}:${uploadDir}/${master}/rootfs.tgz`);
     expect(statSync(path.join(uploadDir, master, 'rootfs.tgz')).size).toBe(invocation.run.result.artifacts[0].size);
+  });
+});
+
+// GitLab's `rules: if:` expressions, as far as the example uses them: $variables, "strings", ==, !=, &&, ||, ( ).
+function ruleHolds(expression: string, variables: Record<string, string>): boolean {
+  const tokens = expression.match(/\$\w+|"[^"]*"|==|!=|&&|\|\||\(|\)|\S/g) ?? [];
+  const js = tokens.map((token) => {
+    if (token.startsWith('$')) return JSON.stringify(variables[token.slice(1)] ?? null);
+    if (token.startsWith('"') || ['==', '!=', '&&', '||', '(', ')'].includes(token)) return token.replace(/^==$/, '===').replace(/^!=$/, '!==');
+    throw new Error(`unexpected token ${token} in the rule ${expression}`);
+  });
+  return Boolean(new Function(`return ${js.join(' ')};`)());
+}
+
+interface GitlabJob {
+  stage: string;
+  rules: Array<{ if: string }>;
+  script: string[];
+}
+
+describe('the example .gitlab-ci.yml, its jobs run as a shell runner would (item 2)', () => {
+  const pipeline = yaml.load(readFileSync(fileURLToPath(new URL('../examples/.gitlab-ci.yml', import.meta.url)), 'utf8')) as {
+    stages: string[];
+    variables: Record<string, { value: string; description: string; options?: string[] }>;
+    default: { before_script: string[]; after_script: string[] };
+  } & Record<string, GitlabJob>;
+  const master = `master-${ID}-gl`;
+  let project: string;
+  let pipelineSha: string;
+  let uploadDir: string;
+  let ciEnv: Record<string, string>;
+
+  /** The pipeline's variables as "Run pipeline" pre-fills them, with the operator's choices over them. */
+  function formVariables(choices: Record<string, string>): Record<string, string> {
+    return { ...Object.fromEntries(Object.entries(pipeline.variables).map(([key, variable]) => [key, variable.value])), ...choices };
+  }
+
+  /** The jobs whose rules hold, in stage order. */
+  function jobsFor(variables: Record<string, string>): string[] {
+    const jobs = Object.keys(pipeline).filter((key) => (pipeline[key] as GitlabJob | undefined)?.stage !== undefined);
+    return jobs
+      .filter((job) => (pipeline[job] as GitlabJob).rules.some((rule) => ruleHolds(rule.if, { ...variables, CI_PIPELINE_SOURCE: 'web' })))
+      .sort((a, b) => pipeline.stages.indexOf((pipeline[a] as GitlabJob).stage) - pipeline.stages.indexOf((pipeline[b] as GitlabJob).stage));
+  }
+
+  /**
+   * As GitLab runs a job: a fresh checkout of the pipeline's commit (detached), before_script and script in one
+   * bash -eo pipefail, then after_script in another.
+   */
+  async function runJob(job: string, variables: Record<string, string>) {
+    const checkout = path.join(work, `gitlab-build-${job}`);
+    rmSync(checkout, { recursive: true, force: true });
+    await sh('git', ['clone', '-q', project, checkout]);
+    await sh('git', ['-C', checkout, 'checkout', '-q', '--detach', pipelineSha]);
+    const jobEnv = { ...ciEnv, ...variables, CI_PROJECT_DIR: checkout, CI_JOB_STAGE: (pipeline[job] as GitlabJob).stage, CI_JOB_NAME: job };
+    const main = await execa('bash', ['-eo', 'pipefail', '-c', [...pipeline.default.before_script, ...(pipeline[job] as GitlabJob).script].join('\n')], {
+      cwd: checkout, env: jobEnv, extendEnv: false, reject: false, all: true, stdin: 'ignore',
+    });
+    const after = await execa('bash', ['-eo', 'pipefail', '-c', pipeline.default.after_script.join('\n')], { cwd: checkout, env: jobEnv, extendEnv: false, reject: false });
+    writeFileSync(log, `\n$ [job ${job}]\n${String(main.all)}\n[exit ${main.exitCode}]\n`, { flag: 'a' });
+    return { exitCode: main.exitCode ?? -1, output: String(main.all), afterExit: after.exitCode, checkout };
+  }
+
+  beforeAll(async () => {
+    uploadDir = path.join(work, 'pxe-gitlab');
+    mkdirSync(uploadDir);
+    // The operator's project as GitLab checks it out: config.yml and vault/.
+    const seed = path.join(work, 'gitlab-seed');
+    mkdirSync(path.join(seed, 'vault'), { recursive: true });
+    writeFileSync(path.join(seed, 'vault', '.gitkeep'), '');
+    writeFileSync(path.join(seed, 'config.yml'), `"mini.raw":\n  name: ${SOURCE}\n  ${master}:\n    stages: []\n    conffs: "web01"\n`);
+    project = path.join(work, 'gitlab-project.git');
+    await bash('git init -q -b master "$1" && git -C "$1" add -A && git -C "$1" -c user.name=t -c user.email=t@t commit -q -m seed && git clone -q --bare "$1" "$2"', { args: [seed, project] });
+    pipelineSha = (await sh('git', ['-C', project, 'rev-parse', 'master'])).trim();
+
+    const secrets = {
+      REGISTRY_HOSTNAME: registry.host,
+      REGISTRY_USERNAME: registry.username,
+      REGISTRY_PASSWORD,
+      // Over ssh: the deploy key is needed (-k ./ansible-ro, written by before_script).
+      ANSIBLE_REPO: `ssh://root@127.0.0.1:${sshd.port}${repo.bare}`,
+      VAULTED_SSHD_KEYS_KEY: PASSPHRASE,
+      UPLOAD_HOSTS_LIST: `ssh://127.0.0.1:${sshd.port}`,
+      UPLOAD_DIR: uploadDir,
+      UPLOAD_CI_SSH_USERNAME: 'root',
+      UPLOAD_CI_SSH_KEY: readFileSync(uploadKey).toString('base64'),
+      UPLOAD_KNOWN_HOSTS: `[127.0.0.1]:${sshd.port} ${sshd.hostKeyPublic}`,
+      GIT_TOKEN_USERNAME: 'vauban-ci',
+      GIT_TOKEN_PASSWORD: `git-token-${ID}`,
+      SQUASHFS_COMPRESSION: 'zstd',
+      VAUBAN_LOG_DIR: path.join(work, 'logs'),
+    };
+    const dotSecretsEnv = Object.entries(secrets).map(([key, value]) => `export ${key}='${value}'`).join('\n');
+    const bin = path.join(work, 'runner-bin');
+    mkdirSync(bin);
+    for (const command of ['vauban', 'vauban-ci', 'vauban-version-control']) await sh('ln', ['-s', path.join(BIN, `${command}.js`), path.join(bin, command)]);
+    mkdirSync(path.join(work, 'home-runner'));
+    ciEnv = {
+      // vauban on the runner's PATH (the install line is proven by test/package.test.ts).
+      PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+      HOME: path.join(work, 'home-runner'),
+      CI: 'true',
+      CI_PIPELINE_SOURCE: 'web',
+      CI_REPOSITORY_URL: `file://${project}`,
+      CI_COMMIT_REF_NAME: 'master',
+      GITLAB_USER_NAME: 'CI Bot',
+      GITLAB_USER_EMAIL: 'ci@vauban.invalid',
+      // Masked variables: GitLab masks one-line values only, hence base64 -w0.
+      DOT_SECRETS_ENV: Buffer.from(dotSecretsEnv).toString('base64'),
+      ANSIBLE_RO_KEY: readFileSync(deployKey).toString('base64'),
+    };
+  }, 120_000);
+
+  it('describes every variable for the "Run pipeline" form, offers yes/no choices, and its masked values are one line', () => {
+    for (const [key, variable] of Object.entries(pipeline.variables)) {
+      expect(variable.description, key).toMatch(/\w{3,}/);
+      if (variable.options !== undefined) expect(variable.options, key).toContain(variable.value);
+    }
+    for (const key of ['rootfs', 'conffs', 'initramfs', 'vc']) expect(pipeline.variables[key]?.options?.sort()).toEqual(['no', 'yes']);
+    expect(ciEnv.DOT_SECRETS_ENV).toMatch(/^[A-Za-z0-9+/=]+$/);
+    expect(ciEnv.ANSIBLE_RO_KEY).toMatch(/^[A-Za-z0-9+/=]+$/);
+  });
+
+  it('a build: the rootfs and conffs jobs run (initramfs switched off in the form), upload, push, and commit the vault back', async () => {
+    const variables = formVariables({ name: master, initramfs: 'no' });
+    expect(jobsFor(variables)).toEqual(['rootfs', 'conffs']);
+    for (const job of jobsFor(variables)) {
+      const run = await runJob(job, variables);
+      expect(run.exitCode, `${job}:\n${run.output.slice(-3000)}`).toBe(0);
+      expect(run.afterExit).toBe(0);
+      // after_script took the secrets away.
+      expect(existsSync(path.join(run.checkout, '.secrets.env')) || existsSync(path.join(run.checkout, 'ansible-ro'))).toBe(false);
+      expect(run.output).not.toContain(REGISTRY_PASSWORD);
+    }
+    expect(statSync(path.join(uploadDir, master, 'rootfs.tgz')).size).toBeGreaterThan(0);
+    expect(statSync(path.join(uploadDir, master, 'conffs-web01.tgz')).size).toBeGreaterThan(0);
+    const tags = ((await registry.api(`/v2/vauban/${master}/tags/list`)).body as { tags: string[] }).tags;
+    expect(tags).toEqual(expect.arrayContaining(['latest', 'deployed']));
+    // Each job pushed its new entries (the second one on top of the first's): the master's keys and web01's.
+    expect((await sh('git', ['-C', project, 'log', '--format=%s'])).split('\n')).toEqual(['[CI] Update vault/', '[CI] Update vault/', 'seed']);
+    expect((await sh('git', ['-C', project, 'ls-tree', '--name-only', 'master', 'vault/'])).split('\n').sort()).toEqual(['vault/.gitkeep', `vault/${master}.tar.gpg`, 'vault/web01.tar.gpg']);
+  });
+
+  it('version control: only its job runs, and re-deploys a dated push of the registry', async () => {
+    const tags = ((await registry.api(`/v2/vauban/${master}/tags/list`)).body as { tags: string[] }).tags;
+    const dated = tags.find((tag) => /^\d{4}-\d\d-\d\dT\d{4}$/.test(tag)) as string;
+    const variables = formVariables({ vc: 'yes', docker_image: master, docker_tag: dated, master });
+    expect(jobsFor(variables)).toEqual(['version-control']);
+    rmSync(path.join(uploadDir, master, 'rootfs.tgz'));
+    // A pipeline of its own: the project as the build left it, with the vault's entries.
+    pipelineSha = (await sh('git', ['-C', project, 'rev-parse', 'master'])).trim();
+    const run = await runJob('version-control', variables);
+    expect(run.exitCode, run.output.slice(-3000)).toBe(0);
+    expect(statSync(path.join(uploadDir, master, 'rootfs.tgz')).size).toBeGreaterThan(0);
   });
 });

@@ -61,7 +61,7 @@ describe('the npm package', () => {
   it('holds the compiled program and the files vauban reads at run time, and no sources, tests or maps', () => {
     for (const file of ['bin/vauban.js', 'bin/vauban-ci.js', 'bin/vauban-version-control.js', 'dist/src/cli/vauban.js', 'dist/vauban-config.js',
       'Dockerfile.base', 'Dockerfile.stages', 'stage.sh', 'dracut.conf', 'modules.d/89vauban-live/module-setup.sh', 'config.yml',
-      'examples/ansible/pb_base.yml', 'package.json', 'README.md']) {
+      'examples/ansible/pb_base.yml', 'examples/.gitlab-ci.yml', 'package.json', 'README.md']) {
       expect(files, file).toContain(file);
     }
     expect(files.filter((file) => /^(src|test|bench|scripts|\.ci)\/|\.map$|\.test\.js$|\.ts$/.test(file))).toEqual([]);
