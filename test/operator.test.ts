@@ -177,6 +177,31 @@ describe('registry credentials as Docker keeps them (item 3)', () => {
   });
 });
 
+describe('the SBOM of a master (item 7)', () => {
+  it('sbom.cdx.json beside rootfs.tgz: valid CycloneDX, the image\'s Debian packages with purls; its sha256 in the rootfs\' /imginfo', async () => {
+    const name = `master-${ID}-sbom`;
+    const run = await runApart('vauban', ['-s', SOURCE, '-n', name, '-i', 'no', '-l', 'no', '-u', 'no', '--compression', 'zstd']);
+    expect(run.exitCode, run.stderr.slice(-3000)).toBe(0);
+    const text = readFileSync(path.join(cwd, 'sbom.cdx.json'), 'utf8');
+    const CDX = await import('@cyclonedx/cyclonedx-library');
+    expect(await new CDX.Validation.JsonStrictValidator(CDX.Spec.Version.v1dot6).validate(text)).toBeNull();
+    const bom = JSON.parse(text);
+    expect(bom.metadata.component).toMatchObject({ type: 'operating-system', name });
+    expect(bom.metadata.component.properties).toContainEqual({ name: 'vauban:image-id', value: await imageIdOf(name) });
+    const debianVersion = readFileSync('/etc/debian_version', 'utf8').trim();
+    const byName = new Map((bom.components as Array<{ name: string; version: string; purl: string }>).map((component) => [component.name, component]));
+    expect([...byName.keys()].sort()).toEqual(['coreutils', 'dash', 'libc6', 'tar']);
+    const dash = (await sh('dpkg-query', ['-W', '-f', '${Version}', 'dash'])).trim();
+    expect(byName.get('dash')?.purl).toBe(`pkg:deb/debian/dash@${dash}?arch=amd64&distro=debian-${debianVersion}`);
+    expect(byName.get('libc6')?.purl).toMatch(/^pkg:deb\/debian\/libc6@.+\?arch=amd64&distro=debian-[\d.]+&upstream=glibc%40/);
+    // The rootfs says which document describes it.
+    const image = path.join(work, 'sbom-rootfs.img');
+    await bash('tar -xOf "$1" rootfs.img > "$2"', { args: [path.join(cwd, 'rootfs.tgz'), image] });
+    expect(await sh('unsquashfs', ['-cat', image, 'imginfo'])).toContain(`sbom-sha256: "${sha256(path.join(cwd, 'sbom.cdx.json'))}"`);
+    rmSync(image);
+  });
+});
+
 describe('--json on real runs (item 5)', () => {
   it('vauban: the plan as the dry run has it, then images with ids, artifacts with size and sha256, hosts with logs, steps; stdout holds the document only', async () => {
     const name = `master-${ID}-json`;
@@ -202,8 +227,10 @@ describe('--json on real runs (item 5)', () => {
     expect(host).toMatchObject({ host: 'web01', ok: true, error: null, deletions: [] });
     expect(existsSync(host.log)).toBe(true);
     expect(host.conffs).toMatch(new RegExp(`^${cwd}/overlayfs/\\d{4}-\\d\\d-\\d\\dT[\\d:]+Z-overlayfs-web01/conffs-web01\\.tgz$`));
+    const sbom = path.join(cwd, 'sbom.cdx.json');
     expect(result.artifacts).toEqual([
       { name: 'rootfs.tgz', path: rootfs, size: statSync(rootfs).size, sha256: sha256(rootfs) },
+      { name: 'sbom.cdx.json', path: sbom, size: statSync(sbom).size, sha256: sha256(sbom) },
       { name: path.relative(cwd, host.conffs), path: host.conffs, size: statSync(host.conffs).size, sha256: sha256(host.conffs) },
     ]);
     const steps = result.steps.map((step: { step: string }) => step.step);
@@ -376,6 +403,8 @@ describe('the example .gitlab-ci.yml, its jobs run as a shell runner would (item
     }
     expect(statSync(path.join(uploadDir, master, 'rootfs.tgz')).size).toBeGreaterThan(0);
     expect(statSync(path.join(uploadDir, master, 'conffs-web01.tgz')).size).toBeGreaterThan(0);
+    // The master's SBOM went with its rootfs.
+    expect(JSON.parse(readFileSync(path.join(uploadDir, master, 'sbom.cdx.json'), 'utf8')).metadata.component.name).toBe(master);
     const tags = ((await registry.api(`/v2/vauban/${master}/tags/list`)).body as { tags: string[] }).tags;
     expect(tags).toEqual(expect.arrayContaining(['latest', 'deployed']));
     // Each job pushed its new entries (the second one on top of the first's): the master's keys and web01's.

@@ -72,6 +72,18 @@ function optionsOf(program: Command): OptionSpec[] {
   return options.some((option) => option.long === '--help') ? options : [...options, HELP];
 }
 
+/** `vauban serve`, `promote`, `rollback` (B6, B14); their lists are checked against their help in the tests too. */
+const SERVE_OPTIONS: OptionSpec[] = [
+  { long: '--dir', description: 'the folder to serve', value: { kind: 'dir' } },
+  { long: '--port', description: 'the TCP port (0: any free port)', value: { kind: 'free' } },
+  { long: '--listen', description: 'the address to listen on', value: { kind: 'free' } },
+  { long: '--debug', description: 'print more' },
+];
+const RELEASE_OPTIONS: OptionSpec[] = [
+  { long: '--list', description: "list each server's releases of the master and the live one" },
+  { long: '--debug', description: 'print every command run' },
+];
+
 /**
  * `vauban boot`'s options. Its program is built inside its command; this list
  * is checked against its help in src/completion/completion.test.ts.
@@ -86,6 +98,7 @@ const BOOT_OPTIONS: OptionSpec[] = [
   { long: '--serial-log', description: 'where the serial console is kept', value: { kind: 'file' } },
   { long: '--expect-active', description: 'a unit that must be active on the booted host', value: { kind: 'free' } },
   { long: '--expect-http', description: 'a page the booted host serves must contain text (url=text)', value: { kind: 'free' } },
+  { long: '--tamper', description: 'change one byte of the served file: the boot must stop (proves the check)', value: { kind: 'choices', choices: ['rootfs', 'conffs'] } },
   { long: '--debug', description: 'print every command run' },
   HELP,
 ];
@@ -105,6 +118,9 @@ export async function completionSpecs(): Promise<CommandSpec[]> {
       positional: { kind: 'stages' },
       subcommands: [
         { name: 'boot', options: BOOT_OPTIONS },
+        { name: 'serve', options: [...SERVE_OPTIONS, HELP] },
+        { name: 'promote', options: [...RELEASE_OPTIONS, HELP], positional: { kind: 'masters' } },
+        { name: 'rollback', options: [...RELEASE_OPTIONS, HELP], positional: { kind: 'masters' } },
         { name: 'completion', options: [HELP], positional: { kind: 'choices', choices: [...SHELLS] } },
       ],
     },

@@ -27,6 +27,10 @@ done
 printf 'root:x:0:0:root:/root:/bin/sh\\n' > "$root/etc/passwd"
 printf 'root:x:0:\\n' > "$root/etc/group"
 printf 'iso: vauban-test-mini\\n' > "$root/imginfo"
+# What it is, as Debian says it: its os-release, and dpkg's records of the packages its programs come from.
+cp /etc/debian_version "$root/etc/"; cp /usr/lib/os-release "$root/usr/lib/"; ln -s ../usr/lib/os-release "$root/etc/os-release"
+mkdir -p "$root/var/lib/dpkg"
+awk -v RS= -v ORS='\\n\\n' '/^Package: (dash|tar|coreutils|libc6)\\n/' /var/lib/dpkg/status > "$root/var/lib/dpkg/status"
 # No Python here: a stand-in for \`ansible <pattern> --list-hosts\` (vauban resolves the conffs hosts in the
 # source image) that lists the pattern's plain names as Ansible would, the ! exclusions left out.
 cat > "$root/usr/bin/ansible" <<'STANDIN'
