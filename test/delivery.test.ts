@@ -192,13 +192,13 @@ describe('vauban-ci stage=all build_parents=-1 on a three-level tree', () => {
         `linux/initramfs.img-${kernel}`,
         `linux/vmlinuz-${kernel}`,
         'boot/web01.ipxe',
-        ...['conffs-web01.tgz', 'current', 'initramfs.img', 'rootfs.tgz', 'vmlinuz'].map((member) => `${MASTER_B}/${member}`),
-        ...['SHA256SUMS', 'initramfs.img', 'rootfs.tgz', 'vmlinuz'].map((member) => `${MASTER_B}/releases/${first}/${member}`),
-        ...['SHA256SUMS', 'conffs-web01.tgz', 'initramfs.img', 'rootfs.tgz', 'vmlinuz', 'web01.ipxe'].map((member) => `${MASTER_B}/releases/${second}/${member}`),
+        ...['conffs-web01.tgz', 'current', 'initramfs.img', 'rootfs.tgz', 'sbom.cdx.json', 'vmlinuz'].map((member) => `${MASTER_B}/${member}`),
+        ...['SHA256SUMS', 'initramfs.img', 'rootfs.tgz', 'sbom.cdx.json', 'vmlinuz'].map((member) => `${MASTER_B}/releases/${first}/${member}`),
+        ...['SHA256SUMS', 'conffs-web01.tgz', 'initramfs.img', 'rootfs.tgz', 'sbom.cdx.json', 'vmlinuz', 'web01.ipxe'].map((member) => `${MASTER_B}/releases/${second}/${member}`),
       ].sort(),
     );
     expect(await sh('readlink', [path.join(uploadDir, MASTER_B, 'current')])).toBe(`releases/${second}`);
-    for (const member of ['rootfs.tgz', 'vmlinuz', 'initramfs.img', 'conffs-web01.tgz']) expect(await sh('readlink', [path.join(uploadDir, MASTER_B, member)])).toBe(`current/${member}`);
+    for (const member of ['rootfs.tgz', 'sbom.cdx.json', 'vmlinuz', 'initramfs.img', 'conffs-web01.tgz']) expect(await sh('readlink', [path.join(uploadDir, MASTER_B, member)])).toBe(`current/${member}`);
     expect(await sh('readlink', [path.join(uploadDir, MASTER_B, 'releases', second, 'vmlinuz')])).toBe(`../../../linux/vmlinuz-${kernel}`);
     expect(await sh('readlink', [path.join(uploadDir, 'boot', 'web01.ipxe')])).toBe(`../${MASTER_B}/current/web01.ipxe`);
     // The same rootfs in both releases: linked, not copied.

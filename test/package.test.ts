@@ -41,8 +41,8 @@ beforeAll(async () => {
   elsewhere = path.join(work, 'elsewhere');
   mkdirSync(elsewhere);
   mkdirSync(path.join(work, 'home'));
-  // dist/ is what the test setup just compiled: pack it as it is (prepack would compile it again).
-  const packed = JSON.parse(await sh('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: REPO })) as Array<{
+  // As the README says: npm pack, whose prepack compiles dist/ afresh (no file of an older build in the package).
+  const packed = JSON.parse(await sh('npm', ['pack', '--json', '--pack-destination', work], { cwd: REPO })) as Array<{
     filename: string;
     files: Array<{ path: string }>;
   }>;

@@ -11,7 +11,7 @@ import { readOsName } from '../os-name.js';
 import { installedPackages } from '../sbom/dpkg-status.js';
 import { makeSbom, type SbomStage } from '../sbom/make-sbom.js';
 import { imageId } from '../system/docker/images.js';
-import { withoutCredentials } from '../system/git.js';
+import { credentialsOf, withoutCredentials } from '../system/git.js';
 import { temporaryFileFor } from '../system/temporary-file.js';
 import { readFileInTree, writeFileInTree } from '../system/tree-path.js';
 
@@ -55,7 +55,8 @@ export async function writeMasterSbom(ctx: Context, tree: string, image: string)
     osName,
     packages: installedPackages(readFileInTree(tree, 'var/lib/dpkg/status')?.toString('utf8') ?? ''),
     stages: await imginfoStages(imginfo),
-    repository: repository === undefined ? undefined : withoutCredentials(repository),
+    // A token in an https URL is taken out; an ssh user (git@) is part of the address, no secret.
+    repository: repository === undefined || credentialsOf(repository) === undefined ? repository : withoutCredentials(repository),
     vaubanVersion: version,
     timestamp: ctx.startedAt,
   });
