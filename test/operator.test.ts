@@ -265,7 +265,9 @@ describe('--json on real runs (item 5)', () => {
     expect(invocation).toMatchObject({ master, kind: 'rootfs', exit_code: 0, imginfo: 'iso: vauban-test-mini\n' });
     expect(invocation.command).toBe(`vauban --source-image ${SOURCE} --name ${master} --rootfs yes --initramfs no --conffs no --upload yes --branch master`);
     expect(invocation.run.result).toMatchObject({ ok: true, exit_reason: 'success' });
-    expect(invocation.run.result.uploaded).toContain(`ssh://127.0.0.1:${sshd.port}:${uploadDir}/${master}/rootfs.tgz`);
+    // A release of the master (B14): its rootfs and SBOM, under releases/<release>/.
+    const uploaded = (invocation.run.result.uploaded as string[]).map((entry) => entry.replace(/\/releases\/[^/]+\//, '/releases/<release>/'));
+    for (const member of ['rootfs.tgz', 'sbom.cdx.json']) expect(uploaded).toContain(`ssh://127.0.0.1:${sshd.port}:${uploadDir}/${master}/releases/<release>/${member}`);
     expect(statSync(path.join(uploadDir, master, 'rootfs.tgz')).size).toBe(invocation.run.result.artifacts[0].size);
   });
 });

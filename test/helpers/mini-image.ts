@@ -44,7 +44,12 @@ for name in $1; do
 done
 printf '  hosts (%d):\\n%s' "$count" "$list"
 STANDIN
-chmod 755 "$root/usr/bin/ansible"
+# and for \`ansible-inventory --list\`: no host variables (no vauban_mac).
+cat > "$root/usr/bin/ansible-inventory" <<'STANDIN'
+#!/bin/sh
+echo '{"_meta": {"hostvars": {}}}'
+STANDIN
+chmod 755 "$root/usr/bin/ansible" "$root/usr/bin/ansible-inventory"
 tar --create --numeric-owner --directory="$root" . | docker import --message 'vauban test mini image' - "$2" >/dev/null`,
     { args: [root, tag] },
   );
