@@ -213,7 +213,7 @@ describe('vauban-ci stage=all build_parents=-1 on a three-level tree', () => {
     const entry = readFileSync(path.join(uploadDir, 'boot', 'web01.ipxe'), 'utf8');
     expect(entry).toContain(`root=live:\${vauban-url}/${MASTER_B}/releases/${second}/rootfs.tgz`);
     expect(entry).toContain(`vauban.rootfs.sha256=${await sha256(path.join(cwd, 'rootfs.tgz'))} vauban.conffs.sha256=${conffsSha}`);
-    expect(run.output).toMatch(new RegExp(`${MASTER_B} release ${second} is live, 1 boot entry; kept from ${first}: initramfs\\.img, rootfs\\.tgz, vmlinuz`));
+    expect(run.output).toMatch(new RegExp(`${MASTER_B} release ${second} is live, 1 boot entry; kept from ${first}: initramfs\\.img, rootfs\\.tgz, sbom\\.cdx\\.json, vmlinuz`));
   });
 
   it('set the modes: readable by UPLOAD_OWNER\'s group only, files 0640, folders 0750 (the sudo path; issue 13, item 8)', async () => {
@@ -307,7 +307,10 @@ describe('a cut upload, and a re-deploy', () => {
     await sh('tar', ['-xf', path.join(uploadDir, MASTER_B, 'rootfs.tgz'), '-C', served]);
     const servedImginfo = await sh('unsquashfs', ['-cat', path.join(served, 'rootfs.img'), 'imginfo']);
     const olderImginfo = await sh('docker', ['run', '--rm', `${registry.host}/vauban/${MASTER_B}:${firstTag}`, 'cat', '/imginfo']);
-    expect(servedImginfo).toBe(olderImginfo);
+    // The rootfs' /imginfo is the image's, plus the sha256 of the SBOM made from that tree (issue 15, item 7).
+    const sbomLine = /\nsbom-sha256: "[0-9a-f]{64}"\n?$/;
+    expect(servedImginfo).toMatch(sbomLine);
+    expect(servedImginfo.replace(sbomLine, '\n').trimEnd()).toBe(olderImginfo.trimEnd());
     expect(await sha256(path.join(uploadDir, MASTER_B, 'rootfs.tgz'))).not.toBe(rebuiltSha);
   }, 900_000);
 });
