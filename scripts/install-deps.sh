@@ -18,6 +18,7 @@ packages=(
   qemu-system-x86 qemu-utils ipxe-qemu busybox
   xorriso isolinux
   iproute2 curl ca-certificates sudo
+  zsh fish
 )
 
 if [ "$(id -u)" != 0 ]; then echo "run me as root (sudo $0)" >&2; exit 1; fi

@@ -114,6 +114,7 @@ export class Context {
       docker: () => this.docker(),
       reporter: this.reporter,
       signal: this.signal,
+      env: process.env,
     });
     return this.registryClient;
   }

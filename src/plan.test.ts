@@ -36,7 +36,7 @@ describe('the plan', () => {
     const plan = planRun(options({ iso: 'debian-12.raw', name: 'master-12-base', stages: [parseStage('pb_base.yml')] }), { osName: 'debian-12.8' });
     expect(plan.steps.map((step) => step.id)).toEqual(['mount_iso', 'bootstrap_fs', 'chroot_dracut', 'import_iso', 'apply_stages', 'build_rootfs', 'upload']);
     expect(plan.images.map((image) => image.name)).toEqual(['debian-12.8/raw-iso', 'debian-12.8/iso', 'debian-12.8/pb_base.yml', 'master-12-base']);
-    expect(plan.artifacts).toEqual(['vmlinuz', 'initramfs.img', 'rootfs.tgz']);
+    expect(plan.artifacts).toEqual(['vmlinuz', 'initramfs.img', 'rootfs.tgz', 'sbom.cdx.json']);
   });
 
   it('before the base is read, the prefix is a placeholder', () => {
@@ -89,12 +89,14 @@ describe('the plan', () => {
       '/srv/pxe/linux/vmlinuz-<kver> <- vmlinuz',
       '/srv/pxe/linux/initramfs.img-<kver> <- initramfs.img',
       '/srv/pxe/master-a/releases/<release>/rootfs.tgz <- rootfs.tgz',
+      '/srv/pxe/master-a/releases/<release>/sbom.cdx.json <- sbom.cdx.json',
       '/srv/pxe/master-a/releases/<release>/vmlinuz -> ../../../linux/vmlinuz-<kver>',
       '/srv/pxe/master-a/releases/<release>/initramfs.img -> ../../../linux/initramfs.img-<kver>',
       '/srv/pxe/master-a/releases/<release>/<host>.ipxe (generated)',
       '/srv/pxe/master-a/releases/<release>/SHA256SUMS (generated)',
       '/srv/pxe/master-a/current -> releases/<release>',
       '/srv/pxe/master-a/rootfs.tgz -> current/rootfs.tgz',
+      '/srv/pxe/master-a/sbom.cdx.json -> current/sbom.cdx.json',
       '/srv/pxe/master-a/vmlinuz -> current/vmlinuz',
       '/srv/pxe/master-a/initramfs.img -> current/initramfs.img',
     ]);

@@ -8,6 +8,7 @@ import {
   KERNEL_LINKS,
   RELEASE_PLACEHOLDER,
   ROOTFS,
+  SBOM,
   SUMS,
   bootEntryLink,
   byMacEntry,
@@ -133,7 +134,7 @@ export function planRun(options: VaubanOptions, facts: PlanFacts = {}): Plan {
 
   const artifacts: string[] = [];
   if (options.initramfs) artifacts.push('vmlinuz', 'initramfs.img');
-  if (options.rootfs) artifacts.push('rootfs.tgz');
+  if (options.rootfs) artifacts.push('rootfs.tgz', SBOM);
   for (const host of hosts) artifacts.push(`overlayfs/overlayfs-${host}/conffs-${host}.tgz`);
 
   const uploads: PlannedUpload[] = [];
@@ -205,8 +206,9 @@ function plannedUploads(input: UploadsInput): PlannedUpload[] {
   const members: string[] = [];
   if (input.rootfs) {
     file(`${release}/${ROOTFS}`, ROOTFS);
+    file(`${release}/${SBOM}`, SBOM);
     for (const kind of KERNEL_LINKS) link(`${release}/${kind}`, kernelLinkTarget(kind, KVER_PLACEHOLDER));
-    members.push(ROOTFS, ...KERNEL_LINKS);
+    members.push(ROOTFS, SBOM, ...KERNEL_LINKS);
   }
   for (const host of input.hosts) {
     file(`${release}/${conffsMember(host)}`, `overlayfs/overlayfs-${host}/${conffsMember(host)}`);

@@ -3,14 +3,12 @@
 // and both are pushed; a missing source image is pulled from there; the
 // uploaded rootfs' image gets `deployed`. Without REGISTRY_HOSTNAME,
 // everything stays local (said once).
-import { existsSync, readFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { VaubanError } from './errors.js';
 import { splitTag } from './image-name.js';
 import type { Reporter } from './reporter.js';
 import type { DockerClient } from './system/docker/client.js';
 import { imageExists, tagImage } from './system/docker/images.js';
+import { dockerCredentials, type SavedCredentials } from './system/docker/credentials.js';
 import { checkRegistryAuth, pullImage, pushImage, type RegistryAuth } from './system/docker/registry.js';
 
 export interface RegistryOptions {
@@ -22,6 +20,8 @@ export interface RegistryOptions {
   docker: () => Promise<DockerClient>;
   reporter: Reporter;
   signal: AbortSignal;
+  /** Where the docker CLI's config is found (DOCKER_CONFIG, HOME) and what its credential helpers see. */
+  env: NodeJS.ProcessEnv;
 }
 
 /** UTC YYYY-MM-DDTHHMM, the tag vauban.sh gave each push. */
@@ -107,40 +107,47 @@ export class Registry {
     this.options.reporter.debug(`pushed ${remote}:${this.tag} and :latest`);
   }
 
-  /** Logs in once (A10): the credentials of ~/.docker/config.json if there are some, else the settings. */
+  /**
+   * Logs in once (A10): with the credentials the docker CLI would use
+   * (~/.docker/config.json: credHelpers, credsStore, auths), else with
+   * REGISTRY_USERNAME / REGISTRY_PASSWORD.
+   */
   login(): Promise<RegistryAuth | undefined> {
     this.auth ??= this.findAuth();
     return this.auth;
   }
 
   private async findAuth(): Promise<RegistryAuth | undefined> {
+    const { reporter } = this.options;
     const host = this.options.hostname ?? '';
-    const saved = savedCredentials(host);
-    if (saved === undefined && this.options.password === undefined) {
-      throw new VaubanError(`no REGISTRY_PASSWORD, and not logged in to the registry ${host}`, { hint: 'set REGISTRY_USERNAME and REGISTRY_PASSWORD, or docker login first' });
+    const { username = '', password } = this.options;
+    const settings: SavedCredentials | undefined =
+      password === undefined ? undefined : { auth: { username, password, serveraddress: host }, origin: 'REGISTRY_USERNAME / REGISTRY_PASSWORD' };
+    let saved: SavedCredentials | undefined;
+    try {
+      saved = await dockerCredentials(host, { env: this.options.env, runOptions: { signal: this.options.signal, debug: (line) => reporter.debug(line) } });
+    } catch (error) {
+      if (settings === undefined) {
+        throw new VaubanError(`no credentials for the registry ${host}: ${(error as Error).message}, and no REGISTRY_PASSWORD`, { cause: error, hint: 'fix the docker config, or set REGISTRY_USERNAME and REGISTRY_PASSWORD' });
+      }
+      reporter.warn(`${(error as Error).message}: logging in to ${host} with REGISTRY_USERNAME / REGISTRY_PASSWORD instead`);
     }
-    const auth = saved ?? { username: this.options.username ?? '', password: this.options.password ?? '', serveraddress: host };
+    const chosen = saved ?? settings;
+    if (chosen === undefined) {
+      throw new VaubanError(`no REGISTRY_PASSWORD, and not logged in to the registry ${host}`, {
+        hint: `set REGISTRY_USERNAME and REGISTRY_PASSWORD, or docker login ${host} first (its credential helper is used too)`,
+      });
+    }
+    const { auth, origin } = chosen;
+    // Whatever a later error or log line might echo of it is hidden.
+    reporter.redactAlso([auth.password, auth.identitytoken ?? ''].filter((secret) => secret !== ''));
     try {
       await checkRegistryAuth(await this.options.docker(), auth);
     } catch (error) {
-      throw new VaubanError(`login to the registry ${host} as ${auth.username} failed: ${(error as Error).message.split('\n')[0]}`, { cause: error });
+      const who = auth.username === '' ? 'an identity token' : auth.username;
+      throw new VaubanError(`login to the registry ${host} as ${who} failed: ${(error as Error).message.split('\n')[0]} (credentials of ${origin})`, { cause: error });
     }
+    reporter.debug(`registry ${host}: logged in as ${auth.username || 'an identity token'} with the credentials of ${origin}`);
     return auth;
-  }
-}
-
-/** Credentials `docker login` saved for `host`, if any. */
-function savedCredentials(host: string): RegistryAuth | undefined {
-  const file = path.join(process.env.DOCKER_CONFIG ?? path.join(os.homedir(), '.docker'), 'config.json');
-  if (!existsSync(file)) return undefined;
-  try {
-    const config = JSON.parse(readFileSync(file, 'utf8')) as { auths?: Record<string, { auth?: string }> };
-    const entry = config.auths?.[host] ?? config.auths?.[`https://${host}`] ?? config.auths?.[`http://${host}`];
-    if (entry?.auth === undefined) return undefined;
-    const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1), serveraddress: host };
-  } catch {
-    return undefined;
   }
 }

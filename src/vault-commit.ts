@@ -17,13 +17,11 @@ export async function commitVault(cwd: string, files: readonly string[], setting
   const helper = credentialHelper({ username: values.GIT_TOKEN_USERNAME ?? '', password: values.GIT_TOKEN_PASSWORD ?? '' });
   const env = { ...helper.env, GIT_TERMINAL_PROMPT: '0' };
   const git = (...args: string[]) => run('git', ['-C', cwd, ...helper.args, ...args], { ...runOptions, env });
+  // The commit, and its replay by a rebase, are made as the CI user: a runner often has no git identity of its own.
+  const identity = ['-c', `user.name=${values.GITLAB_USER_NAME ?? 'vauban'}`, '-c', `user.email=${values.GITLAB_USER_EMAIL ?? 'vauban@localhost'}`];
   try {
     await git('add', '--', ...relative);
-    await git(
-      '-c', `user.name=${values.GITLAB_USER_NAME ?? 'vauban'}`,
-      '-c', `user.email=${values.GITLAB_USER_EMAIL ?? 'vauban@localhost'}`,
-      'commit', '--quiet', '--signoff', '-m', '[CI] Update vault/', '--', ...relative,
-    );
+    await git(...identity, 'commit', '--quiet', '--signoff', '-m', '[CI] Update vault/', '--', ...relative);
     const pushed = await run('git', ['-C', cwd, ...helper.args, 'push', '--quiet', url, `HEAD:${ref}`], {
       ...runOptions,
       env,
@@ -31,7 +29,7 @@ export async function commitVault(cwd: string, files: readonly string[], setting
     });
     if (pushed.exitCode !== 0) {
       // Someone pushed meanwhile: replay our commit on top, once.
-      await git('pull', '--quiet', '--rebase', url, ref);
+      await git(...identity, 'pull', '--quiet', '--rebase', url, ref);
       await git('push', '--quiet', url, `HEAD:${ref}`);
     }
   } catch (error) {

@@ -192,13 +192,13 @@ describe('vauban-ci stage=all build_parents=-1 on a three-level tree', () => {
         `linux/initramfs.img-${kernel}`,
         `linux/vmlinuz-${kernel}`,
         'boot/web01.ipxe',
-        ...['conffs-web01.tgz', 'current', 'initramfs.img', 'rootfs.tgz', 'vmlinuz'].map((member) => `${MASTER_B}/${member}`),
-        ...['SHA256SUMS', 'initramfs.img', 'rootfs.tgz', 'vmlinuz'].map((member) => `${MASTER_B}/releases/${first}/${member}`),
-        ...['SHA256SUMS', 'conffs-web01.tgz', 'initramfs.img', 'rootfs.tgz', 'vmlinuz', 'web01.ipxe'].map((member) => `${MASTER_B}/releases/${second}/${member}`),
+        ...['conffs-web01.tgz', 'current', 'initramfs.img', 'rootfs.tgz', 'sbom.cdx.json', 'vmlinuz'].map((member) => `${MASTER_B}/${member}`),
+        ...['SHA256SUMS', 'initramfs.img', 'rootfs.tgz', 'sbom.cdx.json', 'vmlinuz'].map((member) => `${MASTER_B}/releases/${first}/${member}`),
+        ...['SHA256SUMS', 'conffs-web01.tgz', 'initramfs.img', 'rootfs.tgz', 'sbom.cdx.json', 'vmlinuz', 'web01.ipxe'].map((member) => `${MASTER_B}/releases/${second}/${member}`),
       ].sort(),
     );
     expect(await sh('readlink', [path.join(uploadDir, MASTER_B, 'current')])).toBe(`releases/${second}`);
-    for (const member of ['rootfs.tgz', 'vmlinuz', 'initramfs.img', 'conffs-web01.tgz']) expect(await sh('readlink', [path.join(uploadDir, MASTER_B, member)])).toBe(`current/${member}`);
+    for (const member of ['rootfs.tgz', 'sbom.cdx.json', 'vmlinuz', 'initramfs.img', 'conffs-web01.tgz']) expect(await sh('readlink', [path.join(uploadDir, MASTER_B, member)])).toBe(`current/${member}`);
     expect(await sh('readlink', [path.join(uploadDir, MASTER_B, 'releases', second, 'vmlinuz')])).toBe(`../../../linux/vmlinuz-${kernel}`);
     expect(await sh('readlink', [path.join(uploadDir, 'boot', 'web01.ipxe')])).toBe(`../${MASTER_B}/current/web01.ipxe`);
     // The same rootfs in both releases: linked, not copied.
@@ -213,7 +213,7 @@ describe('vauban-ci stage=all build_parents=-1 on a three-level tree', () => {
     const entry = readFileSync(path.join(uploadDir, 'boot', 'web01.ipxe'), 'utf8');
     expect(entry).toContain(`root=live:\${vauban-url}/${MASTER_B}/releases/${second}/rootfs.tgz`);
     expect(entry).toContain(`vauban.rootfs.sha256=${await sha256(path.join(cwd, 'rootfs.tgz'))} vauban.conffs.sha256=${conffsSha}`);
-    expect(run.output).toMatch(new RegExp(`${MASTER_B} release ${second} is live, 1 boot entry; kept from ${first}: initramfs\\.img, rootfs\\.tgz, vmlinuz`));
+    expect(run.output).toMatch(new RegExp(`${MASTER_B} release ${second} is live, 1 boot entry; kept from ${first}: initramfs\\.img, rootfs\\.tgz, sbom\\.cdx\\.json, vmlinuz`));
   });
 
   it('set the modes: readable by UPLOAD_OWNER\'s group only, files 0640, folders 0750 (the sudo path; issue 13, item 8)', async () => {
@@ -307,7 +307,10 @@ describe('a cut upload, and a re-deploy', () => {
     await sh('tar', ['-xf', path.join(uploadDir, MASTER_B, 'rootfs.tgz'), '-C', served]);
     const servedImginfo = await sh('unsquashfs', ['-cat', path.join(served, 'rootfs.img'), 'imginfo']);
     const olderImginfo = await sh('docker', ['run', '--rm', `${registry.host}/vauban/${MASTER_B}:${firstTag}`, 'cat', '/imginfo']);
-    expect(servedImginfo).toBe(olderImginfo);
+    // The rootfs' /imginfo is the image's, plus the sha256 of the SBOM made from that tree (issue 15, item 7).
+    const sbomLine = /\nsbom-sha256: "[0-9a-f]{64}"\n?$/;
+    expect(servedImginfo).toMatch(sbomLine);
+    expect(servedImginfo.replace(sbomLine, '\n').trimEnd()).toBe(olderImginfo.trimEnd());
     expect(await sha256(path.join(uploadDir, MASTER_B, 'rootfs.tgz'))).not.toBe(rebuiltSha);
   }, 900_000);
 });

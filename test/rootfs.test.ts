@@ -184,6 +184,22 @@ describe('rootfs of a two-level tree from the fixture raw image', () => {
       }
     });
 
+    it('has its CycloneDX SBOM beside rootfs.tgz: every installed package with its purl, both stages with repository, branch and commit (issue 15)', async () => {
+      const text = readFileSync(path.join(cwd, 'sbom.cdx.json'), 'utf8');
+      const CDX = await import('@cyclonedx/cyclonedx-library');
+      expect(await new CDX.Validation.JsonStrictValidator(CDX.Spec.Version.v1dot6).validate(text)).toBeNull();
+      const bom = JSON.parse(text) as { components: Array<{ type: string; name: string; version: string; purl?: string; externalReferences?: Array<{ type: string; url: string }> }> };
+      const installed = (await sh('dpkg-query', [`--admindir=${path.join(root, 'var/lib/dpkg')}`, '-W', '-f', '${db:Status-Status} ${Package}\n'])).split('\n').filter((line) => line.startsWith('installed ')).length;
+      expect(bom.components.filter((component) => component.type === 'library')).toHaveLength(installed);
+      const tree = bom.components.find((component) => component.name === 'tree');
+      expect(tree?.purl).toMatch(/^pkg:deb\/debian\/tree@[^?]+\?arch=amd64&distro=debian-12\.\d+$/);
+      const stages = bom.components.filter((component) => component.type === 'file');
+      expect(stages.map((stage) => [stage.name, stage.version])).toEqual([['pb_base.yml', repo.shas.master], ['pb_web.yml', repo.shas.feature]]);
+      for (const stage of stages) expect(stage.externalReferences).toEqual([expect.objectContaining({ type: 'vcs', url: env.ANSIBLE_REPO })]);
+      const imginfo = yaml.load(readFileSync(path.join(root, 'imginfo'), 'utf8')) as { 'sbom-sha256': string };
+      expect(imginfo['sbom-sha256']).toBe(await sha256(path.join(cwd, 'sbom.cdx.json')));
+    });
+
     it('has no Ansible tree, no initrd, resolv.conf linked to resolvconf, and no byte of the deploy key', async () => {
       expect(existsSync(path.join(root, 'root/ansible'))).toBe(false);
       expect(readdirSync(path.join(root, 'boot')).filter((name) => name.startsWith('initrd'))).toEqual([]);

@@ -1,5 +1,7 @@
 // Runs vauban-ci's invocations one after the other, output straight through;
-// the first failure stops the chain with its exit status.
+// the first failure stops the chain with its exit status. With --json, each
+// vauban runs with --json too: its document is collected from its stdout, and
+// vauban-ci prints one document for the chain at the end.
 import { spawn } from 'node:child_process';
 import type { MainIo } from '../cli/vauban.js';
 import { shellJoin } from '../shell-quote.js';
@@ -8,43 +10,103 @@ import type { Invocation } from './plan-invocations.js';
 export interface RunInvocationsOptions {
   vaubanBin: string;
   io: MainIo;
+  json: boolean;
 }
 
-export async function runInvocations(invocations: readonly Invocation[], { vaubanBin, io }: RunInvocationsOptions): Promise<number> {
+/** One invocation in vauban-ci's --json document. */
+export interface InvocationResult {
+  master: string;
+  kind: Invocation['kind'];
+  command: string;
+  /** null when the chain stopped before it. */
+  exit_code: number | null;
+  /** vauban's own --json document of this run. */
+  run: unknown;
+  /** After a rootfs build: the image's /imginfo. */
+  imginfo: string | null;
+}
+
+/** vauban-ci's --json document: the chain planned, what each invocation did, how it ended. */
+export function chainDocument(results: readonly InvocationResult[], exitCode: number, reason: string): string {
+  return `${JSON.stringify({ invocations: results, result: { ok: exitCode === 0, exit_code: exitCode, exit_reason: reason } }, null, 2)}\n`;
+}
+
+export function plannedResults(invocations: readonly Invocation[]): InvocationResult[] {
+  return invocations.map((invocation) => ({
+    master: invocation.master,
+    kind: invocation.kind,
+    command: shellJoin(['vauban', ...invocation.args]),
+    exit_code: null,
+    run: null,
+    imginfo: null,
+  }));
+}
+
+export async function runInvocations(invocations: readonly Invocation[], { vaubanBin, io, json }: RunInvocationsOptions): Promise<number> {
+  const results = plannedResults(invocations);
+  let exitCode = 0;
+  let reason = 'success';
   for (const [index, invocation] of invocations.entries()) {
-    io.stderr.write(`[vauban-ci] (${index + 1}/${invocations.length}) ${invocation.kind} of ${invocation.master}: ${shellJoin(['vauban', ...invocation.args])}\n`);
-    const code = await new Promise<number>((resolve, reject) => {
-      // The one child that gets the whole environment: vauban itself reads its settings there.
-      const child = spawn(process.execPath, [vaubanBin, ...invocation.args], { cwd: io.cwd, env: io.env, stdio: 'inherit' });
-      // A signal sent to vauban-ci alone (a CI runner cancelling the job) reaches vauban, which cleans up; vauban-ci waits for it.
-      const forward = (signal: NodeJS.Signals): void => {
-        child.kill(signal);
-      };
-      const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-      for (const signal of signals) process.on(signal, forward);
-      child.on('error', reject);
-      child.on('exit', (status, signal) => {
-        for (const one of signals) process.off(one, forward);
-        resolve(status ?? (signal === 'SIGINT' ? 130 : signal === 'SIGHUP' ? 129 : 143));
-      });
-    });
+    const result = results[index] as InvocationResult;
+    io.stderr.write(`[vauban-ci] (${index + 1}/${invocations.length}) ${invocation.kind} of ${invocation.master}: ${result.command}\n`);
+    const { code, stdout } = await runVauban(vaubanBin, json ? [...invocation.args, '--json'] : invocation.args, io, json);
+    result.exit_code = code;
+    if (json) result.run = parseDocument(stdout);
     if (code !== 0) {
       io.stderr.write(`[vauban-ci] ${invocation.kind} of ${invocation.master} failed (exit status ${code}); stopping\n`);
-      return code;
+      exitCode = code;
+      reason = `${invocation.kind} of ${invocation.master} failed (exit status ${code})`;
+      break;
     }
-    if (invocation.kind === 'rootfs') await printImginfo(invocation.master, io);
+    if (invocation.kind === 'rootfs') {
+      const imginfo = await readImginfo(invocation.master, io);
+      if (json) result.imginfo = imginfo ?? null;
+      // What ci.py printed after a rootfs build; on stderr when stdout is the JSON document.
+      else if (imginfo !== undefined) io.stdout.write(`[vauban-ci] ${invocation.master} was built. /imginfo:\n${imginfo}\n`);
+    }
   }
-  return 0;
+  if (json) io.stdout.write(chainDocument(results, exitCode, reason));
+  return exitCode;
+}
+
+function parseDocument(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+async function runVauban(vaubanBin: string, args: string[], io: MainIo, captureStdout: boolean): Promise<{ code: number; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    // The one child that gets the whole environment: vauban itself reads its settings there.
+    const child = spawn(process.execPath, [vaubanBin, ...args], { cwd: io.cwd, env: io.env, stdio: ['inherit', captureStdout ? 'pipe' : 'inherit', 'inherit'] });
+    let stdout = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+    });
+    // A signal sent to vauban-ci alone (a CI runner cancelling the job) reaches vauban, which cleans up; vauban-ci waits for it.
+    const forward = (signal: NodeJS.Signals): void => {
+      child.kill(signal);
+    };
+    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+    for (const signal of signals) process.on(signal, forward);
+    child.on('error', reject);
+    child.on('close', (status, signal) => {
+      for (const one of signals) process.off(one, forward);
+      resolve({ code: status ?? (signal === 'SIGINT' ? 130 : signal === 'SIGHUP' ? 129 : 143), stdout });
+    });
+  });
 }
 
 /** After a rootfs build, what ci.py printed: the built image's /imginfo. */
-async function printImginfo(image: string, io: MainIo): Promise<void> {
+async function readImginfo(image: string, io: MainIo): Promise<string | undefined> {
   try {
     const { createDockerClient } = await import('../system/docker/client.js');
     const { readFileFromImage } = await import('../system/docker/containers.js');
-    const imginfo = await readFileFromImage(await createDockerClient(), image, '/imginfo');
-    io.stdout.write(`[vauban-ci] ${image} was built. /imginfo:\n${imginfo.toString('utf8')}\n`);
+    return (await readFileFromImage(await createDockerClient(), image, '/imginfo')).toString('utf8');
   } catch (error) {
     io.stderr.write(`[vauban-ci] cannot read /imginfo of ${image}: ${(error as Error).message}\n`);
+    return undefined;
   }
 }

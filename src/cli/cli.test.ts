@@ -79,7 +79,7 @@ describe('vauban --dry-run (B4)', () => {
       '<os-name>/pb_base.yml',
       'master-12-base',
     ]);
-    expect(document.plan.artifacts).toEqual(['vmlinuz', 'initramfs.img', 'rootfs.tgz']);
+    expect(document.plan.artifacts).toEqual(['vmlinuz', 'initramfs.img', 'rootfs.tgz', 'sbom.cdx.json']);
   });
 
   it('lists missing settings as problems and exits 1', async () => {

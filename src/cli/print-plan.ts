@@ -1,50 +1,61 @@
-// --dry-run output: the plan as text for people, or as JSON for scripts (B4).
+// --dry-run output: the plan as text for people, or as JSON for scripts (B4);
+// a real run's --json document shares its parts (src/cli/run-json.ts).
 import type { VaubanOptions } from '../options.js';
-import type { Plan } from '../plan.js';
+import type { Plan, PlannedImage } from '../plan.js';
 import { formatStage } from '../stage.js';
 
-export function planToJson(options: VaubanOptions, plan: Plan, problems: string[]): string {
-  const document = {
-    options: {
-      rootfs: options.rootfs,
-      initramfs: options.initramfs,
-      conffs: options.conffs,
-      upload: options.upload,
-      iso: options.iso ?? null,
-      debian_release: options.debianRelease ?? null,
-      source_image: options.sourceImage ?? null,
-      ssh_priv_key: options.sshPrivKey,
-      name: options.name,
-      branch: options.branch,
-      ansible_host: options.ansibleHost ?? null,
-      stages: options.stages.map((stage) => ({ stage: formatStage(stage), playbook: stage.playbook, branch: stage.branch ?? options.branch })),
-    },
-    plan: {
-      steps: plan.steps.map((step) => step.id),
-      prefix: plan.prefix,
-      source: plan.source ?? null,
-      images: plan.images.map((image) => ({
-        name: image.name,
-        from: image.from,
-        step: image.step,
-        playbook: image.playbook ?? null,
-        branch: image.branch ?? null,
-        hostname: image.hostname ?? null,
-      })),
-      conffs: plan.conffs ? { pattern: plan.conffs.pattern, hosts: plan.conffs.hosts ?? null } : null,
-      artifacts: plan.artifacts,
-      uploads: plan.uploads.map((upload) => ({
-        server: upload.server,
-        local: upload.local ?? null,
-        remote: upload.remote,
-        symlink_to: upload.target ?? null,
-        generated: upload.generated ?? null,
-      })),
-      registry: plan.registry ?? null,
-    },
-    problems,
+/** The resolved options, as --json prints them (the dry run and the run alike). */
+export function optionsDocument(options: VaubanOptions) {
+  return {
+    rootfs: options.rootfs,
+    initramfs: options.initramfs,
+    conffs: options.conffs,
+    upload: options.upload,
+    iso: options.iso ?? null,
+    debian_release: options.debianRelease ?? null,
+    source_image: options.sourceImage ?? null,
+    ssh_priv_key: options.sshPrivKey,
+    name: options.name,
+    branch: options.branch,
+    ansible_host: options.ansibleHost ?? null,
+    stages: options.stages.map((stage) => ({ stage: formatStage(stage), playbook: stage.playbook, branch: stage.branch ?? options.branch })),
   };
-  return `${JSON.stringify(document, null, 2)}\n`;
+}
+
+/** One image of the plan, as --json prints it (a run's images add their id). */
+export function imageDocument(image: PlannedImage) {
+  return {
+    name: image.name,
+    from: image.from,
+    step: image.step,
+    playbook: image.playbook ?? null,
+    branch: image.branch ?? null,
+    hostname: image.hostname ?? null,
+  };
+}
+
+/** The plan, as --json prints it. */
+export function planDocument(plan: Plan) {
+  return {
+    steps: plan.steps.map((step) => step.id),
+    prefix: plan.prefix,
+    source: plan.source ?? null,
+    images: plan.images.map(imageDocument),
+    conffs: plan.conffs ? { pattern: plan.conffs.pattern, hosts: plan.conffs.hosts ?? null } : null,
+    artifacts: plan.artifacts,
+    uploads: plan.uploads.map((upload) => ({
+      server: upload.server,
+      local: upload.local ?? null,
+      remote: upload.remote,
+      symlink_to: upload.target ?? null,
+      generated: upload.generated ?? null,
+    })),
+    registry: plan.registry ?? null,
+  };
+}
+
+export function planToJson(options: VaubanOptions, plan: Plan, problems: string[]): string {
+  return `${JSON.stringify({ options: optionsDocument(options), plan: planDocument(plan), problems }, null, 2)}\n`;
 }
 
 export function planToText(options: VaubanOptions, plan: Plan, problems: string[]): string {

@@ -4,11 +4,13 @@ import { planRun } from '../plan.js';
 import { parseVaubanArgs } from './vauban-args.js';
 import { runProblems } from './run-problems.js';
 
-function problemsOf(argv: string[], values: LoadedSettings['values'], existing: string[]): string[] {
+const INSTALL_FILES = ['Dockerfile.base', 'stage.sh', 'dracut.conf', 'modules.d'].map((file) => `/opt/vauban/${file}`);
+
+function problemsOf(argv: string[], values: LoadedSettings['values'], existing: string[], installed = INSTALL_FILES): string[] {
   const outcome = parseVaubanArgs(argv, { out: () => undefined, err: () => undefined });
   if (outcome.kind !== 'run') throw new Error('parse failed');
   const settings: LoadedSettings = { values, sources: {}, ci: false, secrets: [] };
-  return runProblems(outcome.options, settings, planRun(outcome.options), { cwd: '/project', exists: (file) => existing.includes(file) }).map((one) => one.message);
+  return runProblems(outcome.options, settings, planRun(outcome.options), { cwd: '/project', installDir: '/opt/vauban', exists: (file) => existing.includes(file) || installed.includes(file) }).map((one) => one.message);
 }
 
 const SETTINGS = { ANSIBLE_REPO: 'git@git.example.com:ops/ansible.git', VAULTED_SSHD_KEYS_KEY: 'x' };
@@ -38,5 +40,18 @@ describe('--dry-run lists every problem the run would stop on (issue 13, item 10
       "setting UPLOAD_KNOWN_HOSTS is required with UPLOAD_CI_SSH_KEY: the PXE servers' host keys are checked, never accepted blindly",
     ]);
     expect(problemsOf(['-s', 'x/iso', '-i', 'no'], { ...upload, UPLOAD_KNOWN_HOSTS: 'pxe1 ssh-ed25519 AAAA' }, ['/project/ansible-ro'])).toEqual([]);
+  });
+
+  it('vauban\'s own files missing from its install folder, for the steps that read them (issue 15)', () => {
+    const all = ['-f', 'base.raw', '-a', 'web*', '-u', 'no'];
+    const existing = ['/project/base.raw', '/project/ansible-ro'];
+    expect(problemsOf(all, SETTINGS, existing, [])).toEqual([
+      "vauban's own dracut.conf is missing from its install folder /opt/vauban",
+      "vauban's own modules.d is missing from its install folder /opt/vauban",
+      "vauban's own Dockerfile.base is missing from its install folder /opt/vauban",
+      "vauban's own stage.sh is missing from its install folder /opt/vauban",
+    ]);
+    // From a source image: only stage.sh is read.
+    expect(problemsOf(['-s', 'x/iso', '-i', 'no', '-l', 'no', '-u', 'no'], SETTINGS, existing, ['/opt/vauban/stage.sh'])).toEqual([]);
   });
 });

@@ -1,11 +1,11 @@
 // What would stop a run before any work, found without root or Docker: the
-// settings the requested steps need, the base file (-f) and the deploy key
-// (-k). `--dry-run` lists them all; a real run stops on the first, so that
-// the two cannot disagree.
+// settings the requested steps need, the base file (-f), the deploy key (-k)
+// and vauban's own files in its install folder. `--dry-run` lists them all;
+// a real run stops on the first, so that the two cannot disagree.
 import path from 'node:path';
 import { requiredSettingKeys, type LoadedSettings } from '../config/settings.js';
 import type { VaubanOptions } from '../options.js';
-import type { Plan } from '../plan.js';
+import type { Plan, StepId } from '../plan.js';
 import { isSshUrl } from '../system/git.js';
 
 export interface RunProblem {
@@ -17,6 +17,8 @@ export interface RunProblem {
 
 export interface ProblemFacts {
   cwd: string;
+  /** Where vauban is installed (Dockerfile.base, stage.sh, dracut.conf, modules.d/): never the working directory. */
+  installDir: string;
   /** True when the file exists (existsSync, or a fake in tests). */
   exists: (file: string) => boolean;
 }
@@ -49,5 +51,25 @@ export function runProblems(options: VaubanOptions, settings: LoadedSettings, pl
       hint: 'give the read-only deploy key of the Ansible repository with -k <path>',
     });
   }
+  problems.push(...installProblems(plan, facts));
   return problems;
+}
+
+/** The files of vauban's install folder each step reads. */
+const INSTALL_FILES: Partial<Record<StepId, string[]>> = {
+  chroot_dracut: ['dracut.conf', 'modules.d'],
+  import_iso: ['Dockerfile.base'],
+  apply_stages: ['stage.sh'],
+  build_conffs: ['stage.sh'],
+};
+
+/** A package installed without its files would fail mid-run: say so now, naming the folder. */
+function installProblems(plan: Plan, facts: ProblemFacts): RunProblem[] {
+  const needed = new Set(plan.steps.flatMap((step) => INSTALL_FILES[step.id] ?? []));
+  return [...needed]
+    .filter((file) => !facts.exists(path.join(facts.installDir, file)))
+    .map((file) => ({
+      message: `vauban's own ${file} is missing from its install folder ${path.resolve(facts.installDir)}`,
+      hint: 'reinstall vauban (npm install -g <package>), or run it from a complete checkout',
+    }));
 }

@@ -19,6 +19,17 @@ export interface Session {
   workDir: string;
 }
 
+/** How a session ended, for a machine-readable result (--json). */
+export interface SessionOutcome {
+  exitCode: number;
+  report: RunReport;
+  /** The error that ended the work, its first line; undefined when nothing failed. */
+  failure: string | undefined;
+  interruptedBy: NodeJS.Signals | undefined;
+  startedAt: Date;
+  finishedAt: Date;
+}
+
 export interface SessionInput {
   io: MainIo;
   settings: LoadedSettings;
@@ -28,6 +39,8 @@ export interface SessionInput {
   command: string;
   /** The command's work; resolves with its exit status (0 when everything asked for was made). */
   work: (session: Session) => Promise<number>;
+  /** Called last, after the recap (which went to stderr): --json writes the result to stdout there. */
+  onFinish?: (outcome: SessionOutcome) => Promise<void>;
 }
 
 export async function runSession(input: SessionInput): Promise<number> {
@@ -40,7 +53,10 @@ export async function runSession(input: SessionInput): Promise<number> {
   const cleanup = new CleanupStack();
   const report = emptyReport();
   const interruption = watchInterruptions(reporter);
+  const startedAt = new Date();
   let exitCode = 0;
+  let failure: string | undefined;
+  const firstLine = (error: unknown): string => describeFailure(error, false).text.split('\n')[0]?.replace(/^error: /, '') ?? '';
   try {
     const workDir = createWorkDir(settings.values.VAUBAN_WORK_DIR ?? '/var/tmp', cleanup);
     // Runs in the same folder share its outputs and vault: one at a time.
@@ -59,9 +75,10 @@ export async function runSession(input: SessionInput): Promise<number> {
     });
     exitCode = await input.work({ cleanup, report, signal: interruption.signal, workDir });
   } catch (error) {
-    const failure = describeFailure(error, input.debug);
-    reporter.error(failure.text.replace(/^error: /, ''));
-    exitCode = failure.exitCode;
+    const described = describeFailure(error, input.debug);
+    reporter.error(described.text.replace(/^error: /, ''));
+    exitCode = described.exitCode;
+    failure = firstLine(error);
   } finally {
     // New sshd keys must not be lost with the CI job, whatever happened to the build.
     if (settings.ci && report.newVaultEntries.length > 0) {
@@ -71,6 +88,7 @@ export async function runSession(input: SessionInput): Promise<number> {
         .catch((error: unknown) => {
           reporter.error(describeFailure(error, input.debug).text.replace(/^error: /, ''));
           exitCode = 1;
+          failure ??= firstLine(error);
         });
     }
     await reporter.step('cleanup', () => cleanup.unwind((label, error) => reporter.warn(`cleanup of ${label} failed: ${(error as Error).message}`)));
@@ -79,5 +97,11 @@ export async function runSession(input: SessionInput): Promise<number> {
   const interruptedBy = interruption.received();
   if (interruptedBy !== undefined) exitCode = interruptedExitCode(interruptedBy);
   printRecap(reporter, report, exitCode === 0);
+  if (input.onFinish !== undefined) {
+    await input.onFinish({ exitCode, report, failure, interruptedBy, startedAt, finishedAt: new Date() }).catch((error: unknown) => {
+      reporter.error(`the --json result could not be written: ${firstLine(error)}`);
+      exitCode = exitCode === 0 ? 1 : exitCode;
+    });
+  }
   return exitCode;
 }

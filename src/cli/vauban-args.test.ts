@@ -196,3 +196,35 @@ describe('values that widen or mislead a run are refused at parse time (issue 13
 
   it('refuses a --debian-release that is not a release name', () => refused(['-d', '--variant=buildd'], /--debian-release '--variant=buildd' is not a Debian release name/));
 });
+
+describe("vauban v2's command line (issue 15, item 6)", () => {
+  it('accepts -p/--kernel and -e/--build-engine docker (and --kubernetes-no-cleanup) in every form argbash took', () => {
+    for (const argv of [
+      ['-p', 'no', '-e', 'docker'],
+      ['-pno', '-edocker'],
+      ['--kernel=no', '--build-engine=docker', '--kubernetes-no-cleanup', 'no'],
+      ['--kernel', 'no', '--build-engine', 'docker', '--kubernetes-no-cleanup=yes'],
+    ]) {
+      const result = parse('-s', 'x/iso', '-i', 'no', ...argv, 'pb_base.yml');
+      expect(result.code, argv.join(' ')).toBeUndefined();
+      expect(result.options?.stages).toEqual([{ playbook: 'pb_base.yml', branch: undefined }]);
+      expect(result.warnings).toEqual(["won't build the conffs: --ansible-host not provided"]);
+    }
+  });
+
+  it('-p yes (v2 built its own kernel): said in a warning, the run goes on', () => {
+    const result = parse('-s', 'x/iso', '-i', 'no', '-l', 'no', '-p', 'yes');
+    expect(result.code).toBeUndefined();
+    expect(result.warnings).toEqual(["--kernel yes (vauban v2): no custom kernel is built; the kernel is the base's newest linux-image-amd64, built with the initramfs (-i)"]);
+  });
+
+  it('-e kubernetes: not supported yet, one clear line; another engine: refused as a bad value', () => {
+    const kubernetes = parse('-s', 'x/iso', '-i', 'no', '-e', 'kubernetes');
+    expect(kubernetes.code).toBe(1);
+    expect(kubernetes.err).toBe('error: --build-engine kubernetes is not supported yet: vauban builds with docker (the Docker Engine API, DOCKER_HOST for a remote engine); use -e docker or leave -e out\n');
+    const podman = parse('-s', 'x/iso', '-i', 'no', '--build-engine=podman');
+    expect(podman.code).toBe(1);
+    expect(podman.err).toMatch(/-e, --build-engine <engine>.*'podman'.*expected docker or kubernetes/);
+    expect(parse('-s', 'x/iso', '-p', 'maybe').err).toMatch(/-p, --kernel <yes\|no>.*expected yes or no/);
+  });
+});

@@ -24,6 +24,11 @@ function compression(value: string): Compression {
   throw new InvalidArgumentError('expected xz or zstd');
 }
 
+function buildEngine(value: string): 'docker' | 'kubernetes' {
+  if (value === 'docker' || value === 'kubernetes') return value;
+  throw new InvalidArgumentError('expected docker or kubernetes');
+}
+
 function positiveInteger(value: string): number {
   if (!/^[1-9][0-9]*$/.test(value)) throw new InvalidArgumentError('expected a whole number of 1 or more');
   return Number(value);
@@ -61,8 +66,12 @@ export function buildProgram(output: ArgsOutput): Command {
         positiveInteger,
       ),
     )
+    // vauban v2's flags, so that its scripts run unchanged (issue 15).
+    .option('-p, --kernel <yes|no>', 'vauban v2: build a custom kernel ? (not built here: the kernel is the base\'s, with -i)', yesNo, 'no')
+    .addOption(new Option('-e, --build-engine <engine>', 'vauban v2: the build engine: docker (kubernetes is not supported yet)').argParser(buildEngine).default('docker'))
+    .option('--kubernetes-no-cleanup <yes|no>', 'vauban v2: keep the kubernetes resources (unused with docker)', yesNo, 'no')
     .option('--dry-run', 'print the plan (steps, images, artifacts, uploads) and exit; needs neither root nor Docker', false)
-    .option('--json', 'with --dry-run: print the plan and the resolved options as JSON', false)
+    .option('--json', 'print the result of the run as JSON on stdout (human lines go to stderr); with --dry-run, the plan', false)
     .option('--debug', 'print every command run and full error chains', false)
     .helpOption('-h, --help', 'prints help')
     .addHelpText(
@@ -75,6 +84,7 @@ export function buildProgram(output: ArgsOutput): Command {
           ['vauban serve [--dir D] [--port P]', 'serve a PXE server folder (UPLOAD_DIR layout) over HTTP'],
           ['vauban promote <name> [<release>]', 'make a release live on every PXE server (or on none)'],
           ['vauban rollback <name>', 'make the release before the live one live again'],
+          ['vauban completion bash|zsh|fish', 'print the shell completion of vauban and vauban-ci'],
         ].map(([command, what]) => `  ${(command as string).padEnd(36)}${what as string}`),
       ].join('\n'),
     )
@@ -99,6 +109,8 @@ interface RawFlags {
   debianRelease?: string;
   compression?: Compression;
   conffsParallel?: number;
+  kernel: 'yes' | 'no';
+  buildEngine: 'docker' | 'kubernetes';
   dryRun: boolean;
   json: boolean;
   debug: boolean;
@@ -158,6 +170,9 @@ export function parseVaubanArgs(argv: readonly string[], output: ArgsOutput): Pa
   }
   const invalid = invalidValue(flags);
   if (invalid !== undefined) return fail(invalid);
+  if (flags.buildEngine !== 'docker') {
+    return fail(`--build-engine ${flags.buildEngine} is not supported yet: vauban builds with docker (the Docker Engine API, DOCKER_HOST for a remote engine); use -e docker or leave -e out`);
+  }
 
   const options: VaubanOptions = {
     rootfs: flags.rootfs === 'yes',
@@ -180,6 +195,9 @@ export function parseVaubanArgs(argv: readonly string[], output: ArgsOutput): Pa
   };
   const hasBase = options.iso !== undefined || options.debianRelease !== undefined;
   const warnings: string[] = [];
+  if (flags.kernel === 'yes') {
+    warnings.push("--kernel yes (vauban v2): no custom kernel is built; the kernel is the base's newest linux-image-amd64, built with the initramfs (-i)");
+  }
 
   // The four checks of vauban.sh, in its order.
   if (options.rootfs && !hasBase && options.sourceImage === undefined) {
@@ -194,9 +212,6 @@ export function parseVaubanArgs(argv: readonly string[], output: ArgsOutput): Pa
   }
   if (options.initramfs && !hasBase) {
     return fail('building the initramfs requires an iso (--iso or --debian-release) to get the kernel and kernel modules from');
-  }
-  if (options.json && !options.dryRun) {
-    return fail('--json goes with --dry-run');
   }
   return { kind: 'run', options, warnings };
 }

@@ -3,14 +3,11 @@
 // prints them, with debug). Driven by GitLab-CI variables or by flags.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { VaubanError } from '../errors.js';
 import { parseCommand } from './command.js';
 import { describeFailure } from './fail.js';
 import type { MainIo } from './vauban.js';
-
-const VAUBAN_BIN = fileURLToPath(new URL('../../../bin/vauban.js', import.meta.url));
 
 interface CiFlags {
   name?: string;
@@ -18,6 +15,7 @@ interface CiFlags {
   branch?: string;
   buildParents?: string;
   debug?: boolean;
+  json?: boolean;
   config: string;
   isoDir: string;
 }
@@ -26,20 +24,27 @@ function truthy(value: string | undefined): boolean {
   return value !== undefined && ['1', 'true', 'yes', 'y', 'on'].includes(value.toLowerCase());
 }
 
-export async function mainCi(io: MainIo): Promise<number> {
-  const program = new Command('vauban-ci')
+/** The commander program of `vauban-ci` (also read by the shell completion). */
+export function buildCiProgram(): Command {
+  return new Command('vauban-ci')
     .description('Build a master of config.yml with vauban, as GitLab-CI does (variables: name, stage, branch, build_parents, debug)')
     .option('--name <master>', 'the master to build, by key or name (env: name)')
     .option('--stage <stage>', 'rootfs, conffs, initramfs or all (env: stage, else CI_JOB_STAGE)')
     .option('--branch <branch>', 'the ansible branch (env: branch; default: master, or the master\'s own branch)')
     .option('--build-parents <n>', 'build parents first: yes or -1 for all, N for N levels (env: build_parents)')
     .option('--debug', 'print the vauban invocations instead of running them (env: debug)')
+    .option('--json', 'print one JSON document on stdout: each invocation with its command, exit status and vauban\'s own --json result (human lines go to stderr)')
     .option('--config <file>', 'the master tree', 'config.yml')
     .option('--iso-dir <dir>', 'where base files are looked up first', '/srv/iso');
+}
+
+export async function mainCi(io: MainIo): Promise<number> {
+  const program = buildCiProgram();
   const ended = parseCommand(program, io);
   if (ended !== undefined) return ended;
   const flags = program.opts<CiFlags>();
   const debug = flags.debug === true || truthy(io.env.debug);
+  const json = flags.json === true;
   try {
     const { parseMasterTree } = await import('../config/master-tree.js');
     const { parseBuildParents, parseCiStage, planInvocations } = await import('../ci/plan-invocations.js');
@@ -60,20 +65,26 @@ export async function mainCi(io: MainIo): Promise<number> {
       },
       { cwd: io.cwd, isoDir: flags.isoDir, exists: existsSync },
     );
+    const { chainDocument, plannedResults, runInvocations } = await import('../ci/run-invocations.js');
     if (invocations.length === 0) {
       io.stderr.write(`nothing to do for ${stage} of ${name} (no conffs key?)\n`);
+      if (json) io.stdout.write(chainDocument([], 0, `nothing to do for ${stage} of ${name}`));
       return 0;
     }
-    const { shellJoin } = await import('../shell-quote.js');
     if (debug) {
-      for (const invocation of invocations) io.stdout.write(`${shellJoin(['vauban', ...invocation.args])}\n`);
+      if (json) io.stdout.write(chainDocument(plannedResults(invocations), 0, 'debug: nothing run'));
+      else for (const invocation of plannedResults(invocations)) io.stdout.write(`${invocation.command}\n`);
       return 0;
     }
-    const { runInvocations } = await import('../ci/run-invocations.js');
-    return await runInvocations(invocations, { vaubanBin: VAUBAN_BIN, io });
+    const { installDir } = await import('../install-dir.js');
+    return await runInvocations(invocations, { vaubanBin: path.join(installDir(), 'bin', 'vauban.js'), io, json });
   } catch (error) {
     const failure = describeFailure(error, debug);
     io.stderr.write(`${failure.text}\n`);
+    if (json) {
+      const { chainDocument } = await import('../ci/run-invocations.js');
+      io.stdout.write(chainDocument([], failure.exitCode, failure.text.split('\n')[0]?.replace(/^error: /, '') ?? ''));
+    }
     return failure.exitCode;
   }
 }

@@ -1,14 +1,11 @@
 // `vauban-version-control -t <tag> -i <image> -m <master>` (A14): re-deploys an
 // image already in the registry: pull <image>:<tag>, build its rootfs, upload
 // only rootfs.tgz to <master>, and move `deployed` to it.
-import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { VaubanError } from '../errors.js';
 import { createReporter, parseCommand } from './command.js';
 import { describeFailure } from './fail.js';
 import type { MainIo } from './vauban.js';
-
-const INSTALL_DIR = fileURLToPath(new URL('../../../', import.meta.url));
 
 interface Flags {
   tag: string;
@@ -40,7 +37,7 @@ export async function mainVersionControl(io: MainIo): Promise<number> {
       throw new VaubanError(`--compression '${flags.compression}': expected xz or zstd`);
     }
     const { redeploy } = await import('../version-control.js');
-    return await redeploy({ io, settings, reporter, installDir: INSTALL_DIR, ...flags });
+    return await redeploy({ io, settings, reporter, installDir: (await import('../install-dir.js')).installDir(), ...flags });
   } catch (error) {
     const failure = describeFailure(error, flags.debug);
     io.stderr.write(`${failure.text}\n`);

@@ -2,7 +2,6 @@
 // plan (--dry-run) or run the pipeline, clean up, and print the recap.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { VaubanError } from '../errors.js';
 import type { VaubanOptions } from '../options.js';
 import type { Plan } from '../plan.js';
@@ -17,10 +16,8 @@ export interface MainIo {
   stderr: NodeJS.WriteStream;
 }
 
-const INSTALL_DIR = fileURLToPath(new URL('../../../', import.meta.url));
-
 export async function main(io: MainIo): Promise<number> {
-  // `vauban boot|serve|promote|rollback ...` are commands of their own (B5, B6, B14); everything else is vauban.sh's command line.
+  // `vauban boot|serve|promote|rollback|completion ...` are commands of their own (B5, B6, B14, B16); everything else is vauban.sh's command line.
   const rest = { ...io, argv: io.argv.slice(1) };
   switch (io.argv[0]) {
     case 'boot':
@@ -30,6 +27,8 @@ export async function main(io: MainIo): Promise<number> {
     case 'promote':
     case 'rollback':
       return (await import('./vauban-release.js')).mainRelease(rest, io.argv[0]);
+    case 'completion':
+      return (await import('./vauban-completion.js')).mainCompletion(rest);
   }
   const parsed = parseVaubanArgs(io.argv, { out: (text) => io.stdout.write(text), err: (text) => io.stderr.write(text) });
   if (parsed.kind === 'exit') return parsed.code;
@@ -45,6 +44,11 @@ export async function main(io: MainIo): Promise<number> {
   } catch (error) {
     const failure = describeFailure(error, options.debug);
     io.stderr.write(`${failure.text}\n`);
+    if (options.json && !options.dryRun) {
+      const { unstartedRunToJson } = await import('./run-json.js');
+      const { planRun } = await import('../plan.js');
+      io.stdout.write(unstartedRunToJson(options, planRun(options), failure.exitCode, failure.text.split('\n')[0]?.replace(/^error: /, '') ?? ''));
+    }
     return failure.exitCode;
   }
 }
@@ -53,6 +57,8 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
   const { loadSettings } = await import('../config/settings.js');
   const { planRun } = await import('../plan.js');
   const { runProblems } = await import('./run-problems.js');
+  const { installDir } = await import('../install-dir.js');
+  const install = installDir();
 
   const settings = await loadSettings({ env: io.env, cwd: io.cwd });
   reporter.redactAlso(settings.secrets);
@@ -63,7 +69,7 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
     registry: values.REGISTRY_HOSTNAME,
   };
   let plan = planRun(options, facts);
-  const problems = runProblems(options, settings, plan, { cwd: io.cwd, exists: existsSync });
+  const problems = runProblems(options, settings, plan, { cwd: io.cwd, installDir: install, exists: existsSync });
   // The base file's kind, read from its content: shown in the plan, or one clear problem before any work.
   const base = await inspectIsoOption(io, options, plan);
   if (base.kind !== undefined) plan = planRun(options, { ...facts, baseKind: base.kind });
@@ -82,6 +88,7 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
   }
   if (plan.steps.length === 0) {
     reporter.info('nothing to do: every step is switched off');
+    if (options.json) io.stdout.write((await import('./run-json.js')).unstartedRunToJson(options, plan, 0, 'nothing to do: every step is switched off'));
     return 0;
   }
   if (process.getuid?.() !== 0) {
@@ -91,6 +98,7 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
   }
 
   const { Context } = await import('../context.js');
+  let conffs: { dir: string; runStamp: string } | undefined;
   const { runPipeline } = await import('../pipeline.js');
   const { runSession } = await import('./session.js');
   return runSession({
@@ -100,10 +108,21 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
     debug: options.debug,
     command: `vauban ${io.argv.join(' ')}`,
     work: async ({ cleanup, report, signal, workDir }) => {
-      const ctx = new Context({ options, settings, plan, reporter, cleanup, report, signal, cwd: io.cwd, installDir: INSTALL_DIR, workDir });
+      const ctx = new Context({ options, settings, plan, reporter, cleanup, report, signal, cwd: io.cwd, installDir: install, workDir });
+      conffs = { dir: ctx.overlayfsDir, runStamp: ctx.runStamp };
       await runPipeline(ctx);
       return report.hosts.some((host) => !host.ok) ? 1 : 0;
     },
+    onFinish: options.json
+      ? async (outcome) => {
+          const { runToJson } = await import('./run-json.js');
+          const { createDockerClient } = await import('../system/docker/client.js');
+          const { imageId } = await import('../system/docker/images.js');
+          const docker = await createDockerClient();
+          const json = await runToJson({ options, plan, outcome, timings: reporter.timings, outputDir: io.cwd, conffs, imageId: (name) => imageId(docker, name) });
+          io.stdout.write(json);
+        }
+      : undefined,
   });
 }
 

@@ -16,6 +16,8 @@ import { VaubanError } from '../errors.js';
 export const RELEASE_PLACEHOLDER = '<release>';
 
 export const ROOTFS = 'rootfs.tgz';
+/** The master's SBOM (B16), a member of the release beside its rootfs. */
+export const SBOM = 'sbom.cdx.json';
 export const KERNEL_LINKS = ['vmlinuz', 'initramfs.img'] as const;
 export const SUMS = 'SHA256SUMS';
 
@@ -96,7 +98,7 @@ export function dropInLink(name: string, member: string): { path: string; target
 
 /** Members of a release that get a drop-in path at `<name>/` (the generated files do not). */
 export function hasDropIn(member: string): boolean {
-  return member === ROOTFS || (KERNEL_LINKS as readonly string[]).includes(member) || hostOfConffs(member) !== undefined;
+  return member === ROOTFS || member === SBOM || (KERNEL_LINKS as readonly string[]).includes(member) || hostOfConffs(member) !== undefined;
 }
 
 export function bootEntryLink(name: string, host: string): { path: string; target: string } {

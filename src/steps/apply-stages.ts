@@ -85,6 +85,7 @@ export async function applyStagesAs(ctx: Context, input: ApplyStagesInput): Prom
       await container?.close();
     }
     applied.push({ stage, branch, image });
+    ctx.report.images.push(image);
     ctx.registry.publish(image);
     from = image;
   }

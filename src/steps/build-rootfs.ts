@@ -2,8 +2,8 @@
 // writable overlay, cleaned (no Ansible tree, no deploy key, no initrd, apt
 // caches emptied, resolv.conf linked to resolvconf's, /toslash applied),
 // given its sshd keys from the vault, then packed as rootfs.img (squashfs)
-// inside rootfs.tgz (an uncompressed tar, as PXE servers expect). The file
-// appears whole or not at all.
+// inside rootfs.tgz (an uncompressed tar, as PXE servers expect), with its
+// SBOM beside it (sbom.cdx.json). The files appear whole or not at all.
 import { existsSync, lstatSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../context.js';
@@ -16,6 +16,7 @@ import { makeSquashfs } from '../system/squashfs.js';
 import { temporaryFileFor } from '../system/temporary-file.js';
 import { copyIntoTree, existsInTree, removeInTree, resolveInTree, symlinkInTree, writeFileInTree } from '../system/tree-path.js';
 import { installHostKeys } from '../vault.js';
+import { writeMasterSbom } from './master-sbom.js';
 import type { RootfsArtifact } from './types.js';
 
 export async function buildRootfs(ctx: Context, image: string | undefined): Promise<RootfsArtifact | undefined> {
@@ -35,6 +36,8 @@ export async function buildRootfs(ctx: Context, image: string | undefined): Prom
     return { release, kernel: await findNewestKernel(tree) };
   });
 
+  const sbom = await ctx.reporter.step('build_rootfs: SBOM (CycloneDX)', () => writeMasterSbom(ctx, tree, image));
+
   await ctx.reporter.step(`build_rootfs: mksquashfs (${ctx.compression})`, async () => {
     await makeSquashfs({ source: tree, output: squashfs, compression: ctx.compression }, ctx.runOptions);
     await release();
@@ -48,9 +51,9 @@ export async function buildRootfs(ctx: Context, image: string | undefined): Prom
     await temporary.commit();
     rmSync(squashfs, { force: true });
   });
-  ctx.report.artifacts.push(tarball);
+  ctx.report.artifacts.push(tarball, sbom);
   if (kernel === undefined) ctx.reporter.warn(`no /boot/vmlinuz* in ${image}: its kernel version is unknown`);
-  return { tarball, kernelVersion: kernel?.version, image };
+  return { tarball, sbom, kernelVersion: kernel?.version, image };
 }
 
 const DEFAULT_HOSTS = '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n';

@@ -25,6 +25,8 @@ export interface KernelArtifacts {
 export interface RootfsArtifact {
   /** rootfs.tgz: an uncompressed tar holding rootfs.img. */
   tarball: string;
+  /** sbom.cdx.json: the master's CycloneDX SBOM, beside rootfs.tgz. */
+  sbom: string | undefined;
   /** The kernel version of the rootfs: what its vmlinuz/initramfs symlinks point to (A9). */
   kernelVersion: string | undefined;
   image: string;

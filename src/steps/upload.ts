@@ -8,7 +8,7 @@
 // server's), so that no other user of the PXE server can read them.
 import { readFileSync } from 'node:fs';
 import type { Context } from '../context.js';
-import { ROOTFS, byMacEntry, conffsMember, kernelFile, releaseDir, releaseName } from '../pxe/layout.js';
+import { ROOTFS, SBOM, byMacEntry, conffsMember, kernelFile, releaseDir, releaseName } from '../pxe/layout.js';
 import { openSshServer } from '../pxe/pxe-server.js';
 import { publishRelease, type ReleaseFile } from '../pxe/publish-release.js';
 import { putFile } from '../pxe/put-file.js';
@@ -38,6 +38,7 @@ export async function upload(ctx: Context, input: UploadInput): Promise<undefine
         ];
   const releaseFiles = [
     ...(input.rootfs === undefined ? [] : [{ member: ROOTFS, local: input.rootfs.tarball }]),
+    ...(input.rootfs?.sbom === undefined ? [] : [{ member: SBOM, local: input.rootfs.sbom }]),
     ...(input.conffs ?? []).map((conffs) => ({ member: conffsMember(conffs.host), local: conffs.tarball })),
   ];
   if (kernelFiles.length === 0 && releaseFiles.length === 0) {

@@ -72,6 +72,16 @@ export async function imageExists(docker: DockerClient, reference: string): Prom
   }
 }
 
+/** The id (sha256:...) of an image; undefined when there is none of that name. */
+export async function imageId(docker: DockerClient, reference: string): Promise<string | undefined> {
+  try {
+    return (await docker.getImage(reference).inspect()).Id;
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    throw error;
+  }
+}
+
 /** `docker tag source target`. */
 export async function tagImage(docker: DockerClient, source: string, target: string): Promise<void> {
   const { repository, tag } = splitReference(target);

@@ -8,6 +8,8 @@ import { followProgress } from './progress.js';
 export interface RegistryAuth {
   username: string;
   password: string;
+  /** A token a credential helper or `docker login` keeps instead of a password (the Engine API's identitytoken). */
+  identitytoken?: string;
   serveraddress: string;
 }
 
