@@ -233,11 +233,15 @@ describe('interruption: SIGINT and SIGTERM during each long step', () => {
       while (Date.now() < deadline && !(existsSync(typescript) && readFileSync(typescript, 'utf8').includes('TASK [Take a long time]'))) {
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
+      // vauban itself, by its script's path and the master's name: the stage container's
+      // processes carry the name too (ansible-playbook -l <name>), and once PIDs wrap
+      // (pid_max 32768 here) they can come first in /proc.
       const vaubanPid = readdirSync('/proc')
         .filter((entry) => /^\d+$/.test(entry))
         .find((pid) => {
           try {
-            return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`${name}\0`);
+            const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+            return argv.includes(BIN) && argv.includes(name);
           } catch {
             return false;
           }
