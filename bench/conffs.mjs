@@ -12,7 +12,11 @@
 // memory above what it used before, and the peak disk use of the work folders.
 // Each figure is the median of --rounds rounds (default 3).
 //
-//   sudo node bench/conffs.mjs [--sizes 1,4,16,64] [--rounds 3] [--playbook two-tasks|pb_base.yml] [--keep]
+//   sudo node bench/conffs.mjs [--sizes 1,4,16,64] [--rounds 3] [--playbook two-tasks|pb_base.yml] [--keep] [--profile]
+//
+// --profile: where each method's CPU goes, per command (BSD process accounting,
+// Debian's acct package: every process that ends is recorded), plus dockerd's
+// and containerd's own CPU (they outlive the measure).
 //
 // The 64 hosts are bench01..bench64, appended to a copy of the fixture's
 // inventory (group [bench], each with its own http_port). Needs what the
@@ -30,6 +34,7 @@ const sizes = option('--sizes', '1,4,16,64').split(',').map(Number);
 const rounds = Number(option('--rounds', '3'));
 const playbookChoice = option('--playbook', 'two-tasks');
 const keep = args.includes('--keep');
+const profile = args.includes('--profile');
 const parallel = 20;
 const master = `master-bench-${process.pid}`;
 
@@ -63,8 +68,39 @@ function diskUse(dirs) {
   }
 }
 
-async function measure(work, diskDirs) {
+/** CPU seconds used so far by the processes named `name` (long-lived daemons). */
+function daemonCpu(name, ticksPerSecond) {
+  let ticks = 0;
+  for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== name) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return ticks / ticksPerSecond;
+}
+
+/** The commands that used the most CPU in a process accounting file, and the daemons' share. */
+function profileReport(file, daemons) {
+  const lines = sh('sa', ['--print-seconds', '-a', '-f', file]).split('\n').filter(Boolean);
+  const rows = lines.slice(1).map((line) => line.trim().split(/\s+/)).map((cols) => ({ calls: Number(cols[0]), cpu: Number.parseFloat(cols[2]), name: cols.at(-1) }));
+  const top = rows.sort((a, b) => b.cpu - a.cpu).slice(0, 12);
+  return [...Object.entries(daemons).map(([name, cpu]) => `${name.padEnd(16)} ${cpu.toFixed(1).padStart(6)} s (daemon)`), ...top.map((row) => `${row.name.padEnd(16)} ${row.cpu.toFixed(1).padStart(6)} s in ${row.calls} process(es)`)].join('\n');
+}
+
+async function measure(work, diskDirs, label = '') {
   const ticksPerSecond = Number(sh('getconf', ['CLK_TCK']).trim());
+  const accounting = profile ? path.join(workDirForProfile, `${label || 'measure'}-${Date.now()}.pacct`) : undefined;
+  const daemons = ['dockerd', 'containerd'];
+  const daemonsBefore = Object.fromEntries(daemons.map((name) => [name, daemonCpu(name, ticksPerSecond)]));
+  if (accounting) {
+    writeFileSync(accounting, '');
+    sh('accton', [accounting]);
+  }
   const memoryBefore = memoryInUse();
   let peakMemory = 0;
   let peakDisk = 0;
@@ -81,6 +117,11 @@ async function measure(work, diskDirs) {
   }
   const wall = Number(process.hrtime.bigint() - started) / 1e9;
   const cpu = (cpuTicks() - before) / ticksPerSecond;
+  if (accounting) {
+    sh('accton', ['off']);
+    const used = Object.fromEntries(daemons.map((name) => [name, daemonCpu(name, ticksPerSecond) - daemonsBefore[name]]));
+    console.log(`\nprofile of ${label}: wall ${wall.toFixed(1)} s, CPU ${cpu.toFixed(1)} s\n${profileReport(accounting, used)}`);
+  }
   return { wall, cpu, memory: peakMemory, disk: peakDisk };
 }
 
@@ -108,6 +149,7 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 // The fixtures: the cached base image and an Ansible repository with the bench hosts.
 execFileSync('bash', [path.join(top, 'scripts/install-deps.sh')], { stdio: 'inherit' });
 const work = mkdtempSync('/var/tmp/vauban-bench-');
+const workDirForProfile = work;
 const cacheDirs = existsSync('/var/cache/vauban-test') ? readdirSync('/var/cache/vauban-test').filter((name) => name.startsWith('base-')) : [];
 let baseImage = cacheDirs.map((dir) => path.join('/var/cache/vauban-test', dir, 'debian-12-generic-amd64.raw')).find((file) => existsSync(file));
 if (!baseImage) {
@@ -192,13 +234,13 @@ try {
         run('docker', [
           'run', '--rm', '-v', `${repoWork}:/src:ro`, master, 'bash', '-euc',
           `cp -r /src /tmp/ansible && cd /tmp/ansible && ansible-playbook ${playbook} --diff -l ${host} -c local -v > /dev/null`,
-        ])), []));
-      figures.vaubansh.push(await measure(() => pool(selection, parallel, (host) => vaubanShHost(host, round)), [vaubanShOut]));
+        ])), [], `floor, ${size} hosts`));
+      figures.vaubansh.push(await measure(() => pool(selection, parallel, (host) => vaubanShHost(host, round)), [vaubanShOut], `vauban.sh, ${size} hosts`));
       rmSync(vaubanShOut, { recursive: true, force: true });
       mkdirSync(vaubanShOut);
       figures.ours.push(await measure(() =>
         vauban(['-r', 'no', '-s', master, '-n', master, '-a', selection.join(','), '-i', 'no', '-u', 'no', '-j', String(parallel), playbook]),
-      [vaubanWork, path.join(cwd, 'overlayfs')]));
+      [vaubanWork, path.join(cwd, 'overlayfs')], `ours, ${size} hosts`));
       rmSync(path.join(cwd, 'overlayfs'), { recursive: true, force: true });
     }
     const summary = Object.fromEntries(Object.entries(figures).map(([method, list]) => [method, {

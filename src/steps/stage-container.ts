@@ -30,8 +30,10 @@ const SYSTEMD = '/lib/systemd/systemd';
 
 // The moment a conffs host's own work begins (on the container's /run tmpfs: never in its changes).
 const BASELINE_MARK = '/run/vauban-baseline';
-// Every path of the container's root file system, NUL-separated, relative to /.
-const LIST_TREE = "find / -xdev -mindepth 1 -printf '%P\\0'";
+// The device of the container's root, then every path of its root file system as
+// "<device> <path>", NUL-separated, relative to /. -xdev still lists the mount
+// points themselves (/run, /tmp, /proc...): their device tells them apart.
+const LIST_TREE = "find / -maxdepth 0 -printf '%D\\0' && find / -xdev -mindepth 1 -printf '%D %P\\0'";
 // Files the engine bind-mounts into a running container.
 const ENGINE_MOUNTS = ['etc/hostname', 'etc/hosts', 'etc/resolv.conf'];
 
@@ -43,6 +45,20 @@ export interface Baseline {
 /** The NUL-terminated records of `buffer` (paths may hold any byte but NUL). */
 function records(buffer: Buffer): string[] {
   return buffer.toString('utf8').split('\0').filter((one) => one !== '');
+}
+
+/** The paths of "<device> <path>" records that are on `device`: a mount point's own root is not. */
+function onDevice(entries: string[], device: string): string[] {
+  return entries.flatMap((entry) => {
+    const space = entry.indexOf(' ');
+    return entry.slice(0, space) === device ? [entry.slice(space + 1)] : [];
+  });
+}
+
+/** A LIST_TREE output: the root's device and the paths on it. */
+function treeOf(buffer: Buffer): { device: string; paths: string[] } {
+  const [device = '', ...entries] = records(buffer);
+  return { device, paths: onDevice(entries, device) };
 }
 
 /**
@@ -237,17 +253,12 @@ export class StageContainer {
   }
 
   /**
-   * The container's changes against its source image. Nothing to tidy first:
-   * the build's journal is under var/log and a put-back machine-id is boot
-   * noise, both left out of a conffs.
-   */
-  /**
    * The tree as it is now, and a mark of this moment, inside the container.
    * Taken once systemd is up: what its boot changed is nobody's change.
    */
   async baseline(): Promise<Baseline> {
     const listing = await this.execOutput(`touch ${BASELINE_MARK} && ${LIST_TREE}`);
-    return { paths: new Set(records(listing)) };
+    return { paths: new Set(treeOf(listing).paths) };
   }
 
   /**
@@ -259,10 +270,12 @@ export class StageContainer {
    * baseline that are gone, each deleted folder once.
    */
   async changesSince(baseline: Baseline): Promise<ContainerChange[]> {
-    const output = await this.execOutput(`${LIST_TREE}; printf '\\0'; find / -xdev -mindepth 1 -cnewer ${BASELINE_MARK} -printf '%P\\0'`);
+    const output = await this.execOutput(`${LIST_TREE} && printf '\\0' && find / -xdev -mindepth 1 -cnewer ${BASELINE_MARK} -printf '%D %P\\0'`);
     const boundary = output.indexOf('\0\0');
-    const now = new Set(records(output.subarray(0, boundary + 1)));
-    const changed = records(output.subarray(boundary + 2));
+    const tree = treeOf(output.subarray(0, boundary + 1));
+    const now = new Set(tree.paths);
+    // A mount point's ctime is its mounted root's (the /tmp tmpfs changes with every file put there).
+    const changed = onDevice(records(output.subarray(boundary + 2)), tree.device);
     const changes: ContainerChange[] = changed
       // The engine's bind mounts: a write there goes to the engine's file, never to the container's layer.
       .filter((one) => !ENGINE_MOUNTS.includes(one))
