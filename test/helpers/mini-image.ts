@@ -1,4 +1,4 @@
-// A tiny Docker image made of the build host's own sh, tar and sleep with
+// A tiny Docker image made of the build host's own sh, tar, sleep, find and touch with
 // their libraries: enough for vauban to tag it, pack it as a rootfs and run a
 // conffs container of it (no systemd: a sleeper is PID 1), in seconds and
 // without importing a base (~60 s with Dockerfile.base). For runs with no
@@ -15,7 +15,8 @@ mkdir -p "$root"/usr/bin "$root"/usr/lib "$root"/usr/lib64 "$root"/etc "$root"/t
 # Debian 12's merged /usr, as in the image vauban builds.
 ln -s usr/bin "$root/bin"; ln -s usr/lib "$root/lib"; ln -s usr/lib64 "$root/lib64"
 copy() { mkdir -p "$root$(dirname "$1")"; cp -a "$1" "$root$1"; }
-for program in /usr/bin/sh /usr/bin/dash /usr/bin/tar /usr/bin/sleep /usr/bin/cat; do
+# find and touch: a conffs host's changes are read with them, as in any Debian image (findutils is essential).
+for program in /usr/bin/sh /usr/bin/dash /usr/bin/tar /usr/bin/sleep /usr/bin/cat /usr/bin/find /usr/bin/touch; do
   for file in "$program" $(ldd "$program" | grep -o '/[^ ]*'); do
     # Through /usr, as the links of the image lead (ldd names /lib64/ld-linux-x86-64.so.2).
     file=$(printf '%s' "$file" | sed -E 's#^/(bin|lib|lib64)/#/usr/\\1/#')
