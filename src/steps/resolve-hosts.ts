@@ -5,12 +5,11 @@
 // repository's code, so it runs where the repository's playbooks run, never as
 // root on the build host.
 import { createReadStream } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import type { Context } from '../context.js';
 import { assertHostName } from '../conffs/host-names.js';
 import { VaubanError } from '../errors.js';
 import { normalizeMac } from '../pxe/layout.js';
-import { SLEEP_UNTIL_TERM, execInContainer, putArchive, removeContainer } from '../system/docker/containers.js';
+import { SLEEP_UNTIL_TERM, execCapture, putArchive, removeContainer, runContainerName } from '../system/docker/containers.js';
 
 const HOSTVARS_MARKER = '#vauban-hostvars';
 
@@ -36,15 +35,13 @@ export async function resolveHosts(ctx: Context, image: string): Promise<Resolve
     Image: image,
     Entrypoint: [],
     Cmd: ['/bin/sh', '-c', SLEEP_UNTIL_TERM],
-    name: `vauban-hosts-${ctx.runId}-${randomBytes(3).toString('hex')}`,
+    name: runContainerName('hosts', ctx.runId),
   });
   const release = ctx.cleanup.push(`container ${container.id.slice(0, 12)} (host resolution)`, () => removeContainer(docker, container.id));
   try {
     await putArchive(container, createReadStream(archive), '/root');
     await container.start();
-    let stdout = '';
-    const messages: string[] = [];
-    const code = await execInContainer(docker, container, {
+    const run = await execCapture(docker, container, {
       cmd: ['/bin/sh', '-c', LIST_HOSTS],
       env: {
         VAUBAN_PATTERN: `${pattern},!master-*`,
@@ -53,14 +50,11 @@ export async function resolveHosts(ctx: Context, image: string): Promise<Resolve
         ANSIBLE_NOCOLOR: '1',
         ANSIBLE_FORCE_COLOR: '0',
       },
-      onStdout: async (stream) => {
-        for await (const chunk of stream) stdout += (chunk as Buffer).toString('utf8');
-      },
-      onLine: (line) => messages.push(line),
       signal: ctx.signal,
     });
-    if (code !== 0) {
-      const detail = messages.filter((line) => line.trim() !== '').slice(-3).join(' / ') || stdout.trim().split('\n').slice(-3).join(' / ');
+    const stdout = run.stdout.toString('utf8');
+    if (run.code !== 0) {
+      const detail = run.stderr.filter((line) => line.trim() !== '').slice(-3).join(' / ') || stdout.trim().split('\n').slice(-3).join(' / ');
       throw new VaubanError(`ansible could not resolve the host pattern '${pattern}' (branch ${ctx.options.branch}, in ${image}): ${detail}`);
     }
     const [listing = '', inventory = ''] = stdout.split(`${HOSTVARS_MARKER}\n`);

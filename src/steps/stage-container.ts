@@ -17,11 +17,13 @@ import type { Stage } from '../stage.js';
 import type { DockerClient } from '../system/docker/client.js';
 import {
   commitContainer,
+  execCapture,
   execInContainer,
   pathExists,
   putArchive,
   readFileFromContainer,
   removeContainer,
+  runContainerName,
   SLEEP_UNTIL_TERM,
   type ContainerChange,
 } from '../system/docker/containers.js';
@@ -134,7 +136,7 @@ export class StageContainer {
       Entrypoint: [],
       Hostname: input.hostname,
       // Named, not labelled: an image made by commit keeps its container's labels, and would pass them on.
-      name: `vauban-stage-${ctx.runId}-${input.hostname.replace(/[^a-zA-Z0-9_.-]/g, '_')}-${randomBytes(3).toString('hex')}`,
+      name: runContainerName('stage', ctx.runId, input.hostname),
       HostConfig: {
         // /run and /tmp are scratch, as on a booted host: what runs there never reaches the image.
         Tmpfs: { '/run': 'rw,nosuid,nodev,mode=755', '/run/lock': 'rw,nosuid,nodev,noexec', '/tmp': 'rw,nosuid,nodev,mode=1777' },
@@ -290,18 +292,9 @@ export class StageContainer {
   }
 
   private async execOutput(script: string): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    const errors: string[] = [];
-    const code = await execInContainer(this.docker, this.container, {
-      cmd: ['/bin/sh', '-c', script],
-      onStdout: async (stream) => {
-        for await (const chunk of stream) chunks.push(chunk as Buffer);
-      },
-      onLine: (line) => errors.push(line),
-      signal: this.ctx.signal,
-    });
-    if (code !== 0) throw new VaubanError(`listing the tree in container ${this.id.slice(0, 12)} failed (exit status ${code}): ${errors.slice(-3).join('; ')}`);
-    return Buffer.concat(chunks);
+    const run = await execCapture(this.docker, this.container, { cmd: ['/bin/sh', '-c', script], signal: this.ctx.signal });
+    if (run.code !== 0) throw new VaubanError(`listing the tree in container ${this.id.slice(0, 12)} failed (exit status ${run.code}): ${run.stderr.slice(-3).join('; ')}`);
+    return run.stdout;
   }
 
   /**

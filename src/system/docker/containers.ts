@@ -1,5 +1,6 @@
 // Docker containers through the Engine API only (no path into the engine's
 // storage), so the same calls work against a remote DOCKER_HOST.
+import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { VaubanError } from '../../errors.js';
@@ -122,6 +123,27 @@ export async function execInContainer(docker: DockerClient, container: Dockerode
   throw new VaubanError(`${options.cmd.join(' ')} in container ${container.id.slice(0, 12)}: no exit code`);
 }
 
+/** What a command run by execCapture wrote: its exit code, its whole stdout, its stderr lines. */
+export interface CapturedExec {
+  code: number;
+  stdout: Buffer;
+  stderr: string[];
+}
+
+/** Runs a command in a running container and keeps its whole standard output (a listing, a document). */
+export async function execCapture(docker: DockerClient, container: Dockerode.Container, options: Omit<ExecOptions, 'onStdout' | 'onLine'>): Promise<CapturedExec> {
+  const chunks: Buffer[] = [];
+  const stderr: string[] = [];
+  const code = await execInContainer(docker, container, {
+    ...options,
+    onStdout: async (stream) => {
+      for await (const chunk of stream) chunks.push(chunk as Buffer);
+    },
+    onLine: (line) => stderr.push(line),
+  });
+  return { code, stdout: Buffer.concat(chunks), stderr };
+}
+
 async function readLines(source: Readable, onLine: (line: string) => void): Promise<void> {
   let pending = '';
   for await (const chunk of source) {
@@ -140,11 +162,6 @@ export interface ContainerChange {
   kind: 'modified' | 'added' | 'deleted';
 }
 
-export async function containerChanges(container: Dockerode.Container): Promise<ContainerChange[]> {
-  const changes = ((await container.changes()) ?? []) as Array<{ Path: string; Kind: number }>;
-  const kinds = ['modified', 'added', 'deleted'] as const;
-  return changes.map((change) => ({ path: change.Path, kind: kinds[change.Kind] ?? 'modified' }));
-}
 
 export interface CommitOptions {
   /** The image reference to create. */
@@ -183,6 +200,15 @@ export async function removeContainer(docker: DockerClient, id: string): Promise
   }
 }
 
+/** vauban-<role>-<run>-<detail>-<random>: whose container it is, for the run's last sweep. */
+const RUN_CONTAINER_NAME = /^vauban-[a-z]+-([a-z0-9]+)-/;
+
+/** The name of a container this run creates: its role (stage, hosts), the run's id, and what it is for. */
+export function runContainerName(role: 'stage' | 'hosts', runId: string, detail?: string): string {
+  const suffix = randomBytes(3).toString('hex');
+  return `vauban-${role}-${runId}-${detail === undefined ? '' : `${detail.replace(/[^a-zA-Z0-9_.-]/g, '_')}-`}${suffix}`;
+}
+
 /**
  * Removes every container whose name carries `runId` (vauban-stage-<run>-…,
  * vauban-hosts-<run>-…): the last safety net of a run's cleanup. A create
@@ -191,7 +217,7 @@ export async function removeContainer(docker: DockerClient, id: string): Promise
  */
 export async function removeRunContainers(docker: DockerClient, runId: string): Promise<string[]> {
   const listed = await docker.listContainers({ all: true, filters: { name: [`-${runId}-`] } });
-  const ours = listed.filter((info) => info.Names.some((name) => new RegExp(`^/vauban-[a-z]+-${runId}-`).test(name)));
+  const ours = listed.filter((info) => info.Names.some((name) => RUN_CONTAINER_NAME.exec(name.replace(/^\//, ''))?.[1] === runId));
   for (const info of ours) await removeContainer(docker, info.Id);
   return ours.map((info) => (info.Names[0] ?? info.Id).replace(/^\//, ''));
 }
