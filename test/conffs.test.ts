@@ -204,6 +204,12 @@ describe('failures and deletions', () => {
     const run = await vauban(['-r', 'no', '-s', MASTER, '-n', MASTER, '-a', 'web02', '-i', 'no', '-u', 'no', 'pb_delete.yml']);
     expect(run.exitCode, tail(run)).toBe(0);
     expect(run.output).toMatch(/web02: a stage deleted \/etc\/issue\.net/);
+    // A deleted folder is one deletion, not one per file it held.
+    expect(run.output).toMatch(/web02: a stage deleted \/etc\/skel;/);
+    expect(run.output).not.toMatch(/deleted \/etc\/skel\//);
+    const archive = conffsArchives().get('web02');
+    expect(archive).toBeDefined();
+    expect((await readFromArchive(archive as string, './.vauban-conffs/deleted')).toString()).toBe('etc/issue.net\netc/skel\n');
   });
 
   it('an empty host selection is a clear error', async () => {

@@ -113,7 +113,11 @@ async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
   };
   const container = await StageContainer.open(ctx, { image: source, hostname: host, onLine: write, committed: false });
   try {
-    const baseline = await container.baseline();
+    await container.markStart();
+    // The tree when the work began, read in the first container of the source image only: its
+    // hosts' containers start from the same image and boot alike (a name made at boot that
+    // differs between them is no file of the image: its loss or its gain changes no host).
+    const baseline = await ctx.once(`conffs-baseline:${container.imageId}`, () => container.tree());
     lap('container up');
     for (const [index, stage] of ctx.options.stages.entries()) {
       throwIfAborted(ctx.signal);
@@ -133,7 +137,7 @@ async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
     const changes = await container.changesSince(baseline);
     const excluded = [...EXCLUDED, ...container.bootNoise];
     const kept = (file: string) => !excluded.some((prefix) => file === prefix || file.startsWith(`${prefix}/`));
-    const relative = changes.map((change) => ({ ...change, path: change.path.replace(/^\/+/, '') })).filter((change) => change.path !== '' && kept(change.path));
+    const relative = changes.filter((change) => change.path !== '' && kept(change.path));
     input.result.deletions = relative.filter((change) => change.kind === 'deleted').map((change) => change.path).sort();
     const { listed, unlisted } = listableDeletions(input.result.deletions);
     for (const deleted of listed) write(`the stages deleted /${deleted}: listed in the conffs (${DELETIONS_MEMBER}), removed at boot`);

@@ -155,13 +155,6 @@ async function readLines(source: Readable, onLine: (line: string) => void): Prom
   if (pending !== '') onLine(pending);
 }
 
-/** A change of the container's writable layer against its image (GET /containers/{id}/changes). */
-export interface ContainerChange {
-  /** Absolute path in the container. */
-  path: string;
-  kind: 'modified' | 'added' | 'deleted';
-}
-
 
 export interface CommitOptions {
   /** The image reference to create. */
