@@ -2,12 +2,12 @@
 # One stage: one playbook applied as VAUBAN_HOSTNAME (SPEC A4, A5), run by
 # vauban inside a container of the stage's source image, where systemd runs as
 # PID 1 (unless the image has none): services really start, restart and
-# reload, handlers really run. vauban sends this script on standard input and
-# its parameters as the environment of this one process, so none of them is
+# reload, handlers really run. vauban runs this script with `bash -c` and its
+# parameters as the environment of this one process, so none of them is
 # stored in the image, its history or its configuration.
 #
-# In: /root/ansible holds the stage's branch (just copied over what an earlier
-# stage left); VAUBAN_HOSTNAME, PLAYBOOK, SOURCE, BRANCH, ANSIBLE_ROOT_DIR,
+# In: on standard input, a tar of ansible/, the stage's branch (extracted over
+# what an earlier stage left in /root/ansible); VAUBAN_HOSTNAME, PLAYBOOK, SOURCE, BRANCH, ANSIBLE_ROOT_DIR,
 # ANSIBLE_EXTRA_ARGS, HOOK_PRE_ANSIBLE, HOOK_POST_ANSIBLE; VAUBAN_INIT
 # (systemd|none), VAUBAN_FAILED_BEFORE (units already failed at boot) and
 # VAUBAN_CHECK_REQUIREMENTS (1: check requirements.yml against what is vendored).
@@ -16,6 +16,7 @@ export DEBIAN_FRONTEND=noninteractive
 quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/''/g")"; }
 
 # The tree of the stage's branch: drop what an earlier stage's branch left.
+tar --extract --file=- --directory=/root
 git -C /root/ansible clean -ffdxq
 cd "/root/ansible/${ANSIBLE_ROOT_DIR:-}"
 

@@ -113,7 +113,6 @@ async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
   };
   const container = await StageContainer.open(ctx, { image: source, hostname: host, onLine: write, committed: false });
   try {
-    await container.markStart();
     // The tree when the work began, read in the first container of the source image only: its
     // hosts' containers start from the same image and boot alike (a name made at boot that
     // differs between them is no file of the image: its loss or its gain changes no host).

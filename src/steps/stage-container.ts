@@ -30,7 +30,7 @@ import {
 
 const SYSTEMD = '/lib/systemd/systemd';
 
-// The moment a conffs host's own work begins (on the container's /run tmpfs: never in its changes).
+// The moment the container's own work begins, touched once it is up (on its /run tmpfs: never in its changes).
 const BASELINE_MARK = '/run/vauban-baseline';
 // The device of the container's root, then every path of its root file system as
 // "<device> <path>", NUL-separated, relative to /. -xdev still lists the mount
@@ -143,7 +143,8 @@ export class StageContainer {
       if (machineId.kind === 'replaced') files.push({ name: 'machine-id', content: `${randomBytes(16).toString('hex')}\n`, mode: 0o444 });
       if (files.length > 0) await putArchive(container, await filesTar(files), '/etc');
       await container.start();
-      const failedAtBoot = init.hasSystemd ? await waitForSystemd(docker, container, ctx.signal) : [];
+      // Once started (systemd's boot settled), the moment the container's own work begins is marked: what its boot changed is nobody's change.
+      const failedAtBoot = init.hasSystemd ? await waitForSystemd(docker, container, ctx.signal) : await markStart(docker, container, ctx.signal);
       input.onLine(`container ${container.id.slice(0, 12)} of ${input.image} as ${input.hostname}: ${init.hasSystemd ? `systemd running${failedAtBoot.length ? ` (failed at boot: ${failedAtBoot.join(' ')})` : ''}` : 'no systemd in the image: services cannot run during this build'}`);
       return new StageContainer(ctx, docker, container, input, release, init.hasSystemd ? 'systemd' : 'none', machineId, failedAtBoot, source.Config, source.Id);
     } catch (error) {
@@ -171,11 +172,11 @@ export class StageContainer {
     const { ctx } = this;
     const settings = ctx.settings.values;
     const archive = await ctx.ansible.archive(run.branch);
-    await putArchive(this.container, createReadStream(archive), '/root');
-    const script = readFileSync(path.join(ctx.installDir, 'stage.sh'));
+    const script = readFileSync(path.join(ctx.installDir, 'stage.sh'), 'utf8');
+    // The branch's tree goes in on the script's standard input: one exec, no archive upload of its own.
     const code = await execInContainer(this.docker, this.container, {
-      cmd: ['/bin/bash', '-s'],
-      stdin: script,
+      cmd: ['/bin/bash', '-c', script, 'stage.sh'],
+      stdin: createReadStream(archive),
       env: {
         VAUBAN_HOSTNAME: this.input.hostname,
         PLAYBOOK: run.stage.playbook,
@@ -240,11 +241,6 @@ export class StageContainer {
         Labels: { ...(config.Labels ?? {}), ...labels },
       },
     });
-  }
-
-  /** Marks, inside the container, the moment a conffs host's own work begins: taken once systemd is up, what its boot changed is nobody's change. */
-  async markStart(): Promise<void> {
-    await this.execOutput(`touch ${BASELINE_MARK}`);
   }
 
   /** Every path of the container's root file system now (the mount points on it left out). */
@@ -336,7 +332,7 @@ async function readImageInit(container: Dockerode.Container): Promise<ImageInit>
   return { hasSystemd, machineId, machineIdMissing: !/^[0-9a-f]{32}$/.test(machineId?.toString('utf8').trim() ?? '') };
 }
 
-/** Waits until systemd has finished starting; returns the units that failed at boot. */
+/** Waits until systemd has finished starting, then marks the start; returns the units that failed at boot. */
 async function waitForSystemd(docker: DockerClient, container: Dockerode.Container, signal: AbortSignal): Promise<string[]> {
   const lines: string[] = [];
   const code = await execInContainer(docker, container, {
@@ -345,7 +341,8 @@ async function waitForSystemd(docker: DockerClient, container: Dockerode.Contain
       '-c',
       'i=0; until [ -S /run/systemd/private ]; do i=$((i+1)); [ $i -lt 1200 ] || exit 3; sleep 0.05; done; ' +
         'timeout 120 systemctl is-system-running --wait >/dev/null 2>&1; ' +
-        'systemctl list-units --state=failed --plain --no-legend | while read -r unit rest; do echo "failed $unit"; done',
+        'systemctl list-units --state=failed --plain --no-legend | while read -r unit rest; do echo "failed $unit"; done; ' +
+        `touch ${BASELINE_MARK}`,
     ],
     onLine: (line) => lines.push(line),
     signal,
@@ -356,6 +353,14 @@ async function waitForSystemd(docker: DockerClient, container: Dockerode.Contain
     });
   }
   return lines.filter((line) => line.startsWith('failed ')).map((line) => line.slice('failed '.length));
+}
+
+/** The mark of a container without systemd; no unit failed at its boot. */
+async function markStart(docker: DockerClient, container: Dockerode.Container, signal: AbortSignal): Promise<string[]> {
+  const lines: string[] = [];
+  const code = await execInContainer(docker, container, { cmd: ['touch', BASELINE_MARK], onLine: (line) => lines.push(line), signal });
+  if (code !== 0) throw new VaubanError(`cannot mark the start in the stage container (exit status ${code}): ${lines.slice(-3).join('; ')}`);
+  return [];
 }
 
 async function filesTar(files: Array<{ name: string; content: string; mode?: number }>): Promise<Buffer> {

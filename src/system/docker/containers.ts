@@ -64,8 +64,8 @@ export async function putArchive(container: Dockerode.Container, tar: Readable |
 export interface ExecOptions {
   cmd: string[];
   env?: Record<string, string>;
-  /** Sent on the process' standard input, then closed. */
-  stdin?: string | Buffer;
+  /** Sent on the process' standard input (a stream as it comes), then closed. */
+  stdin?: string | Buffer | Readable;
   /** Each line of stdout and stderr, as it comes. */
   onLine?: (line: string) => void;
   /** The raw stdout stream instead of lines (a tar, say); stderr still goes to onLine. */
@@ -92,9 +92,13 @@ export async function execInContainer(docker: DockerClient, container: Dockerode
   const lines = (source: Readable): Promise<void> => readLines(source, options.onLine ?? (() => undefined));
   consumers.push(options.onStdout ? options.onStdout(stdout) : lines(stdout));
   consumers.push(lines(stderr));
-  if (options.stdin !== undefined) {
-    // Half-close: the command sees the end of its input while its output still flows.
+  // Half-close: the command sees the end of its input while its output still flows.
+  if (typeof options.stdin === 'string' || Buffer.isBuffer(options.stdin)) {
     (stream as unknown as { end: (data: string | Buffer) => void }).end(options.stdin);
+  } else if (options.stdin !== undefined) {
+    const input = options.stdin;
+    input.once('error', (error) => stream.destroy(error));
+    input.pipe(stream as unknown as NodeJS.WritableStream);
   }
   const onAbort = (): void => {
     stream.destroy(new VaubanError('interrupted', { exitCode: 130 }));
