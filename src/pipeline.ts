@@ -7,7 +7,7 @@ import { bootstrapFs } from './steps/bootstrap-fs.js';
 import { buildConffs } from './steps/build-conffs.js';
 import { buildRootfs } from './steps/build-rootfs.js';
 import { chrootDracut } from './steps/chroot-dracut.js';
-import { importIso } from './steps/import-iso.js';
+import { findCachedRawBase, importIso } from './steps/import-iso.js';
 import { mountIso } from './steps/mount-iso.js';
 import { preflight } from './steps/preflight.js';
 import { resolveHosts } from './steps/resolve-hosts.js';
@@ -15,10 +15,12 @@ import { upload } from './steps/upload.js';
 
 export async function runPipeline(ctx: Context): Promise<void> {
   const checked = await preflight(ctx);
-  const base = await mountIso(ctx);
+  // A raw-iso of the same base, still fresh, spares the mount when no kernel is to be built from it (issue 12).
+  const cachedBase = await findCachedRawBase(ctx);
+  const base = cachedBase === undefined || ctx.runs('chroot_dracut') ? await mountIso(ctx) : undefined;
   await bootstrapFs(ctx, base);
   const kernel = await chrootDracut(ctx, base);
-  const imported = await importIso(ctx, base);
+  const imported = await importIso(ctx, base, cachedBase);
   const sourceImage = ctx.options.sourceImage;
   const source = imported?.image ?? sourceImage;
   const prefix = imported?.prefix ?? (sourceImage === undefined ? undefined : prefixOfSourceImage(sourceImage));

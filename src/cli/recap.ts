@@ -11,6 +11,14 @@ export function printRecap(reporter: Reporter, report: RunReport, ok: boolean): 
     reporter.line('Images built:');
     for (const image of report.images) reporter.line(`  ${image}`);
   }
+  if (report.cache.length > 0) {
+    // Issue 12: what was reused, what was built, and why.
+    reporter.line('Reused or built:');
+    for (const entry of report.cache) {
+      const action = entry.action === 'reuse' ? paint.green('reuse') : 'build';
+      reporter.line(`  ${action} ${entry.kind} ${entry.name}: ${entry.reason}${entry.id ? ` (${entry.id.replace(/^sha256:/, '').slice(0, 12)})` : ''}`);
+    }
+  }
   if (report.artifacts.length > 0) {
     reporter.line('Artifacts:');
     for (const artifact of report.artifacts) reporter.line(`  ${artifact}`);

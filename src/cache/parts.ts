@@ -1,0 +1,77 @@
+// Which inputs make each thing vauban builds (issue 12). The one place that
+// decides it: what is not here does not invalidate a cached build, so every
+// setting that changes a result must be listed. CACHE_RECIPE (inputs.ts)
+// stands for vauban's own code.
+import { hiddenPart, type InputParts } from './inputs.js';
+
+/**
+ * <prefix>/raw-iso: the base as mount_iso and bootstrap_fs make it. For a file,
+ * its identity (real path, size, modification time: a file replaced or
+ * rewritten gets a new one; hashing gigabytes on every run would cost what the
+ * cache saves); for debootstrap, the release and the mirror. bootstrap_fs
+ * installs the newest kernel of the mirror: the maximum age is what brings it in.
+ */
+export function rawBaseParts(base: { file: string; size: number; mtimeMs: number } | { release: string; mirror: string }): InputParts {
+  if ('release' in base) return { kind: 'raw-iso', debootstrap: base.release, mirror: base.mirror };
+  return { kind: 'raw-iso', file: base.file, size: String(base.size), mtime: String(Math.trunc(base.mtimeMs)) };
+}
+
+/** <prefix>/iso: raw-iso + Dockerfile.base, its build args and the Ansible tree it copies (the branch's commit). */
+export function baseImageParts(input: { parent: string; dockerfile: string; origin: string; branch: string; commit: string; ansiblePackages: string }): InputParts {
+  return {
+    kind: 'iso',
+    parent: input.parent,
+    dockerfile: input.dockerfile,
+    origin: input.origin,
+    branch: input.branch,
+    commit: input.commit,
+    ANSIBLE_PACKAGES: input.ansiblePackages,
+  };
+}
+
+export interface StagePartsInput {
+  /** The id of the image the stage is applied on. */
+  parent: string;
+  playbook: string;
+  branch: string;
+  /** The branch's commit: the whole tree the playbook can reach (roles, inventory, group_vars). */
+  commit: string;
+  hostname: string;
+  /** sha256 of stage.sh: what runs in the container. */
+  script: string;
+  ansibleRootDir: string | undefined;
+  extraArgs: string | undefined;
+  hookPre: string | undefined;
+  hookPost: string | undefined;
+}
+
+/**
+ * One stage's image: its parent, the playbook, its branch and commit, the
+ * hostname it plays as, stage.sh, and the settings that reach the play
+ * (ANSIBLE_ROOT_DIR, ANSIBLE_EXTRA_ARGS, the hooks: the last three as digests,
+ * since they may carry secrets and the parts are a label). The Ansible version
+ * is in the parent (ANSIBLE_PACKAGES made the base).
+ */
+export function stageParts(input: StagePartsInput): InputParts {
+  return {
+    kind: 'stage',
+    parent: input.parent,
+    playbook: input.playbook,
+    branch: input.branch,
+    commit: input.commit,
+    hostname: input.hostname,
+    script: input.script,
+    ANSIBLE_ROOT_DIR: input.ansibleRootDir ?? '',
+    ANSIBLE_EXTRA_ARGS: hiddenPart(input.extraArgs),
+    HOOK_PRE_ANSIBLE: hiddenPart(input.hookPre),
+    HOOK_POST_ANSIBLE: hiddenPart(input.hookPost),
+  };
+}
+
+/**
+ * rootfs.tgz: the master's image id, the compression, and the sshd keys of the
+ * master put in it (the vault entry's content digest: a new key makes a new rootfs).
+ */
+export function rootfsParts(input: { image: string; compression: string; keys: string }): InputParts {
+  return { kind: 'rootfs', image: input.image, compression: input.compression, keys: input.keys };
+}

