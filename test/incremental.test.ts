@@ -4,7 +4,7 @@
 // recap says so; after a commit on feature, exactly the stage of that branch
 // and the images below it are rebuilt, naming the move; --no-cache and an
 // expired maximum age rebuild; a tampered rootfs.tgz is rebuilt.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
@@ -32,6 +32,10 @@ function vauban(args: string[], extraEnv: Record<string, string> = {}): Promise<
 
 const BUILD = () => ['-f', baseImage, '-n', MASTER, '-i', 'no', '-l', 'no', '-u', 'no', '--compression', 'zstd', 'pb_base.yml', 'feature@pb_web.yml'];
 
+async function sha256(file: string): Promise<string> {
+  return (await sh('sha256sum', [file])).split(' ')[0] as string;
+}
+
 async function idOf(image: string): Promise<string> {
   return (await sh('docker', ['image', 'inspect', '--format', '{{.Id}}', image])).trim();
 }
@@ -47,7 +51,7 @@ async function chainIds(): Promise<Record<string, string>> {
 /** The recap's "Reused or built" lines: `reuse|build <name>: <reason>`, by name. */
 function decisions(run: VaubanRun): Record<string, string> {
   const found: Record<string, string> = {};
-  for (const match of run.output.matchAll(/^\s+(reuse|build) (?:image|artifact|conffs) (\S+): (.*?)(?: \([0-9a-f]{12}\))?$/gm)) {
+  for (const match of run.output.matchAll(/^(?:\S+Z)?\s+(reuse|build) (?:image|artifact|conffs) (\S+): (.*?)(?: \([0-9a-f]{12}\))?$/gm)) {
     found[match[2] as string] = `${match[1]}: ${match[3]}`;
   }
   return found;
@@ -82,7 +86,7 @@ describe('incremental builds', () => {
     const run = await vauban(BUILD());
     timings.full = (Date.now() - started) / 1000;
     expect(run.exitCode, tail(run)).toBe(0);
-    prefix = /^\s+build image (debian-[\d.]+)\/raw-iso: /m.exec(run.output)?.[1] ?? '';
+    prefix = /\sbuild image (debian-[\d.]+)\/raw-iso: /.exec(run.output)?.[1] ?? '';
     expect(prefix, tail(run)).toMatch(/^debian-12/);
     first = await chainIds();
     for (const name of Object.keys(first).slice(0, 4)) {
@@ -104,6 +108,7 @@ describe('incremental builds', () => {
     const said = decisions(run);
     for (const name of Object.keys(first)) expect(said[name], `${name}\n${tail(run, 60)}`).toMatch(/^reuse: /);
     expect(said[`${prefix}/pb_base.yml`]).toMatch(/^reuse: inputs unchanged \(built /);
+    expect(said['rootfs.tgz']).toMatch(/^reuse: inputs unchanged/);
     // The raw-iso was reused: the base file was not even mounted.
     expect(run.output).not.toMatch(/mount_iso/);
     expect(run.output).not.toMatch(/TASK \[/);
@@ -152,5 +157,22 @@ describe('incremental builds', () => {
     expect(run.exitCode, tail(run)).toBe(0);
     expect(decisions(run)[`${prefix}/pb_web.yml`]).toMatch(/^build: older than 0 days \(built /);
     expect(await idOf(`${prefix}/pb_web.yml`)).not.toBe(id);
+  });
+
+  it('a tampered rootfs.tgz is rebuilt, not reused', async () => {
+    const args = ['-s', `${prefix}/pb_base.yml`, '-n', MASTER, '-i', 'no', '-l', 'no', '-u', 'no', '--compression', 'zstd', 'feature@pb_web.yml'];
+    const tarball = path.join(cwd, 'rootfs.tgz');
+    const reused = await vauban(args);
+    expect(reused.exitCode, tail(reused)).toBe(0);
+    expect(decisions(reused)['rootfs.tgz']).toMatch(/^reuse: inputs unchanged/);
+    const record = JSON.parse(readFileSync(`${tarball}.inputs.json`, 'utf8')) as { sha256: string };
+    expect(await sha256(tarball)).toBe(record.sha256);
+    appendFileSync(tarball, 'tampered');
+    const run = await vauban(args);
+    expect(run.exitCode, tail(run)).toBe(0);
+    expect(decisions(run)['rootfs.tgz']).toBe('build: rootfs.tgz on disk does not match its recorded sha256');
+    expect(run.output).toMatch(/mksquashfs/);
+    const rebuilt = JSON.parse(readFileSync(`${tarball}.inputs.json`, 'utf8')) as { sha256: string };
+    expect(await sha256(tarball)).toBe(rebuilt.sha256);
   });
 });

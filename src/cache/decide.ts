@@ -67,6 +67,8 @@ export function describeChange(before: InputParts, now: InputParts): string {
   const reasons = changed.map((key) => {
     if (key === 'commit') return `branch ${now.branch ?? before.branch ?? '?'} moved ${short(before.commit)} → ${short(now.commit)}`;
     if (key === 'parent') return `parent image changed ${short(before.parent)} → ${short(now.parent)}`;
+    if (key === 'image') return `image changed ${short(before.image)} → ${short(now.image)}`;
+    if (key === 'keys') return 'sshd keys changed';
     if (key === 'branch') return `branch changed ${before.branch ?? 'none'} → ${now.branch ?? 'none'}`;
     return `${key} changed`;
   });

@@ -45,7 +45,7 @@ function rawBaseOf(ctx: Context): { parts: ReturnType<typeof rawBaseParts>; orig
 export async function findCachedRawBase(ctx: Context): Promise<CachedRawBase | undefined> {
   if (!ctx.runs('import_iso')) return undefined;
   const { parts, origin } = rawBaseOf(ctx);
-  const decision = await decideImage(ctx, { name: `(raw-iso of ${origin})`, parts, parentRebuilt: false });
+  const decision = await decideImage(ctx, { name: `raw-iso of ${origin}`, parts, parentRebuilt: false, named: false });
   if (decision.action !== 'reuse' || decision.reused === undefined) return undefined;
   const docker = await ctx.docker();
   const prefix = (await docker.getImage(decision.reused.id).inspect()).Config.Labels?.[OS_NAME_LABEL];
