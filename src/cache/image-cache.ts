@@ -10,6 +10,8 @@ import type { InputParts } from './inputs.js';
 export const INPUTS_LABEL = 'vauban.inputs';
 export const PARTS_LABEL = 'vauban.inputs.parts';
 export const BUILT_LABEL = 'vauban.built';
+/** The OS name of a raw-iso (the images' prefix), so that a reused one needs no mount to be named. */
+export const OS_NAME_LABEL = 'vauban.os-name';
 
 /** The labels an image built from `parts` (digest `digest`) carries. */
 export function cacheLabels(digest: string, parts: InputParts, built: Date): Record<string, string> {

@@ -2,6 +2,7 @@
 // decides it: what is not here does not invalidate a cached build, so every
 // setting that changes a result must be listed. CACHE_RECIPE (inputs.ts)
 // stands for vauban's own code.
+import type { Settings } from '../../vauban-config.js';
 import { hiddenPart, type InputParts } from './inputs.js';
 
 /**
@@ -74,4 +75,18 @@ export function stageParts(input: StagePartsInput): InputParts {
  */
 export function rootfsParts(input: { image: string; compression: string; keys: string }): InputParts {
   return { kind: 'rootfs', image: input.image, compression: input.compression, keys: input.keys };
+}
+
+/** A stage's parts with its settings read from the run's settings: the one way the steps and the dry run compute them. */
+export function stagePartsFrom(
+  settings: Settings,
+  input: Pick<StagePartsInput, 'parent' | 'playbook' | 'branch' | 'commit' | 'hostname' | 'script'>,
+): InputParts {
+  return stageParts({
+    ...input,
+    ansibleRootDir: settings.ANSIBLE_ROOT_DIR,
+    extraArgs: settings.ANSIBLE_EXTRA_ARGS,
+    hookPre: settings.HOOK_PRE_ANSIBLE,
+    hookPost: settings.HOOK_POST_ANSIBLE,
+  });
 }

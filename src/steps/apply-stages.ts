@@ -6,7 +6,7 @@ import path from 'node:path';
 import { decideImage } from '../cache/decide-image.js';
 import { cacheLabels, imageId } from '../cache/image-cache.js';
 import { sha256Hex } from '../cache/inputs.js';
-import { stageParts } from '../cache/parts.js';
+import { stagePartsFrom } from '../cache/parts.js';
 import type { Context } from '../context.js';
 import { VaubanError, throwIfAborted } from '../errors.js';
 import { stageImageName } from '../image-name.js';
@@ -74,18 +74,7 @@ export async function applyStagesAs(ctx: Context, input: ApplyStagesInput): Prom
     const branch = stage.branch ?? ctx.options.branch;
     const image = stageImageName(input.prefix, stage.playbook);
     const checkout = await ctx.ansible.checkout(branch);
-    const parts = stageParts({
-      parent: await imageId(docker, from),
-      playbook: stage.playbook,
-      branch,
-      commit: checkout.sha,
-      hostname: input.hostname,
-      script,
-      ansibleRootDir: settings.ANSIBLE_ROOT_DIR,
-      extraArgs: settings.ANSIBLE_EXTRA_ARGS,
-      hookPre: settings.HOOK_PRE_ANSIBLE,
-      hookPost: settings.HOOK_POST_ANSIBLE,
-    });
+    const parts = stagePartsFrom(settings, { parent: await imageId(docker, from), playbook: stage.playbook, branch, commit: checkout.sha, hostname: input.hostname, script });
     const decision = await decideImage(ctx, { name: image, parts, parentRebuilt });
     if (decision.action === 'reuse' && decision.reused !== undefined) {
       await tagImage(docker, decision.reused.id, image);

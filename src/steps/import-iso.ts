@@ -4,12 +4,13 @@
 // installed, the Ansible repository under /root/ansible, and the headers of
 // /imginfo and /packages. Each image is reused instead when one with the same
 // inputs exists (issue 12): a reusable raw-iso spares mounting the base at all.
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { decideImage, type ImageDecision } from '../cache/decide-image.js';
-import { cacheLabels, imageId } from '../cache/image-cache.js';
-import { sha256Hex } from '../cache/inputs.js';
-import { baseImageParts, rawBaseParts } from '../cache/parts.js';
+import { baseIdentity } from '../cache/base-identity.js';
+import { OS_NAME_LABEL, cacheLabels, imageId } from '../cache/image-cache.js';
+import { sha256Hex, type InputParts } from '../cache/inputs.js';
+import { baseImageParts } from '../cache/parts.js';
 import type { Context } from '../context.js';
 import { buildImage, importImage, tagImage } from '../system/docker/images.js';
 import { consumeTar, createTarStream } from '../system/tar.js';
@@ -19,9 +20,7 @@ import type { ImportedBase, MountedBase } from './types.js';
 
 // Pseudo file systems and scratch space: empty in the image, as in a container.
 const NOT_IMPORTED = ['./proc/*', './sys/*', './dev/*', './run/*', './tmp/*', './var/tmp/*'];
-const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
-/** The OS name of a raw-iso, so that a reused one needs no mount to be named. */
-const OS_NAME_LABEL = 'vauban.os-name';
+
 
 /** A raw-iso that can be reused as it is: the base need not be mounted for the images. */
 export interface CachedRawBase {
@@ -31,14 +30,8 @@ export interface CachedRawBase {
 }
 
 /** The base's identity and origin, known without mounting it. */
-function rawBaseOf(ctx: Context): { parts: ReturnType<typeof rawBaseParts>; origin: string } {
-  const release = ctx.options.debianRelease;
-  if (release !== undefined) {
-    return { parts: rawBaseParts({ release, mirror: ctx.settings.values.DEBIAN_MIRROR ?? DEFAULT_MIRROR }), origin: `debootstrap-${release}` };
-  }
-  const file = path.resolve(ctx.cwd, ctx.options.iso ?? '');
-  const stat = statSync(file);
-  return { parts: rawBaseParts({ file, size: stat.size, mtimeMs: stat.mtimeMs }), origin: path.basename(file) };
+function rawBaseOf(ctx: Context): { parts: InputParts; origin: string } {
+  return baseIdentity(ctx.options, ctx.settings.values, ctx.cwd);
 }
 
 /** The raw-iso of an earlier run with the same base, when the cache allows its reuse. */

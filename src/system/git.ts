@@ -78,6 +78,13 @@ function gitAccess(remote: GitRemote): { args: string[]; env: Record<string, str
   return { args: helper.args, env: { ...env, ...helper.env } };
 }
 
+/** The commit `branch` of the remote points to now (`git ls-remote`), without fetching it; undefined when there is no such branch. */
+export async function remoteBranchSha(remote: GitRemote, branch: string, runOptions: RunOptions = {}): Promise<string | undefined> {
+  const access = gitAccess(remote);
+  const { stdout } = await run('git', [...access.args, 'ls-remote', '--heads', fetchUrl(remote), `refs/heads/${branch}`], { ...runOptions, env: access.env });
+  return /^([0-9a-f]{40,64})\s/m.exec(stdout)?.[1];
+}
+
 /** An empty bare repository in `dir`, into which branches are fetched one by one. */
 export async function initMirror(dir: string, runOptions: RunOptions = {}): Promise<void> {
   await run('git', ['init', '--quiet', '--bare', dir], runOptions);
