@@ -123,6 +123,15 @@ describe('incremental builds', () => {
     await git('push', '-q', 'origin', 'feature');
     const moved = (await git('rev-parse', 'HEAD')).trim();
 
+    // The dry run says beforehand what the run then does, with the OS name read from the reusable base.
+    const dry = await vauban([...BUILD(), '--dry-run', '--json']);
+    expect(dry.exitCode, tail(dry)).toBe(0);
+    const plan = (JSON.parse(dry.output.slice(dry.output.indexOf('{'))) as { plan: { prefix: string; cache: { entries: Array<{ name: string; action: string; reason: string }> } } }).plan;
+    expect(plan.prefix).toBe(prefix);
+    const predicted = Object.fromEntries(plan.cache.entries.map((entry) => [entry.name, `${entry.action}: ${entry.reason}`]));
+    const text = await vauban([...BUILD(), '--dry-run']);
+    expect(text.output).toMatch(new RegExp(`Reuse or build:\\n  reuse   image ${prefix}/raw-iso: inputs unchanged`));
+
     const started = Date.now();
     const run = await vauban(BUILD());
     timings.leaf = (Date.now() - started) / 1000;
@@ -136,6 +145,7 @@ describe('incremental builds', () => {
     for (const name of [`${prefix}/pb_web.yml`, MASTER]) expect(now[name], name).not.toBe(first[name]);
     expect(said[`${prefix}/pb_web.yml`]).toBe(`build: branch feature moved ${repo.shas.feature.slice(0, 7)} → ${moved.slice(0, 7)}`);
     expect(run.output).toMatch(/TASK \[One more line\]/);
+    expect(said).toEqual(predicted);
     first = now;
     console.log(`incremental: full ${timings.full?.toFixed(0)} s, unchanged ${timings.unchanged?.toFixed(0)} s, one leaf ${timings.leaf?.toFixed(0)} s`);
   });

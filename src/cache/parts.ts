@@ -90,3 +90,40 @@ export function stagePartsFrom(
     hookPost: settings.HOOK_POST_ANSIBLE,
   });
 }
+
+export interface ConffsPartsInput {
+  /** The id of the image the host's stages are replayed on. */
+  source: string;
+  host: string;
+  /** Each stage replayed: playbook, branch, commit. */
+  stages: ReadonlyArray<{ playbook: string; branch: string; commit: string }>;
+  script: string;
+  /** sha256 of the host's variables in the inventory. */
+  vars: string;
+  /** sha256 of the host's vault entry (its sshd keys), '' before it exists. */
+  keys: string;
+  mac: string;
+}
+
+/**
+ * A host's conffs: its source image, the stages replayed (each with its
+ * branch's commit), the host's name and inventory variables (a dynamic
+ * inventory changes them without a commit), its sshd keys, its MAC, and the
+ * settings that reach the play (as a stage's).
+ */
+export function conffsPartsFrom(settings: Settings, input: ConffsPartsInput): InputParts {
+  return {
+    kind: 'conffs',
+    source: input.source,
+    host: input.host,
+    stages: input.stages.map((stage) => `${stage.branch}@${stage.playbook}@${stage.commit}`).join(' '),
+    script: input.script,
+    vars: input.vars,
+    keys: input.keys,
+    mac: input.mac,
+    ANSIBLE_ROOT_DIR: settings.ANSIBLE_ROOT_DIR ?? '',
+    ANSIBLE_EXTRA_ARGS: hiddenPart(settings.ANSIBLE_EXTRA_ARGS),
+    HOOK_PRE_ANSIBLE: hiddenPart(settings.HOOK_PRE_ANSIBLE),
+    HOOK_POST_ANSIBLE: hiddenPart(settings.HOOK_POST_ANSIBLE),
+  };
+}

@@ -29,7 +29,11 @@ export async function buildRootfs(ctx: Context, image: string | undefined): Prom
   const tarball = path.join(ctx.outputDir, 'rootfs.tgz');
   // Issue 12: the same image with the same keys and compression makes the same rootfs.tgz.
   const parts = await rootfsPartsOf(ctx, image);
-  const decision = await decideArtifact(tarball, parts, ctx.cachePolicy);
+  let decision = await decideArtifact(tarball, parts, ctx.cachePolicy);
+  // Said as the dry run says it, when this run made the image.
+  if (decision.action === 'build' && decision.record !== undefined && ctx.report.cache.some((entry) => entry.name === image && entry.action === 'build') && decision.reason.startsWith('image changed')) {
+    decision = { ...decision, reason: 'image rebuilt' };
+  }
   if (decision.action === 'reuse' && decision.record !== undefined) {
     ctx.reporter.info(`build_rootfs: reused ${tarball}: ${decision.reason}`);
     ctx.report.cache.push({ kind: 'artifact', name: 'rootfs.tgz', action: 'reuse', reason: decision.reason, id: decision.record.sha256 });
