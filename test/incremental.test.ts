@@ -4,13 +4,14 @@
 // recap says so; after a commit on feature, exactly the stage of that branch
 // and the images below it are rebuilt, naming the move; --no-cache and an
 // expired maximum age rebuild; a tampered rootfs.tgz is rebuilt.
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
 import { readHostState, type HostState } from './helpers/host-state.js';
 import { imageIds, removeNewImages } from './helpers/images.js';
 import { sh, uniqueName } from './helpers/sh.js';
+import { pxeServerSettings, startSshd, type TestSshd } from './helpers/sshd.js';
 import { runVauban, tail, type VaubanRun } from './helpers/vauban.js';
 
 const PASSPHRASE = 'vault-passphrase-incremental-test';
@@ -184,5 +185,64 @@ describe('incremental builds', () => {
     expect(run.output).toMatch(/mksquashfs/);
     const rebuilt = JSON.parse(readFileSync(`${tarball}.inputs.json`, 'utf8')) as { sha256: string };
     expect(await sha256(tarball)).toBe(rebuilt.sha256);
+  });
+
+  describe('conffs and upload', () => {
+    let uploadDir: string;
+    let sshd: TestSshd;
+    const conffsArgs = () => ['-s', `${prefix}/pb_base.yml`, '-n', MASTER, '-a', 'web01,web02', '-i', 'no', '-u', 'yes', '--compression', 'zstd', 'feature@pb_web.yml'];
+    const releaseFile = (member: string) => path.join(uploadDir, MASTER, 'current', member);
+    /** The files the run sent: its recap's "Uploaded:" lines. */
+    const uploaded = (run: VaubanRun) => [...run.output.matchAll(/^\S*\s+ssh:\/\/127\.0\.0\.1:\d+:\S+\/(\S+)$/gm)].map((match) => match[1]).sort();
+    const upload = () => ({ ...pxeServerSettings(sshd, { user: 'root', keyFile: path.join(work, 'upload-key'), dir: uploadDir }) });
+
+    beforeAll(async () => {
+      const key = path.join(work, 'upload-key');
+      await sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'vauban-test-incremental', '-f', key]);
+      sshd = await startSshd(path.join(work, 'sshd'), [readFileSync(`${key}.pub`, 'utf8').trim()]);
+      uploadDir = path.join(work, 'pxe');
+      mkdirSync(uploadDir);
+    }, 60_000);
+
+    afterAll(async () => {
+      await sshd?.stop();
+    });
+
+    it('an unchanged rebuild reuses every conffs and sends nothing', async () => {
+      const first = await vauban(conffsArgs(), upload());
+      expect(first.exitCode, tail(first)).toBe(0);
+      expect(decisions(first).web01).toMatch(/^build: /);
+      expect(uploaded(first)).toEqual(['conffs-web01.tgz', 'conffs-web02.tgz', 'rootfs.tgz']);
+      const inodes = ['rootfs.tgz', 'conffs-web01.tgz', 'conffs-web02.tgz'].map((member) => statSync(releaseFile(member)).ino);
+      const run = await vauban(conffsArgs(), upload());
+      expect(run.exitCode, tail(run)).toBe(0);
+      const said = decisions(run);
+      for (const name of ['web01', 'web02', 'rootfs.tgz', `${prefix}/pb_web.yml`]) expect(said[name], `${name}\n${tail(run, 60)}`).toMatch(/^reuse: inputs unchanged/);
+      expect(run.output).not.toMatch(/TASK \[/);
+      expect(uploaded(run)).toEqual([]);
+      // A new release, live, of the very same files: hard links of the previous one's.
+      expect(run.output).toMatch(/unchanged \(same sha256, linked, not sent\): conffs-web01\.tgz, conffs-web02\.tgz, rootfs\.tgz/);
+      expect(['rootfs.tgz', 'conffs-web01.tgz', 'conffs-web02.tgz'].map((member) => statSync(releaseFile(member)).ino)).toEqual(inodes);
+    });
+
+    it("a changed host var rebuilds only that host's conffs and sends only its archive", async () => {
+      const clone = path.join(work, 'clone-master');
+      await sh('git', ['clone', '-q', '-b', 'master', repo.bare, clone]);
+      const inventory = path.join(clone, 'inventory');
+      writeFileSync(inventory, readFileSync(inventory, 'utf8').replace('web02 http_port=8082', 'web02 http_port=9092'));
+      const git = (...args: string[]) => sh('git', ['-c', 'user.name=t', '-c', 'user.email=t@vauban.invalid', ...args], { cwd: clone });
+      await git('commit', '-q', '-am', 'web02 listens on 9092');
+      await git('push', '-q', 'origin', 'master');
+      const web01 = statSync(releaseFile('conffs-web01.tgz')).ino;
+      const run = await vauban(conffsArgs(), upload());
+      expect(run.exitCode, tail(run)).toBe(0);
+      const said = decisions(run);
+      expect(said.web01).toMatch(/^reuse: inputs unchanged/);
+      expect(said.web02).toBe('build: host vars changed');
+      expect(uploaded(run)).toEqual(['conffs-web02.tgz']);
+      expect(statSync(releaseFile('conffs-web01.tgz')).ino).toBe(web01);
+      const listing = await sh('tar', ['-xzOf', releaseFile('conffs-web02.tgz'), 'etc/vauban-web.conf']);
+      expect(listing).toBe('listen 9092 on web02\n');
+    });
   });
 });

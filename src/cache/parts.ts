@@ -95,7 +95,7 @@ export interface ConffsPartsInput {
   /** The id of the image the host's stages are replayed on. */
   source: string;
   host: string;
-  /** Each stage replayed: playbook, branch, commit. */
+  /** Each stage replayed: playbook, branch, and the digest of its tree without the inventory (AnsibleRepository.inventorylessTree). */
   stages: ReadonlyArray<{ playbook: string; branch: string; commit: string }>;
   script: string;
   /** sha256 of the host's variables in the inventory. */

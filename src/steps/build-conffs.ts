@@ -112,7 +112,8 @@ async function hostParts(ctx: Context, input: HostInput): Promise<InputParts> {
   const stages = [];
   for (const stage of ctx.options.stages) {
     const branch = stage.branch ?? ctx.options.branch;
-    stages.push({ playbook: stage.playbook, branch, commit: (await ctx.ansible.checkout(branch)).sha });
+    // Not the commit: the tree without the inventory, whose effect on this host is its variables (vars).
+    stages.push({ playbook: stage.playbook, branch, commit: await ctx.ansible.inventorylessTree(await ctx.ansible.checkout(branch)) });
   }
   const entry = vaultFile(ctx.vaultDir, input.host);
   return conffsPartsFrom(ctx.settings.values, {

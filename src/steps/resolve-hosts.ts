@@ -97,8 +97,14 @@ export function readHostMacs(inventoryJson: string, hosts: readonly string[]): M
 
 /** The sha256 of each host's variables in `ansible-inventory --list` output (keys sorted: a digest of what they say, not of their order). */
 export function readHostVarsDigests(inventoryJson: string, hosts: readonly string[]): Map<string, string> {
-  const hostvars = (JSON.parse(inventoryJson) as { _meta?: { hostvars?: Record<string, unknown> } })._meta?.hostvars ?? {};
-  return new Map(hosts.map((host) => [host, sha256Hex(canonicalJson(hostvars[host] ?? {}))]));
+  const inventory = JSON.parse(inventoryJson) as Record<string, { hosts?: string[]; children?: string[]; hostvars?: Record<string, unknown> } | undefined>;
+  const hostvars = inventory._meta?.hostvars ?? {};
+  // A host's groups matter as much as its variables (group_names, groups[...] in templates): its direct groups and the group tree.
+  const tree = Object.entries(inventory)
+    .filter(([name]) => name !== '_meta')
+    .map(([name, group]) => [name, [...(group?.children ?? [])].sort()]);
+  const groupsOf = (host: string) => Object.entries(inventory).filter(([name, group]) => name !== '_meta' && (group?.hosts ?? []).includes(host)).map(([name]) => name).sort();
+  return new Map(hosts.map((host) => [host, sha256Hex(canonicalJson({ vars: hostvars[host] ?? {}, groups: groupsOf(host), tree }))]));
 }
 
 function canonicalJson(value: unknown): string {
