@@ -17,15 +17,21 @@ export function rawBaseParts(base: { file: string; size: number; mtimeMs: number
   return { kind: 'raw-iso', file: base.file, size: String(base.size), mtime: String(Math.trunc(base.mtimeMs)) };
 }
 
-/** <prefix>/iso: raw-iso + Dockerfile.base, its build args and the Ansible tree it copies (the branch's commit). */
-export function baseImageParts(input: { parent: string; dockerfile: string; origin: string; branch: string; commit: string; ansiblePackages: string }): InputParts {
+/**
+ * <prefix>/iso: raw-iso + Dockerfile.base and its build args (ISO is the
+ * origin written in /imginfo; ANSIBLE_PACKAGES is the Ansible version of every
+ * image below). Not the branch's commit it copies to /root/ansible: nothing
+ * made from this image keeps that copy (each stage and the host resolution put
+ * their branch over it and `git clean -ffdx` it, the rootfs removes
+ * root/ansible, a conffs leaves it out), so a commit on the default branch
+ * does not rebuild the base of every master.
+ */
+export function baseImageParts(input: { parent: string; dockerfile: string; origin: string; ansiblePackages: string }): InputParts {
   return {
     kind: 'iso',
     parent: input.parent,
     dockerfile: input.dockerfile,
     origin: input.origin,
-    branch: input.branch,
-    commit: input.commit,
     ANSIBLE_PACKAGES: input.ansiblePackages,
   };
 }

@@ -75,15 +75,9 @@ export async function predictCache(input: PredictInput): Promise<Prediction> {
     const prefix = osName ?? '<os-name>';
     entries.push({ kind: 'image', name: `${prefix}/raw-iso`, action: decision.action, reason: decision.reason });
     if (parent !== undefined) {
-      const commit = await input.branchSha(options.branch);
-      if (commit === undefined) {
-        unknown = `branch ${options.branch} not found`;
-        rebuilt(`${prefix}/iso`);
-      } else {
-        const dockerfile = sha256Hex(readFileSync(path.join(input.installDir, 'Dockerfile.base')));
-        const ansiblePackages = settings.ANSIBLE_PACKAGES?.trim() || 'ansible';
-        parent = await decide(`${prefix}/iso`, baseImageParts({ parent, dockerfile, origin, branch: options.branch, commit, ansiblePackages }));
-      }
+      const dockerfile = sha256Hex(readFileSync(path.join(input.installDir, 'Dockerfile.base')));
+      const ansiblePackages = settings.ANSIBLE_PACKAGES?.trim() || 'ansible';
+      parent = await decide(`${prefix}/iso`, baseImageParts({ parent, dockerfile, origin, ansiblePackages }));
     } else {
       rebuilt(`${prefix}/iso`);
     }

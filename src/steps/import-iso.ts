@@ -88,8 +88,6 @@ export async function importIso(ctx: Context, base: MountedBase | undefined, cac
     parent: await imageId(docker, rawIso),
     dockerfile: sha256Hex(readFileSync(dockerfile)),
     origin,
-    branch: ctx.options.branch,
-    commit: checkout.sha,
     ansiblePackages,
   });
   const decision = await decideImage(ctx, { name: image, parts, parentRebuilt: cached === undefined });
