@@ -6,7 +6,7 @@ import { applyStages } from './steps/apply-stages.js';
 import { bootstrapFs } from './steps/bootstrap-fs.js';
 import { buildConffs } from './steps/build-conffs.js';
 import { buildRootfs } from './steps/build-rootfs.js';
-import { chrootDracut } from './steps/chroot-dracut.js';
+import { chrootDracut, findCachedKernel } from './steps/chroot-dracut.js';
 import { findCachedRawBase, importIso } from './steps/import-iso.js';
 import { mountIso } from './steps/mount-iso.js';
 import { preflight } from './steps/preflight.js';
@@ -16,10 +16,13 @@ import { upload } from './steps/upload.js';
 export async function runPipeline(ctx: Context): Promise<void> {
   const checked = await preflight(ctx);
   // A raw-iso of the same base, still fresh, spares the mount when no kernel is to be built from it (issue 12).
+  // Likewise a kernel and initramfs of the same base (issue 12): with both, the base is not mounted at all.
   const cachedBase = await findCachedRawBase(ctx);
-  const base = cachedBase === undefined || ctx.runs('chroot_dracut') ? await mountIso(ctx) : undefined;
+  const cachedKernel = await findCachedKernel(ctx);
+  const needsBase = (ctx.runs('import_iso') && cachedBase === undefined) || (ctx.runs('chroot_dracut') && cachedKernel.reused === undefined);
+  const base = needsBase ? await mountIso(ctx) : undefined;
   await bootstrapFs(ctx, base);
-  const kernel = await chrootDracut(ctx, base);
+  const kernel = cachedKernel.reused ?? (await chrootDracut(ctx, base, cachedKernel.reason));
   const imported = await importIso(ctx, base, cachedBase);
   const sourceImage = ctx.options.sourceImage;
   const source = imported?.image ?? sourceImage;

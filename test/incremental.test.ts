@@ -187,6 +187,18 @@ describe('incremental builds', () => {
     expect(await sha256(tarball)).toBe(rebuilt.sha256);
   });
 
+  it('vmlinuz and initramfs.img are reused while the base, dracut.conf and modules.d are unchanged: the base is not even mounted', async () => {
+    const args = ['-f', baseImage, '-n', MASTER, '-r', 'no', '-l', 'no', '-u', 'no', '-i', 'yes'];
+    const first = await vauban(args);
+    expect(first.exitCode, tail(first)).toBe(0);
+    expect(decisions(first).vmlinuz).toMatch(/^build: /);
+    const run = await vauban(args);
+    expect(run.exitCode, tail(run)).toBe(0);
+    expect(decisions(run).vmlinuz).toMatch(/^reuse: inputs unchanged/);
+    expect(decisions(run)['initramfs.img']).toMatch(/^reuse: inputs unchanged/);
+    expect(run.output).not.toMatch(/mount_iso|bootstrap_fs|dracut for/);
+  });
+
   describe('conffs and upload', () => {
     let uploadDir: string;
     let sshd: TestSshd;

@@ -133,3 +133,12 @@ export function conffsPartsFrom(settings: Settings, input: ConffsPartsInput): In
     HOOK_POST_ANSIBLE: hiddenPart(settings.HOOK_POST_ANSIBLE),
   };
 }
+
+/**
+ * vmlinuz and initramfs.img: the base they come from (the raw-iso's parts: the
+ * kernel is the newest of the mirror when bootstrap_fs ran, which the maximum
+ * age renews), dracut.conf and our dracut modules.
+ */
+export function kernelParts(input: { base: string; dracutConf: string; modules: string }): InputParts {
+  return { kind: 'kernel', base: input.base, dracutConf: input.dracutConf, modules: input.modules };
+}

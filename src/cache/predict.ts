@@ -13,7 +13,7 @@ import { sha256File } from '../system/sha256-file.js';
 import type { DockerClient } from '../system/docker/client.js';
 import { vaultFile } from '../vault.js';
 import { decideArtifact } from './artifact-record.js';
-import { baseIdentity } from './base-identity.js';
+import { baseIdentity, kernelInputs } from './base-identity.js';
 import { decideCache, type CachePolicy } from './decide.js';
 import { OS_NAME_LABEL, findCachedImage, imageId, previousBuildOf } from './image-cache.js';
 import { inputsDigest, sha256Hex, type InputParts } from './inputs.js';
@@ -84,6 +84,13 @@ export async function predictCache(input: PredictInput): Promise<Prediction> {
   } else if (options.rootfs && options.sourceImage !== undefined) {
     parent = await imageId(docker, options.sourceImage).catch(() => undefined);
     if (parent === undefined) unknown = `source image ${options.sourceImage} is not local (looked up at run time)`;
+  }
+  if (options.initramfs) {
+    const parts = kernelInputs(options, settings, input.cwd, input.installDir);
+    for (const name of ['vmlinuz', 'initramfs.img']) {
+      const decision = await decideArtifact(path.join(input.cwd, name), parts, policy);
+      entries.push({ kind: 'artifact', name, action: decision.action, reason: decision.reason });
+    }
   }
   if (!options.rootfs) return { entries, osName };
 

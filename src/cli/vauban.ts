@@ -141,10 +141,10 @@ async function predictCacheForDryRun(
   installDir: string,
   inputsOk: boolean,
 ): Promise<import('./print-plan.js').DryRunCache> {
-  if (!options.rootfs) return { entries: [] };
+  if (!options.rootfs && !options.initramfs) return { entries: [] };
   if (!inputsOk) return { entries: [], unknown: 'not looked up: fix the problems below first' };
-  const url = settings.values.ANSIBLE_REPO;
-  if (url === undefined) return { entries: [], unknown: 'not looked up: ANSIBLE_REPO is not set' };
+  const url = settings.values.ANSIBLE_REPO ?? '';
+  if (url === '' && options.rootfs) return { entries: [], unknown: 'not looked up: ANSIBLE_REPO is not set' };
   try {
     const { createDockerClient } = await import('../system/docker/client.js');
     const docker = await createDockerClient();
