@@ -127,9 +127,9 @@ describe('incremental builds', () => {
     // The dry run says beforehand what the run then does, with the OS name read from the reusable base.
     const dry = await vauban([...BUILD(), '--dry-run', '--json']);
     expect(dry.exitCode, tail(dry)).toBe(0);
-    const plan = (JSON.parse(dry.output.slice(dry.output.indexOf('{'))) as { plan: { prefix: string; cache: { entries: Array<{ name: string; action: string; reason: string }> } } }).plan;
-    expect(plan.prefix).toBe(prefix);
-    const predicted = Object.fromEntries(plan.cache.entries.map((entry) => [entry.name, `${entry.action}: ${entry.reason}`]));
+    const document = JSON.parse(dry.output.slice(dry.output.indexOf('{'))) as { plan: { prefix: string }; cache: { entries: Array<{ name: string; action: string; reason: string }> } };
+    expect(document.plan.prefix).toBe(prefix);
+    const predicted = Object.fromEntries(document.cache.entries.map((entry) => [entry.name, `${entry.action}: ${entry.reason}`]));
     const text = await vauban([...BUILD(), '--dry-run']);
     expect(text.output).toMatch(new RegExp(`Reuse or build:\\n  reuse   image ${prefix}/raw-iso: inputs unchanged`));
 

@@ -12,7 +12,7 @@ export interface DryRunCache {
   osName?: string;
 }
 
-/** The dry run's reuse-or-build, as --json prints it under plan.cache. */
+/** The dry run's reuse-or-build, as --json prints it (`cache`, beside the plan: a run's document has its plan and, in `result.cache`, what it did). */
 function cacheDocument(options: VaubanOptions, cache: DryRunCache) {
   return {
     no_cache: options.noCache,
@@ -72,7 +72,7 @@ export function planDocument(plan: Plan) {
 }
 
 export function planToJson(options: VaubanOptions, plan: Plan, problems: string[], cache: DryRunCache = { entries: [] }): string {
-  return `${JSON.stringify({ options: optionsDocument(options), plan: { ...planDocument(plan), cache: cacheDocument(options, cache) }, problems }, null, 2)}\n`;
+  return `${JSON.stringify({ options: optionsDocument(options), plan: planDocument(plan), cache: cacheDocument(options, cache), problems }, null, 2)}\n`;
 }
 
 export function planToText(options: VaubanOptions, plan: Plan, problems: string[], cache: DryRunCache = { entries: [] }): string {

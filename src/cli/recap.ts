@@ -7,7 +7,8 @@ export function printRecap(reporter: Reporter, report: RunReport, ok: boolean): 
   const paint = reporter.paint;
   reporter.line('');
   reporter.line(paint.bold('==== vauban recap ===='));
-  if (report.images.length > 0) {
+  // With the cache's decisions, each image is listed there, reused or built.
+  if (report.images.length > 0 && report.cache.length === 0) {
     reporter.line('Images built:');
     for (const image of report.images) reporter.line(`  ${image}`);
   }

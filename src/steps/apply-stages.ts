@@ -48,8 +48,7 @@ export async function applyStages(ctx: Context, source: string | undefined, pref
       },
     });
   });
-  // Built, not merely tagged on an image of an earlier run.
-  if (ctx.report.cache.find((entry) => entry.name === ctx.options.name)?.action !== 'reuse') ctx.report.images.push(ctx.options.name);
+  ctx.report.images.push(ctx.options.name);
   return ctx.options.name;
 }
 

@@ -34,6 +34,11 @@ export async function buildRootfs(ctx: Context, image: string | undefined): Prom
   if (decision.action === 'build' && decision.record !== undefined && ctx.report.cache.some((entry) => entry.name === image && entry.action === 'build') && decision.reason.startsWith('image changed')) {
     decision = { ...decision, reason: 'image rebuilt' };
   }
+  // The SBOM beside it is reused with it: it must still be the one recorded.
+  const sbomOf = decision.record?.facts.sbom ?? '';
+  if (decision.action === 'reuse' && sbomOf !== '' && !(existsSync(sbomOf) && (await sha256File(sbomOf)) === decision.record?.facts.sbomSha256)) {
+    decision = { action: 'build', reason: `${path.basename(sbomOf)} does not match its record`, record: decision.record };
+  }
   if (decision.action === 'reuse' && decision.record !== undefined) {
     ctx.reporter.info(`build_rootfs: reused ${tarball}: ${decision.reason}`);
     ctx.report.cache.push({ kind: 'artifact', name: 'rootfs.tgz', action: 'reuse', reason: decision.reason, id: decision.record.sha256 });

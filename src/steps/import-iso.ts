@@ -58,6 +58,7 @@ export async function importIso(ctx: Context, base: MountedBase | undefined, cac
     rawIso = `${prefix}/raw-iso`;
     await tagImage(docker, cached.decision.reused.id, rawIso);
     ctx.reporter.line(`  reused ${rawIso} (${cached.decision.reused.id.slice(7, 19)}): ${cached.decision.reason}`);
+    ctx.report.images.push(rawIso);
     ctx.report.cache.push({ kind: 'image', name: rawIso, action: 'reuse', reason: cached.decision.reason, id: cached.decision.reused.id });
   } else if (base !== undefined) {
     prefix = readOsName(base.root);
@@ -94,6 +95,7 @@ export async function importIso(ctx: Context, base: MountedBase | undefined, cac
   if (decision.action === 'reuse' && decision.reused !== undefined) {
     await tagImage(docker, decision.reused.id, image);
     ctx.reporter.line(`  reused ${image} (${decision.reused.id.slice(7, 19)}): ${decision.reason}`);
+    ctx.report.images.push(image);
     ctx.report.cache.push({ kind: 'image', name: image, action: 'reuse', reason: decision.reason, id: decision.reused.id });
   } else {
     await ctx.reporter.step(`import_iso: ${image} (Dockerfile.base; ${decision.reason})`, async () => {
