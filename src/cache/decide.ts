@@ -69,6 +69,7 @@ export function describeChange(before: InputParts, now: InputParts): string {
     if (key === 'parent') return `parent image changed ${short(before.parent)} → ${short(now.parent)}`;
     if (key === 'image') return `image changed ${short(before.image)} → ${short(now.image)}`;
     if (key === 'keys') return 'sshd keys changed';
+    if (key === 'name') return `made for ${before.name ?? '?'}, not ${now.name ?? '?'}`;
     if (key === 'vars') return 'host vars changed';
     if (key === 'source') return `source image changed ${short(before.source)} → ${short(now.source)}`;
     if (key === 'stages') return 'stages or their branches moved';

@@ -76,11 +76,12 @@ export function stageParts(input: StagePartsInput): InputParts {
 }
 
 /**
- * rootfs.tgz: the master's image id, the compression, and the sshd keys of the
- * master put in it (the vault entry's content digest: a new key makes a new rootfs).
+ * rootfs.tgz: the master's name and image id, the compression, and the sshd
+ * keys of the master put in it (the vault entry's content digest: a new key
+ * makes a new rootfs; the name, because two masters of one image get each its own keys).
  */
-export function rootfsParts(input: { image: string; compression: string; keys: string }): InputParts {
-  return { kind: 'rootfs', image: input.image, compression: input.compression, keys: input.keys };
+export function rootfsParts(input: { name: string; image: string; compression: string; keys: string }): InputParts {
+  return { kind: 'rootfs', name: input.name, image: input.image, compression: input.compression, keys: input.keys };
 }
 
 /** A stage's parts with its settings read from the run's settings: the one way the steps and the dry run compute them. */

@@ -120,7 +120,7 @@ export async function predictCache(input: PredictInput): Promise<Prediction> {
     const entry = vaultFile(path.join(input.cwd, 'vault'), options.name);
     const keys = existsSync(entry) ? await sha256File(entry) : '';
     const compression = options.compression ?? settings.SQUASHFS_COMPRESSION ?? 'xz';
-    const decision = await decideArtifact(tarball, rootfsParts({ image: parent, compression, keys }), policy);
+    const decision = await decideArtifact(tarball, rootfsParts({ name: options.name, image: parent, compression, keys }), policy);
     entries.push({ kind: 'artifact', name: 'rootfs.tgz', action: decision.action, reason: decision.reason });
   }
   return { entries, osName };

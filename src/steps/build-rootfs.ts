@@ -88,7 +88,7 @@ export async function buildRootfs(ctx: Context, image: string | undefined): Prom
 async function rootfsPartsOf(ctx: Context, image: string): Promise<InputParts> {
   const entry = vaultFile(ctx.vaultDir, ctx.options.name);
   const keys = existsSync(entry) ? await sha256File(entry) : '';
-  return rootfsParts({ image: await imageId(await ctx.docker(), image), compression: ctx.compression, keys });
+  return rootfsParts({ name: ctx.options.name, image: await imageId(await ctx.docker(), image), compression: ctx.compression, keys });
 }
 
 const DEFAULT_HOSTS = '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n';
