@@ -224,7 +224,7 @@ describe('incremental builds', () => {
       const first = await vauban(conffsArgs(), upload());
       expect(first.exitCode, tail(first)).toBe(0);
       expect(decisions(first).web01).toMatch(/^build: /);
-      expect(uploaded(first)).toEqual(['conffs-web01.tgz', 'conffs-web02.tgz', 'rootfs.tgz']);
+      expect(uploaded(first)).toEqual(['conffs-web01.tgz', 'conffs-web02.tgz', 'rootfs.tgz', 'sbom.cdx.json']);
       const inodes = ['rootfs.tgz', 'conffs-web01.tgz', 'conffs-web02.tgz'].map((member) => statSync(releaseFile(member)).ino);
       const run = await vauban(conffsArgs(), upload());
       expect(run.exitCode, tail(run)).toBe(0);
@@ -233,7 +233,7 @@ describe('incremental builds', () => {
       expect(run.output).not.toMatch(/TASK \[/);
       expect(uploaded(run)).toEqual([]);
       // A new release, live, of the very same files: hard links of the previous one's.
-      expect(run.output).toMatch(/unchanged \(same sha256, linked, not sent\): conffs-web01\.tgz, conffs-web02\.tgz, rootfs\.tgz/);
+      expect(run.output).toMatch(/unchanged \(same sha256, linked, not sent\): conffs-web01\.tgz, conffs-web02\.tgz, rootfs\.tgz, sbom\.cdx\.json/);
       expect(['rootfs.tgz', 'conffs-web01.tgz', 'conffs-web02.tgz'].map((member) => statSync(releaseFile(member)).ino)).toEqual(inodes);
     });
 
@@ -253,7 +253,7 @@ describe('incremental builds', () => {
       expect(said.web02).toBe('build: host vars changed');
       expect(uploaded(run)).toEqual(['conffs-web02.tgz']);
       expect(statSync(releaseFile('conffs-web01.tgz')).ino).toBe(web01);
-      const listing = await sh('tar', ['-xzOf', releaseFile('conffs-web02.tgz'), 'etc/vauban-web.conf']);
+      const listing = await sh('tar', ['-xzOf', releaseFile('conffs-web02.tgz'), '--wildcards', '*etc/vauban-web.conf']);
       expect(listing).toBe('listen 9092 on web02\n');
     });
   });
