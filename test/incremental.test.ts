@@ -202,7 +202,8 @@ describe('incremental builds', () => {
   describe('conffs and upload', () => {
     let uploadDir: string;
     let sshd: TestSshd;
-    const conffsArgs = () => ['-s', `${prefix}/pb_base.yml`, '-n', MASTER, '-a', 'web01,web02', '-i', 'no', '-u', 'yes', '--compression', 'zstd', 'feature@pb_web.yml'];
+    // -b feature: the hosts' variables come from the inventory of the branch the stage plays.
+    const conffsArgs = () => ['-s', `${prefix}/pb_base.yml`, '-n', MASTER, '-b', 'feature', '-a', 'web01,web02', '-i', 'no', '-u', 'yes', '--compression', 'zstd', 'feature@pb_web.yml'];
     const releaseFile = (member: string) => path.join(uploadDir, MASTER, 'current', member);
     /** The files the run sent: its recap's "Uploaded:" lines. */
     const uploaded = (run: VaubanRun) => [...run.output.matchAll(/^\S*\s+ssh:\/\/127\.0\.0\.1:\d+:\S+\/(\S+)$/gm)].map((match) => match[1]).sort();
@@ -238,13 +239,13 @@ describe('incremental builds', () => {
     });
 
     it("a changed host var rebuilds only that host's conffs and sends only its archive", async () => {
-      const clone = path.join(work, 'clone-master');
-      await sh('git', ['clone', '-q', '-b', 'master', repo.bare, clone]);
+      const clone = path.join(work, 'clone-feature-inventory');
+      await sh('git', ['clone', '-q', '-b', 'feature', repo.bare, clone]);
       const inventory = path.join(clone, 'inventory');
       writeFileSync(inventory, readFileSync(inventory, 'utf8').replace('web02 http_port=8082', 'web02 http_port=9092'));
       const git = (...args: string[]) => sh('git', ['-c', 'user.name=t', '-c', 'user.email=t@vauban.invalid', ...args], { cwd: clone });
       await git('commit', '-q', '-am', 'web02 listens on 9092');
-      await git('push', '-q', 'origin', 'master');
+      await git('push', '-q', 'origin', 'feature');
       const web01 = statSync(releaseFile('conffs-web01.tgz')).ino;
       const run = await vauban(conffsArgs(), upload());
       expect(run.exitCode, tail(run)).toBe(0);

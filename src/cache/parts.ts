@@ -102,7 +102,10 @@ export interface ConffsPartsInput {
   /** The id of the image the host's stages are replayed on. */
   source: string;
   host: string;
-  /** Each stage replayed: playbook, branch, and the digest of its tree without the inventory (AnsibleRepository.inventorylessTree). */
+  /**
+   * Each stage replayed: playbook, branch, and on the run's branch (whose inventory gave `vars`) the digest of
+   * its tree without the inventory (AnsibleRepository.inventorylessTree), on any other branch its commit.
+   */
   stages: ReadonlyArray<{ playbook: string; branch: string; commit: string }>;
   script: string;
   /** sha256 of the host's variables in the inventory. */

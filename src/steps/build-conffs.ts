@@ -112,8 +112,10 @@ async function hostParts(ctx: Context, input: HostInput): Promise<InputParts> {
   const stages = [];
   for (const stage of ctx.options.stages) {
     const branch = stage.branch ?? ctx.options.branch;
-    // Not the commit: the tree without the inventory, whose effect on this host is its variables (vars).
-    stages.push({ playbook: stage.playbook, branch, commit: await ctx.ansible.inventorylessTree(await ctx.ansible.checkout(branch)) });
+    // On the run's branch, whose inventory gave the host's variables (vars): the tree without the inventory, so
+    // that another host's change does not rebuild this one. On another branch, its whole commit (its inventory too).
+    const checkout = await ctx.ansible.checkout(branch);
+    stages.push({ playbook: stage.playbook, branch, commit: branch === ctx.options.branch ? await ctx.ansible.inventorylessTree(checkout) : checkout.sha });
   }
   const entry = vaultFile(ctx.vaultDir, input.host);
   return conffsPartsFrom(ctx.settings.values, {
