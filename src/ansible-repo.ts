@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { VaubanError } from './errors.js';
-import { checkoutBranch, fetchBranch, initMirror, type GitRemote } from './system/git.js';
+import { checkoutBranch, fetchBranch, initMirror, treeMentionsAnyWord, type GitRemote } from './system/git.js';
 import type { RunOptions } from './system/run.js';
 
 export interface Checkout {
@@ -95,6 +95,23 @@ export class AnsibleRepository {
     this.trees?.set(checkout.sha, tree);
     return tree;
   }
+
+  /**
+   * Whether a file of the branch's commit (anywhere in the repository: a
+   * playbook under ANSIBLE_ROOT_DIR may reach roles outside it through
+   * ansible.cfg) holds one of `words` as a word; asked once per commit and words.
+   */
+  mentionsAnyWord(checkout: Checkout, words: readonly string[]): Promise<boolean> {
+    const key = `${checkout.sha} ${words.join(' ')}`;
+    let found = this.mentions.get(key);
+    if (found === undefined) {
+      found = treeMentionsAnyWord(checkout.dir, words, this.options.runOptions);
+      this.mentions.set(key, found);
+    }
+    return found;
+  }
+
+  private readonly mentions = new Map<string, Promise<boolean>>();
 
   /** The folder ansible runs in, inside a working copy. */
   ansibleDir(checkout: Checkout): string {

@@ -32,7 +32,7 @@ export async function runPipeline(ctx: Context): Promise<void> {
   const master = await applyStages(ctx, source, prefix);
   const rootfs = await buildRootfs(ctx, master);
   // The conffs of the run are built on the same source as the master (A2).
-  const conffs = await buildConffs(ctx, { source, prefix, hosts: hosts?.hosts, macs: hosts?.macs, vars: hosts?.vars });
+  const conffs = await buildConffs(ctx, { source, prefix, hosts: hosts?.hosts, macs: hosts?.macs, vars: hosts?.vars, inventory: hosts?.inventory });
   if (ctx.registry.enabled) await ctx.reporter.step('registry: pushes', () => ctx.registry.flush());
   await upload(ctx, { kernel, rootfs, conffs });
   // The uploaded rootfs' image is the one `deployed` points to (A10).

@@ -71,6 +71,7 @@ export function describeChange(before: InputParts, now: InputParts): string {
     if (key === 'keys') return 'sshd keys changed';
     if (key === 'name') return `made for ${before.name ?? '?'}, not ${now.name ?? '?'}`;
     if (key === 'vars') return 'host vars changed';
+    if (key === 'inventory') return before.inventory === undefined || now.inventory === undefined ? 'the stages now read other hosts (hostvars, groups...) or no longer do' : 'the inventory changed (the stages read other hosts: hostvars, groups...)';
     if (key === 'source') return `source image changed ${short(before.source)} → ${short(now.source)}`;
     if (key === 'stages') return 'stages or their branches moved';
     if (key === 'branch') return `branch changed ${before.branch ?? 'none'} → ${now.branch ?? 'none'}`;

@@ -108,18 +108,43 @@ export interface ConffsPartsInput {
    */
   stages: ReadonlyArray<{ playbook: string; branch: string; commit: string }>;
   script: string;
-  /** sha256 of the host's variables in the inventory. */
+  /** sha256 of the host's variables and groups in the inventory. */
   vars: string;
+  /** sha256 of the whole inventory (every host's variables, every group): taken when `readsOtherHosts`. */
+  inventory: string;
+  /** A stage's tree names what a play reads other hosts through (OTHER_HOSTS_WORDS). */
+  readsOtherHosts: boolean;
   /** sha256 of the host's vault entry (its sshd keys), '' before it exists. */
   keys: string;
   mac: string;
 }
 
 /**
+ * The magic variables through which a play reads other hosts' variables or
+ * the group membership (hostvars['db01'].ip, groups['web'], play_hosts...),
+ * and the lookup that lists the inventory's hosts. A tree that names none of
+ * them makes a host's conffs from its own variables and groups only; one that
+ * names any (a false alarm, e.g. a comment, only costs a rebuild) depends on
+ * the whole inventory.
+ */
+export const OTHER_HOSTS_WORDS: readonly string[] = [
+  'hostvars',
+  'groups',
+  'play_hosts',
+  'ansible_play_hosts',
+  'ansible_play_hosts_all',
+  'ansible_play_batch',
+  'inventory_hostnames',
+];
+
+/**
  * A host's conffs: its source image, the stages replayed (each with its
  * branch's commit), the host's name and inventory variables (a dynamic
  * inventory changes them without a commit), its sshd keys, its MAC, and the
- * settings that reach the play (as a stage's).
+ * settings that reach the play (as a stage's). When the stages can read other
+ * hosts (readsOtherHosts), the whole inventory too: another host's variable
+ * or a group's members changing then rebuilds this host, whose templates may
+ * print them. Otherwise the part is left out, so that such a change does not.
  */
 export function conffsPartsFrom(settings: Settings, input: ConffsPartsInput): InputParts {
   return {
@@ -129,6 +154,7 @@ export function conffsPartsFrom(settings: Settings, input: ConffsPartsInput): In
     stages: input.stages.map((stage) => `${stage.branch}@${stage.playbook}@${stage.commit}`).join(' '),
     script: input.script,
     vars: input.vars,
+    ...(input.readsOtherHosts ? { inventory: input.inventory } : {}),
     keys: input.keys,
     mac: input.mac,
     ANSIBLE_ROOT_DIR: settings.ANSIBLE_ROOT_DIR ?? '',

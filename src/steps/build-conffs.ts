@@ -9,7 +9,7 @@ import path from 'node:path';
 import { decideArtifact, recordFileOf, writeArtifactRecord } from '../cache/artifact-record.js';
 import { imageId } from '../cache/image-cache.js';
 import { sha256Hex, type InputParts } from '../cache/inputs.js';
-import { conffsPartsFrom } from '../cache/parts.js';
+import { OTHER_HOSTS_WORDS, conffsPartsFrom } from '../cache/parts.js';
 import type { Context } from '../context.js';
 import { sha256File } from '../system/sha256-file.js';
 import { vaultFile } from '../vault.js';
@@ -35,6 +35,8 @@ export interface ConffsInput {
   macs?: Map<string, string>;
   /** sha256 of each host's inventory variables (issue 12: an input of its conffs). */
   vars?: Map<string, string>;
+  /** sha256 of the whole inventory: the input instead when the stages read other hosts (hostvars, groups...). */
+  inventory?: string;
 }
 
 export async function buildConffs(ctx: Context, input: ConffsInput): Promise<ConffsArtifact[] | undefined> {
@@ -62,7 +64,7 @@ export async function buildConffs(ctx: Context, input: ConffsInput): Promise<Con
           ctx.report.hosts.push(result);
           const logStream = openLogFile(log, { secrets: ctx.settings.secrets });
           try {
-            const hostInput = { host, source, prefix, logStream, result, mac: input.macs?.get(host), vars: input.vars?.get(host) ?? '' };
+            const hostInput = { host, source, prefix, logStream, result, mac: input.macs?.get(host), vars: input.vars?.get(host) ?? '', inventory: input.inventory ?? '' };
             const artifact = (await reuseHostConffs(ctx, hostInput)) ?? (await buildHostConffs(ctx, hostInput));
             artifacts.push(artifact);
             result.ok = true;
@@ -102,6 +104,7 @@ interface HostInput {
   result: HostResult;
   mac: string | undefined;
   vars: string;
+  inventory: string;
   /** Why the cache builds it, once decided. */
   pending?: string;
 }
@@ -110,12 +113,15 @@ interface HostInput {
 async function hostParts(ctx: Context, input: HostInput): Promise<InputParts> {
   const docker = await ctx.docker();
   const stages = [];
+  let readsOtherHosts = false;
   for (const stage of ctx.options.stages) {
     const branch = stage.branch ?? ctx.options.branch;
     // On the run's branch, whose inventory gave the host's variables (vars): the tree without the inventory, so
     // that another host's change does not rebuild this one. On another branch, its whole commit (its inventory too).
     const checkout = await ctx.ansible.checkout(branch);
     stages.push({ playbook: stage.playbook, branch, commit: branch === ctx.options.branch ? await ctx.ansible.inventorylessTree(checkout) : checkout.sha });
+    // ...unless a play can read other hosts (hostvars, groups...): then the whole inventory is an input.
+    if (await ctx.ansible.mentionsAnyWord(checkout, OTHER_HOSTS_WORDS)) readsOtherHosts = true;
   }
   const entry = vaultFile(ctx.vaultDir, input.host);
   return conffsPartsFrom(ctx.settings.values, {
@@ -124,6 +130,8 @@ async function hostParts(ctx: Context, input: HostInput): Promise<InputParts> {
     stages,
     script: await ctx.once('stage-script', async () => sha256Hex(readFileSync(path.join(ctx.installDir, 'stage.sh')))),
     vars: input.vars,
+    inventory: input.inventory,
+    readsOtherHosts,
     keys: existsSync(entry) ? await sha256File(entry) : '',
     mac: input.mac ?? '',
   });

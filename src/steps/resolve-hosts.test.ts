@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readHostMacs, readHostVarsDigests } from './resolve-hosts.js';
+import { readHostMacs, readHostVarsDigests, readInventoryDigest } from './resolve-hosts.js';
 
 const inventory = (hostvars: Record<string, Record<string, unknown>>) => JSON.stringify({ _meta: { hostvars }, all: { children: ['ungrouped'] } });
 
@@ -31,5 +31,17 @@ describe('readHostVarsDigests (issue 12)', () => {
     const regrouped = readHostVarsDigests(inventory('8082', ['web02']), ['web01', 'web02']);
     expect(regrouped.get('web01')).toBe(before.get('web01'));
     expect(regrouped.get('web02')).not.toBe(before.get('web02'));
+  });
+});
+
+describe('readInventoryDigest (issue 12)', () => {
+  const inventory = (port: string, dbHosts: string[]) => ({ _meta: { hostvars: { web01: { http_port: 8081 }, web02: { http_port: port } } }, all: { children: ['db', 'web'] }, web: { hosts: ['web01', 'web02'] }, db: { hosts: dbHosts } });
+
+  it("changes with any host's variables or any group's members, not with the order of the keys", () => {
+    const before = readInventoryDigest(JSON.stringify(inventory('8082', [])));
+    expect(readInventoryDigest(JSON.stringify(inventory('9999', [])))).not.toBe(before);
+    expect(readInventoryDigest(JSON.stringify(inventory('8082', ['web01'])))).not.toBe(before);
+    const { _meta, ...groups } = inventory('8082', []);
+    expect(readInventoryDigest(JSON.stringify({ ...groups, _meta }))).toBe(before);
   });
 });

@@ -24,6 +24,8 @@ export interface ResolvedHosts {
   macs: Map<string, string>;
   /** sha256 of each host's variables as the inventory gives them (`ansible-inventory --list`): an input of its conffs (issue 12). */
   vars: Map<string, string>;
+  /** sha256 of the whole inventory (every host's variables, every group): the input of a conffs whose stages read other hosts. */
+  inventory: string;
 }
 
 /** The hosts of the run's branch inventory matching -a, never the master-* ones, resolved inside `image`. */
@@ -66,7 +68,7 @@ export async function resolveHosts(ctx: Context, image: string): Promise<Resolve
       throw new VaubanError(`no host of the inventory (branch ${ctx.options.branch}) matches '${pattern}' (master-* hosts are never built)`);
     }
     hosts.forEach(assertHostName);
-    return { hosts, macs: readHostMacs(inventory, hosts), vars: readHostVarsDigests(inventory, hosts) };
+    return { hosts, macs: readHostMacs(inventory, hosts), vars: readHostVarsDigests(inventory, hosts), inventory: readInventoryDigest(inventory) };
   } finally {
     await release();
   }
@@ -105,6 +107,11 @@ export function readHostVarsDigests(inventoryJson: string, hosts: readonly strin
     .map(([name, group]) => [name, [...(group?.children ?? [])].sort()]);
   const groupsOf = (host: string) => Object.entries(inventory).filter(([name, group]) => name !== '_meta' && (group?.hosts ?? []).includes(host)).map(([name]) => name).sort();
   return new Map(hosts.map((host) => [host, sha256Hex(canonicalJson({ vars: hostvars[host] ?? {}, groups: groupsOf(host), tree }))]));
+}
+
+/** The sha256 of the whole `ansible-inventory --list` output, whatever the order of its keys. */
+export function readInventoryDigest(inventoryJson: string): string {
+  return sha256Hex(canonicalJson(JSON.parse(inventoryJson)));
 }
 
 function canonicalJson(value: unknown): string {
