@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { VaubanError } from './errors.js';
-import { checkoutBranch, fetchBranch, initMirror, treeMentionsAnyWord, type GitRemote } from './system/git.js';
+import { checkoutBranch, fetchBranch, initMirror, treeMatches, type GitRemote } from './system/git.js';
 import type { RunOptions } from './system/run.js';
 
 export interface Checkout {
@@ -97,15 +97,15 @@ export class AnsibleRepository {
   }
 
   /**
-   * Whether a file of the branch's commit (anywhere in the repository: a
+   * Whether a line of the branch's commit (anywhere in the repository: a
    * playbook under ANSIBLE_ROOT_DIR may reach roles outside it through
-   * ansible.cfg) holds one of `words` as a word; asked once per commit and words.
+   * ansible.cfg) matches the extended regular expression `pattern`; asked once per commit and pattern.
    */
-  mentionsAnyWord(checkout: Checkout, words: readonly string[]): Promise<boolean> {
-    const key = `${checkout.sha} ${words.join(' ')}`;
+  matches(checkout: Checkout, pattern: string): Promise<boolean> {
+    const key = `${checkout.sha} ${pattern}`;
     let found = this.mentions.get(key);
     if (found === undefined) {
-      found = treeMentionsAnyWord(checkout.dir, words, this.options.runOptions);
+      found = treeMatches(checkout.dir, pattern, this.options.runOptions);
       this.mentions.set(key, found);
     }
     return found;

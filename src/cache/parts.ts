@@ -112,30 +112,12 @@ export interface ConffsPartsInput {
   vars: string;
   /** sha256 of the whole inventory (every host's variables, every group): taken when `readsOtherHosts`. */
   inventory: string;
-  /** A stage's tree names what a play reads other hosts through (OTHER_HOSTS_WORDS). */
+  /** A stage's tree names what a play reads other hosts through (READS_OTHER_HOSTS). */
   readsOtherHosts: boolean;
   /** sha256 of the host's vault entry (its sshd keys), '' before it exists. */
   keys: string;
   mac: string;
 }
-
-/**
- * The magic variables through which a play reads other hosts' variables or
- * the group membership (hostvars['db01'].ip, groups['web'], play_hosts...),
- * and the lookup that lists the inventory's hosts. A tree that names none of
- * them makes a host's conffs from its own variables and groups only; one that
- * names any (a false alarm, e.g. a comment, only costs a rebuild) depends on
- * the whole inventory.
- */
-export const OTHER_HOSTS_WORDS: readonly string[] = [
-  'hostvars',
-  'groups',
-  'play_hosts',
-  'ansible_play_hosts',
-  'ansible_play_hosts_all',
-  'ansible_play_batch',
-  'inventory_hostnames',
-];
 
 /**
  * A host's conffs: its source image, the stages replayed (each with its

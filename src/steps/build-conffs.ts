@@ -9,7 +9,8 @@ import path from 'node:path';
 import { decideArtifact, recordFileOf, writeArtifactRecord } from '../cache/artifact-record.js';
 import { imageId } from '../cache/image-cache.js';
 import { sha256Hex, type InputParts } from '../cache/inputs.js';
-import { OTHER_HOSTS_WORDS, conffsPartsFrom } from '../cache/parts.js';
+import { READS_OTHER_HOSTS } from '../cache/other-hosts.js';
+import { conffsPartsFrom } from '../cache/parts.js';
 import type { Context } from '../context.js';
 import { sha256File } from '../system/sha256-file.js';
 import { vaultFile } from '../vault.js';
@@ -121,7 +122,7 @@ async function hostParts(ctx: Context, input: HostInput): Promise<InputParts> {
     const checkout = await ctx.ansible.checkout(branch);
     stages.push({ playbook: stage.playbook, branch, commit: branch === ctx.options.branch ? await ctx.ansible.inventorylessTree(checkout) : checkout.sha });
     // ...unless a play can read other hosts (hostvars, groups...): then the whole inventory is an input.
-    if (await ctx.ansible.mentionsAnyWord(checkout, OTHER_HOSTS_WORDS)) readsOtherHosts = true;
+    if (await ctx.ansible.matches(checkout, READS_OTHER_HOSTS)) readsOtherHosts = true;
   }
   const entry = vaultFile(ctx.vaultDir, input.host);
   return conffsPartsFrom(ctx.settings.values, {

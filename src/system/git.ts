@@ -126,14 +126,13 @@ export async function checkoutBranch(options: { mirror: string; branch: string; 
 }
 
 /**
- * Whether any file of the commit checked out in `dir` holds one of `words` as
- * a whole word (`git grep -w` over HEAD's tree: tracked files only, binaries
- * skipped). git grep exits 1 when nothing matches, which is an answer, not a failure.
+ * Whether a line of a file of the commit checked out in `dir` matches the
+ * extended regular expression `pattern` (`git grep -E` over HEAD's tree:
+ * tracked files only, binaries skipped). git grep exits 1 when nothing
+ * matches, which is an answer, not a failure.
  */
-export async function treeMentionsAnyWord(dir: string, words: readonly string[], runOptions: RunOptions = {}): Promise<boolean> {
-  if (words.length === 0) return false;
-  const pattern = words.map((word) => word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
-  const result = await run('git', ['-C', dir, 'grep', '-q', '-I', '-w', '-E', '-e', pattern, 'HEAD', '--'], { ...runOptions, allowFailure: true });
+export async function treeMatches(dir: string, pattern: string, runOptions: RunOptions = {}): Promise<boolean> {
+  const result = await run('git', ['-C', dir, 'grep', '-q', '-I', '-E', '-e', pattern, 'HEAD', '--'], { ...runOptions, allowFailure: true });
   if (result.exitCode === 0) return true;
   if (result.exitCode === 1) return false;
   throw new VaubanError(`git grep failed in ${dir} (exit ${result.exitCode}): ${result.stderr.trim().split('\n').slice(-3).join(' / ')}`);
