@@ -3,8 +3,9 @@
 // image, then built again: unchanged, every image is reused (same ids) and the
 // recap says so; after a commit on feature, exactly the stage of that branch
 // and the images below it are rebuilt, naming the move; --no-cache and an
-// expired maximum age rebuild; a tampered rootfs.tgz is rebuilt.
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// expired maximum age rebuild; a tampered rootfs.tgz is rebuilt. A host's
+// conffs follows its own variables only, until a play reads other hosts.
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
@@ -258,6 +259,39 @@ describe('incremental builds', () => {
       const listing = await sh('tar', ['-xzOf', releaseFile('conffs-web02.tgz'), '--wildcards', '*etc/vauban-web.conf']);
       // sh() strips the final newline.
       expect(listing).toBe('listen 9092 on web02');
+    });
+
+    it("once a template reads other hosts (groups, hostvars), another host's var rebuilds this host's conffs", async () => {
+      const clone = path.join(work, 'clone-feature-peers');
+      await sh('git', ['clone', '-q', '-b', 'feature', repo.bare, clone]);
+      const git = (...args: string[]) => sh('git', ['-c', 'user.name=t', '-c', 'user.email=t@vauban.invalid', ...args], { cwd: clone });
+      appendFileSync(
+        path.join(clone, 'pb_web.yml'),
+        `    - name: The web peers
+      ansible.builtin.copy:
+        content: "{% for peer in groups['web'] | sort %}{{ peer }}:{{ hostvars[peer].http_port }} {% endfor %}"
+        dest: /etc/vauban-peers.conf
+        mode: "0644"
+`,
+      );
+      await git('commit', '-q', '-am', 'web peers');
+      await git('push', '-q', 'origin', 'feature');
+      // One host, conffs only, no upload: the cheapest run that records web01's conffs with the new play.
+      const args = ['-s', `${prefix}/pb_base.yml`, '-n', MASTER, '-r', 'no', '-b', 'feature', '-a', 'web01', '-i', 'no', '-u', 'no', 'feature@pb_web.yml'];
+      const recorded = await vauban(args);
+      expect(recorded.exitCode, tail(recorded)).toBe(0);
+      expect(decisions(recorded).web01).toMatch(/^build: /);
+      const inventory = path.join(clone, 'inventory');
+      writeFileSync(inventory, readFileSync(inventory, 'utf8').replace('web03 http_port=8083', 'web03 http_port=9093'));
+      await git('commit', '-q', '-am', 'web03 listens on 9093');
+      await git('push', '-q', 'origin', 'feature');
+      // web03 is not built, and web01's own variables did not change: only the whole inventory's digest says it.
+      const run = await vauban(args);
+      expect(run.exitCode, tail(run)).toBe(0);
+      expect(decisions(run).web01).toBe('build: the inventory changed (the stages read other hosts: hostvars, groups...)');
+      const folder = readdirSync(path.join(cwd, 'overlayfs')).filter((name) => name.endsWith('-overlayfs-web01')).sort().at(-1) ?? '';
+      const peers = await sh('tar', ['-xzOf', path.join(cwd, 'overlayfs', folder, 'conffs-web01.tgz'), '--wildcards', '*etc/vauban-peers.conf']);
+      expect(peers).toContain('web03:9093');
     });
   });
 });
