@@ -106,6 +106,12 @@ export const settingsSchema = z.object({
     .string()
     .regex(/^[0-9]+$/, 'a whole number (0 keeps none)')
     .optional(),
+  // Incremental builds (issue 12): an image or artifact whose inputs are unchanged is reused while younger than
+  // this many days (default 7; 0 rebuilds everything, as --no-cache), so nightly builds still pick up Debian's updates.
+  CACHE_MAX_AGE_DAYS: z
+    .string()
+    .regex(/^[0-9]+$/, 'a whole number of days (0 rebuilds every time)')
+    .optional(),
   // How many releases of a master each PXE server keeps (default 3; the live one is always kept): what rollback can go back to.
   RELEASES_KEEP: z
     .string()

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { VaubanError } from './errors.js';
-import { checkoutBranch, fetchBranch, initMirror, type GitRemote } from './system/git.js';
+import { checkoutBranch, fetchBranch, initMirror, treeMatches, type GitRemote } from './system/git.js';
 import type { RunOptions } from './system/run.js';
 
 export interface Checkout {
@@ -65,6 +65,53 @@ export class AnsibleRepository {
     }
     return archive;
   }
+
+  /**
+   * A digest of the branch's tree without its inventory (issue 12): the
+   * entries `inventory*`, `host_vars` and `group_vars` of the folder ansible
+   * runs in are left out, so that a host's variables changing in the inventory
+   * change only that host's conffs (its variables, as the inventory resolves
+   * them, are an input of their own). Everything else (playbooks, roles,
+   * templates, ansible.cfg) is in it, by git object ids.
+   */
+  inventorylessTree(checkout: Checkout): Promise<string> {
+    return (this.trees ??= new Map()).get(checkout.sha) ?? this.computeTree(checkout);
+  }
+
+  private trees: Map<string, Promise<string>> | undefined;
+
+  private computeTree(checkout: Checkout): Promise<string> {
+    const tree = (async () => {
+      const { run } = await import('./system/run.js');
+      const rootDir = (this.options.rootDir ?? '').replace(/^\.?\/*|\/+$/g, '');
+      const list = async (treeish: string) => (await run('git', ['-C', checkout.dir, 'ls-tree', treeish], this.options.runOptions)).stdout.split('\n').filter(Boolean);
+      const inventory = (line: string) => {
+        const name = line.split('\t')[1] ?? '';
+        return name.startsWith('inventory') || name === 'host_vars' || name === 'group_vars';
+      };
+      const top = rootDir === '' ? (await list('HEAD')).filter((line) => !inventory(line)) : [...(await list('HEAD')).filter((line) => line.split('\t')[1] !== rootDir.split('/')[0]), ...(await list(`HEAD:${rootDir}`)).filter((line) => !inventory(line))];
+      return createHash('sha256').update(top.join('\n')).digest('hex');
+    })();
+    this.trees?.set(checkout.sha, tree);
+    return tree;
+  }
+
+  /**
+   * Whether a line of the branch's commit (anywhere in the repository: a
+   * playbook under ANSIBLE_ROOT_DIR may reach roles outside it through
+   * ansible.cfg) matches the extended regular expression `pattern`; asked once per commit and pattern.
+   */
+  matches(checkout: Checkout, pattern: string): Promise<boolean> {
+    const key = `${checkout.sha} ${pattern}`;
+    let found = this.mentions.get(key);
+    if (found === undefined) {
+      found = treeMatches(checkout.dir, pattern, this.options.runOptions);
+      this.mentions.set(key, found);
+    }
+    return found;
+  }
+
+  private readonly mentions = new Map<string, Promise<boolean>>();
 
   /** The folder ansible runs in, inside a working copy. */
   ansibleDir(checkout: Checkout): string {

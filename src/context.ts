@@ -2,6 +2,7 @@
 // output, cleanup stack and where things go. Derived paths are getters; there
 // is no module-level state anywhere else.
 import path from 'node:path';
+import type { CachePolicy } from './cache/decide.js';
 import type { LoadedSettings } from './config/settings.js';
 import type { VaubanOptions, Compression } from './options.js';
 import type { Plan, StepId } from './plan.js';
@@ -168,6 +169,11 @@ export class Context {
 
   get compression(): Compression {
     return this.options.compression ?? this.settings.values.SQUASHFS_COMPRESSION ?? 'xz';
+  }
+
+  /** When an image or artifact with unchanged inputs is reused (issue 12): --no-cache, CACHE_MAX_AGE_DAYS (default 7). */
+  get cachePolicy(): CachePolicy {
+    return { noCache: this.options.noCache, maxAgeDays: Number(this.settings.values.CACHE_MAX_AGE_DAYS ?? '7'), now: this.startedAt };
   }
 
   get conffsParallel(): number {

@@ -23,6 +23,8 @@ export interface VaubanOptions {
   compression: Compression | undefined;
   /** Hosts whose conffs are built at the same time; undefined = the setting, else 20. */
   conffsParallel: number | undefined;
+  /** --no-cache: build every image and artifact again (issue 12). */
+  noCache: boolean;
   dryRun: boolean;
   json: boolean;
   debug: boolean;

@@ -6,8 +6,8 @@ import { applyStages } from './steps/apply-stages.js';
 import { bootstrapFs } from './steps/bootstrap-fs.js';
 import { buildConffs } from './steps/build-conffs.js';
 import { buildRootfs } from './steps/build-rootfs.js';
-import { chrootDracut } from './steps/chroot-dracut.js';
-import { importIso } from './steps/import-iso.js';
+import { chrootDracut, findCachedKernel } from './steps/chroot-dracut.js';
+import { findCachedRawBase, importIso } from './steps/import-iso.js';
 import { mountIso } from './steps/mount-iso.js';
 import { preflight } from './steps/preflight.js';
 import { resolveHosts } from './steps/resolve-hosts.js';
@@ -15,10 +15,15 @@ import { upload } from './steps/upload.js';
 
 export async function runPipeline(ctx: Context): Promise<void> {
   const checked = await preflight(ctx);
-  const base = await mountIso(ctx);
+  // A raw-iso of the same base, still fresh, spares the mount when no kernel is to be built from it (issue 12).
+  // Likewise a kernel and initramfs of the same base (issue 12): with both, the base is not mounted at all.
+  const cachedBase = await findCachedRawBase(ctx);
+  const cachedKernel = await findCachedKernel(ctx);
+  const needsBase = (ctx.runs('import_iso') && cachedBase === undefined) || (ctx.runs('chroot_dracut') && cachedKernel.reused === undefined);
+  const base = needsBase ? await mountIso(ctx) : undefined;
   await bootstrapFs(ctx, base);
-  const kernel = await chrootDracut(ctx, base);
-  const imported = await importIso(ctx, base);
+  const kernel = cachedKernel.reused ?? (await chrootDracut(ctx, base, cachedKernel.reason));
+  const imported = await importIso(ctx, base, cachedBase);
   const sourceImage = ctx.options.sourceImage;
   const source = imported?.image ?? sourceImage;
   const prefix = imported?.prefix ?? (sourceImage === undefined ? undefined : prefixOfSourceImage(sourceImage));
@@ -27,7 +32,7 @@ export async function runPipeline(ctx: Context): Promise<void> {
   const master = await applyStages(ctx, source, prefix);
   const rootfs = await buildRootfs(ctx, master);
   // The conffs of the run are built on the same source as the master (A2).
-  const conffs = await buildConffs(ctx, { source, prefix, hosts: hosts?.hosts, macs: hosts?.macs });
+  const conffs = await buildConffs(ctx, { source, prefix, hosts: hosts?.hosts, macs: hosts?.macs, vars: hosts?.vars, inventory: hosts?.inventory });
   if (ctx.registry.enabled) await ctx.reporter.step('registry: pushes', () => ctx.registry.flush());
   await upload(ctx, { kernel, rootfs, conffs });
   // The uploaded rootfs' image is the one `deployed` points to (A10).

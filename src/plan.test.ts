@@ -19,6 +19,7 @@ function options(overrides: Partial<VaubanOptions>): VaubanOptions {
     stages: [],
     compression: undefined,
     conffsParallel: undefined,
+    noCache: false,
     dryRun: true,
     json: false,
     debug: false,

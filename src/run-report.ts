@@ -8,6 +8,16 @@ export interface HostResult {
   deletions?: string[];
 }
 
+/** One decision of the cache (issue 12): an image, artifact or conffs reused or built, and why. */
+export interface CacheEntry {
+  kind: 'image' | 'artifact' | 'conffs';
+  name: string;
+  action: 'reuse' | 'build';
+  reason: string;
+  /** The image id, or the file's sha256, once known. */
+  id?: string;
+}
+
 export interface RunReport {
   /** Images built or tagged, in order. */
   images: string[];
@@ -20,10 +30,12 @@ export interface RunReport {
   live: string[];
   /** Log files and folders of this run. */
   logs: string[];
+  /** Per image, artifact and conffs: reused or built, and why (issue 12). */
+  cache: CacheEntry[];
   /** Vault files created by this run (committed in CI, A11). */
   newVaultEntries: string[];
 }
 
 export function emptyReport(): RunReport {
-  return { images: [], artifacts: [], hosts: [], uploaded: [], live: [], logs: [], newVaultEntries: [] };
+  return { images: [], artifacts: [], hosts: [], uploaded: [], live: [], logs: [], newVaultEntries: [], cache: [] };
 }

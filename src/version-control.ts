@@ -51,7 +51,7 @@ export async function redeploy(input: RedeployInput): Promise<number> {
         options: {
           rootfs: true, initramfs: false, conffs: false, upload: true, iso: undefined, debianRelease: undefined, sourceImage: undefined,
           sshPrivKey: './ansible-ro', name: input.master, branch: 'master', ansibleHost: undefined, stages: [],
-          compression: input.compression, conffsParallel: undefined, dryRun: false, json: false, debug: input.debug,
+          compression: input.compression, conffsParallel: undefined, noCache: false, dryRun: false, json: false, debug: input.debug,
         },
         settings: input.settings,
         plan,

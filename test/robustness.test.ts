@@ -180,7 +180,8 @@ afterAll(async () => {
 
 describe('interruption: SIGINT and SIGTERM during each long step', () => {
   const steps: Array<{ step: string; args: () => string[]; ready: (output: string) => boolean | Promise<boolean>; extra?: () => Record<string, string> }> = [
-    { step: 'mount/bootstrap', args: () => ['-f', baseImage, '-n', `master-${ID}-int`, '-i', 'no', '-l', 'no', '-u', 'no', 'pb_base.yml'], ready: (out) => out.includes('==> bootstrap_fs') },
+    // --no-cache: the raw-iso of this base built by beforeAll would otherwise be reused, and the base never mounted (issue 12).
+    { step: 'mount/bootstrap', args: () => ['-f', baseImage, '-n', `master-${ID}-int`, '-i', 'no', '-l', 'no', '-u', 'no', '--no-cache', 'pb_base.yml'], ready: (out) => out.includes('==> bootstrap_fs') },
     { step: 'docker build of a stage', args: () => ['-s', BASE, '-n', `master-${ID}-int`, '-i', 'no', '-l', 'no', '-u', 'no', 'pb_slow.yml'], ready: (out) => out.includes('TASK [Take a long time]') },
     { step: 'mksquashfs', args: () => ['-s', BASE, '-n', `master-${ID}-int`, '-i', 'no', '-l', 'no', '-u', 'no', '--compression', 'xz'], ready: (out) => out.includes('==> build_rootfs: mksquashfs') },
     { step: 'conffs fan-out', args: () => ['-r', 'no', '-s', BASE, '-n', BASE, '-a', 'web', '-i', 'no', '-u', 'no', 'pb_slow.yml'], ready: (out) => out.includes('==> build_conffs: 3 host(s)') },

@@ -33,6 +33,15 @@ describe('vauban-ci: invocations (A13)', () => {
     ]);
   });
 
+  it('--no-cache (flag, or configuration.no_cache of config.yml) reaches every invocation (issue 12)', async () => {
+    expect((await plan({ name: 'master-12-web', buildParents: Infinity, noCache: true })).every((args) => args.includes('--no-cache'))).toBe(true);
+    expect((await plan({ name: 'master-12-web' }))[0]).not.toContain('--no-cache');
+    const tree = await parseMasterTree(CONFIG.replace('configuration:\n', 'configuration:\n  no_cache: true\n'));
+    expect(tree.noCache).toBe(true);
+    const [invocation] = planInvocations(tree, { name: 'master-12-web', stage: 'conffs', branch: 'master', buildParents: 0 }, { cwd: '/w', isoDir: '/srv/iso', exists: () => false });
+    expect(invocation?.args).toContain('--no-cache');
+  });
+
   it('looks the base file up under /srv/iso first', async () => {
     const [args] = await plan({ name: 'debian-12/iso' }, ['/srv/iso/debian-12-generic-amd64.raw']);
     expect(args?.slice(0, 2)).toEqual(['--iso', '/srv/iso/debian-12-generic-amd64.raw']);

@@ -16,6 +16,8 @@ export interface CiRequest {
   branch: string;
   /** How many levels of parents to build first; Infinity for all of them. */
   buildParents: number;
+  /** --no-cache for every invocation (vauban-ci --no-cache, or configuration.no_cache of config.yml). */
+  noCache?: boolean;
 }
 
 export interface Invocation {
@@ -61,11 +63,13 @@ export function planInvocations(tree: MasterTree, request: CiRequest, options: P
     const inIsoDir = path.join(options.isoDir, master.baseFile);
     return options.exists(inIsoDir) ? inIsoDir : path.resolve(options.cwd, master.baseFile);
   };
+  const noCache = request.noCache === true || tree.noCache;
   const flags = (rootfs: boolean, initramfs: boolean, conffs: boolean, upload: 'yes' | 'no'): string[] => [
     '--rootfs', rootfs ? 'yes' : 'no',
     '--initramfs', initramfs ? 'yes' : 'no',
     '--conffs', conffs ? 'yes' : 'no',
     '--upload', upload,
+    ...(noCache ? ['--no-cache'] : []),
   ];
 
   const build = (master: Master, kind: BuildKind, branch: string): void => {

@@ -2,7 +2,24 @@
 // a real run's --json document shares its parts (src/cli/run-json.ts).
 import type { VaubanOptions } from '../options.js';
 import type { Plan, PlannedImage } from '../plan.js';
+import type { PredictedEntry } from '../cache/predict.js';
 import { formatStage } from '../stage.js';
+
+/** The dry run's reuse-or-build per image and artifact (issue 12), or why it could not be looked up. */
+export interface DryRunCache {
+  entries: PredictedEntry[];
+  unknown?: string;
+  osName?: string;
+}
+
+/** The dry run's reuse-or-build, as --json prints it (`cache`, beside the plan: a run's document has its plan and, in `result.cache`, what it did). */
+function cacheDocument(options: VaubanOptions, cache: DryRunCache) {
+  return {
+    no_cache: options.noCache,
+    entries: cache.entries.map((entry) => ({ kind: entry.kind, name: entry.name, action: entry.action, reason: entry.reason })),
+    not_looked_up: cache.unknown ?? null,
+  };
+}
 
 /** The resolved options, as --json prints them (the dry run and the run alike). */
 export function optionsDocument(options: VaubanOptions) {
@@ -54,11 +71,11 @@ export function planDocument(plan: Plan) {
   };
 }
 
-export function planToJson(options: VaubanOptions, plan: Plan, problems: string[]): string {
-  return `${JSON.stringify({ options: optionsDocument(options), plan: planDocument(plan), problems }, null, 2)}\n`;
+export function planToJson(options: VaubanOptions, plan: Plan, problems: string[], cache: DryRunCache = { entries: [] }): string {
+  return `${JSON.stringify({ options: optionsDocument(options), plan: planDocument(plan), cache: cacheDocument(options, cache), problems }, null, 2)}\n`;
 }
 
-export function planToText(options: VaubanOptions, plan: Plan, problems: string[]): string {
+export function planToText(options: VaubanOptions, plan: Plan, problems: string[], cache: DryRunCache = { entries: [] }): string {
   const lines: string[] = [];
   lines.push(`Plan for ${options.name} (dry run: nothing is built)`);
   lines.push('', 'Steps:');
@@ -75,6 +92,11 @@ export function planToText(options: VaubanOptions, plan: Plan, problems: string[
       const branch = image.branch ? `, branch ${image.branch}` : '';
       lines.push(`  ${image.name}  <- ${image.from}${image.playbook ? ` + ${image.playbook}` : ''}${branch}${as}`);
     }
+  }
+  if (cache.entries.length > 0 || cache.unknown !== undefined) {
+    lines.push('', 'Reuse or build:');
+    for (const entry of cache.entries) lines.push(`  ${entry.action.padEnd(7)} ${entry.kind} ${entry.name}: ${entry.reason}`);
+    if (cache.unknown !== undefined) lines.push(`  (${cache.unknown})`);
   }
   if (plan.conffs) {
     const hosts = plan.conffs.hosts ? plan.conffs.hosts.join(', ') : 'resolved by ansible at run time';

@@ -7,9 +7,18 @@ export function printRecap(reporter: Reporter, report: RunReport, ok: boolean): 
   const paint = reporter.paint;
   reporter.line('');
   reporter.line(paint.bold('==== vauban recap ===='));
-  if (report.images.length > 0) {
+  // With the cache's decisions, each image is listed there, reused or built.
+  if (report.images.length > 0 && report.cache.length === 0) {
     reporter.line('Images built:');
     for (const image of report.images) reporter.line(`  ${image}`);
+  }
+  if (report.cache.length > 0) {
+    // Issue 12: what was reused, what was built, and why.
+    reporter.line('Reused or built:');
+    for (const entry of report.cache) {
+      const action = entry.action === 'reuse' ? paint.green('reuse') : 'build';
+      reporter.line(`  ${action} ${entry.kind} ${entry.name}: ${entry.reason}${entry.id ? ` (${entry.id.replace(/^sha256:/, '').slice(0, 12)})` : ''}`);
+    }
   }
   if (report.artifacts.length > 0) {
     reporter.line('Artifacts:');

@@ -30,6 +30,11 @@ describe('--json of a real run (issue 15, item 5)', () => {
     const plan = planRun(options);
     const report = emptyReport();
     report.images.push('debian-12.8/pb_base.yml', 'master-web');
+    // Issue 12: the stage's image was reused from an earlier run, the master tagged on it.
+    report.cache.push(
+      { kind: 'image', name: 'debian-12.8/pb_base.yml', action: 'reuse', reason: 'inputs unchanged (built 2026-01-01 00:00 UTC)', id: 'sha256:bbb' },
+      { kind: 'image', name: 'master-web', action: 'reuse', reason: 'tag of debian-12.8/pb_base.yml', id: 'sha256:bbb' },
+    );
     report.artifacts.push(path.join(dir, 'rootfs.tgz'));
     report.hosts.push({ host: 'web01', ok: true, log: '/var/log/vauban/debian-12.8-web01-x' }, { host: 'web02', ok: false, log: '/var/log/vauban/debian-12.8-web02-x', error: 'stage pb_base.yml failed' });
     const ids: Record<string, string> = { 'debian-12.8/iso': 'sha256:aaa', 'debian-12.8/pb_base.yml': 'sha256:bbb', 'master-web': 'sha256:bbb' };
@@ -48,9 +53,13 @@ describe('--json of a real run (issue 15, item 5)', () => {
     expect(document.plan).toEqual(dry.plan);
     expect(document.result).toMatchObject({ ok: false, exit_code: 1, exit_reason: 'conffs failed for 1 of 2 host(s): web02', seconds: 12.3 });
     expect(document.result.images).toEqual([
-      { name: 'debian-12.8/iso', from: null, step: null, playbook: null, branch: null, hostname: null, id: 'sha256:aaa', built: false },
-      { ...dry.plan.images[0], id: 'sha256:bbb', built: true },
-      { ...dry.plan.images[1], id: 'sha256:bbb', built: true },
+      { name: 'debian-12.8/iso', from: null, step: null, playbook: null, branch: null, hostname: null, id: 'sha256:aaa', built: false, cache_reason: null },
+      { ...dry.plan.images[0], id: 'sha256:bbb', built: false, cache_reason: 'inputs unchanged (built 2026-01-01 00:00 UTC)' },
+      { ...dry.plan.images[1], id: 'sha256:bbb', built: false, cache_reason: 'tag of debian-12.8/pb_base.yml' },
+    ]);
+    expect(document.result.cache).toEqual([
+      { kind: 'image', name: 'debian-12.8/pb_base.yml', action: 'reuse', reason: 'inputs unchanged (built 2026-01-01 00:00 UTC)' },
+      { kind: 'image', name: 'master-web', action: 'reuse', reason: 'tag of debian-12.8/pb_base.yml' },
     ]);
     const conffs = path.join(dir, 'overlayfs', '2026-01-02T03:04:05Z-overlayfs-web01', 'conffs-web01.tgz');
     expect(document.result.artifacts).toEqual([

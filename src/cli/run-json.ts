@@ -69,12 +69,15 @@ export async function runToJson(input: RunJsonInput): Promise<string> {
   const names = [...(usesSource && options.sourceImage !== undefined ? [options.sourceImage] : []), ...new Set(report.images)];
   const images = [];
   for (const [index, name] of names.entries()) {
-    const built = !(usesSource && index === 0);
+    // Issue 12: an image of an earlier run with the same inputs, tagged again, is reused.
+    const decided = report.cache.find((entry) => entry.kind === 'image' && entry.name === name);
+    const built = decided === undefined ? !(usesSource && index === 0) : decided.action === 'build';
     const planned = plannedImage(plan, name);
     images.push({
       ...(planned === undefined ? { name, from: null, step: null, playbook: null, branch: null, hostname: null } : { ...imageDocument(planned), name }),
       id: (await input.imageId(name)) ?? null,
       built,
+      cache_reason: decided?.reason ?? null,
     });
   }
 
@@ -111,6 +114,8 @@ export async function runToJson(input: RunJsonInput): Promise<string> {
       artifacts,
       hosts,
       uploaded: report.uploaded,
+      // Per image, artifact and conffs: reused or built, and why (the dry run's plan.cache.entries, as it went).
+      cache: report.cache.map((entry) => ({ kind: entry.kind, name: entry.name, action: entry.action, reason: entry.reason })),
       logs: report.logs,
       new_vault_entries: report.newVaultEntries,
     },

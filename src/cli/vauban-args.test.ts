@@ -25,7 +25,12 @@ describe('vauban command line: defaults (A2)', () => {
       branch: 'master',
       ansibleHost: 'web*',
       stages: [],
+      noCache: false,
     });
+  });
+
+  it('reads --no-cache (issue 12)', () => {
+    expect(parse('-f', 'base.raw', '--no-cache', 'pb.yml').options?.noCache).toBe(true);
   });
 });
 

@@ -70,6 +70,7 @@ export function buildProgram(output: ArgsOutput): Command {
     .option('-p, --kernel <yes|no>', 'vauban v2: build a custom kernel ? (not built here: the kernel is the base\'s, with -i)', yesNo, 'no')
     .addOption(new Option('-e, --build-engine <engine>', 'vauban v2: the build engine: docker (kubernetes is not supported yet)').argParser(buildEngine).default('docker'))
     .option('--kubernetes-no-cleanup <yes|no>', 'vauban v2: keep the kubernetes resources (unused with docker)', yesNo, 'no')
+    .option('--no-cache', 'build every image and artifact again, even when one with the same inputs exists (see CACHE_MAX_AGE_DAYS)')
     .option('--dry-run', 'print the plan (steps, images, artifacts, uploads) and exit; needs neither root nor Docker', false)
     .option('--json', 'print the result of the run as JSON on stdout (human lines go to stderr); with --dry-run, the plan', false)
     .option('--debug', 'print every command run and full error chains', false)
@@ -111,6 +112,8 @@ interface RawFlags {
   conffsParallel?: number;
   kernel: 'yes' | 'no';
   buildEngine: 'docker' | 'kubernetes';
+  /** commander's negated flag: false with --no-cache. */
+  cache: boolean;
   dryRun: boolean;
   json: boolean;
   debug: boolean;
@@ -189,6 +192,7 @@ export function parseVaubanArgs(argv: readonly string[], output: ArgsOutput): Pa
     stages,
     compression: flags.compression,
     conffsParallel: flags.conffsParallel,
+    noCache: !flags.cache,
     dryRun: flags.dryRun,
     json: flags.json,
     debug: flags.debug,

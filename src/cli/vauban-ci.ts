@@ -14,6 +14,8 @@ interface CiFlags {
   stage?: string;
   branch?: string;
   buildParents?: string;
+  /** commander's negated flag: false with --no-cache. */
+  cache: boolean;
   debug?: boolean;
   json?: boolean;
   config: string;
@@ -32,6 +34,7 @@ export function buildCiProgram(): Command {
     .option('--stage <stage>', 'rootfs, conffs, initramfs or all (env: stage, else CI_JOB_STAGE)')
     .option('--branch <branch>', 'the ansible branch (env: branch; default: master, or the master\'s own branch)')
     .option('--build-parents <n>', 'build parents first: yes or -1 for all, N for N levels (env: build_parents)')
+    .option('--no-cache', 'rebuild every image and artifact (env: no_cache; config.yml: configuration.no_cache)')
     .option('--debug', 'print the vauban invocations instead of running them (env: debug)')
     .option('--json', 'print one JSON document on stdout: each invocation with its command, exit status and vauban\'s own --json result (human lines go to stderr)')
     .option('--config <file>', 'the master tree', 'config.yml')
@@ -62,6 +65,7 @@ export async function mainCi(io: MainIo): Promise<number> {
         stage: parseCiStage(stage),
         branch: flags.branch ?? (io.env.branch || 'master'),
         buildParents: parseBuildParents(flags.buildParents ?? io.env.build_parents),
+        noCache: !flags.cache || truthy(io.env.no_cache),
       },
       { cwd: io.cwd, isoDir: flags.isoDir, exists: existsSync },
     );

@@ -78,7 +78,9 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
   if (options.dryRun) {
     const { planToJson, planToText } = await import('./print-plan.js');
     const messages = problems.map((problem) => problem.message);
-    io.stdout.write(options.json ? planToJson(options, plan, messages) : planToText(options, plan, messages));
+    const cache = await predictCacheForDryRun(io, options, settings, install, problems.length === 0);
+    if (cache.osName !== undefined) plan = planRun(options, { ...facts, baseKind: base.kind, osName: cache.osName });
+    io.stdout.write(options.json ? planToJson(options, plan, messages, cache) : planToText(options, plan, messages, cache));
     return problems.length > 0 ? 1 : 0;
   }
   const [first] = problems;
@@ -124,6 +126,50 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
         }
       : undefined,
   });
+}
+
+/**
+ * Reuse or build, per image and artifact (issue 12), as far as it can be
+ * known without building: from the local images (read only, when dockerd
+ * answers) and the branches' commits (git ls-remote). Never fails the dry run:
+ * what cannot be read is said instead.
+ */
+async function predictCacheForDryRun(
+  io: MainIo,
+  options: VaubanOptions,
+  settings: import('../config/settings.js').LoadedSettings,
+  installDir: string,
+  inputsOk: boolean,
+): Promise<import('./print-plan.js').DryRunCache> {
+  if (!options.rootfs && !options.initramfs) return { entries: [] };
+  if (!inputsOk) return { entries: [], unknown: 'not looked up: fix the problems below first' };
+  const url = settings.values.ANSIBLE_REPO ?? '';
+  if (url === '' && options.rootfs) return { entries: [], unknown: 'not looked up: ANSIBLE_REPO is not set' };
+  try {
+    const { createDockerClient } = await import('../system/docker/client.js');
+    const docker = await createDockerClient();
+    try {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('no answer within 3 s')), 3000);
+      });
+      await Promise.race([docker.ping(), timeout]).finally(() => clearTimeout(timer));
+    } catch (error) {
+      return { entries: [], unknown: `not looked up: dockerd does not answer (${(error as Error).message})` };
+    }
+    const { predictCache } = await import('../cache/predict.js');
+    const { remoteBranchSha } = await import('../system/git.js');
+    const remote = { url, keyFile: path.resolve(io.cwd, options.sshPrivKey) };
+    const shas = new Map<string, Promise<string | undefined>>();
+    const branchSha = (branch: string): Promise<string | undefined> => {
+      if (!shas.has(branch)) shas.set(branch, remoteBranchSha(remote, branch));
+      return shas.get(branch) as Promise<string | undefined>;
+    };
+    const policy = { noCache: options.noCache, maxAgeDays: Number(settings.values.CACHE_MAX_AGE_DAYS ?? '7'), now: new Date() };
+    return await predictCache({ options, settings: settings.values, policy, cwd: io.cwd, installDir, docker, branchSha });
+  } catch (error) {
+    return { entries: [], unknown: `not looked up: ${(error as Error).message.split('\n')[0] ?? ''}` };
+  }
 }
 
 /**

@@ -24,6 +24,8 @@ export interface MasterTree {
   roots: Master[];
   /** Stages never replayed for conffs. */
   ignoreStageInConffs: string[];
+  /** configuration.no_cache: every build of the tree with --no-cache (issue 12). */
+  noCache: boolean;
   /** Every master, parents before children. */
   all: Master[];
 }
@@ -32,7 +34,7 @@ const RESERVED_TOP_LEVEL = 'configuration';
 const PROPERTIES = ['name', 'stages', 'conffs', 'branch'] as const;
 
 const configurationSchema = z
-  .object({ ignore_stage_in_conffs: z.array(z.string()).default([]) })
+  .object({ ignore_stage_in_conffs: z.array(z.string()).default([]), no_cache: z.boolean().default(false) })
   .strict();
 
 const propertySchemas = {
@@ -62,6 +64,7 @@ export async function parseMasterTree(text: string, file = 'config.yml'): Promis
 export function buildMasterTree(document: unknown, file = 'config.yml'): MasterTree {
   if (!isMapping(document)) throw new VaubanError(`${file}: expected a mapping of base files to masters at the top level`);
   let ignoreStageInConffs: string[] = [];
+  let noCache = false;
   const roots: Master[] = [];
   for (const [key, value] of Object.entries(document)) {
     if (key === RESERVED_TOP_LEVEL) {
@@ -71,6 +74,7 @@ export function buildMasterTree(document: unknown, file = 'config.yml'): MasterT
         throw new VaubanError(`${file}: configuration: ${describeIssue(issue)}`);
       }
       ignoreStageInConffs = parsed.data.ignore_stage_in_conffs;
+      noCache = parsed.data.no_cache;
       continue;
     }
     if (!isMapping(value)) throw new VaubanError(`${file}: base '${key}': expected a mapping (name, stages, child masters)`);
@@ -91,7 +95,7 @@ export function buildMasterTree(document: unknown, file = 'config.yml'): MasterT
     }
     seen.set(master.name, master);
   }
-  return { roots, ignoreStageInConffs, all };
+  return { roots, ignoreStageInConffs, noCache, all };
 }
 
 function readMaster(key: string, value: Record<string, unknown>, parent: Master | undefined, baseFile: string, file: string): Master {

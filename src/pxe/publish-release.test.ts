@@ -85,7 +85,7 @@ describe('a release (B14)', () => {
       files: [{ member: 'conffs-web01.tgz', ...web01 }, { member: 'conffs-web02.tgz', ...web02 }],
       bootFiles: [{ path: 'boot/by-mac/52-54-00-12-34-56.ipxe', content: '#!ipxe\nchain ../web01.ipxe\n' }],
     }));
-    expect(published).toEqual({ release: R1, previous: undefined, inherited: ['initramfs.img', 'rootfs.tgz', 'vmlinuz'], entries: ['web01', 'web02'], pruned: [] });
+    expect(published).toEqual({ release: R1, previous: undefined, inherited: ['initramfs.img', 'rootfs.tgz', 'vmlinuz'], unchanged: [], entries: ['web01', 'web02'], pruned: [] });
     expect(readlinkSync(path.join(dir, 'm', 'current'))).toBe(`releases/${R1}`);
     // The rootfs is the same file (no copy), reached through current.
     expect(statSync(path.join(dir, 'm', 'releases', R1, 'rootfs.tgz')).ino).toBe(inode);
@@ -126,6 +126,22 @@ describe('a release (B14)', () => {
     expect(third.pruned).toEqual([R1]);
     expect(existsSync(path.join(dir, 'm', 'releases', R1))).toBe(false);
     expect(read('m/vmlinuz')).toBe('kernel 6.2');
+  });
+
+  it('a file the live release already has with the same sha256 is linked from it, not sent (issue 12)', async () => {
+    flatLayout();
+    const rootfs = local('r1', 'rootfs same');
+    const web01 = local('c1', 'conffs web01 same');
+    await publishRelease(server, input({ release: R1, files: [{ member: 'rootfs.tgz', ...rootfs }, { member: 'conffs-web01.tgz', ...web01 }], kernelVersion: '6.1' }));
+    const web01b = local('c2', 'conffs web01 changed');
+    const sent: string[] = [];
+    const counting = { ...server, send: async (from: string, to: string) => { sent.push(path.basename(to)); await server.send(from, to); } };
+    const second = await publishRelease(counting, input({ release: R2, files: [{ member: 'rootfs.tgz', ...rootfs }, { member: 'conffs-web01.tgz', ...web01b }], kernelVersion: '6.1' }));
+    expect(second.unchanged).toEqual(['rootfs.tgz']);
+    expect(sent).toEqual(['conffs-web01.tgz']);
+    expect(statSync(path.join(dir, 'm', 'releases', R2, 'rootfs.tgz')).ino).toBe(statSync(path.join(dir, 'm', 'releases', R1, 'rootfs.tgz')).ino);
+    expect(read('m/conffs-web01.tgz')).toBe('conffs web01 changed');
+    expect((await run('sha256sum', ['-c', 'SHA256SUMS'], { cwd: path.join(dir, 'm', 'releases', R2) })).stdout).toMatch(/rootfs\.tgz: OK/);
   });
 
   it('a copy that does not arrive whole fails the release and leaves current as it was', async () => {

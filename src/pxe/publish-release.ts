@@ -62,6 +62,8 @@ export interface PublishedRelease {
   previous: string | undefined;
   /** Members linked from the previous release (or from the flat layout). */
   inherited: string[];
+  /** Files of this run the live release already had with the same sha256: linked from it, not sent (issue 12). */
+  unchanged: string[];
   /** The hosts with a boot entry in the release. */
   entries: string[];
   pruned: string[];
@@ -95,13 +97,21 @@ export async function publishRelease(server: PxeServer, input: PublishInput): Pr
     await server.script([sh('rm', '-rf', '--', staging)], { debug: server.runOptions.debug, allowFailure: true });
   });
   await server.script([sh('mkdir', '-p', '--', staging)]);
-  const sums = await sendFiles(server, staging, input);
+  // What the live release already has, byte for byte (its SHA256SUMS, checked when it was made), is linked, not sent.
+  const live = state.current === undefined ? new Map<string, string>() : parseSums((await server.script([`cat -- ${sh(`${server.dir}/${releaseDir(input.name, state.current)}/${SUMS}`)} 2>/dev/null || true`])).stdout);
+  const unchanged = input.files.filter((file) => live.get(file.member) === file.sha256);
+  const sums = await sendFiles(server, staging, { ...input, files: input.files.filter((file) => !unchanged.includes(file)) });
+  if (unchanged.length > 0 && state.current !== undefined) {
+    const from = `${server.dir}/${releaseDir(input.name, state.current)}`;
+    await server.script([`cd ${sh(staging)}`, ...unchanged.map((file) => sh('ln', '--', `${from}/${file.member}`, file.member))]);
+    for (const file of unchanged) sums.set(file.member, file.sha256);
+  }
   const inherited = await inheritFromLive(server, staging, state, input, sums);
   const entries = await completeAndSwitch(server, staging, input, sums);
   await removeStaging();
   const links = inherited.some((member) => member.type === 'l') || input.kernelVersion !== undefined;
   const pruned = await afterSwitch(server, input, state, [...sums.keys(), ...(links ? KERNEL_LINKS : [])]);
-  return { release: input.release, previous: state.current, inherited: inherited.map((member) => member.name).sort(), entries, pruned };
+  return { release: input.release, previous: state.current, inherited: inherited.map((member) => member.name).sort(), unchanged: unchanged.map((file) => file.member).sort(), entries, pruned };
 }
 
 /** This run's files into the partial release, each checked once there; their sha256 by member. */

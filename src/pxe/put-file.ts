@@ -17,8 +17,11 @@ export interface PutFileInput {
   cleanup: CleanupStack;
 }
 
-export async function putFile(server: PxeServer, input: PutFileInput): Promise<void> {
+/** Sends the file unless the server has it already with the same sha256 (issue 12); returns whether it was sent. */
+export async function putFile(server: PxeServer, input: PutFileInput): Promise<boolean> {
   const final = `${server.dir}/${input.path}`;
+  const there = (await server.script([`sha256sum -- ${sh(final)} 2>/dev/null || true`])).stdout.split(' ')[0];
+  if (there === input.sha256) return false;
   const temporary = `${path.posix.dirname(final)}/.${path.posix.basename(final)}.vauban-${input.runId}`;
   const removeTemporary = input.cleanup.push(`temporary ${server.name}:${temporary}`, async () => {
     await server.script([sh('rm', '-f', '--', temporary)], { debug: server.runOptions.debug, allowFailure: true });
@@ -31,4 +34,5 @@ export async function putFile(server: PxeServer, input: PutFileInput): Promise<v
   const folder = input.group === undefined ? [] : protect([path.posix.dirname(final)], input.group, '0750');
   await server.script([...protect([temporary], input.group, '0640'), sh('mv', '-f', '--', temporary, final), ...folder]);
   await removeTemporary();
+  return true;
 }

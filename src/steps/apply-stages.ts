@@ -1,6 +1,12 @@
 // apply_stages (A4, B10): one container per stage, created from the previous
 // stage's image with systemd as PID 1, stage.sh run in it, then committed as
 // <prefix>/<playbook>; the last one is also tagged with the final name.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { decideImage } from '../cache/decide-image.js';
+import { cacheLabels, imageId } from '../cache/image-cache.js';
+import { sha256Hex } from '../cache/inputs.js';
+import { stagePartsFrom } from '../cache/parts.js';
 import type { Context } from '../context.js';
 import { VaubanError, throwIfAborted } from '../errors.js';
 import { stageImageName } from '../image-name.js';
@@ -58,38 +64,58 @@ export async function applyStagesAs(ctx: Context, input: ApplyStagesInput): Prom
     throw new VaubanError(`source image ${input.source} does not exist`, { hint: 'build it first, or check --source-image' });
   }
   const applied: AppliedStage[] = [];
+  const settings = ctx.settings.values;
+  const script = sha256Hex(readFileSync(path.join(ctx.installDir, 'stage.sh')));
   let from = input.source;
+  // The source itself is no build of this run: its stages are judged on their own inputs.
+  let parentRebuilt = false;
   for (const [index, stage] of input.stages.entries()) {
     throwIfAborted(ctx.signal);
     const branch = stage.branch ?? ctx.options.branch;
     const image = stageImageName(input.prefix, stage.playbook);
     const checkout = await ctx.ansible.checkout(branch);
-    input.onLine(`stage ${index + 1}/${input.stages.length}: ${stage.playbook} from branch ${branch} (${checkout.sha.slice(0, 10)}) on ${from} as ${input.hostname} -> ${image}`);
-    const started = Date.now();
-    let container: StageContainer | undefined;
-    try {
-      container = await StageContainer.open(ctx, { image: from, hostname: input.hostname, onLine: input.onLine, committed: true });
-      await container.applyStage({ stage, branch, checkout, source: from, checkRequirements: true });
-      const id = await container.commit(image, {
-        'vauban.playbook': stage.playbook,
-        'vauban.branch': branch,
-        'vauban.git-sha1': checkout.sha,
-        'vauban.hostname': input.hostname,
-        'vauban.source': from,
-      });
-      input.onLine(`stage ${stage.playbook}: ${image} (${id.slice(7, 19)}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    } catch (error) {
-      if (ctx.signal.aborted) throw error;
-      throw new VaubanError(`stage ${stage.playbook} (branch ${branch}) failed for ${input.hostname}: ${(error as Error).message}`, { cause: error });
-    } finally {
-      await container?.close();
+    const parts = stagePartsFrom(settings, { parent: await imageId(docker, from), playbook: stage.playbook, branch, commit: checkout.sha, hostname: input.hostname, script });
+    const decision = await decideImage(ctx, { name: image, parts, parentRebuilt });
+    if (decision.action === 'reuse' && decision.reused !== undefined) {
+      await tagImage(docker, decision.reused.id, image);
+      input.onLine(`stage ${index + 1}/${input.stages.length}: ${stage.playbook}: reused ${image} (${decision.reused.id.slice(7, 19)}): ${decision.reason}`);
+      ctx.report.cache.push({ kind: 'image', name: image, action: 'reuse', reason: decision.reason, id: decision.reused.id });
+    } else {
+      input.onLine(`stage ${index + 1}/${input.stages.length}: ${stage.playbook} from branch ${branch} (${checkout.sha.slice(0, 10)}) on ${from} as ${input.hostname} -> ${image} (build: ${decision.reason})`);
+      const started = Date.now();
+      let container: StageContainer | undefined;
+      let id: string;
+      try {
+        container = await StageContainer.open(ctx, { image: from, hostname: input.hostname, onLine: input.onLine, committed: true });
+        await container.applyStage({ stage, branch, checkout, source: from, checkRequirements: true });
+        id = await container.commit(image, {
+          'vauban.playbook': stage.playbook,
+          'vauban.branch': branch,
+          'vauban.git-sha1': checkout.sha,
+          'vauban.hostname': input.hostname,
+          'vauban.source': from,
+          ...cacheLabels(decision.digest, parts, new Date()),
+        });
+        input.onLine(`stage ${stage.playbook}: ${image} (${id.slice(7, 19)}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      } catch (error) {
+        if (ctx.signal.aborted) throw error;
+        throw new VaubanError(`stage ${stage.playbook} (branch ${branch}) failed for ${input.hostname}: ${(error as Error).message}`, { cause: error });
+      } finally {
+        await container?.close();
+      }
+      ctx.report.cache.push({ kind: 'image', name: image, action: 'build', reason: decision.reason, id });
     }
+    parentRebuilt = decision.action === 'build';
     applied.push({ stage, branch, image });
     ctx.report.images.push(image);
     ctx.registry.publish(image);
     from = image;
   }
   await tagImage(docker, from, input.finalName);
+  const last = ctx.report.cache.at(-1);
+  if (input.stages.length > 0 && last !== undefined && last.name === from) {
+    ctx.report.cache.push({ kind: 'image', name: input.finalName, action: last.action, reason: `tag of ${from}`, id: last.id });
+  }
   ctx.registry.publish(input.finalName);
   input.onLine(`tagged ${input.finalName} on ${from}`);
   return applied;

@@ -4,9 +4,16 @@
 // overlayfs/overlayfs-<host>/conffs-<host>.tgz with the host's sshd keys.
 // Hosts are built in parallel (bounded); a failing host does not stop the
 // others, but fails the run once they are done.
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { decideArtifact, recordFileOf, writeArtifactRecord } from '../cache/artifact-record.js';
+import { imageId } from '../cache/image-cache.js';
+import { sha256Hex, type InputParts } from '../cache/inputs.js';
+import { READS_OTHER_HOSTS } from '../cache/other-hosts.js';
+import { conffsPartsFrom } from '../cache/parts.js';
 import type { Context } from '../context.js';
+import { sha256File } from '../system/sha256-file.js';
+import { vaultFile } from '../vault.js';
 import { VaubanError, throwIfAborted } from '../errors.js';
 import type { HostResult } from '../run-report.js';
 import { macEntry } from '../pxe/ipxe-entry.js';
@@ -27,6 +34,10 @@ export interface ConffsInput {
   hosts: string[] | undefined;
   /** Hosts the inventory gives a MAC address (vauban_mac): they get a boot entry by MAC (B15). */
   macs?: Map<string, string>;
+  /** sha256 of each host's inventory variables (issue 12: an input of its conffs). */
+  vars?: Map<string, string>;
+  /** sha256 of the whole inventory: the input instead when the stages read other hosts (hostvars, groups...). */
+  inventory?: string;
 }
 
 export async function buildConffs(ctx: Context, input: ConffsInput): Promise<ConffsArtifact[] | undefined> {
@@ -54,7 +65,8 @@ export async function buildConffs(ctx: Context, input: ConffsInput): Promise<Con
           ctx.report.hosts.push(result);
           const logStream = openLogFile(log, { secrets: ctx.settings.secrets });
           try {
-            const artifact = await buildHostConffs(ctx, { host, source, prefix, logStream, result, mac: input.macs?.get(host) });
+            const hostInput = { host, source, prefix, logStream, result, mac: input.macs?.get(host), vars: input.vars?.get(host) ?? '', inventory: input.inventory ?? '' };
+            const artifact = (await reuseHostConffs(ctx, hostInput)) ?? (await buildHostConffs(ctx, hostInput));
             artifacts.push(artifact);
             result.ok = true;
             counts.done++;
@@ -92,6 +104,76 @@ interface HostInput {
   logStream: LogFile;
   result: HostResult;
   mac: string | undefined;
+  vars: string;
+  inventory: string;
+  /** Why the cache builds it, once decided. */
+  pending?: string;
+}
+
+/** What a host's conffs is made of (issue 12): read before it is built, and again after (a first run makes its keys). */
+async function hostParts(ctx: Context, input: HostInput): Promise<InputParts> {
+  const docker = await ctx.docker();
+  const stages = [];
+  let readsOtherHosts = false;
+  for (const stage of ctx.options.stages) {
+    const branch = stage.branch ?? ctx.options.branch;
+    // On the run's branch, whose inventory gave the host's variables (vars): the tree without the inventory, so
+    // that another host's change does not rebuild this one. On another branch, its whole commit (its inventory too).
+    const checkout = await ctx.ansible.checkout(branch);
+    stages.push({ playbook: stage.playbook, branch, commit: branch === ctx.options.branch ? await ctx.ansible.inventorylessTree(checkout) : checkout.sha });
+    // ...unless a play can read other hosts (hostvars, groups...): then the whole inventory is an input.
+    if (await ctx.ansible.matches(checkout, READS_OTHER_HOSTS)) readsOtherHosts = true;
+  }
+  const entry = vaultFile(ctx.vaultDir, input.host);
+  return conffsPartsFrom(ctx.settings.values, {
+    source: await ctx.once(`image-id:${input.source}`, () => imageId(docker, input.source)),
+    host: input.host,
+    stages,
+    script: await ctx.once('stage-script', async () => sha256Hex(readFileSync(path.join(ctx.installDir, 'stage.sh')))),
+    vars: input.vars,
+    inventory: input.inventory,
+    readsOtherHosts,
+    keys: existsSync(entry) ? await sha256File(entry) : '',
+    mac: input.mac ?? '',
+  });
+}
+
+/** The newest conffs of this host kept by an earlier run (<time>-overlayfs-<host>/conffs-<host>.tgz). */
+function lastConffsOf(ctx: Context, host: string): string | undefined {
+  if (!existsSync(ctx.overlayfsDir)) return undefined;
+  const suffix = `-overlayfs-${host}`;
+  const [newest] = readdirSync(ctx.overlayfsDir)
+    .filter((name) => name.endsWith(suffix) && /^\d{4}-\d\d-\d\dT/.test(name))
+    .sort()
+    .reverse();
+  return newest === undefined ? undefined : path.join(ctx.overlayfsDir, newest, `conffs-${host}.tgz`);
+}
+
+/**
+ * The host's conffs of an earlier run, when its inputs are unchanged and the
+ * file still matches its record: hard-linked into this run's folder (same
+ * bytes, no copy), as if built. Undefined: build it.
+ */
+async function reuseHostConffs(ctx: Context, input: HostInput): Promise<ConffsArtifact | undefined> {
+  const { host } = input;
+  const parts = await hostParts(ctx, input);
+  const last = lastConffsOf(ctx, host);
+  const decision = last === undefined ? { action: 'build' as const, reason: 'no earlier build recorded', record: undefined } : await decideArtifact(last, parts, ctx.cachePolicy);
+  input.pending = decision.reason;
+  if (decision.action !== 'reuse' || decision.record === undefined || last === undefined) {
+    input.logStream.write(`conffs of ${host}: build (${decision.reason})\n`);
+    return undefined;
+  }
+  const folder = path.join(ctx.overlayfsDir, `overlayfs-${host}`);
+  mkdirSync(folder, { recursive: true });
+  ctx.cleanup.push(`conffs folder of ${host}`, async () => renameSync(folder, path.join(ctx.overlayfsDir, `${ctx.runStamp}-overlayfs-${host}`)));
+  const tarball = path.join(folder, `conffs-${host}.tgz`);
+  linkSync(last, tarball);
+  copyFileSync(recordFileOf(last), recordFileOf(tarball));
+  input.result.deletions = JSON.parse(decision.record.facts.deletions ?? '[]') as string[];
+  input.logStream.write(`conffs of ${host}: reused ${last} (${decision.reason})\n`);
+  ctx.report.cache.push({ kind: 'conffs', name: host, action: 'reuse', reason: decision.reason, id: decision.record.sha256 });
+  return { host, tarball, folder, ...(input.mac === undefined ? {} : { byMac: writeMacEntry(folder, host, input.mac) }) };
 }
 
 /**
@@ -156,6 +238,8 @@ async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
     const temporary = temporaryFileFor(tarball, ctx.runId, ctx.cleanup);
     const count = await packConffs(container, members, temporary.path, ctx.signal, listed);
     await temporary.commit();
+    const sha256 = await writeArtifactRecord(tarball, await hostParts(ctx, input), { deletions: JSON.stringify(input.result.deletions) });
+    ctx.report.cache.push({ kind: 'conffs', name: host, action: 'build', reason: input.pending ?? 'built', id: sha256 });
     lap('changes and pack');
     write(`conffs written: ${tarball} (${count} members)`);
     return { host, tarball, folder, ...(input.mac === undefined ? {} : { byMac: writeMacEntry(folder, host, input.mac) }) };

@@ -6,6 +6,10 @@
 // SBOM beside it (sbom.cdx.json). The files appear whole or not at all.
 import { existsSync, lstatSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import { decideArtifact, dropArtifactRecord, writeArtifactRecord } from '../cache/artifact-record.js';
+import { imageId } from '../cache/image-cache.js';
+import type { InputParts } from '../cache/inputs.js';
+import { rootfsParts } from '../cache/parts.js';
 import type { Context } from '../context.js';
 import { VaubanError } from '../errors.js';
 import { sshdKeysFor } from '../sshd-keys.js';
@@ -15,12 +19,33 @@ import { run } from '../system/run.js';
 import { makeSquashfs } from '../system/squashfs.js';
 import { temporaryFileFor } from '../system/temporary-file.js';
 import { copyIntoTree, existsInTree, removeInTree, resolveInTree, symlinkInTree, writeFileInTree } from '../system/tree-path.js';
-import { installHostKeys } from '../vault.js';
+import { sha256File } from '../system/sha256-file.js';
+import { installHostKeys, vaultFile } from '../vault.js';
 import { writeMasterSbom } from './master-sbom.js';
 import type { RootfsArtifact } from './types.js';
 
 export async function buildRootfs(ctx: Context, image: string | undefined): Promise<RootfsArtifact | undefined> {
   if (!ctx.runs('build_rootfs') || image === undefined) return undefined;
+  const tarball = path.join(ctx.outputDir, 'rootfs.tgz');
+  // Issue 12: the same image with the same keys and compression makes the same rootfs.tgz.
+  const parts = await rootfsPartsOf(ctx, image);
+  let decision = await decideArtifact(tarball, parts, ctx.cachePolicy);
+  // Said as the dry run says it, when this run made the image.
+  if (decision.action === 'build' && decision.record !== undefined && ctx.report.cache.some((entry) => entry.name === image && entry.action === 'build') && decision.reason.startsWith('image changed')) {
+    decision = { ...decision, reason: 'image rebuilt' };
+  }
+  // The SBOM beside it is reused with it: it must still be the one recorded.
+  const sbomOf = decision.record?.facts.sbom ?? '';
+  if (decision.action === 'reuse' && sbomOf !== '' && !(existsSync(sbomOf) && (await sha256File(sbomOf)) === decision.record?.facts.sbomSha256)) {
+    decision = { action: 'build', reason: `${path.basename(sbomOf)} does not match its record`, record: decision.record };
+  }
+  if (decision.action === 'reuse' && decision.record !== undefined) {
+    ctx.reporter.info(`build_rootfs: reused ${tarball}: ${decision.reason}`);
+    ctx.report.cache.push({ kind: 'artifact', name: 'rootfs.tgz', action: 'reuse', reason: decision.reason, id: decision.record.sha256 });
+    const kernelVersion = decision.record.facts.kernelVersion;
+    return { tarball, sbom: decision.record.facts.sbom || undefined, kernelVersion: kernelVersion === '' ? undefined : kernelVersion, image };
+  }
+  dropArtifactRecord(tarball);
   const tree = path.join(ctx.workDir, 'rootfs');
   const squashfs = path.join(ctx.workDir, 'rootfs.img');
 
@@ -43,7 +68,6 @@ export async function buildRootfs(ctx: Context, image: string | undefined): Prom
     await release();
   });
 
-  const tarball = path.join(ctx.outputDir, 'rootfs.tgz');
   await ctx.reporter.step('build_rootfs: rootfs.tgz', async () => {
     // rootfs.tgz holds private sshd keys: 0600 (the run's umask), and no half of it left behind.
     const temporary = temporaryFileFor(tarball, ctx.runId, ctx.cleanup);
@@ -52,8 +76,19 @@ export async function buildRootfs(ctx: Context, image: string | undefined): Prom
     rmSync(squashfs, { force: true });
   });
   ctx.report.artifacts.push(tarball, sbom);
+  // Recorded with the keys as they are now: a first run generates them; the SBOM beside it is part of what is reused.
+  const sbomSha256 = sbom === undefined ? '' : await sha256File(sbom);
+  const sha256 = await writeArtifactRecord(tarball, await rootfsPartsOf(ctx, image), { kernelVersion: kernel?.version ?? '', sbom: sbom ?? '', sbomSha256 });
+  ctx.report.cache.push({ kind: 'artifact', name: 'rootfs.tgz', action: 'build', reason: decision.reason, id: sha256 });
   if (kernel === undefined) ctx.reporter.warn(`no /boot/vmlinuz* in ${image}: its kernel version is unknown`);
   return { tarball, sbom, kernelVersion: kernel?.version, image };
+}
+
+/** What rootfs.tgz is made of: the image's id, the compression, the vault entry of the master's sshd keys. */
+async function rootfsPartsOf(ctx: Context, image: string): Promise<InputParts> {
+  const entry = vaultFile(ctx.vaultDir, ctx.options.name);
+  const keys = existsSync(entry) ? await sha256File(entry) : '';
+  return rootfsParts({ name: ctx.options.name, image: await imageId(await ctx.docker(), image), compression: ctx.compression, keys });
 }
 
 const DEFAULT_HOSTS = '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\nff02::2\t\tip6-allrouters\n';

@@ -4,6 +4,9 @@
 // initramfs.img land in the output folder; the kernel version is read from
 // the kernel image itself.
 import { copyFileSync, readFileSync, readdirSync } from 'node:fs';
+import { decideArtifact, writeArtifactRecord } from '../cache/artifact-record.js';
+import { kernelInputs } from '../cache/base-identity.js';
+import type { InputParts } from '../cache/inputs.js';
 import path from 'node:path';
 import type { Context } from '../context.js';
 import { VaubanError } from '../errors.js';
@@ -14,7 +17,31 @@ import { temporaryFileFor, type TemporaryFile } from '../system/temporary-file.j
 import { copyIntoTree, existsInTree, makeDirInTree, readFileInTree, regularFileInTree, removeInTree, writeFileInTree } from '../system/tree-path.js';
 import type { KernelArtifacts, MountedBase } from './types.js';
 
-export async function chrootDracut(ctx: Context, base: MountedBase | undefined): Promise<KernelArtifacts | undefined> {
+function kernelPartsOf(ctx: Context): InputParts {
+  return kernelInputs(ctx.options, ctx.settings.values, ctx.cwd, ctx.installDir);
+}
+
+/** The kernel and initramfs of an earlier run, when their inputs are unchanged and both files match their records: the base need not be mounted for them. */
+export async function findCachedKernel(ctx: Context): Promise<{ reused: KernelArtifacts | undefined; reason: string }> {
+  if (!ctx.runs('chroot_dracut')) return { reused: undefined, reason: '' };
+  const parts = kernelPartsOf(ctx);
+  const vmlinuz = path.join(ctx.outputDir, 'vmlinuz');
+  const initramfs = path.join(ctx.outputDir, 'initramfs.img');
+  const decisions = [await decideArtifact(vmlinuz, parts, ctx.cachePolicy), await decideArtifact(initramfs, parts, ctx.cachePolicy)];
+  const kernelVersion = decisions[0]?.record?.facts.kernelVersion;
+  if (decisions.every((decision) => decision.action === 'reuse') && kernelVersion !== undefined && kernelVersion === decisions[1]?.record?.facts.kernelVersion) {
+    for (const [index, name] of ['vmlinuz', 'initramfs.img'].entries()) {
+      const decision = decisions[index] as (typeof decisions)[number];
+      ctx.report.cache.push({ kind: 'artifact', name, action: 'reuse', reason: decision.reason, id: decision.record?.sha256 });
+    }
+    ctx.reporter.info(`chroot_dracut: reused ${vmlinuz} and ${initramfs} (kernel ${kernelVersion}): ${decisions[0]?.reason ?? ''}`);
+    return { reused: { kernelVersion, vmlinuz, initramfs }, reason: decisions[0]?.reason ?? '' };
+  }
+  return { reused: undefined, reason: decisions.find((decision) => decision.action === 'build')?.reason ?? 'the two files have different kernel versions' };
+}
+
+/** `reason`: why the cache did not reuse them (findCachedKernel), for the recap. */
+export async function chrootDracut(ctx: Context, base: MountedBase | undefined, reason = 'built'): Promise<KernelArtifacts | undefined> {
   if (!ctx.runs('chroot_dracut') || base === undefined) return undefined;
   return ctx.reporter.step('chroot_dracut: kernel and initramfs', async (status) => {
     const dir = path.join(ctx.workDir, 'dracut');
@@ -58,6 +85,11 @@ export async function chrootDracut(ctx: Context, base: MountedBase | undefined):
     await copyAtomically(kernel.file, temporaryFileFor(vmlinuz, ctx.runId, ctx.cleanup));
     await releaseChroot();
     await releaseOverlay();
+    const parts = kernelPartsOf(ctx);
+    for (const [name, file] of [['vmlinuz', vmlinuz], ['initramfs.img', initramfs]] as const) {
+      const sha256 = await writeArtifactRecord(file, parts, { kernelVersion: kernel.version });
+      ctx.report.cache.push({ kind: 'artifact', name, action: 'build', reason, id: sha256 });
+    }
     ctx.report.artifacts.push(vmlinuz, initramfs);
     ctx.reporter.info(`kernel ${kernel.version}: ${vmlinuz}, ${initramfs}`);
     return { kernelVersion: kernel.version, vmlinuz, initramfs };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readHostMacs } from './resolve-hosts.js';
+import { readHostMacs, readHostVarsDigests, readInventoryDigest } from './resolve-hosts.js';
 
 const inventory = (hostvars: Record<string, Record<string, unknown>>) => JSON.stringify({ _meta: { hostvars }, all: { children: ['ungrouped'] } });
 
@@ -16,5 +16,32 @@ describe('vauban_mac of the inventory (B15)', () => {
       /'web01' and 'web02' have the same vauban_mac 52-54-00-12-34-56/,
     );
     expect(() => readHostMacs('not json', ['web01'])).toThrow(/printed no JSON/);
+  });
+});
+
+describe('readHostVarsDigests (issue 12)', () => {
+  const inventory = (port: string, dbHosts: string[]) =>
+    JSON.stringify({ _meta: { hostvars: { web01: { http_port: 8081 }, web02: { http_port: port } } }, all: { children: ['db', 'web'] }, web: { hosts: ['web01', 'web02'] }, db: { hosts: dbHosts } });
+
+  it('changes for the host whose variables or groups changed, and only for it', () => {
+    const before = readHostVarsDigests(inventory('8082', []), ['web01', 'web02']);
+    const after = readHostVarsDigests(inventory('9999', []), ['web01', 'web02']);
+    expect(after.get('web01')).toBe(before.get('web01'));
+    expect(after.get('web02')).not.toBe(before.get('web02'));
+    const regrouped = readHostVarsDigests(inventory('8082', ['web02']), ['web01', 'web02']);
+    expect(regrouped.get('web01')).toBe(before.get('web01'));
+    expect(regrouped.get('web02')).not.toBe(before.get('web02'));
+  });
+});
+
+describe('readInventoryDigest (issue 12)', () => {
+  const inventory = (port: string, dbHosts: string[]) => ({ _meta: { hostvars: { web01: { http_port: 8081 }, web02: { http_port: port } } }, all: { children: ['db', 'web'] }, web: { hosts: ['web01', 'web02'] }, db: { hosts: dbHosts } });
+
+  it("changes with any host's variables or any group's members, not with the order of the keys", () => {
+    const before = readInventoryDigest(JSON.stringify(inventory('8082', [])));
+    expect(readInventoryDigest(JSON.stringify(inventory('9999', [])))).not.toBe(before);
+    expect(readInventoryDigest(JSON.stringify(inventory('8082', ['web01'])))).not.toBe(before);
+    const { _meta, ...groups } = inventory('8082', []);
+    expect(readInventoryDigest(JSON.stringify({ ...groups, _meta }))).toBe(before);
   });
 });

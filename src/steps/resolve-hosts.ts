@@ -5,6 +5,7 @@
 // repository's code, so it runs where the repository's playbooks run, never as
 // root on the build host.
 import { createReadStream } from 'node:fs';
+import { sha256Hex } from '../cache/inputs.js';
 import type { Context } from '../context.js';
 import { assertHostName } from '../conffs/host-names.js';
 import { VaubanError } from '../errors.js';
@@ -21,6 +22,10 @@ export interface ResolvedHosts {
   hosts: string[];
   /** The MAC address the inventory gives a host (vauban_mac), as iPXE spells it, for its boot entry by MAC. */
   macs: Map<string, string>;
+  /** sha256 of each host's variables as the inventory gives them (`ansible-inventory --list`): an input of its conffs (issue 12). */
+  vars: Map<string, string>;
+  /** sha256 of the whole inventory (every host's variables, every group): the input of a conffs whose stages read other hosts. */
+  inventory: string;
 }
 
 /** The hosts of the run's branch inventory matching -a, never the master-* ones, resolved inside `image`. */
@@ -63,7 +68,7 @@ export async function resolveHosts(ctx: Context, image: string): Promise<Resolve
       throw new VaubanError(`no host of the inventory (branch ${ctx.options.branch}) matches '${pattern}' (master-* hosts are never built)`);
     }
     hosts.forEach(assertHostName);
-    return { hosts, macs: readHostMacs(inventory, hosts) };
+    return { hosts, macs: readHostMacs(inventory, hosts), vars: readHostVarsDigests(inventory, hosts), inventory: readInventoryDigest(inventory) };
   } finally {
     await release();
   }
@@ -90,6 +95,32 @@ export function readHostMacs(inventoryJson: string, hosts: readonly string[]): M
     macs.set(host, mac);
   }
   return macs;
+}
+
+/** The sha256 of each host's variables in `ansible-inventory --list` output (keys sorted: a digest of what they say, not of their order). */
+export function readHostVarsDigests(inventoryJson: string, hosts: readonly string[]): Map<string, string> {
+  const inventory = JSON.parse(inventoryJson) as Record<string, { hosts?: string[]; children?: string[]; hostvars?: Record<string, unknown> } | undefined>;
+  const hostvars = inventory._meta?.hostvars ?? {};
+  // A host's groups matter as much as its variables (group_names, groups[...] in templates): its direct groups and the group tree.
+  const tree = Object.entries(inventory)
+    .filter(([name]) => name !== '_meta')
+    .map(([name, group]) => [name, [...(group?.children ?? [])].sort()]);
+  const groupsOf = (host: string) => Object.entries(inventory).filter(([name, group]) => name !== '_meta' && (group?.hosts ?? []).includes(host)).map(([name]) => name).sort();
+  return new Map(hosts.map((host) => [host, sha256Hex(canonicalJson({ vars: hostvars[host] ?? {}, groups: groupsOf(host), tree }))]));
+}
+
+/** The sha256 of the whole `ansible-inventory --list` output, whatever the order of its keys. */
+export function readInventoryDigest(inventoryJson: string): string {
+  return sha256Hex(canonicalJson(JSON.parse(inventoryJson)));
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, inner]) => `${JSON.stringify(key)}:${canonicalJson(inner)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }
 
 /** Reads `ansible --list-hosts` output: a "hosts (N):" header, then one host per line. */

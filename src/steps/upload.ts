@@ -72,8 +72,9 @@ export async function upload(ctx: Context, input: UploadInput): Promise<undefine
       });
       for (const file of kernelFiles) {
         status.update(file.path);
-        await putFile(server, { local: file.local, path: file.path, sha256: sums.get(file.local) as string, group, runId: ctx.runId, cleanup: ctx.cleanup });
-        ctx.report.uploaded.push(`${target.destination}:${dir}/${file.path}`);
+        const sent = await putFile(server, { local: file.local, path: file.path, sha256: sums.get(file.local) as string, group, runId: ctx.runId, cleanup: ctx.cleanup });
+        if (sent) ctx.report.uploaded.push(`${target.destination}:${dir}/${file.path}`);
+        else ctx.reporter.info(`${target.destination}: ${file.path} is already there with the same sha256: not sent`);
       }
       if (releaseFiles.length === 0) return;
       const published = await publishRelease(server, {
@@ -89,10 +90,13 @@ export async function upload(ctx: Context, input: UploadInput): Promise<undefine
         onProgress: (text) => status.update(`release ${release}: ${text}`),
         onWarning: (text) => ctx.reporter.warn(text),
       });
-      for (const file of withSums) ctx.report.uploaded.push(`${target.destination}:${dir}/${releaseDir(name, release)}/${file.member}`);
+      for (const file of withSums) {
+        if (!published.unchanged.includes(file.member)) ctx.report.uploaded.push(`${target.destination}:${dir}/${releaseDir(name, release)}/${file.member}`);
+      }
       for (const file of bootFiles) ctx.report.uploaded.push(`${target.destination}:${dir}/${file.path}`);
       ctx.report.live.push(`${target.destination}: ${name} release ${release} (was ${published.previous ?? 'none'})`);
-      const kept = published.inherited.length > 0 ? `; kept from ${published.previous ?? 'the flat layout'}: ${published.inherited.join(', ')}` : '';
+      const same = published.unchanged.length > 0 ? `; unchanged (same sha256, linked, not sent): ${published.unchanged.join(', ')}` : '';
+      const kept = `${published.inherited.length > 0 ? `; kept from ${published.previous ?? 'the flat layout'}: ${published.inherited.join(', ')}` : ''}${same}`;
       ctx.reporter.info(`${target.destination}: ${name} release ${release} is live, ${published.entries.length} boot entr${published.entries.length === 1 ? 'y' : 'ies'}${kept}${published.pruned.length > 0 ? `; removed ${published.pruned.join(', ')}` : ''}`);
     });
   }

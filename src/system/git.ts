@@ -78,6 +78,13 @@ function gitAccess(remote: GitRemote): { args: string[]; env: Record<string, str
   return { args: helper.args, env: { ...env, ...helper.env } };
 }
 
+/** The commit `branch` of the remote points to now (`git ls-remote`), without fetching it; undefined when there is no such branch. */
+export async function remoteBranchSha(remote: GitRemote, branch: string, runOptions: RunOptions = {}): Promise<string | undefined> {
+  const access = gitAccess(remote);
+  const { stdout } = await run('git', [...access.args, 'ls-remote', '--heads', fetchUrl(remote), `refs/heads/${branch}`], { ...runOptions, env: access.env });
+  return /^([0-9a-f]{40,64})\s/m.exec(stdout)?.[1];
+}
+
 /** An empty bare repository in `dir`, into which branches are fetched one by one. */
 export async function initMirror(dir: string, runOptions: RunOptions = {}): Promise<void> {
   await run('git', ['init', '--quiet', '--bare', dir], runOptions);
@@ -116,4 +123,17 @@ export async function checkoutBranch(options: { mirror: string; branch: string; 
   await run('git', ['-C', options.dir, 'remote', 'set-url', 'origin', withoutCredentials(options.originUrl)], runOptions);
   const { stdout } = await run('git', ['-C', options.dir, 'rev-parse', 'HEAD'], runOptions);
   return stdout.trim();
+}
+
+/**
+ * Whether a line of a file of the commit checked out in `dir` matches the
+ * extended regular expression `pattern` (`git grep -E` over HEAD's tree:
+ * tracked files only, binaries skipped). git grep exits 1 when nothing
+ * matches, which is an answer, not a failure.
+ */
+export async function treeMatches(dir: string, pattern: string, runOptions: RunOptions = {}): Promise<boolean> {
+  const result = await run('git', ['-C', dir, 'grep', '-q', '-I', '-E', '-e', pattern, 'HEAD', '--'], { ...runOptions, allowFailure: true });
+  if (result.exitCode === 0) return true;
+  if (result.exitCode === 1) return false;
+  throw new VaubanError(`git grep failed in ${dir} (exit ${result.exitCode}): ${result.stderr.trim().split('\n').slice(-3).join(' / ')}`);
 }

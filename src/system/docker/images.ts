@@ -6,9 +6,11 @@ import { removeContainer, splitReference } from './containers.js';
 import { followProgress, type ProgressEvent } from './progress.js';
 
 /** `docker import`: a root file system tar stream becomes the image `reference`. */
-export async function importImage(docker: DockerClient, tar: Readable, reference: string, signal?: AbortSignal): Promise<string> {
+export async function importImage(docker: DockerClient, tar: Readable, reference: string, signal?: AbortSignal, labels: Record<string, string> = {}): Promise<string> {
   const { repository, tag } = splitReference(reference);
-  const response = (await docker.importImage(tar, { repo: repository, tag })) as unknown as Readable;
+  // Dockerfile syntax: a JSON string is a valid double-quoted LABEL value.
+  const changes = Object.entries(labels).map(([key, value]) => `LABEL ${key}=${JSON.stringify(value)}`);
+  const response = (await docker.importImage(tar, { repo: repository, tag, ...(changes.length > 0 ? { changes } : {}) })) as unknown as Readable;
   const events = await followProgress(response, { signal });
   const id = events.map((event) => event.status).find((status) => status?.startsWith('sha256:'));
   if (id === undefined) throw new VaubanError(`docker import of ${reference} returned no image id`);
@@ -21,6 +23,8 @@ export interface BuildImageOptions {
   dockerfile: string;
   tag: string;
   buildArgs: Record<string, string>;
+  /** Labels of the image made (the cache's: issue 12). */
+  labels?: Record<string, string>;
   onLine?: (line: string) => void;
   signal?: AbortSignal;
 }
@@ -51,6 +55,7 @@ async function runBuild(docker: DockerClient, options: BuildImageOptions, onLine
     t: options.tag,
     dockerfile: options.dockerfile,
     buildargs: options.buildArgs,
+    ...(options.labels === undefined ? {} : { labels: options.labels }),
     nocache: true,
     rm: true,
     forcerm: true,

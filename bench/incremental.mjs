@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+// Benchmark of incremental builds (issue 12). A tree of three masters from the
+// fixture raw image (base: pb_base.yml; web: feature@pb_web.yml on base; leaf:
+// leaf@pb_leaf.yml on base) plus the conffs of four hosts (web01..03, db01) of
+// web (its chain of stages replayed, as vauban-ci does), built three times in one fresh project folder:
+//   full       from scratch (--no-cache: nothing of an earlier run is reused);
+//   unchanged  the same invocations again;
+//   one leaf   after a one-line change of pb_leaf.yml, committed on branch leaf.
+// Prints the three wall times and the two ratios (issue targets: unchanged
+// <= 5 %, one leaf <= 25 % of the full build). Not part of CI.
+//
+//   sudo node bench/incremental.mjs [--keep]
+//
+// Needs what the integration tests need (scripts/install-deps.sh) and dist/
+// (npm run build); uses the cached fixture base image (built if missing).
+// Removes its images and folders at the end.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const top = fileURLToPath(new URL('../', import.meta.url));
+const keep = process.argv.includes('--keep');
+const id = `${process.pid}-${Date.now().toString(36)}`;
+const names = { base: `master-bench-incr-base-${id}`, web: `master-bench-incr-web-${id}`, leaf: `master-bench-incr-leaf-${id}` };
+
+const sh = (command, argv, options = {}) => execFileSync(command, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 28, ...options });
+const imageIds = () => new Set(sh('docker', ['image', 'ls', '-aq', '--no-trunc']).split('\n').filter(Boolean));
+
+const work = mkdtempSync('/var/tmp/vauban-bench-incr-');
+const cwd = path.join(work, 'project');
+mkdirSync(cwd);
+const log = path.join(work, 'vauban.log');
+const cacheDirs = existsSync('/var/cache/vauban-test') ? readdirSync('/var/cache/vauban-test').filter((name) => name.startsWith('base-')) : [];
+let baseImage = cacheDirs.map((dir) => path.join('/var/cache/vauban-test', dir, 'debian-12-generic-amd64.raw')).find((file) => existsSync(file));
+if (!baseImage) {
+  baseImage = path.join(work, 'debian-12-generic-amd64.raw');
+  execFileSync('bash', [path.join(top, 'test/fixtures/make-base-image.sh'), baseImage], { stdio: 'inherit' });
+}
+
+// The Ansible repository: the fixture (lean: ansible-core), a leaf playbook, branches feature and leaf.
+const repoWork = path.join(work, 'ansible-work');
+const bare = path.join(work, 'ansible.git');
+cpSync(path.join(top, 'test/fixtures/ansible'), repoWork, { recursive: true });
+rmSync(path.join(repoWork, 'requirements.yml'), { force: true });
+const git = (...argv) => sh('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@vauban.invalid', ...argv], { cwd: repoWork });
+const leafPlaybook = (line) => `- hosts: all
+  gather_facts: false
+  tasks:
+    - name: The leaf's file
+      ansible.builtin.copy:
+        content: "${line}\\n"
+        dest: /etc/vauban-leaf
+        mode: "0644"
+`;
+writeFileSync(path.join(repoWork, 'pb_leaf.yml'), leafPlaybook('leaf v1'));
+writeFileSync(path.join(repoWork, 'pb_web.yml'), `- hosts: all
+  gather_facts: false
+  tasks:
+    - name: Template the web configuration
+      ansible.builtin.copy:
+        content: "listen {{ http_port | default('80') }} on {{ inventory_hostname }}\\n"
+        dest: /etc/vauban-web.conf
+        mode: "0644"
+`);
+git('init', '-q', '-b', 'master');
+git('add', '-A');
+git('commit', '-q', '-m', 'bench');
+git('branch', 'feature');
+git('branch', 'leaf');
+sh('git', ['clone', '-q', '--bare', repoWork, bare]);
+mkdirSync(path.join(work, 'home'));
+const env = {
+  PATH: process.env.PATH,
+  HOME: path.join(work, 'home'),
+  ANSIBLE_REPO: `file://${bare}`,
+  ANSIBLE_PACKAGES: 'ansible-core',
+  VAULTED_SSHD_KEYS_KEY: 'bench-incremental',
+  VAUBAN_LOG_DIR: path.join(work, 'logs'),
+};
+
+const common = ['-i', 'no', '-u', 'no', '--compression', 'zstd'];
+const invocations = [
+  ['-f', baseImage, '-n', names.base, '-l', 'no', ...common, 'pb_base.yml'],
+  ['-s', names.base, '-n', names.web, '-l', 'no', ...common, 'feature@pb_web.yml'],
+  ['-s', names.base, '-n', names.leaf, '-l', 'no', ...common, 'leaf@pb_leaf.yml'],
+  // As vauban-ci builds a master's conffs: on the master, its whole chain of stages replayed.
+  ['-r', 'no', '-s', names.web, '-n', names.web, '-a', 'web,db01', ...common, 'pb_base.yml', 'feature@pb_web.yml'],
+];
+
+function buildTree(label, extra = []) {
+  const started = Date.now();
+  for (const argv of invocations) {
+    appendFileSync(log, `\n$ vauban ${[...argv, ...extra].join(' ')}\n`);
+    const result = spawnSync(process.execPath, [path.join(top, 'bin/vauban.js'), ...argv, ...extra], { cwd, env, encoding: 'utf8', maxBuffer: 1 << 28 });
+    appendFileSync(log, `${result.stdout}${result.stderr}\n[exit ${result.status}]\n`);
+    if (result.status !== 0) throw new Error(`${label}: vauban ${argv.join(' ')} failed (exit ${result.status}); see ${log}`);
+  }
+  return (Date.now() - started) / 1000;
+}
+
+const before = imageIds();
+try {
+  const full = buildTree('full', ['--no-cache']);
+  const unchanged = buildTree('unchanged');
+  // One line of the leaf's playbook, on its branch.
+  git('checkout', '-q', 'leaf');
+  writeFileSync(path.join(repoWork, 'pb_leaf.yml'), leafPlaybook('leaf v2'));
+  git('commit', '-q', '-am', 'one line of the leaf');
+  git('push', '-q', bare, 'leaf');
+  const leaf = buildTree('one leaf');
+  const percent = (value) => `${((100 * value) / full).toFixed(1)} %`;
+  console.log(`full build from scratch: ${full.toFixed(1)} s`);
+  console.log(`unchanged rebuild:       ${unchanged.toFixed(1)} s (${percent(unchanged)} of full; target <= 5 %)`);
+  console.log(`one-leaf change:         ${leaf.toFixed(1)} s (${percent(leaf)} of full; target <= 25 %)`);
+} finally {
+  const created = [...imageIds()].filter((image) => !before.has(image));
+  if (created.length > 0) spawnSync('docker', ['image', 'rm', '-f', ...created], { stdio: 'ignore' });
+  if (keep) console.log(`kept ${work}`);
+  else rmSync(work, { recursive: true, force: true });
+}

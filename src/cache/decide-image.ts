@@ -1,0 +1,21 @@
+// Reuse or build one image (issue 12): its inputs' digest looked up among the
+// local images, then the run's policy (--no-cache, CACHE_MAX_AGE_DAYS).
+import type { Context } from '../context.js';
+import { decideCache, type CacheDecision } from './decide.js';
+import { findCachedImage, previousBuildOf } from './image-cache.js';
+import { inputsDigest, type InputParts } from './inputs.js';
+
+export interface ImageDecision extends CacheDecision {
+  digest: string;
+}
+
+export async function decideImage(ctx: Context, input: { name: string; parts: InputParts; parentRebuilt: boolean; /** Whether an image holds `name` today, to say what changed. */ named?: boolean }): Promise<ImageDecision> {
+  const docker = await ctx.docker();
+  const digest = inputsDigest(input.parts);
+  const policy = ctx.cachePolicy;
+  const found = policy.noCache ? undefined : await findCachedImage(docker, digest);
+  const previous = found === undefined && input.named !== false ? await previousBuildOf(docker, input.name) : undefined;
+  const decision = decideCache({ policy, parts: input.parts, found, previous, parentRebuilt: input.parentRebuilt });
+  ctx.reporter.debug(`cache: ${input.name} ${digest}: ${decision.action} (${decision.reason})`);
+  return { ...decision, digest };
+}

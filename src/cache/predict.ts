@@ -1,0 +1,128 @@
+// The dry run's side of the cache (issue 12): per image and artifact of the
+// plan, reuse or build and why, computed with the same parts and decisions as
+// the run, from what can be read without building: the local images (read
+// only), the branches' commits (`git ls-remote`), the artifact records. What
+// cannot be known (Docker unreachable, a parent to be rebuilt whose id does
+// not exist yet) is said so.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Settings } from '../../vauban-config.js';
+import { prefixOfSourceImage } from '../image-name.js';
+import type { VaubanOptions } from '../options.js';
+import { sha256File } from '../system/sha256-file.js';
+import type { DockerClient } from '../system/docker/client.js';
+import { vaultFile } from '../vault.js';
+import { decideArtifact } from './artifact-record.js';
+import { baseIdentity, kernelInputs } from './base-identity.js';
+import { decideCache, type CachePolicy } from './decide.js';
+import { OS_NAME_LABEL, findCachedImage, imageId, previousBuildOf } from './image-cache.js';
+import { inputsDigest, sha256Hex, type InputParts } from './inputs.js';
+import { baseImageParts, rootfsParts, stagePartsFrom } from './parts.js';
+
+export interface PredictedEntry {
+  kind: 'image' | 'artifact';
+  name: string;
+  action: 'reuse' | 'build' | 'unknown';
+  reason: string;
+}
+
+export interface PredictInput {
+  options: VaubanOptions;
+  settings: Settings;
+  policy: CachePolicy;
+  cwd: string;
+  installDir: string;
+  docker: DockerClient;
+  /** The commit a branch of the Ansible repository points to now. */
+  branchSha: (branch: string) => Promise<string | undefined>;
+}
+
+export interface Prediction {
+  entries: PredictedEntry[];
+  /** The OS name of the base, read from a reusable raw-iso's label. */
+  osName?: string;
+}
+
+export async function predictCache(input: PredictInput): Promise<Prediction> {
+  const { options, settings, policy, docker } = input;
+  const entries: PredictedEntry[] = [];
+  const fromBase = options.rootfs && options.sourceImage === undefined;
+  // The id the next image is built on, when it exists already; undefined: it will be built by this run.
+  let parent: string | undefined;
+  let osName: string | undefined;
+  // Why what follows cannot be known (a source image not local yet, a missing branch).
+  let unknown: string | undefined;
+  const decide = async (name: string, parts: InputParts): Promise<string | undefined> => {
+    const found = policy.noCache ? undefined : await findCachedImage(docker, inputsDigest(parts));
+    const previous = found === undefined && !name.includes('<') ? await previousBuildOf(docker, name) : undefined;
+    const decision = decideCache({ policy, parts, found, previous, parentRebuilt: false });
+    entries.push({ kind: 'image', name, action: decision.action, reason: decision.reason });
+    return decision.action === 'reuse' ? decision.reused?.id : undefined;
+  };
+  const rebuilt = (name: string): void => {
+    if (unknown !== undefined) entries.push({ kind: 'image', name, action: 'unknown', reason: unknown });
+    else entries.push({ kind: 'image', name, action: 'build', reason: policy.noCache ? '--no-cache' : 'parent rebuilt' });
+  };
+
+  if (fromBase) {
+    const { parts, origin } = baseIdentity(options, settings, input.cwd);
+    const found = policy.noCache ? undefined : await findCachedImage(docker, inputsDigest(parts));
+    const decision = decideCache({ policy, parts, found, previous: undefined, parentRebuilt: false });
+    if (decision.action === 'reuse' && decision.reused !== undefined) {
+      osName = (await docker.getImage(decision.reused.id).inspect()).Config.Labels?.[OS_NAME_LABEL];
+      parent = decision.reused.id;
+    }
+    const prefix = osName ?? '<os-name>';
+    entries.push({ kind: 'image', name: `${prefix}/raw-iso`, action: decision.action, reason: decision.reason });
+    if (parent !== undefined) {
+      const dockerfile = sha256Hex(readFileSync(path.join(input.installDir, 'Dockerfile.base')));
+      const ansiblePackages = settings.ANSIBLE_PACKAGES?.trim() || 'ansible';
+      parent = await decide(`${prefix}/iso`, baseImageParts({ parent, dockerfile, origin, ansiblePackages }));
+    } else {
+      rebuilt(`${prefix}/iso`);
+    }
+  } else if (options.rootfs && options.sourceImage !== undefined) {
+    parent = await imageId(docker, options.sourceImage).catch(() => undefined);
+    if (parent === undefined) unknown = `source image ${options.sourceImage} is not local (looked up at run time)`;
+  }
+  if (options.initramfs) {
+    const parts = kernelInputs(options, settings, input.cwd, input.installDir);
+    for (const name of ['vmlinuz', 'initramfs.img']) {
+      const decision = await decideArtifact(path.join(input.cwd, name), parts, policy);
+      entries.push({ kind: 'artifact', name, action: decision.action, reason: decision.reason });
+    }
+  }
+  if (!options.rootfs) return { entries, osName };
+
+  const prefix = options.sourceImage !== undefined ? prefixOfSourceImage(options.sourceImage) : (osName ?? '<os-name>');
+  const script = sha256Hex(readFileSync(path.join(input.installDir, 'stage.sh')));
+  for (const stage of options.stages) {
+    const name = `${prefix}/${stage.playbook}`;
+    const branch = stage.branch ?? options.branch;
+    const commit = parent === undefined ? undefined : await input.branchSha(branch);
+    if (parent !== undefined && commit === undefined) unknown = `branch ${branch} not found`;
+    if (parent === undefined || commit === undefined) {
+      rebuilt(name);
+      parent = undefined;
+      continue;
+    }
+    parent = await decide(name, stagePartsFrom(settings, { parent, playbook: stage.playbook, branch, commit, hostname: options.name, script }));
+  }
+  const last = entries.at(-1);
+  if (options.stages.length > 0 && last !== undefined) entries.push({ kind: 'image', name: options.name, action: last.action, reason: `tag of ${last.name}` });
+
+  const tarball = path.join(input.cwd, 'rootfs.tgz');
+  if (unknown !== undefined) {
+    entries.push({ kind: 'artifact', name: 'rootfs.tgz', action: 'unknown', reason: unknown });
+  } else if (parent === undefined) {
+    entries.push({ kind: 'artifact', name: 'rootfs.tgz', action: 'build', reason: policy.noCache ? '--no-cache' : 'image rebuilt' });
+  } else {
+    const entry = vaultFile(path.join(input.cwd, 'vault'), options.name);
+    const keys = existsSync(entry) ? await sha256File(entry) : '';
+    const compression = options.compression ?? settings.SQUASHFS_COMPRESSION ?? 'xz';
+    const decision = await decideArtifact(tarball, rootfsParts({ name: options.name, image: parent, compression, keys }), policy);
+    entries.push({ kind: 'artifact', name: 'rootfs.tgz', action: decision.action, reason: decision.reason });
+  }
+  return { entries, osName };
+}
+

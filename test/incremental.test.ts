@@ -1,0 +1,297 @@
+// Issue 12: incremental builds on real components. A master of two stages
+// (one on branch master, one on branch feature) is built from the fixture raw
+// image, then built again: unchanged, every image is reused (same ids) and the
+// recap says so; after a commit on feature, exactly the stage of that branch
+// and the images below it are rebuilt, naming the move; --no-cache and an
+// expired maximum age rebuild; a tampered rootfs.tgz is rebuilt. A host's
+// conffs follows its own variables only, until a play reads other hosts.
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
+import { readHostState, type HostState } from './helpers/host-state.js';
+import { imageIds, removeNewImages } from './helpers/images.js';
+import { sh, uniqueName } from './helpers/sh.js';
+import { pxeServerSettings, startSshd, type TestSshd } from './helpers/sshd.js';
+import { runVauban, tail, type VaubanRun } from './helpers/vauban.js';
+
+const PASSPHRASE = 'vault-passphrase-incremental-test';
+const MASTER = uniqueName('master-itest-incr').toLowerCase();
+
+let work: string;
+let cwd: string;
+let log: string;
+let baseImage: string;
+let repo: AnsibleRepo;
+let env: Record<string, string>;
+let before: HostState;
+let imagesBefore: Set<string>;
+let prefix: string;
+
+function vauban(args: string[], extraEnv: Record<string, string> = {}): Promise<VaubanRun> {
+  return runVauban('vauban', args, { cwd, env: { ...env, ...extraEnv }, log });
+}
+
+const BUILD = () => ['-f', baseImage, '-n', MASTER, '-i', 'no', '-l', 'no', '-u', 'no', '--compression', 'zstd', 'pb_base.yml', 'feature@pb_web.yml'];
+
+async function sha256(file: string): Promise<string> {
+  return (await sh('sha256sum', [file])).split(' ')[0] as string;
+}
+
+async function idOf(image: string): Promise<string> {
+  return (await sh('docker', ['image', 'inspect', '--format', '{{.Id}}', image])).trim();
+}
+
+/** The ids of the master's chain, by name. */
+async function chainIds(): Promise<Record<string, string>> {
+  const names = [`${prefix}/raw-iso`, `${prefix}/iso`, `${prefix}/pb_base.yml`, `${prefix}/pb_web.yml`, MASTER];
+  const ids: Record<string, string> = {};
+  for (const name of names) ids[name] = await idOf(name);
+  return ids;
+}
+
+/** The recap's "Reused or built" lines: `reuse|build <name>: <reason>`, by name. */
+function decisions(run: VaubanRun): Record<string, string> {
+  const found: Record<string, string> = {};
+  for (const match of run.output.matchAll(/^(?:\S+Z)?\s+(reuse|build) (?:image|artifact|conffs) (\S+): (.*?)(?: \([0-9a-f]{12}\))?$/gm)) {
+    found[match[2] as string] = `${match[1]}: ${match[3]}`;
+  }
+  return found;
+}
+
+beforeAll(async () => {
+  before = await readHostState();
+  imagesBefore = await imageIds();
+  work = mkdtempSync('/var/tmp/vauban-itest-incr-');
+  cwd = path.join(work, 'project');
+  mkdirSync(cwd);
+  log = path.join(work, 'vauban.log');
+  baseImage = await fixtureBaseImage();
+  repo = await makeAnsibleRepo(work);
+  mkdirSync(path.join(work, 'home'));
+  env = { HOME: path.join(work, 'home'), ...repo.settings, VAULTED_SSHD_KEYS_KEY: PASSPHRASE };
+}, 600_000);
+
+afterAll(async () => {
+  await removeNewImages(imagesBefore);
+  if (process.env.VAUBAN_TEST_KEEP !== '1') rmSync(work, { recursive: true, force: true });
+  else console.log(`kept ${work}`);
+  expect(await readHostState()).toEqual(before);
+});
+
+describe('incremental builds', () => {
+  let first: Record<string, string>;
+  const timings: Record<string, number> = {};
+
+  it('a first build labels every image with the digest of its inputs', async () => {
+    const started = Date.now();
+    const run = await vauban(BUILD());
+    timings.full = (Date.now() - started) / 1000;
+    expect(run.exitCode, tail(run)).toBe(0);
+    prefix = /\sbuild image (debian-[\d.]+)\/raw-iso: /.exec(run.output)?.[1] ?? '';
+    expect(prefix, tail(run)).toMatch(/^debian-12/);
+    first = await chainIds();
+    for (const name of Object.keys(first).slice(0, 4)) {
+      const labels = JSON.parse(await sh('docker', ['image', 'inspect', '--format', '{{json .Config.Labels}}', name])) as Record<string, string>;
+      expect(labels['vauban.inputs'], name).toMatch(/^sha256:[0-9a-f]{64}$/);
+      expect(Date.parse(labels['vauban.built'] ?? '')).toBeGreaterThan(started - 1000);
+    }
+    const said = decisions(run);
+    expect(said[`${prefix}/pb_base.yml`]).toMatch(/^build: /);
+    expect(said[`${prefix}/pb_web.yml`]).toBe('build: parent rebuilt');
+  });
+
+  it('an unchanged rebuild reuses every image (same ids), mounts nothing and says so', async () => {
+    const started = Date.now();
+    const run = await vauban(BUILD());
+    timings.unchanged = (Date.now() - started) / 1000;
+    expect(run.exitCode, tail(run)).toBe(0);
+    expect(await chainIds()).toEqual(first);
+    const said = decisions(run);
+    for (const name of Object.keys(first)) expect(said[name], `${name}\n${tail(run, 60)}`).toMatch(/^reuse: /);
+    expect(said[`${prefix}/pb_base.yml`]).toMatch(/^reuse: inputs unchanged \(built /);
+    expect(said['rootfs.tgz']).toMatch(/^reuse: inputs unchanged/);
+    // The raw-iso was reused: the base file was not even mounted.
+    expect(run.output).not.toMatch(/mount_iso/);
+    expect(run.output).not.toMatch(/TASK \[/);
+  });
+
+  it('a commit on branch feature rebuilds exactly its stage and the images below, naming the move', async () => {
+    const clone = path.join(work, 'clone');
+    await sh('git', ['clone', '-q', '-b', 'feature', repo.bare, clone]);
+    appendFileSync(path.join(clone, 'pb_web.yml'), '    - name: One more line\n      ansible.builtin.command: "true"\n      changed_when: false\n');
+    const git = (...args: string[]) => sh('git', ['-c', 'user.name=t', '-c', 'user.email=t@vauban.invalid', ...args], { cwd: clone });
+    await git('commit', '-q', '-am', 'one more task');
+    await git('push', '-q', 'origin', 'feature');
+    const moved = (await git('rev-parse', 'HEAD')).trim();
+
+    // The dry run says beforehand what the run then does, with the OS name read from the reusable base.
+    const dry = await vauban([...BUILD(), '--dry-run', '--json']);
+    expect(dry.exitCode, tail(dry)).toBe(0);
+    const document = JSON.parse(dry.output.slice(dry.output.indexOf('{'))) as { plan: { prefix: string }; cache: { entries: Array<{ name: string; action: string; reason: string }> } };
+    expect(document.plan.prefix).toBe(prefix);
+    const predicted = Object.fromEntries(document.cache.entries.map((entry) => [entry.name, `${entry.action}: ${entry.reason}`]));
+    const text = await vauban([...BUILD(), '--dry-run']);
+    expect(text.output).toMatch(new RegExp(`Reuse or build:\\n  reuse   image ${prefix}/raw-iso: inputs unchanged`));
+
+    const started = Date.now();
+    const run = await vauban(BUILD());
+    timings.leaf = (Date.now() - started) / 1000;
+    expect(run.exitCode, tail(run)).toBe(0);
+    const now = await chainIds();
+    const said = decisions(run);
+    for (const name of [`${prefix}/raw-iso`, `${prefix}/iso`, `${prefix}/pb_base.yml`]) {
+      expect(now[name], name).toBe(first[name]);
+      expect(said[name], name).toMatch(/^reuse: /);
+    }
+    for (const name of [`${prefix}/pb_web.yml`, MASTER]) expect(now[name], name).not.toBe(first[name]);
+    expect(said[`${prefix}/pb_web.yml`]).toBe(`build: branch feature moved ${repo.shas.feature.slice(0, 7)} → ${moved.slice(0, 7)}`);
+    expect(run.output).toMatch(/TASK \[One more line\]/);
+    expect(said).toEqual(predicted);
+    first = now;
+    console.log(`incremental: full ${timings.full?.toFixed(0)} s, unchanged ${timings.unchanged?.toFixed(0)} s, one leaf ${timings.leaf?.toFixed(0)} s`);
+  });
+
+  it('--no-cache rebuilds the stages, saying so', async () => {
+    const run = await vauban(['-s', `${prefix}/pb_base.yml`, '-n', MASTER, '-i', 'no', '-l', 'no', '-u', 'no', '-r', 'yes', '--compression', 'zstd', '--no-cache', 'feature@pb_web.yml']);
+    expect(run.exitCode, tail(run)).toBe(0);
+    expect(decisions(run)[`${prefix}/pb_web.yml`]).toBe('build: --no-cache');
+    expect(await idOf(`${prefix}/pb_web.yml`)).not.toBe(first[`${prefix}/pb_web.yml`]);
+  });
+
+  it('an expired maximum age (CACHE_MAX_AGE_DAYS=0) rebuilds, saying so; the default reuses', async () => {
+    const args = ['-s', `${prefix}/pb_base.yml`, '-n', MASTER, '-i', 'no', '-l', 'no', '-u', 'no', '--compression', 'zstd', 'feature@pb_web.yml'];
+    const reused = await vauban(args);
+    expect(reused.exitCode, tail(reused)).toBe(0);
+    expect(decisions(reused)[`${prefix}/pb_web.yml`]).toMatch(/^reuse: inputs unchanged/);
+    const id = await idOf(`${prefix}/pb_web.yml`);
+    const run = await vauban(args, { CACHE_MAX_AGE_DAYS: '0' });
+    expect(run.exitCode, tail(run)).toBe(0);
+    expect(decisions(run)[`${prefix}/pb_web.yml`]).toMatch(/^build: older than 0 days \(built /);
+    expect(await idOf(`${prefix}/pb_web.yml`)).not.toBe(id);
+  });
+
+  it('a tampered rootfs.tgz is rebuilt, not reused', async () => {
+    const args = ['-s', `${prefix}/pb_base.yml`, '-n', MASTER, '-i', 'no', '-l', 'no', '-u', 'no', '--compression', 'zstd', 'feature@pb_web.yml'];
+    const tarball = path.join(cwd, 'rootfs.tgz');
+    const reused = await vauban(args);
+    expect(reused.exitCode, tail(reused)).toBe(0);
+    expect(decisions(reused)['rootfs.tgz']).toMatch(/^reuse: inputs unchanged/);
+    const record = JSON.parse(readFileSync(`${tarball}.inputs.json`, 'utf8')) as { sha256: string };
+    expect(await sha256(tarball)).toBe(record.sha256);
+    appendFileSync(tarball, 'tampered');
+    const run = await vauban(args);
+    expect(run.exitCode, tail(run)).toBe(0);
+    expect(decisions(run)['rootfs.tgz']).toBe('build: rootfs.tgz on disk does not match its recorded sha256');
+    expect(run.output).toMatch(/mksquashfs/);
+    const rebuilt = JSON.parse(readFileSync(`${tarball}.inputs.json`, 'utf8')) as { sha256: string };
+    expect(await sha256(tarball)).toBe(rebuilt.sha256);
+  });
+
+  it('vmlinuz and initramfs.img are reused while the base, dracut.conf and modules.d are unchanged: the base is not even mounted', async () => {
+    const args = ['-f', baseImage, '-n', MASTER, '-r', 'no', '-l', 'no', '-u', 'no', '-i', 'yes'];
+    const first = await vauban(args);
+    expect(first.exitCode, tail(first)).toBe(0);
+    expect(decisions(first).vmlinuz).toMatch(/^build: /);
+    const run = await vauban(args);
+    expect(run.exitCode, tail(run)).toBe(0);
+    expect(decisions(run).vmlinuz).toMatch(/^reuse: inputs unchanged/);
+    expect(decisions(run)['initramfs.img']).toMatch(/^reuse: inputs unchanged/);
+    expect(run.output).not.toMatch(/mount_iso|bootstrap_fs|dracut for/);
+  });
+
+  describe('conffs and upload', () => {
+    let uploadDir: string;
+    let sshd: TestSshd;
+    // -b feature: the hosts' variables come from the inventory of the branch the stage plays.
+    const conffsArgs = (rootfs = 'yes') => ['-s', `${prefix}/pb_base.yml`, '-n', MASTER, '-r', rootfs, '-b', 'feature', '-a', 'web01,web02', '-i', 'no', '-u', 'yes', '--compression', 'zstd', 'feature@pb_web.yml'];
+    const releaseFile = (member: string) => path.join(uploadDir, MASTER, 'current', member);
+    /** The files the run sent: its recap's "Uploaded:" lines. */
+    const uploaded = (run: VaubanRun) => [...run.output.matchAll(/^\S*\s+ssh:\/\/127\.0\.0\.1:\d+:\S+\/(\S+)$/gm)].map((match) => match[1]).sort();
+    const upload = () => ({ ...pxeServerSettings(sshd, { user: 'root', keyFile: path.join(work, 'upload-key'), dir: uploadDir }) });
+
+    beforeAll(async () => {
+      const key = path.join(work, 'upload-key');
+      await sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'vauban-test-incremental', '-f', key]);
+      sshd = await startSshd(path.join(work, 'sshd'), [readFileSync(`${key}.pub`, 'utf8').trim()]);
+      uploadDir = path.join(work, 'pxe');
+      mkdirSync(uploadDir);
+    }, 60_000);
+
+    afterAll(async () => {
+      await sshd?.stop();
+    });
+
+    it('an unchanged rebuild reuses every conffs and sends nothing', async () => {
+      const first = await vauban(conffsArgs(), upload());
+      expect(first.exitCode, tail(first)).toBe(0);
+      expect(decisions(first).web01).toMatch(/^build: /);
+      expect(uploaded(first)).toEqual(['conffs-web01.tgz', 'conffs-web02.tgz', 'rootfs.tgz', 'sbom.cdx.json']);
+      const inodes = ['rootfs.tgz', 'conffs-web01.tgz', 'conffs-web02.tgz'].map((member) => statSync(releaseFile(member)).ino);
+      const run = await vauban(conffsArgs(), upload());
+      expect(run.exitCode, tail(run)).toBe(0);
+      const said = decisions(run);
+      for (const name of ['web01', 'web02', 'rootfs.tgz', `${prefix}/pb_web.yml`]) expect(said[name], `${name}\n${tail(run, 60)}`).toMatch(/^reuse: inputs unchanged/);
+      expect(run.output).not.toMatch(/TASK \[/);
+      expect(uploaded(run)).toEqual([]);
+      // A new release, live, of the very same files: hard links of the previous one's.
+      expect(run.output).toMatch(/unchanged \(same sha256, linked, not sent\): conffs-web01\.tgz, conffs-web02\.tgz, rootfs\.tgz, sbom\.cdx\.json/);
+      expect(['rootfs.tgz', 'conffs-web01.tgz', 'conffs-web02.tgz'].map((member) => statSync(releaseFile(member)).ino)).toEqual(inodes);
+    });
+
+    it("a changed host var rebuilds only that host's conffs and sends only its archive", async () => {
+      const clone = path.join(work, 'clone-feature-inventory');
+      await sh('git', ['clone', '-q', '-b', 'feature', repo.bare, clone]);
+      const inventory = path.join(clone, 'inventory');
+      writeFileSync(inventory, readFileSync(inventory, 'utf8').replace('web02 http_port=8082', 'web02 http_port=9092'));
+      const git = (...args: string[]) => sh('git', ['-c', 'user.name=t', '-c', 'user.email=t@vauban.invalid', ...args], { cwd: clone });
+      await git('commit', '-q', '-am', 'web02 listens on 9092');
+      await git('push', '-q', 'origin', 'feature');
+      const web01 = statSync(releaseFile('conffs-web01.tgz')).ino;
+      // Conffs only (the commit on feature would rebuild the master's stage too): the release keeps the live rootfs.
+      const run = await vauban(conffsArgs('no'), upload());
+      expect(run.exitCode, tail(run)).toBe(0);
+      const said = decisions(run);
+      expect(said.web01).toMatch(/^reuse: inputs unchanged/);
+      expect(said.web02).toBe('build: host vars changed');
+      expect(uploaded(run)).toEqual(['conffs-web02.tgz']);
+      expect(statSync(releaseFile('conffs-web01.tgz')).ino).toBe(web01);
+      const listing = await sh('tar', ['-xzOf', releaseFile('conffs-web02.tgz'), '--wildcards', '*etc/vauban-web.conf']);
+      // sh() strips the final newline.
+      expect(listing).toBe('listen 9092 on web02');
+    });
+
+    it("once a template reads other hosts (groups, hostvars), another host's var rebuilds this host's conffs", async () => {
+      const clone = path.join(work, 'clone-feature-peers');
+      await sh('git', ['clone', '-q', '-b', 'feature', repo.bare, clone]);
+      const git = (...args: string[]) => sh('git', ['-c', 'user.name=t', '-c', 'user.email=t@vauban.invalid', ...args], { cwd: clone });
+      appendFileSync(
+        path.join(clone, 'pb_web.yml'),
+        `    - name: The web peers
+      ansible.builtin.copy:
+        content: "{% for peer in groups['web'] | sort %}{{ peer }}:{{ hostvars[peer].http_port }} {% endfor %}"
+        dest: /etc/vauban-peers.conf
+        mode: "0644"
+`,
+      );
+      await git('commit', '-q', '-am', 'web peers');
+      await git('push', '-q', 'origin', 'feature');
+      // One host, conffs only, no upload: the cheapest run that records web01's conffs with the new play.
+      const args = ['-s', `${prefix}/pb_base.yml`, '-n', MASTER, '-r', 'no', '-b', 'feature', '-a', 'web01', '-i', 'no', '-u', 'no', 'feature@pb_web.yml'];
+      const recorded = await vauban(args);
+      expect(recorded.exitCode, tail(recorded)).toBe(0);
+      expect(decisions(recorded).web01).toMatch(/^build: /);
+      const inventory = path.join(clone, 'inventory');
+      writeFileSync(inventory, readFileSync(inventory, 'utf8').replace('web03 http_port=8083', 'web03 http_port=9093'));
+      await git('commit', '-q', '-am', 'web03 listens on 9093');
+      await git('push', '-q', 'origin', 'feature');
+      // web03 is not built, and web01's own variables did not change: only the whole inventory's digest says it.
+      const run = await vauban(args);
+      expect(run.exitCode, tail(run)).toBe(0);
+      expect(decisions(run).web01).toBe('build: the inventory changed (the stages read other hosts: hostvars, groups...)');
+      const folder = readdirSync(path.join(cwd, 'overlayfs')).filter((name) => name.endsWith('-overlayfs-web01')).sort().at(-1) ?? '';
+      const peers = await sh('tar', ['-xzOf', path.join(cwd, 'overlayfs', folder, 'conffs-web01.tgz'), '--wildcards', '*etc/vauban-peers.conf']);
+      expect(peers).toContain('web03:9093');
+    });
+  });
+});
