@@ -239,7 +239,8 @@ try {
       rmSync(vaubanShOut, { recursive: true, force: true });
       mkdirSync(vaubanShOut);
       figures.ours.push(await measure(() =>
-        vauban(['-r', 'no', '-s', master, '-n', master, '-a', selection.join(','), '-i', 'no', '-u', 'no', '-j', String(parallel), playbook]),
+        // --no-cache: every round builds every host (an earlier round's archives are not reused).
+        vauban(['-r', 'no', '-s', master, '-n', master, '-a', selection.join(','), '-i', 'no', '-u', 'no', '--no-cache', '-j', String(parallel), playbook]),
       [vaubanWork, path.join(cwd, 'overlayfs')], `ours, ${size} hosts`));
       rmSync(path.join(cwd, 'overlayfs'), { recursive: true, force: true });
     }

@@ -1,14 +1,13 @@
-// One run lifecycle for every command that builds or deploys (vauban,
-// vauban-version-control): private files (umask 077), the work folder, the
-// lock of the working directory, Ctrl-C/SIGTERM/SIGHUP, failure printing, new
-// vault entries committed in CI, old conffs folders pruned, the cleanup stack
-// unwound, the recap. A command only gives its work.
+// The run of every command that builds or deploys (vauban, vauban-release,
+// vauban-version-control): the common lifecycle (lifecycle.ts: umask,
+// cleanup stack, interruptions, failure printing) plus the work folder, the
+// lock of the working directory, new vault entries committed in CI, old
+// conffs folders pruned, the recap. A command only gives its work.
 import type { LoadedSettings } from '../config/settings.js';
 import type { Reporter } from '../reporter.js';
 import { emptyReport, type RunReport } from '../run-report.js';
-import { CleanupStack } from '../system/cleanup.js';
-import { interruptedExitCode, watchInterruptions } from './command.js';
-import { describeFailure } from './fail.js';
+import type { CleanupStack } from '../system/cleanup.js';
+import { failureLine, runLifecycle } from './lifecycle.js';
 import { printRecap } from './recap.js';
 import type { MainIo } from './vauban.js';
 
@@ -45,61 +44,44 @@ export interface SessionInput {
 
 export async function runSession(input: SessionInput): Promise<number> {
   const { io, settings, reporter } = input;
-  // rootfs.tgz, conffs archives, vault entries, logs, temporary trees: private
-  // to root. What goes into images gets its modes explicitly.
-  process.umask(0o077);
   const { createWorkDir } = await import('../system/work-dir.js');
   const { acquireRunLock, describeLockHolder } = await import('../system/run-lock.js');
-  const cleanup = new CleanupStack();
   const report = emptyReport();
-  const interruption = watchInterruptions(reporter);
   const startedAt = new Date();
-  let exitCode = 0;
-  let failure: string | undefined;
-  const firstLine = (error: unknown): string => describeFailure(error, false).text.split('\n')[0]?.replace(/^error: /, '') ?? '';
-  try {
-    const workDir = createWorkDir(settings.values.VAUBAN_WORK_DIR ?? '/var/tmp', cleanup);
-    // Runs in the same folder share its outputs and vault: one at a time.
-    await acquireRunLock({
-      cwd: io.cwd,
-      command: input.command,
-      cleanup,
-      signal: interruption.signal,
-      onWait: (holder) => reporter.warn(`${describeLockHolder(holder)} works in this folder: waiting for it to end`),
-    });
-    // Registered now, so run after the renames of this run's conffs folders (last in, first out).
-    const { pruneConffsFolders } = await import('../conffs/prune.js');
-    const keep = Number(settings.values.CONFFS_KEEP ?? '5');
-    cleanup.push('old conffs folders', async () => {
-      for (const removed of pruneConffsFolders(`${io.cwd}/overlayfs`, keep)) reporter.debug(`removed the old conffs folder ${removed}`);
-    });
-    exitCode = await input.work({ cleanup, report, signal: interruption.signal, workDir });
-  } catch (error) {
-    const described = describeFailure(error, input.debug);
-    reporter.error(described.text.replace(/^error: /, ''));
-    exitCode = described.exitCode;
-    failure = firstLine(error);
-  } finally {
+  const outcome = await runLifecycle({
+    reporter,
+    debug: input.debug,
+    cleanupAsStep: true,
+    work: async ({ cleanup, signal }) => {
+      const workDir = createWorkDir(settings.values.VAUBAN_WORK_DIR ?? '/var/tmp', cleanup);
+      // Runs in the same folder share its outputs and vault: one at a time.
+      await acquireRunLock({
+        cwd: io.cwd,
+        command: input.command,
+        cleanup,
+        signal,
+        onWait: (holder) => reporter.warn(`${describeLockHolder(holder)} works in this folder: waiting for it to end`),
+      });
+      // Registered now, so run after the renames of this run's conffs folders (last in, first out).
+      const { pruneConffsFolders } = await import('../conffs/prune.js');
+      const keep = Number(settings.values.CONFFS_KEEP ?? '5');
+      cleanup.push('old conffs folders', async () => {
+        for (const removed of pruneConffsFolders(`${io.cwd}/overlayfs`, keep)) reporter.debug(`removed the old conffs folder ${removed}`);
+      });
+      return input.work({ cleanup, report, signal, workDir });
+    },
     // New sshd keys must not be lost with the CI job, whatever happened to the build.
-    if (settings.ci && report.newVaultEntries.length > 0) {
+    beforeCleanup: async () => {
+      if (!settings.ci || report.newVaultEntries.length === 0) return;
       const { commitVault } = await import('../vault-commit.js');
-      await reporter
-        .step('vault: commit and push the new entries', () => commitVault(io.cwd, report.newVaultEntries, settings, { debug: (line) => reporter.debug(line) }))
-        .catch((error: unknown) => {
-          reporter.error(describeFailure(error, input.debug).text.replace(/^error: /, ''));
-          exitCode = 1;
-          failure ??= firstLine(error);
-        });
-    }
-    await reporter.step('cleanup', () => cleanup.unwind((label, error) => reporter.warn(`cleanup of ${label} failed: ${(error as Error).message}`)));
-    interruption.dispose();
-  }
-  const interruptedBy = interruption.received();
-  if (interruptedBy !== undefined) exitCode = interruptedExitCode(interruptedBy);
+      await reporter.step('vault: commit and push the new entries', () => commitVault(io.cwd, report.newVaultEntries, settings, { debug: (line) => reporter.debug(line) }));
+    },
+  });
+  let { exitCode } = outcome;
   printRecap(reporter, report, exitCode === 0);
   if (input.onFinish !== undefined) {
-    await input.onFinish({ exitCode, report, failure, interruptedBy, startedAt, finishedAt: new Date() }).catch((error: unknown) => {
-      reporter.error(`the --json result could not be written: ${firstLine(error)}`);
+    await input.onFinish({ ...outcome, report, startedAt, finishedAt: new Date() }).catch((error: unknown) => {
+      reporter.error(`the --json result could not be written: ${failureLine(error)}`);
       exitCode = exitCode === 0 ? 1 : exitCode;
     });
   }

@@ -5,8 +5,7 @@
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { VaubanError } from '../errors.js';
-import { createReporter, parseCommand, watchInterruptions } from './command.js';
-import { describeFailure } from './fail.js';
+import { createReporter, parseCommand } from './command.js';
 import type { MainIo } from './vauban.js';
 
 interface BootFlags {
@@ -62,52 +61,48 @@ export async function mainBoot(io: MainIo): Promise<number> {
   if (ended !== undefined) return ended;
   const flags = program.opts<BootFlags>();
   const reporter = await createReporter(io, flags.debug);
-  const { CleanupStack } = await import('../system/cleanup.js');
-  const cleanup = new CleanupStack();
-  const interruption = watchInterruptions(reporter);
-  try {
-    const { loadSettings } = await import('../config/settings.js');
-    const settings = await loadSettings({ env: io.env, cwd: io.cwd });
-    reporter.redactAlso(settings.secrets);
-    const passphrase = settings.values.VAULTED_SSHD_KEYS_KEY;
-    if (passphrase === undefined) throw new VaubanError('setting VAULTED_SSHD_KEYS_KEY is required to check the host\'s sshd key against the vault');
-    const { createWorkDir } = await import('../system/work-dir.js');
-    const { bootCheck } = await import('../boot/boot-check.js');
-    const dir = path.resolve(io.cwd, flags.dir);
-    const serialLog = path.resolve(io.cwd, flags.serialLog ?? path.join(dir, `vauban-boot-${flags.name}-${flags.ansibleHost}.log`));
-    const result = await bootCheck({
-      dir,
-      master: flags.name,
-      host: flags.ansibleHost,
-      passphrase,
-      accelerator: flags.accel,
-      timeoutSeconds: flags.timeout,
-      memoryMiB: flags.memory,
-      serialLog,
-      workDir: createWorkDir(settings.values.VAUBAN_WORK_DIR ?? '/var/tmp', cleanup),
-      reporter,
-      cleanup,
-      runOptions: { signal: interruption.signal, debug: (line) => reporter.debug(line) },
-      expectActive: flags.expectActive,
-      expectHttp: flags.expectHttp,
-      tamper: flags.tamper,
-    });
-    for (const check of result.checks) {
-      reporter.line(`${check.ok ? '[OK]' : '[KO]'} ${check.name}: expected ${check.expected}, got ${check.got ?? '(nothing)'}`);
-    }
-    reporter.line(`booted from: ${result.entry}`);
-    reporter.line(`served: ${result.requests.join(', ') || 'nothing'}`);
-    reporter.line(`serial log: ${serialLog}`);
-    if (result.secondsToChecks !== undefined) reporter.line(`boot to ${flags.tamper === undefined ? 'checks passed' : 'refusal'}: ${result.secondsToChecks.toFixed(1)} s`);
-    const success = flags.tamper === undefined ? 'the host came up as itself' : `the boot stopped on the changed ${flags.tamper}, as it must`;
-    reporter.line(result.ok ? `Result: ${success}` : 'Result: FAILED');
-    return result.ok ? 0 : 1;
-  } catch (error) {
-    const failure = describeFailure(error, flags.debug);
-    io.stderr.write(`${failure.text}\n`);
-    return failure.exitCode;
-  } finally {
-    await cleanup.unwind((label, error) => reporter.warn(`cleanup of ${label} failed: ${(error as Error).message}`));
-    interruption.dispose();
-  }
+  const { runLifecycle } = await import('./lifecycle.js');
+  const outcome = await runLifecycle({
+    reporter,
+    debug: flags.debug,
+    work: async ({ cleanup, signal }) => {
+      const { loadSettings } = await import('../config/settings.js');
+      const settings = await loadSettings({ env: io.env, cwd: io.cwd });
+      reporter.redactAlso(settings.secrets);
+      const passphrase = settings.values.VAULTED_SSHD_KEYS_KEY;
+      if (passphrase === undefined) throw new VaubanError('setting VAULTED_SSHD_KEYS_KEY is required to check the host\'s sshd key against the vault');
+      const { createWorkDir } = await import('../system/work-dir.js');
+      const { bootCheck } = await import('../boot/boot-check.js');
+      const dir = path.resolve(io.cwd, flags.dir);
+      const serialLog = path.resolve(io.cwd, flags.serialLog ?? path.join(dir, `vauban-boot-${flags.name}-${flags.ansibleHost}.log`));
+      const result = await bootCheck({
+        dir,
+        master: flags.name,
+        host: flags.ansibleHost,
+        passphrase,
+        accelerator: flags.accel,
+        timeoutSeconds: flags.timeout,
+        memoryMiB: flags.memory,
+        serialLog,
+        workDir: createWorkDir(settings.values.VAUBAN_WORK_DIR ?? '/var/tmp', cleanup),
+        reporter,
+        cleanup,
+        runOptions: { signal, debug: (line) => reporter.debug(line) },
+        expectActive: flags.expectActive,
+        expectHttp: flags.expectHttp,
+        tamper: flags.tamper,
+      });
+      for (const check of result.checks) {
+        reporter.line(`${check.ok ? '[OK]' : '[KO]'} ${check.name}: expected ${check.expected}, got ${check.got ?? '(nothing)'}`);
+      }
+      reporter.line(`booted from: ${result.entry}`);
+      reporter.line(`served: ${result.requests.join(', ') || 'nothing'}`);
+      reporter.line(`serial log: ${serialLog}`);
+      if (result.secondsToChecks !== undefined) reporter.line(`boot to ${flags.tamper === undefined ? 'checks passed' : 'refusal'}: ${result.secondsToChecks.toFixed(1)} s`);
+      const success = flags.tamper === undefined ? 'the host came up as itself' : `the boot stopped on the changed ${flags.tamper}, as it must`;
+      reporter.line(result.ok ? `Result: ${success}` : 'Result: FAILED');
+      return result.ok ? 0 : 1;
+    },
+  });
+  return outcome.exitCode;
 }

@@ -24,7 +24,7 @@ import { DELETIONS_MEMBER, RESERVED_FOLDER, listableDeletions, packConffs, sshdK
 import { StageContainer } from './stage-container.js';
 import type { ConffsArtifact } from './types.js';
 
-/** Left out of every conffs (A6). */
+/** Left out of every conffs (A6): not even walked when the changes are read. */
 const EXCLUDED = ['var/log', 'var/cache', 'root/ansible'];
 
 export interface ConffsInput {
@@ -198,7 +198,7 @@ async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
     // The tree when the work began, read in the first container of the source image only: its
     // hosts' containers start from the same image and boot alike (a name made at boot that
     // differs between them is no file of the image: its loss or its gain changes no host).
-    const baseline = await ctx.once(`conffs-baseline:${container.imageId}`, () => container.tree());
+    const baseline = await ctx.once(`conffs-baseline:${container.imageId}`, () => container.tree(EXCLUDED));
     lap('container up');
     for (const [index, stage] of ctx.options.stages.entries()) {
       throwIfAborted(ctx.signal);
@@ -215,7 +215,7 @@ async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
     lap('stages');
     await container.putFiles('/etc', await sshdKeysTar(await sshdKeysFor(ctx, host)));
     lap('sshd keys');
-    const changes = await container.changesSince(baseline);
+    const changes = await container.changesSince(baseline, EXCLUDED);
     const excluded = [...EXCLUDED, ...container.bootNoise];
     const kept = (file: string) => !excluded.some((prefix) => file === prefix || file.startsWith(`${prefix}/`));
     const relative = changes.filter((change) => change.path !== '' && kept(change.path));

@@ -35,14 +35,22 @@ const BASELINE_MARK = '/run/vauban-baseline';
 // The device of the container's root, then every path of its root file system as
 // "<device> <path>", NUL-separated, relative to /. -xdev still lists the mount
 // points themselves (/run, /tmp, /proc...): their device tells them apart.
-const LIST_TREE = "find / -maxdepth 0 -printf '%D\\0' && find / -xdev -mindepth 1 -printf '%D %P\\0'";
+// `prune`: the folders left out, not even walked (pruneExpression).
+const listTree = (prune: string) => `find / -maxdepth 0 -printf '%D\\0' && find / -xdev -mindepth 1 ${prune} -printf '%D %P\\0'`;
 // The root's device; the paths changed since the mark as "<device> <type> <path>"
 // (/ itself is ''); an empty record; then the present entries of the changed
 // folders of the root's file system (-fstype: not those of a tmpfs mounted on it).
-const LIST_CHANGES =
+const listChanges = (prune: string) =>
   "fs=$(find / -maxdepth 0 -printf %F) && find / -maxdepth 0 -printf '%D\\0' && " +
-  `find / -xdev -cnewer ${BASELINE_MARK} \\( -type d -fstype "$fs" -fprint0 /run/vauban-changed-folders -o -true \\) -printf '%D %y %P\\0' && printf '\\0' && ` +
+  `find / -xdev ${prune} -cnewer ${BASELINE_MARK} \\( -type d -fstype "$fs" -fprint0 /run/vauban-changed-folders -o -true \\) -printf '%D %y %P\\0' && printf '\\0' && ` +
   `xargs -0 -r sh -c 'find "$@" -mindepth 1 -maxdepth 1 -printf "%p\\0"' sh < /run/vauban-changed-folders`;
+
+/** The find expression that skips `folders` (relative to /: vauban's own constants, never a stage's paths). */
+function pruneExpression(folders: readonly string[]): string {
+  if (folders.length === 0) return '';
+  for (const folder of folders) if (!/^[A-Za-z0-9_./-]+$/.test(folder)) throw new VaubanError(`not a folder vauban can skip: ${folder}`);
+  return `\\( ${folders.map((folder) => `-path '/${folder}'`).join(' -o ')} \\) -prune -o`;
+}
 
 /** The NUL-terminated records of `buffer` (paths may hold any byte but NUL). */
 function records(buffer: Buffer): string[] {
@@ -243,9 +251,9 @@ export class StageContainer {
     });
   }
 
-  /** Every path of the container's root file system now (the mount points on it left out). */
-  async tree(): Promise<Baseline> {
-    const [device = '', ...entries] = records(await this.execOutput(LIST_TREE));
+  /** Every path of the container's root file system now (the mount points on it, and `skipped` folders, left out). */
+  async tree(skipped: readonly string[]): Promise<Baseline> {
+    const [device = '', ...entries] = records(await this.execOutput(listTree(pruneExpression(skipped))));
     return baselineOf(
       entries.flatMap((entry) => {
         const space = entry.indexOf(' ');
@@ -255,15 +263,15 @@ export class StageContainer {
   }
 
   /**
-   * What changed since markStart(), against `baseline` (the tree at that
+   * What changed since the start mark, against `baseline` (the tree at that
    * moment), read inside the container. The Engine API's changes would say
    * the same, but this engine computes them by walking the whole image (3
    * CPU-seconds a host in dockerd, measured); listing the whole tree again
    * cost 0.5 CPU-second a host, streamed through the engine: here, only what
    * changed and the entries of the folders that did (see tree-diff.ts).
    */
-  async changesSince(baseline: Baseline): Promise<TreeChange[]> {
-    const output = await this.execOutput(LIST_CHANGES);
+  async changesSince(baseline: Baseline, skipped: readonly string[]): Promise<TreeChange[]> {
+    const output = await this.execOutput(listChanges(pruneExpression(skipped)));
     const boundary = output.indexOf('\0\0');
     const [device = '', ...changed] = records(output.subarray(0, boundary + 1));
     const current = new Set(records(output.subarray(boundary + 2)).map((one) => one.replace(/^\//, '')));
