@@ -218,8 +218,9 @@ describe('--json on real runs (item 5)', () => {
     expect(result).toMatchObject({ ok: true, exit_code: 0, exit_reason: 'success' });
     const sourceId = await imageIdOf(SOURCE);
     expect(result.images).toEqual([
-      { name: SOURCE, from: null, step: null, playbook: null, branch: null, hostname: null, id: sourceId, built: false },
-      { ...dry.plan.images[0], id: await imageIdOf(name), built: true },
+      { name: SOURCE, from: null, step: null, playbook: null, branch: null, hostname: null, id: sourceId, built: false, cache_reason: null },
+      // No stage: the master is its source's image under its own name, no build the cache decides on.
+      { ...dry.plan.images[0], id: await imageIdOf(name), built: true, cache_reason: null },
     ]);
     const rootfs = path.join(cwd, 'rootfs.tgz');
     const [host] = result.hosts;

@@ -555,7 +555,8 @@ describe('secrets during a full build', () => {
       let run: VaubanRun;
       let sampled: SampleReport;
       try {
-        run = await runVauban('vauban', ['-f', baseImage, '-n', name, '-a', 'web01', '-i', 'yes', '-u', 'yes', 'pb_base.yml'], {
+        // --no-cache: a full build, every image made anew, is what is scanned (not images reused from earlier cases).
+        run = await runVauban('vauban', ['-f', baseImage, '-n', name, '-a', 'web01', '-i', 'yes', '-u', 'yes', '--no-cache', 'pb_base.yml'], {
           cwd,
           env: { ...env, ...upload, ...envSecrets, REGISTRY_HOSTNAME: registry.host, REGISTRY_USERNAME: 'robot', REGISTRY_PASSWORD },
           log,

@@ -37,13 +37,15 @@ const BASELINE_MARK = '/run/vauban-baseline';
 // points themselves (/run, /tmp, /proc...): their device tells them apart.
 // `prune`: the folders left out, not even walked (pruneExpression).
 const listTree = (prune: string) => `find / -maxdepth 0 -printf '%D\\0' && find / -xdev -mindepth 1 ${prune} -printf '%D %P\\0'`;
-// The root's device; the paths changed since the mark as "<device> <type> <path>"
-// (/ itself is ''); an empty record; then the present entries of the changed
-// folders of the root's file system (-fstype: not those of a tmpfs mounted on it).
+// The root's device; the present entries of the changed folders of the root's
+// file system (listed by a find of their own, -fstype: not those of a tmpfs
+// mounted on it); an empty record; then the paths changed since the mark as
+// "<device> <type> <path>" (/ itself is ''). find, sh and cat only: what any
+// image has (no xargs in a minimal one).
 const listChanges = (prune: string) =>
   "fs=$(find / -maxdepth 0 -printf %F) && find / -maxdepth 0 -printf '%D\\0' && " +
-  `find / -xdev ${prune} -cnewer ${BASELINE_MARK} \\( -type d -fstype "$fs" -fprint0 /run/vauban-changed-folders -o -true \\) -printf '%D %y %P\\0' && printf '\\0' && ` +
-  `xargs -0 -r sh -c 'find "$@" -mindepth 1 -maxdepth 1 -printf "%p\\0"' sh < /run/vauban-changed-folders`;
+  `find / -xdev ${prune} -cnewer ${BASELINE_MARK} \\( -type d -fstype "$fs" -exec sh -c 'find "$@" -mindepth 1 -maxdepth 1 -printf "%p\\\\0"' sh {} + -o -true \\) ` +
+  `-fprintf /run/vauban-changed '%D %y %P\\0' && printf '\\0' && cat /run/vauban-changed`;
 
 /** The find expression that skips `folders` (relative to /: vauban's own constants, never a stage's paths). */
 function pruneExpression(folders: readonly string[]): string {
@@ -273,9 +275,9 @@ export class StageContainer {
   async changesSince(baseline: Baseline, skipped: readonly string[]): Promise<TreeChange[]> {
     const output = await this.execOutput(listChanges(pruneExpression(skipped)));
     const boundary = output.indexOf('\0\0');
-    const [device = '', ...changed] = records(output.subarray(0, boundary + 1));
-    const current = new Set(records(output.subarray(boundary + 2)).map((one) => one.replace(/^\//, '')));
-    return treeChanges(baseline, parseChanged(changed), device, current);
+    const [device = '', ...entries] = records(output.subarray(0, boundary + 1));
+    const current = new Set(entries.map((one) => one.replace(/^\//, '')));
+    return treeChanges(baseline, parseChanged(records(output.subarray(boundary + 2))), device, current);
   }
 
   private async execOutput(script: string): Promise<Buffer> {
