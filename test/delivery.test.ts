@@ -276,7 +276,8 @@ describe('a cut upload, and a re-deploy', () => {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     })();
-    const run = await runVauban('vauban', ['-s', MASTER_A, '-n', MASTER_B, '-i', 'no', '-l', 'no', 'feature@pb_web.yml'], { cwd, env, log });
+    // --no-cache: a new build of the same inputs, so that there is a new release to upload (and to cut).
+    const run = await runVauban('vauban', ['-s', MASTER_A, '-n', MASTER_B, '-i', 'no', '-l', 'no', '--no-cache', 'feature@pb_web.yml'], { cwd, env, log });
     await watcher;
     expect(killed).toBe(true);
     expect(run.exitCode).not.toBe(0);
@@ -290,7 +291,7 @@ describe('a cut upload, and a re-deploy', () => {
 
   it('vauban-version-control re-deploys the older tag: the server rootfs.tgz becomes that image\'s, deployed moves', async () => {
     // Put the newer build in place first, so that the re-deploy has something to change.
-    const rebuild = await runVauban('vauban', ['-s', MASTER_A, '-n', MASTER_B, '-i', 'no', '-l', 'no', 'feature@pb_web.yml'], { cwd, env, log });
+    const rebuild = await runVauban('vauban', ['-s', MASTER_A, '-n', MASTER_B, '-i', 'no', '-l', 'no', '--no-cache', 'feature@pb_web.yml'], { cwd, env, log });
     expect(rebuild.exitCode, tail(rebuild)).toBe(0);
     const newest = (await tagsOf(MASTER_B)).filter((tag) => /^\d{4}-/.test(tag)).sort().at(-1) as string;
     expect(newest).not.toBe(firstTag);
