@@ -21,7 +21,13 @@ export interface PutFileInput {
 export async function putFile(server: PxeServer, input: PutFileInput): Promise<boolean> {
   const final = `${server.dir}/${input.path}`;
   const there = (await server.script([`sha256sum -- ${sh(final)} 2>/dev/null || true`])).stdout.split(' ')[0];
-  if (there === input.sha256) return false;
+  // Readable by the owner and the web server's group only; its folder too, with UPLOAD_OWNER.
+  const folder = input.group === undefined ? [] : protect([path.posix.dirname(final)], input.group, '0750');
+  if (there === input.sha256) {
+    // Not sent again, but left as a sent file would be: one put there by other means gets the same modes and group.
+    await server.script([...protect([final], input.group, '0640'), ...folder]);
+    return false;
+  }
   const temporary = `${path.posix.dirname(final)}/.${path.posix.basename(final)}.vauban-${input.runId}`;
   const removeTemporary = input.cleanup.push(`temporary ${server.name}:${temporary}`, async () => {
     await server.script([sh('rm', '-f', '--', temporary)], { debug: server.runOptions.debug, allowFailure: true });
@@ -30,8 +36,7 @@ export async function putFile(server: PxeServer, input: PutFileInput): Promise<b
   await server.send(input.local, temporary);
   const got = (await server.script([sh('sha256sum', '--', temporary)])).stdout.split(' ')[0];
   if (got !== input.sha256) throw new VaubanError(`${server.name}:${temporary} does not match ${input.local} after the copy (sha256 ${got ?? 'none'} != ${input.sha256})`);
-  // Readable by the owner and the web server's group only, before it is served; its folder too, with UPLOAD_OWNER.
-  const folder = input.group === undefined ? [] : protect([path.posix.dirname(final)], input.group, '0750');
+  // Protected before it is served.
   await server.script([...protect([temporary], input.group, '0640'), sh('mv', '-f', '--', temporary, final), ...folder]);
   await removeTemporary();
   return true;
