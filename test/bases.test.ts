@@ -145,7 +145,8 @@ describe('qcow2 and compressed downloads, made raw once in the work folder', () 
 
 describe('interrupted while decompressing', () => {
   it('SIGINT during the xz decompression: exit within seconds, no decompressor left running, nothing left behind', async () => {
-    const child = spawn(process.execPath, [BIN, '-f', bases.rawXz, '-n', uniqueName('master-itest-int').toLowerCase(), '-i', 'no', '-l', 'no', '-u', 'no', 'pb_base.yml'], {
+    // --no-cache: the xz kind's import of an earlier case would be reused, and nothing decompressed.
+    const child = spawn(process.execPath, [BIN, '-f', bases.rawXz, '-n', uniqueName('master-itest-int').toLowerCase(), '-i', 'no', '-l', 'no', '-u', 'no', '--no-cache', 'pb_base.yml'], {
       cwd,
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -171,7 +171,8 @@ describe('the same archives as before, and the Engine API only (issue 11)', () =
     await bash('docker save "$1" | DOCKER_HOST="$2" docker load -q', { args: [MASTER, ENGINE2] });
     const started = new Date().toISOString();
     try {
-      const run = await runVauban('vauban', ['-r', 'no', '-s', MASTER, '-n', MASTER, '-a', 'web02', '-l', 'yes', '-i', 'no', '-u', 'no', 'pb_base.yml'], { cwd, env: { ...env, DOCKER_HOST: ENGINE2 }, log });
+      // --no-cache: web02's conffs of an earlier case (same image id, same inputs) would be reused, not built there.
+      const run = await runVauban('vauban', ['-r', 'no', '-s', MASTER, '-n', MASTER, '-a', 'web02', '-l', 'yes', '-i', 'no', '-u', 'no', '--no-cache', 'pb_base.yml'], { cwd, env: { ...env, DOCKER_HOST: ENGINE2 }, log });
       expect(run.exitCode, tail(run)).toBe(0);
       const until = new Date().toISOString();
       const created = (engine: string) =>
