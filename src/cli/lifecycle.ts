@@ -28,7 +28,7 @@ export interface LifecycleInput {
   work: (life: Lifecycle) => Promise<number>;
   /**
    * Runs after the work, before the cleanup, whatever happened (vault entries
-   * committed in CI); a failure there is printed and fails the command.
+   * committed in CI); a failure there is printed and ends the command with status 1.
    */
   beforeCleanup?: () => Promise<void>;
   /** The cleanup shown as a step of its own (a build's output), or done quietly. */
@@ -48,19 +48,24 @@ export async function runLifecycle(input: LifecycleInput): Promise<LifecycleOutc
   const interruption = watchInterruptions(reporter);
   let exitCode = 0;
   let failure: string | undefined;
-  const fail = (error: unknown): void => {
+  /** Prints a failure (the first is the one kept for the result); returns its exit status. */
+  const report = (error: unknown): number => {
     const described = describeFailure(error, input.debug);
     reporter.error(described.text.replace(/^error: /, ''));
-    if (exitCode === 0) exitCode = described.exitCode;
     failure ??= failureLine(error);
+    return described.exitCode;
   };
   try {
     exitCode = await input.work({ cleanup, signal: interruption.signal });
   } catch (error) {
-    exitCode = 0;
-    fail(error);
+    exitCode = report(error);
   } finally {
-    if (input.beforeCleanup !== undefined) await input.beforeCleanup().catch(fail);
+    if (input.beforeCleanup !== undefined) {
+      await input.beforeCleanup().catch((error: unknown) => {
+        report(error);
+        exitCode = 1;
+      });
+    }
     const unwind = () => cleanup.unwind((label, error) => reporter.warn(`cleanup of ${label} failed: ${(error as Error).message}`));
     await (input.cleanupAsStep ? reporter.step('cleanup', unwind) : unwind());
     interruption.dispose();
