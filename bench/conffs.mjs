@@ -26,6 +26,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fixtureBaseImage } from './fixture-base.mjs';
 
 const top = fileURLToPath(new URL('../', import.meta.url));
 const args = process.argv.slice(2);
@@ -150,12 +151,7 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 execFileSync('bash', [path.join(top, 'scripts/install-deps.sh')], { stdio: 'inherit' });
 const work = mkdtempSync('/var/tmp/vauban-bench-');
 const workDirForProfile = work;
-const cacheDirs = existsSync('/var/cache/vauban-test') ? readdirSync('/var/cache/vauban-test').filter((name) => name.startsWith('base-')) : [];
-let baseImage = cacheDirs.map((dir) => path.join('/var/cache/vauban-test', dir, 'debian-12-generic-amd64.raw')).find((file) => existsSync(file));
-if (!baseImage) {
-  baseImage = path.join(work, 'debian-12-generic-amd64.raw');
-  execFileSync('bash', [path.join(top, 'test/fixtures/make-base-image.sh'), baseImage], { stdio: 'inherit' });
-}
+const baseImage = fixtureBaseImage(top, work);
 const repoWork = path.join(work, 'ansible-work');
 cpSync(path.join(top, 'test/fixtures/ansible'), repoWork, { recursive: true });
 const hosts = Array.from({ length: Math.max(...sizes) }, (_, i) => `bench${String(i + 1).padStart(2, '0')}`);

@@ -15,9 +15,10 @@
 // (npm run build); uses the cached fixture base image (built if missing).
 // Removes its images and folders at the end.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fixtureBaseImage } from './fixture-base.mjs';
 
 const top = fileURLToPath(new URL('../', import.meta.url));
 const keep = process.argv.includes('--keep');
@@ -31,12 +32,7 @@ const work = mkdtempSync('/var/tmp/vauban-bench-incr-');
 const cwd = path.join(work, 'project');
 mkdirSync(cwd);
 const log = path.join(work, 'vauban.log');
-const cacheDirs = existsSync('/var/cache/vauban-test') ? readdirSync('/var/cache/vauban-test').filter((name) => name.startsWith('base-')) : [];
-let baseImage = cacheDirs.map((dir) => path.join('/var/cache/vauban-test', dir, 'debian-12-generic-amd64.raw')).find((file) => existsSync(file));
-if (!baseImage) {
-  baseImage = path.join(work, 'debian-12-generic-amd64.raw');
-  execFileSync('bash', [path.join(top, 'test/fixtures/make-base-image.sh'), baseImage], { stdio: 'inherit' });
-}
+const baseImage = fixtureBaseImage(top, work);
 
 // The Ansible repository: the fixture (lean: ansible-core), a leaf playbook, branches feature and leaf.
 const repoWork = path.join(work, 'ansible-work');
