@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { baselineOf, parseChanged, treeChanges } from './tree-diff.js';
+import { baselineFromListing, baselineOf, parseChanged, treeChanges } from './tree-diff.js';
 
 const base = baselineOf(['etc', 'etc/issue', 'etc/issue.net', 'etc/skel', 'etc/skel/.bashrc', 'etc/skel/.profile', 'etc/hostname', 'run', 'tmp', 'usr', 'usr/bin', 'usr/bin/env']);
 const changed = (...lines: string[]) => parseChanged(lines);
@@ -43,5 +43,12 @@ describe('treeChanges', () => {
 
   it('parses paths holding spaces', () => {
     expect(parseChanged(['64 f etc/a b c'])).toEqual([{ device: '64', type: 'f', path: 'etc/a b c' }]);
+  });
+
+  it('a listing keeps the paths of the root\'s device only (mount points are listed with their own)', () => {
+    const tree = baselineFromListing(['64', '64 etc', '64 etc/a b', '70 run', '64 usr']);
+    expect([...tree.paths]).toEqual(['etc', 'etc/a b', 'usr']);
+    expect(tree.entries.get('')).toEqual(['etc', 'usr']);
+    expect(tree.entries.get('etc')).toEqual(['etc/a b']);
   });
 });

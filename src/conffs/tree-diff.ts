@@ -38,6 +38,20 @@ function parentOf(file: string): string {
   return slash < 0 ? '' : file.slice(0, slash);
 }
 
+/**
+ * The tree from a listing of the root file system: its device, then
+ * "<device> <path>" records. A mount point (/run, /tmp, /proc...) is listed
+ * with its own device, and is no path of the root's file system.
+ */
+export function baselineFromListing([device, ...records]: readonly string[]): Baseline {
+  return baselineOf(
+    records.flatMap((record) => {
+      const space = record.indexOf(' ');
+      return record.slice(0, space) === device ? [record.slice(space + 1)] : [];
+    }),
+  );
+}
+
 export function baselineOf(paths: readonly string[]): Baseline {
   const entries = new Map<string, string[]>();
   for (const one of paths) {

@@ -13,7 +13,7 @@ import type Dockerode from 'dockerode';
 import type { Checkout } from '../ansible-repo.js';
 import type { Context } from '../context.js';
 import { VaubanError } from '../errors.js';
-import { baselineOf, parseChanged, treeChanges, type Baseline, type TreeChange } from '../conffs/tree-diff.js';
+import { baselineFromListing, parseChanged, treeChanges, type Baseline, type TreeChange } from '../conffs/tree-diff.js';
 import type { Stage } from '../stage.js';
 import type { DockerClient } from '../system/docker/client.js';
 import {
@@ -255,13 +255,7 @@ export class StageContainer {
 
   /** Every path of the container's root file system now (the mount points on it, and `skipped` folders, left out). */
   async tree(skipped: readonly string[]): Promise<Baseline> {
-    const [device = '', ...entries] = records(await this.execOutput(listTree(pruneExpression(skipped))));
-    return baselineOf(
-      entries.flatMap((entry) => {
-        const space = entry.indexOf(' ');
-        return entry.slice(0, space) === device ? [entry.slice(space + 1)] : [];
-      }),
-    );
+    return baselineFromListing(records(await this.execOutput(listTree(pruneExpression(skipped)))));
   }
 
   /**
