@@ -29,14 +29,26 @@ export async function preflight(ctx: Context): Promise<Preflight> {
       await checkStages(ctx, ctx.options.stages);
     }
     const source = ctx.options.sourceImage;
-    const hosts = ctx.runs('build_conffs') && !ctx.runs('import_iso') && source !== undefined ? await resolveHosts(ctx, source) : undefined;
     // A log folder that is a link or another user's stops the run now, not per host.
     if (ctx.runs('build_conffs')) void ctx.logDir;
-    if (ctx.runs('build_rootfs') || ctx.runs('build_conffs')) await assertVaultPassphrase(ctx);
-    if (ctx.registry.enabled && (ctx.runs('import_iso') || ctx.runs('apply_stages') || ctx.runs('build_conffs'))) await ctx.registry.login();
-    if (ctx.runs('upload')) await assertServersReachable(ctx);
+    // The checks do not depend on each other: they run at once (the host resolution is seconds of Ansible in a
+    // container, the others wait on gpg, the registry or the servers). A failure is reported in this order.
+    const [hosts] = await allInOrder([
+      ctx.runs('build_conffs') && !ctx.runs('import_iso') && source !== undefined ? resolveHosts(ctx, source) : Promise.resolve(undefined),
+      ctx.runs('build_rootfs') || ctx.runs('build_conffs') ? assertVaultPassphrase(ctx) : Promise.resolve(),
+      ctx.registry.enabled && (ctx.runs('import_iso') || ctx.runs('apply_stages') || ctx.runs('build_conffs')) ? ctx.registry.login() : Promise.resolve(),
+      ctx.runs('upload') ? assertServersReachable(ctx) : Promise.resolve(),
+    ] as const);
     return { hosts };
   });
+}
+
+/** Waits for every check; the first failure in the list's order (not in time) is the one thrown. */
+async function allInOrder<T extends readonly unknown[]>(checks: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(checks);
+  const failed = settled.find((one): one is PromiseRejectedResult => one.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
+  return settled.map((one) => (one as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /** A wrong passphrase fails now, on an entry that exists, and changes nothing. */
