@@ -300,7 +300,13 @@ export class StageContainer {
     if (this.init === 'systemd') {
       // SIGRTMIN+3: systemd's "halt" in a container; services are stopped in order.
       await this.container.kill({ signal: 'SIGRTMIN+3' });
-      const stopped = await Promise.race([this.container.wait(), new Promise((resolve) => setTimeout(() => resolve(undefined), 60_000))]);
+      // The timer is cleared once systemd has halted: left pending, it would keep
+      // the process alive (and the command from ending) for up to 60 s after its work.
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), 60_000);
+      });
+      const stopped = await Promise.race([this.container.wait(), timeout]).finally(() => clearTimeout(timer));
       if (stopped === undefined) {
         this.input.onLine('systemd did not halt within 60 s: stopping the container');
         await this.container.stop({ t: 5 });
