@@ -11,6 +11,7 @@ import type { RunReport } from './run-report.js';
 import { AnsibleRepository } from './ansible-repo.js';
 import type { CleanupStack } from './system/cleanup.js';
 import { createDockerClient, type DockerClient } from './system/docker/client.js';
+import { CONFFS_DIR, VAULT_DIR, runStamp } from './local-layout.js';
 import { ensurePrivateDir } from './system/log-file.js';
 import type { RunOptions } from './system/run.js';
 import { Registry } from './registry.js';
@@ -145,11 +146,16 @@ export class Context {
   }
 
   get vaultDir(): string {
-    return path.join(this.cwd, 'vault');
+    return path.join(this.cwd, VAULT_DIR);
   }
 
   get overlayfsDir(): string {
-    return path.join(this.cwd, 'overlayfs');
+    return path.join(this.outputDir, CONFFS_DIR);
+  }
+
+  /** A path of src/local-layout.ts (relative to the output folder), as a path of this machine. */
+  output(relative: string): string {
+    return path.join(this.outputDir, relative);
   }
 
   /**
@@ -164,7 +170,7 @@ export class Context {
 
   /** ISO 8601 time of the run's start, safe in file names. */
   get runStamp(): string {
-    return this.startedAt.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    return runStamp(this.startedAt);
   }
 
   get compression(): Compression {

@@ -4,6 +4,7 @@
 // and the pipeline can follow it step by step.
 import type { VaubanOptions } from './options.js';
 import { prefixOfSourceImage, stageImageName } from './image-name.js';
+import { INITRAMFS, KERNEL_ARTIFACTS, ROOTFS_TARBALL, SBOM_FILE, VMLINUZ, conffsArchive } from './local-layout.js';
 import {
   KERNEL_LINKS,
   RELEASE_PLACEHOLDER,
@@ -133,9 +134,9 @@ export function planRun(options: VaubanOptions, facts: PlanFacts = {}): Plan {
   const hosts = options.conffs ? (facts.hosts ?? [HOST_PLACEHOLDER]) : [];
 
   const artifacts: string[] = [];
-  if (options.initramfs) artifacts.push('vmlinuz', 'initramfs.img');
-  if (options.rootfs) artifacts.push('rootfs.tgz', SBOM);
-  for (const host of hosts) artifacts.push(`overlayfs/overlayfs-${host}/conffs-${host}.tgz`);
+  if (options.initramfs) artifacts.push(...KERNEL_ARTIFACTS);
+  if (options.rootfs) artifacts.push(ROOTFS_TARBALL, SBOM_FILE);
+  for (const host of hosts) artifacts.push(conffsArchive(host));
 
   const uploads: PlannedUpload[] = [];
   if (options.upload) {
@@ -198,20 +199,20 @@ function plannedUploads(input: UploadsInput): PlannedUpload[] {
   const link = (remote: string, target: string) => uploads.push({ server, local: undefined, remote: `${dir}/${remote}`, target });
   const generated = (remote: string, what: string) => uploads.push({ server, local: undefined, remote: `${dir}/${remote}`, generated: what });
   if (input.kernel) {
-    file(kernelFile('vmlinuz', KVER_PLACEHOLDER), 'vmlinuz');
-    file(kernelFile('initramfs.img', KVER_PLACEHOLDER), 'initramfs.img');
+    file(kernelFile(VMLINUZ, KVER_PLACEHOLDER), VMLINUZ);
+    file(kernelFile(INITRAMFS, KVER_PLACEHOLDER), INITRAMFS);
   }
   if (!input.rootfs && input.hosts.length === 0) return uploads;
   const release = releaseDir(name, RELEASE_PLACEHOLDER);
   const members: string[] = [];
   if (input.rootfs) {
-    file(`${release}/${ROOTFS}`, ROOTFS);
-    file(`${release}/${SBOM}`, SBOM);
+    file(`${release}/${ROOTFS}`, ROOTFS_TARBALL);
+    file(`${release}/${SBOM}`, SBOM_FILE);
     for (const kind of KERNEL_LINKS) link(`${release}/${kind}`, kernelLinkTarget(kind, KVER_PLACEHOLDER));
     members.push(ROOTFS, SBOM, ...KERNEL_LINKS);
   }
   for (const host of input.hosts) {
-    file(`${release}/${conffsMember(host)}`, `overlayfs/overlayfs-${host}/${conffsMember(host)}`);
+    file(`${release}/${conffsMember(host)}`, conffsArchive(host));
     members.push(conffsMember(host));
   }
   const others = input.rootfs ? '; what this run does not build is hard-linked from the live release' : '; the rootfs and kernel links are those of the live release';

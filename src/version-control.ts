@@ -5,6 +5,7 @@ import type { MainIo } from './cli/vauban.js';
 import type { LoadedSettings } from './config/settings.js';
 import { Context } from './context.js';
 import { assertImageReference, assertMasterName } from './image-name.js';
+import { ROOTFS_TARBALL } from './local-layout.js';
 import type { Plan } from './plan.js';
 import type { Reporter } from './reporter.js';
 import { buildRootfs } from './steps/build-rootfs.js';
@@ -29,13 +30,13 @@ export async function redeploy(input: RedeployInput): Promise<number> {
   const plan: Plan = {
     steps: [
       { id: 'build_rootfs', description: `rootfs of ${input.image}:${input.tag}` },
-      { id: 'upload', description: `rootfs.tgz to ${input.master}/` },
+      { id: 'upload', description: `${ROOTFS_TARBALL} to ${input.master}/` },
     ],
     prefix: input.master,
     source: undefined,
     images: [],
     conffs: undefined,
-    artifacts: ['rootfs.tgz'],
+    artifacts: [ROOTFS_TARBALL],
     uploads: [],
     registry: input.settings.values.REGISTRY_HOSTNAME,
   };

@@ -12,6 +12,18 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { VaubanError } from '../errors.js';
+import {
+  CONFFS_DIR,
+  INITRAMFS,
+  ROOTFS_IMAGE,
+  ROOTFS_TARBALL,
+  VAULT_DIR,
+  VMLINUZ,
+  conffsArchiveIn,
+  conffsFolder,
+  keptConffsFoldersOf,
+  macEntriesIn,
+} from '../local-layout.js';
 import { chainByMac, chainByName } from '../pxe/ipxe-entry.js';
 import { ROOTFS, byMacEntry, conffsMember, entryMember, kernelFile, releaseDir, releaseName } from '../pxe/layout.js';
 import { publishRelease } from '../pxe/publish-release.js';
@@ -77,12 +89,12 @@ export async function bootCheck(options: BootCheckOptions): Promise<BootCheckRes
   const layout = await reporter.step('boot: publish the artifacts as a release of a PXE server folder', async () => {
     const linux = path.join(serve, 'linux');
     mkdirSync(linux, { recursive: true });
-    symlinkSync(path.resolve(artifacts.vmlinuz), path.join(serve, kernelFile('vmlinuz', kernelVersion)));
-    symlinkSync(path.resolve(artifacts.initramfs), path.join(serve, kernelFile('initramfs.img', kernelVersion)));
+    symlinkSync(path.resolve(artifacts.vmlinuz), path.join(serve, kernelFile(VMLINUZ, kernelVersion)));
+    symlinkSync(path.resolve(artifacts.initramfs), path.join(serve, kernelFile(INITRAMFS, kernelVersion)));
 
     // The expectations, from the artifacts and the vault.
     const witness = await pickWitness(artifacts.conffs, artifacts.rootfs, options.workDir, runOptions);
-    const keys = await readVaultEntry(path.join(options.dir, 'vault'), options.host, options.passphrase);
+    const keys = await readVaultEntry(path.join(options.dir, VAULT_DIR), options.host, options.passphrase);
     const publicKey = keys?.find((key) => key.name === 'ssh_host_ed25519_key.pub');
     if (publicKey === undefined) throw new VaubanError(`the vault has no ed25519 sshd key for ${options.host}`);
     const keyFile = path.join(options.workDir, `${options.host}.pub`);
@@ -271,17 +283,17 @@ function findArtifacts(dir: string, host: string): Artifacts {
     if (!existsSync(full)) throw new VaubanError(`${full} does not exist: build it first (vauban -i yes / -r yes)`);
     return full;
   };
-  const overlayfs = path.join(dir, 'overlayfs');
-  const folders = existsSync(overlayfs) ? readdirSync(overlayfs).filter((name) => name === `overlayfs-${host}` || name.endsWith(`-overlayfs-${host}`)).sort() : [];
-  const current = folders.includes(`overlayfs-${host}`) ? `overlayfs-${host}` : folders.at(-1);
+  const overlayfs = path.join(dir, CONFFS_DIR);
+  // This run's folder when a run is under way (or was cut before its end), else the newest kept one.
+  const current = existsSync(path.join(dir, conffsFolder(host))) ? conffsFolder(host) : existsSync(overlayfs) ? keptConffsFoldersOf(readdirSync(overlayfs), host).at(-1) : undefined;
   if (current === undefined) throw new VaubanError(`no conffs of ${host} in ${overlayfs}: build it first (vauban -l yes -a ${host})`);
-  const byMacDir = path.join(overlayfs, current, 'by-mac');
+  const byMacDir = path.join(dir, macEntriesIn(current));
   const macFile = existsSync(byMacDir) ? readdirSync(byMacDir).find((name) => name.endsWith('.ipxe')) : undefined;
   return {
-    vmlinuz: file('vmlinuz'),
-    initramfs: file('initramfs.img'),
-    rootfs: file('rootfs.tgz'),
-    conffs: file(path.join('overlayfs', current, `conffs-${host}.tgz`)),
+    vmlinuz: file(VMLINUZ),
+    initramfs: file(INITRAMFS),
+    rootfs: file(ROOTFS_TARBALL),
+    conffs: file(conffsArchiveIn(current, host)),
     byMac: macFile === undefined ? undefined : { mac: macFile.slice(0, -'.ipxe'.length), file: path.join(byMacDir, macFile) },
   };
 }
@@ -293,8 +305,8 @@ async function pickWitness(conffs: string, rootfsTar: string, workDir: string, r
     .filter((line) => line.startsWith('-'))
     .map((line) => line.split(/\s+/).slice(5).join(' ').replace(/^\.\//, ''))
     .filter((file) => !/^(etc\/ssh\/|etc\/hostname$|imginfo$|packages$|\.vauban-conffs\/)/.test(file));
-  await run('tar', ['-xf', rootfsTar, '-C', workDir, 'rootfs.img'], runOptions);
-  const squashfs = path.join(workDir, 'rootfs.img');
+  await run('tar', ['-xf', rootfsTar, '-C', workDir, ROOTFS_IMAGE], runOptions);
+  const squashfs = path.join(workDir, ROOTFS_IMAGE);
   for (const candidate of candidates) {
     const inConffs = await contentOf(['tar', '-xzOf', conffs, `./${candidate}`], runOptions);
     const inMaster = await contentOf(['unsquashfs', '-cat', squashfs, candidate], runOptions);

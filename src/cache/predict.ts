@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Settings } from '../../vauban-config.js';
 import { prefixOfSourceImage } from '../image-name.js';
+import { KERNEL_ARTIFACTS, ROOTFS_TARBALL, VAULT_DIR } from '../local-layout.js';
 import type { VaubanOptions } from '../options.js';
 import { sha256File } from '../system/sha256-file.js';
 import type { DockerClient } from '../system/docker/client.js';
@@ -87,7 +88,7 @@ export async function predictCache(input: PredictInput): Promise<Prediction> {
   }
   if (options.initramfs) {
     const parts = kernelInputs(options, settings, input.cwd, input.installDir);
-    for (const name of ['vmlinuz', 'initramfs.img']) {
+    for (const name of KERNEL_ARTIFACTS) {
       const decision = await decideArtifact(path.join(input.cwd, name), parts, policy);
       entries.push({ kind: 'artifact', name, action: decision.action, reason: decision.reason });
     }
@@ -111,17 +112,17 @@ export async function predictCache(input: PredictInput): Promise<Prediction> {
   const last = entries.at(-1);
   if (options.stages.length > 0 && last !== undefined) entries.push({ kind: 'image', name: options.name, action: last.action, reason: `tag of ${last.name}` });
 
-  const tarball = path.join(input.cwd, 'rootfs.tgz');
+  const tarball = path.join(input.cwd, ROOTFS_TARBALL);
   if (unknown !== undefined) {
-    entries.push({ kind: 'artifact', name: 'rootfs.tgz', action: 'unknown', reason: unknown });
+    entries.push({ kind: 'artifact', name: ROOTFS_TARBALL, action: 'unknown', reason: unknown });
   } else if (parent === undefined) {
-    entries.push({ kind: 'artifact', name: 'rootfs.tgz', action: 'build', reason: policy.noCache ? '--no-cache' : 'image rebuilt' });
+    entries.push({ kind: 'artifact', name: ROOTFS_TARBALL, action: 'build', reason: policy.noCache ? '--no-cache' : 'image rebuilt' });
   } else {
-    const entry = vaultFile(path.join(input.cwd, 'vault'), options.name);
+    const entry = vaultFile(path.join(input.cwd, VAULT_DIR), options.name);
     const keys = existsSync(entry) ? await sha256File(entry) : '';
     const compression = options.compression ?? settings.SQUASHFS_COMPRESSION ?? 'xz';
     const decision = await decideArtifact(tarball, rootfsParts({ name: options.name, image: parent, compression, keys }), policy);
-    entries.push({ kind: 'artifact', name: 'rootfs.tgz', action: decision.action, reason: decision.reason });
+    entries.push({ kind: 'artifact', name: ROOTFS_TARBALL, action: decision.action, reason: decision.reason });
   }
   return { entries, osName };
 }

@@ -44,7 +44,7 @@ describe('--json of a real run (issue 15, item 5)', () => {
       outcome: { exitCode: 1, report, failure: 'conffs failed for 1 of 2 host(s): web02', interruptedBy: undefined, startedAt: new Date('2026-01-02T03:04:00Z'), finishedAt: new Date('2026-01-02T03:04:12.34Z') },
       timings: [{ title: 'preflight: stages, hosts, vault, registry, servers', seconds: 0.31, ok: true }, { title: 'build_conffs: 2 host(s), 20 at a time', seconds: 5.26, ok: false }],
       outputDir: dir,
-      conffs: { dir: path.join(dir, 'overlayfs'), runStamp: '2026-01-02T03:04:05Z' },
+      runStamp: '2026-01-02T03:04:05Z',
       imageId: async (name) => ids[name],
     });
     const document = JSON.parse(text);
@@ -81,7 +81,7 @@ describe('--json of a real run (issue 15, item 5)', () => {
     const report = emptyReport();
     report.images.push('debian-12.8/raw-iso', 'debian-12.8/iso', 'debian-12.8/pb_base.yml', 'master-base');
     const outcome = { exitCode: 130, report, failure: 'interrupted by SIGINT', interruptedBy: 'SIGINT' as const, startedAt: new Date(), finishedAt: new Date() };
-    const document = JSON.parse(await runToJson({ options, plan: planRun(options), outcome, timings: [], outputDir: dir, conffs: undefined, imageId: async () => 'sha256:x' }));
+    const document = JSON.parse(await runToJson({ options, plan: planRun(options), outcome, timings: [], outputDir: dir, runStamp: undefined, imageId: async () => 'sha256:x' }));
     expect(document.result.images.map((image: { name: string; from: string; step: string }) => [image.name, image.from, image.step])).toEqual([
       ['debian-12.8/raw-iso', 'debian.raw', 'import_iso'],
       ['debian-12.8/iso', '<os-name>/raw-iso', 'import_iso'],

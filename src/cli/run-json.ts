@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { conffsArchive, keptConffsArchive } from '../local-layout.js';
 import type { VaubanOptions } from '../options.js';
 import { OS_NAME_PLACEHOLDER, type Plan, type PlannedImage } from '../plan.js';
 import type { StepTiming } from '../reporter.js';
@@ -19,8 +20,8 @@ export interface RunJsonInput {
   timings: readonly StepTiming[];
   /** Where the run wrote its outputs (the working directory). */
   outputDir: string;
-  /** Where the conffs folders are, and the time stamp they were renamed with at the end of the run (A12). */
-  conffs: { dir: string; runStamp: string } | undefined;
+  /** The time stamp the run's conffs folders were renamed with at its end (A12); undefined when the run never started its work. */
+  runStamp: string | undefined;
   /** The id of an image, undefined when there is no such image. */
   imageId: (name: string) => Promise<string | undefined>;
 }
@@ -45,12 +46,10 @@ async function artifactDocument(outputDir: string, file: string) {
   return { name: path.relative(outputDir, file), path: file, size: statSync(file).size, sha256: await sha256File(file) };
 }
 
-/** A host's conffs archive where the end of the run left it: overlayfs/<time>-overlayfs-<host>/ (A12). */
-function conffsArchive(conffs: RunJsonInput['conffs'], host: string): string | undefined {
-  if (conffs === undefined) return undefined;
-  const renamed = path.join(conffs.dir, `${conffs.runStamp}-overlayfs-${host}`, `conffs-${host}.tgz`);
-  const kept = path.join(conffs.dir, `overlayfs-${host}`, `conffs-${host}.tgz`);
-  return [renamed, kept].find((file) => existsSync(file));
+/** A host's conffs archive where the end of the run left it: overlayfs/<time>-overlayfs-<host>/ (A12), else where it was made. */
+function conffsArchiveLeft(input: RunJsonInput, host: string): string | undefined {
+  if (input.runStamp === undefined) return undefined;
+  return [keptConffsArchive(input.runStamp, host), conffsArchive(host)].map((file) => path.join(input.outputDir, file)).find((file) => existsSync(file));
 }
 
 /** The document of a run that ended before any work (bad settings, not root, nothing to do): the same shape, nothing made. */
@@ -85,7 +84,7 @@ export async function runToJson(input: RunJsonInput): Promise<string> {
     host: host.host,
     ok: host.ok,
     log: host.log,
-    conffs: host.ok ? (conffsArchive(input.conffs, host.host) ?? null) : null,
+    conffs: host.ok ? (conffsArchiveLeft(input, host.host) ?? null) : null,
     error: host.error ?? null,
     deletions: host.deletions ?? [],
   }));

@@ -3,6 +3,7 @@
 // cleanup stack, interruptions, failure printing) plus the work folder, the
 // lock of the working directory, new vault entries committed in CI, old
 // conffs folders pruned, the recap. A command only gives its work.
+import path from 'node:path';
 import type { LoadedSettings } from '../config/settings.js';
 import type { Reporter } from '../reporter.js';
 import { emptyReport, type RunReport } from '../run-report.js';
@@ -64,9 +65,10 @@ export async function runSession(input: SessionInput): Promise<number> {
       });
       // Registered now, so run after the renames of this run's conffs folders (last in, first out).
       const { pruneConffsFolders } = await import('../conffs/prune.js');
+      const { CONFFS_DIR } = await import('../local-layout.js');
       const keep = Number(settings.values.CONFFS_KEEP ?? '5');
       cleanup.push('old conffs folders', async () => {
-        for (const removed of pruneConffsFolders(`${io.cwd}/overlayfs`, keep)) reporter.debug(`removed the old conffs folder ${removed}`);
+        for (const removed of pruneConffsFolders(path.join(io.cwd, CONFFS_DIR), keep)) reporter.debug(`removed the old conffs folder ${removed}`);
       });
       return input.work({ cleanup, report, signal, workDir });
     },

@@ -73,8 +73,9 @@ export async function mainBoot(io: MainIo): Promise<number> {
       if (passphrase === undefined) throw new VaubanError('setting VAULTED_SSHD_KEYS_KEY is required to check the host\'s sshd key against the vault');
       const { createWorkDir } = await import('../system/work-dir.js');
       const { bootCheck } = await import('../boot/boot-check.js');
+      const { bootSerialLogName } = await import('../local-layout.js');
       const dir = path.resolve(io.cwd, flags.dir);
-      const serialLog = path.resolve(io.cwd, flags.serialLog ?? path.join(dir, `vauban-boot-${flags.name}-${flags.ansibleHost}.log`));
+      const serialLog = path.resolve(io.cwd, flags.serialLog ?? path.join(dir, bootSerialLogName(flags.name, flags.ansibleHost)));
       const result = await bootCheck({
         dir,
         master: flags.name,

@@ -100,7 +100,7 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
   }
 
   const { Context } = await import('../context.js');
-  let conffs: { dir: string; runStamp: string } | undefined;
+  let runStamp: string | undefined;
   const { runPipeline } = await import('../pipeline.js');
   const { runSession } = await import('./session.js');
   return runSession({
@@ -111,7 +111,7 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
     command: `vauban ${io.argv.join(' ')}`,
     work: async ({ cleanup, report, signal, workDir }) => {
       const ctx = new Context({ options, settings, plan, reporter, cleanup, report, signal, cwd: io.cwd, installDir: install, workDir });
-      conffs = { dir: ctx.overlayfsDir, runStamp: ctx.runStamp };
+      runStamp = ctx.runStamp;
       await runPipeline(ctx);
       return report.hosts.some((host) => !host.ok) ? 1 : 0;
     },
@@ -121,7 +121,7 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
           const { createDockerClient } = await import('../system/docker/client.js');
           const { imageId } = await import('../system/docker/images.js');
           const docker = await createDockerClient();
-          const json = await runToJson({ options, plan, outcome, timings: reporter.timings, outputDir: io.cwd, conffs, imageId: (name) => imageId(docker, name) });
+          const json = await runToJson({ options, plan, outcome, timings: reporter.timings, outputDir: io.cwd, runStamp, imageId: (name) => imageId(docker, name) });
           io.stdout.write(json);
         }
       : undefined,

@@ -3,8 +3,7 @@
 // Past CONFFS_KEEP folders per host, the oldest are removed.
 import { lstatSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-
-const KEPT = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)-overlayfs-(.+)$/;
+import { parseKeptConffsFolder } from '../local-layout.js';
 
 /** Removes all but the `keep` newest <time>-overlayfs-<host> folders of each host; returns what it removed. */
 export function pruneConffsFolders(dir: string, keep: number): string[] {
@@ -16,9 +15,8 @@ export function pruneConffsFolders(dir: string, keep: number): string[] {
   }
   const byHost = new Map<string, string[]>();
   for (const name of names) {
-    const match = KEPT.exec(name);
-    if (match === null) continue;
-    const host = match[2] as string;
+    const host = parseKeptConffsFolder(name)?.host;
+    if (host === undefined) continue;
     byHost.set(host, [...(byHost.get(host) ?? []), name]);
   }
   const removed: string[] = [];

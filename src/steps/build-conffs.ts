@@ -16,6 +16,7 @@ import { sha256File } from '../system/sha256-file.js';
 import { vaultFile } from '../vault.js';
 import { VaubanError, throwIfAborted } from '../errors.js';
 import type { HostResult } from '../run-report.js';
+import { conffsArchive, conffsArchiveIn, conffsFolder, hostLogName, keptConffsFolder, keptConffsFoldersOf, macEntryIn } from '../local-layout.js';
 import { macEntry } from '../pxe/ipxe-entry.js';
 import { sshdKeysFor } from '../sshd-keys.js';
 import { temporaryFileFor } from '../system/temporary-file.js';
@@ -60,7 +61,7 @@ export async function buildConffs(ctx: Context, input: ConffsInput): Promise<Con
           throwIfAborted(ctx.signal);
           counts.running++;
           show();
-          const log = path.join(ctx.logDir, `${prefix}-${host}-${ctx.runStamp}`);
+          const log = path.join(ctx.logDir, hostLogName(prefix, host, ctx.runStamp));
           const result: HostResult = { host, ok: false, log };
           ctx.report.hosts.push(result);
           const logStream = openLogFile(log, { secrets: ctx.settings.secrets });
@@ -141,12 +142,19 @@ async function hostParts(ctx: Context, input: HostInput): Promise<InputParts> {
 /** The newest conffs of this host kept by an earlier run (<time>-overlayfs-<host>/conffs-<host>.tgz). */
 function lastConffsOf(ctx: Context, host: string): string | undefined {
   if (!existsSync(ctx.overlayfsDir)) return undefined;
-  const suffix = `-overlayfs-${host}`;
-  const [newest] = readdirSync(ctx.overlayfsDir)
-    .filter((name) => name.endsWith(suffix) && /^\d{4}-\d\d-\d\dT/.test(name))
-    .sort()
-    .reverse();
-  return newest === undefined ? undefined : path.join(ctx.overlayfsDir, newest, `conffs-${host}.tgz`);
+  const newest = keptConffsFoldersOf(readdirSync(ctx.overlayfsDir), host).at(-1);
+  return newest === undefined ? undefined : ctx.output(conffsArchiveIn(newest, host));
+}
+
+/**
+ * This run's folder of the host's conffs, made now; at the end of the run it is
+ * renamed <time>-overlayfs-<host> (A12): never uploaded twice.
+ */
+function openConffsFolder(ctx: Context, host: string): { folder: string; tarball: string } {
+  const folder = ctx.output(conffsFolder(host));
+  mkdirSync(folder, { recursive: true });
+  ctx.cleanup.push(`conffs folder of ${host}`, async () => renameSync(folder, ctx.output(keptConffsFolder(ctx.runStamp, host))));
+  return { folder, tarball: ctx.output(conffsArchive(host)) };
 }
 
 /**
@@ -164,10 +172,7 @@ async function reuseHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
     input.logStream.write(`conffs of ${host}: build (${decision.reason})\n`);
     return undefined;
   }
-  const folder = path.join(ctx.overlayfsDir, `overlayfs-${host}`);
-  mkdirSync(folder, { recursive: true });
-  ctx.cleanup.push(`conffs folder of ${host}`, async () => renameSync(folder, path.join(ctx.overlayfsDir, `${ctx.runStamp}-overlayfs-${host}`)));
-  const tarball = path.join(folder, `conffs-${host}.tgz`);
+  const { folder, tarball } = openConffsFolder(ctx, host);
   linkSync(last, tarball);
   copyFileSync(recordFileOf(last), recordFileOf(tarball));
   input.result.deletions = JSON.parse(decision.record.facts.deletions ?? '[]') as string[];
@@ -230,11 +235,7 @@ async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
     // Docker bind-mounts /etc/hostname in a running container: the host's name is in it either way.
     if (!members.includes('etc/hostname')) members.push('etc', 'etc/hostname');
 
-    const folder = path.join(ctx.overlayfsDir, `overlayfs-${host}`);
-    mkdirSync(folder, { recursive: true });
-    // At the end of the run the folder is renamed <time>-overlayfs-<host> (A12): never uploaded twice.
-    ctx.cleanup.push(`conffs folder of ${host}`, async () => renameSync(folder, path.join(ctx.overlayfsDir, `${ctx.runStamp}-overlayfs-${host}`)));
-    const tarball = path.join(folder, `conffs-${host}.tgz`);
+    const { folder, tarball } = openConffsFolder(ctx, host);
     const temporary = temporaryFileFor(tarball, ctx.runId, ctx.cleanup);
     const count = await packConffs(container, members, temporary.path, ctx.signal, listed);
     await temporary.commit();
@@ -252,7 +253,7 @@ async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
 
 /** The host's boot entry by MAC address (B15), generated with its conffs: uploaded to UPLOAD_DIR/boot/by-mac/. */
 function writeMacEntry(folder: string, host: string, mac: string): { mac: string; file: string } {
-  const file = path.join(folder, 'by-mac', `${mac}.ipxe`);
+  const file = macEntryIn(folder, mac);
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, macEntry(host, mac), { mode: 0o644 });
   return { mac, file };

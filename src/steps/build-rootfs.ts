@@ -12,6 +12,7 @@ import type { InputParts } from '../cache/inputs.js';
 import { rootfsParts } from '../cache/parts.js';
 import type { Context } from '../context.js';
 import { VaubanError } from '../errors.js';
+import { ROOTFS_IMAGE, ROOTFS_TARBALL } from '../local-layout.js';
 import { sshdKeysFor } from '../sshd-keys.js';
 import { imageLayers, mountLayers } from '../system/docker/layers.js';
 import { findNewestKernel } from '../system/kernel-image.js';
@@ -26,7 +27,7 @@ import type { RootfsArtifact } from './types.js';
 
 export async function buildRootfs(ctx: Context, image: string | undefined): Promise<RootfsArtifact | undefined> {
   if (!ctx.runs('build_rootfs') || image === undefined) return undefined;
-  const tarball = path.join(ctx.outputDir, 'rootfs.tgz');
+  const tarball = ctx.output(ROOTFS_TARBALL);
   // Issue 12: the same image with the same keys and compression makes the same rootfs.tgz.
   const parts = await rootfsPartsOf(ctx, image);
   let decision = await decideArtifact(tarball, parts, ctx.cachePolicy);
@@ -41,13 +42,13 @@ export async function buildRootfs(ctx: Context, image: string | undefined): Prom
   }
   if (decision.action === 'reuse' && decision.record !== undefined) {
     ctx.reporter.info(`build_rootfs: reused ${tarball}: ${decision.reason}`);
-    ctx.report.cache.push({ kind: 'artifact', name: 'rootfs.tgz', action: 'reuse', reason: decision.reason, id: decision.record.sha256 });
+    ctx.report.cache.push({ kind: 'artifact', name: ROOTFS_TARBALL, action: 'reuse', reason: decision.reason, id: decision.record.sha256 });
     const kernelVersion = decision.record.facts.kernelVersion;
     return { tarball, sbom: decision.record.facts.sbom || undefined, kernelVersion: kernelVersion === '' ? undefined : kernelVersion, image };
   }
   dropArtifactRecord(tarball);
   const tree = path.join(ctx.workDir, 'rootfs');
-  const squashfs = path.join(ctx.workDir, 'rootfs.img');
+  const squashfs = path.join(ctx.workDir, ROOTFS_IMAGE);
 
   const { release, kernel } = await ctx.reporter.step(`build_rootfs: ${image}, cleaned, with its sshd keys`, async () => {
     const layers = await imageLayers(await ctx.docker(), image);
@@ -71,7 +72,7 @@ export async function buildRootfs(ctx: Context, image: string | undefined): Prom
   await ctx.reporter.step('build_rootfs: rootfs.tgz', async () => {
     // rootfs.tgz holds private sshd keys: 0600 (the run's umask), and no half of it left behind.
     const temporary = temporaryFileFor(tarball, ctx.runId, ctx.cleanup);
-    await run('tar', ['--create', `--file=${temporary.path}`, `--directory=${ctx.workDir}`, 'rootfs.img'], ctx.runOptions);
+    await run('tar', ['--create', `--file=${temporary.path}`, `--directory=${ctx.workDir}`, ROOTFS_IMAGE], ctx.runOptions);
     await temporary.commit();
     rmSync(squashfs, { force: true });
   });
@@ -79,7 +80,7 @@ export async function buildRootfs(ctx: Context, image: string | undefined): Prom
   // Recorded with the keys as they are now: a first run generates them; the SBOM beside it is part of what is reused.
   const sbomSha256 = sbom === undefined ? '' : await sha256File(sbom);
   const sha256 = await writeArtifactRecord(tarball, await rootfsPartsOf(ctx, image), { kernelVersion: kernel?.version ?? '', sbom: sbom ?? '', sbomSha256 });
-  ctx.report.cache.push({ kind: 'artifact', name: 'rootfs.tgz', action: 'build', reason: decision.reason, id: sha256 });
+  ctx.report.cache.push({ kind: 'artifact', name: ROOTFS_TARBALL, action: 'build', reason: decision.reason, id: sha256 });
   if (kernel === undefined) ctx.reporter.warn(`no /boot/vmlinuz* in ${image}: its kernel version is unknown`);
   return { tarball, sbom, kernelVersion: kernel?.version, image };
 }

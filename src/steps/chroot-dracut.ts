@@ -10,6 +10,7 @@ import type { InputParts } from '../cache/inputs.js';
 import path from 'node:path';
 import type { Context } from '../context.js';
 import { VaubanError } from '../errors.js';
+import { INITRAMFS, KERNEL_ARTIFACTS, VMLINUZ } from '../local-layout.js';
 import { prepareChroot, runInChroot } from '../system/chroot.js';
 import { findNewestKernel } from '../system/kernel-image.js';
 import { mountOverlay } from '../system/mount.js';
@@ -25,12 +26,12 @@ function kernelPartsOf(ctx: Context): InputParts {
 export async function findCachedKernel(ctx: Context): Promise<{ reused: KernelArtifacts | undefined; reason: string }> {
   if (!ctx.runs('chroot_dracut')) return { reused: undefined, reason: '' };
   const parts = kernelPartsOf(ctx);
-  const vmlinuz = path.join(ctx.outputDir, 'vmlinuz');
-  const initramfs = path.join(ctx.outputDir, 'initramfs.img');
+  const vmlinuz = ctx.output(VMLINUZ);
+  const initramfs = ctx.output(INITRAMFS);
   const decisions = [await decideArtifact(vmlinuz, parts, ctx.cachePolicy), await decideArtifact(initramfs, parts, ctx.cachePolicy)];
   const kernelVersion = decisions[0]?.record?.facts.kernelVersion;
   if (decisions.every((decision) => decision.action === 'reuse') && kernelVersion !== undefined && kernelVersion === decisions[1]?.record?.facts.kernelVersion) {
-    for (const [index, name] of ['vmlinuz', 'initramfs.img'].entries()) {
+    for (const [index, name] of KERNEL_ARTIFACTS.entries()) {
       const decision = decisions[index] as (typeof decisions)[number];
       ctx.report.cache.push({ kind: 'artifact', name, action: 'reuse', reason: decision.reason, id: decision.record?.sha256 });
     }
@@ -79,14 +80,14 @@ export async function chrootDracut(ctx: Context, base: MountedBase | undefined, 
     const built = regularFileInTree(root, 'vauban-initramfs.img');
     if (built === undefined) throw new VaubanError('dracut did not write /vauban-initramfs.img as a regular file in the chroot');
 
-    const vmlinuz = path.join(ctx.outputDir, 'vmlinuz');
-    const initramfs = path.join(ctx.outputDir, 'initramfs.img');
+    const vmlinuz = ctx.output(VMLINUZ);
+    const initramfs = ctx.output(INITRAMFS);
     await copyAtomically(built, temporaryFileFor(initramfs, ctx.runId, ctx.cleanup));
     await copyAtomically(kernel.file, temporaryFileFor(vmlinuz, ctx.runId, ctx.cleanup));
     await releaseChroot();
     await releaseOverlay();
     const parts = kernelPartsOf(ctx);
-    for (const [name, file] of [['vmlinuz', vmlinuz], ['initramfs.img', initramfs]] as const) {
+    for (const [name, file] of [[VMLINUZ, vmlinuz], [INITRAMFS, initramfs]] as const) {
       const sha256 = await writeArtifactRecord(file, parts, { kernelVersion: kernel.version });
       ctx.report.cache.push({ kind: 'artifact', name, action: 'build', reason, id: sha256 });
     }

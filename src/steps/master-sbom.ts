@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../context.js';
+import { SBOM_FILE } from '../local-layout.js';
 import { readOsName } from '../os-name.js';
 import { installedPackages } from '../sbom/dpkg-status.js';
 import { makeSbom, type SbomStage } from '../sbom/make-sbom.js';
@@ -14,8 +15,6 @@ import { imageId } from '../system/docker/images.js';
 import { credentialsOf, withoutCredentials } from '../system/git.js';
 import { temporaryFileFor } from '../system/temporary-file.js';
 import { readFileInTree, writeFileInTree } from '../system/tree-path.js';
-
-export const SBOM_FILE = 'sbom.cdx.json';
 
 /** The stages /imginfo lists (YAML written by Dockerfile.base and stage.sh); none when it cannot be read. */
 async function imginfoStages(text: string | undefined): Promise<SbomStage[]> {
@@ -60,7 +59,7 @@ export async function writeMasterSbom(ctx: Context, tree: string, image: string)
     vaubanVersion: version,
     timestamp: ctx.startedAt,
   });
-  const file = path.join(ctx.outputDir, SBOM_FILE);
+  const file = ctx.output(SBOM_FILE);
   const temporary = temporaryFileFor(file, ctx.runId, ctx.cleanup);
   writeFileSync(temporary.path, text);
   await temporary.commit();
