@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { CachePolicy } from './cache/decide.js';
 import type { LoadedSettings } from './config/settings.js';
 import type { VaubanOptions, Compression } from './options.js';
-import type { Plan, StepId } from './plan.js';
+import { planRun, type Plan, type PlanFacts, type StepId } from './plan.js';
 import type { Reporter } from './reporter.js';
 import type { RunReport } from './run-report.js';
 import { AnsibleRepository } from './ansible-repo.js';
@@ -20,6 +20,8 @@ export interface ContextInit {
   options: VaubanOptions;
   settings: LoadedSettings;
   plan: Plan;
+  /** What the plan was made from (planRun): given, the plan is refined as the run learns facts (learn()). */
+  planFacts?: PlanFacts;
   reporter: Reporter;
   cleanup: CleanupStack;
   report: RunReport;
@@ -36,7 +38,6 @@ export interface ContextInit {
 export class Context {
   readonly options: VaubanOptions;
   readonly settings: LoadedSettings;
-  readonly plan: Plan;
   readonly reporter: Reporter;
   readonly cleanup: CleanupStack;
   readonly report: RunReport;
@@ -45,6 +46,8 @@ export class Context {
   readonly installDir: string;
   readonly workDir: string;
   readonly startedAt: Date;
+  private currentPlan: Plan;
+  private planFacts: PlanFacts | undefined;
   private dockerClient: Promise<DockerClient> | undefined;
   private readonly memos = new Map<string, Promise<unknown>>();
   private ansibleRepository: AnsibleRepository | undefined;
@@ -54,7 +57,8 @@ export class Context {
   constructor(init: ContextInit) {
     this.options = init.options;
     this.settings = init.settings;
-    this.plan = init.plan;
+    this.currentPlan = init.plan;
+    this.planFacts = init.planFacts;
     this.reporter = init.reporter;
     this.cleanup = init.cleanup;
     this.report = init.report;
@@ -63,6 +67,23 @@ export class Context {
     this.installDir = init.installDir;
     this.workDir = init.workDir;
     this.startedAt = init.startedAt ?? new Date();
+  }
+
+  /** What the run will do; refined as facts arrive (learn()). */
+  get plan(): Plan {
+    return this.currentPlan;
+  }
+
+  /**
+   * The plan made again with what the run has learned (the OS name once the
+   * base is imported, the conffs hosts once resolved), so that what --json
+   * prints is what the dry run would have said knowing them. Which steps run
+   * does not depend on these facts.
+   */
+  learn(facts: PlanFacts): void {
+    if (this.planFacts === undefined) return;
+    this.planFacts = { ...this.planFacts, ...facts };
+    this.currentPlan = planRun(this.options, this.planFacts);
   }
 
   /** The run's Docker client, created on first use. */

@@ -27,8 +27,10 @@ export async function runPipeline(ctx: Context): Promise<void> {
   const sourceImage = ctx.options.sourceImage;
   const source = imported?.image ?? sourceImage;
   const prefix = imported?.prefix ?? (sourceImage === undefined ? undefined : prefixOfSourceImage(sourceImage));
+  if (imported !== undefined) ctx.learn({ osName: imported.prefix });
   // From a base file, the hosts are known once its image exists, before any stage is built.
   const hosts = checked.hosts ?? (ctx.runs('build_conffs') && imported !== undefined ? await ctx.reporter.step(`hosts: '${ctx.options.ansibleHost ?? ''}' in ${imported.image}`, () => resolveHosts(ctx, imported.image)) : undefined);
+  if (hosts !== undefined) ctx.learn({ hosts: hosts.hosts });
   const master = await applyStages(ctx, source, prefix);
   const rootfs = await buildRootfs(ctx, master);
   // The conffs of the run are built on the same source as the master (A2).

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { VaubanOptions } from './options.js';
-import { OS_NAME_PLACEHOLDER, planRun, type PlannedUpload } from './plan.js';
+import { HOST_PLACEHOLDER, OS_NAME_PLACEHOLDER, planRun, type PlannedUpload } from './plan.js';
 import { parseStage } from './stage.js';
 
 function options(overrides: Partial<VaubanOptions>): VaubanOptions {
@@ -66,6 +66,7 @@ describe('the plan', () => {
     expect(plan.steps.map((step) => step.id)).toEqual(['build_conffs', 'upload']);
     expect(plan.images).toEqual([]);
     expect(plan.artifacts).toEqual(['overlayfs/overlayfs-web01/conffs-web01.tgz', 'overlayfs/overlayfs-web02/conffs-web02.tgz']);
+    expect(plan.conffs).toEqual({ pattern: 'web*', hosts: ['web01', 'web02'], keptAs: 'overlayfs/<time>-overlayfs-<host>/conffs-<host>.tgz' });
     const pxe1 = plan.uploads.filter((upload) => upload.server === 'pxe1').map(describeUpload);
     expect(pxe1).toEqual([
       '/srv/pxe/master-12-web/releases/<release>/conffs-web01.tgz <- overlayfs/overlayfs-web01/conffs-web01.tgz',
@@ -106,6 +107,12 @@ describe('the plan', () => {
   it('a kernel-only upload makes no release', () => {
     const plan = planRun(options({ iso: 'x.raw', name: 'master-a', rootfs: false, conffs: false }), { uploadHosts: ['pxe1'], uploadDir: '/srv/pxe' });
     expect(plan.uploads.map(describeUpload)).toEqual(['/srv/pxe/linux/vmlinuz-<kver> <- vmlinuz', '/srv/pxe/linux/initramfs.img-<kver> <- initramfs.img']);
+  });
+
+  it('before Ansible has resolved the pattern, one placeholder host stands for each', () => {
+    const plan = planRun(options({ rootfs: false, initramfs: false, upload: false, conffs: true, sourceImage: 'm', ansibleHost: 'web*' }));
+    expect(plan.conffs?.hosts).toBeUndefined();
+    expect(plan.artifacts).toEqual([`overlayfs/overlayfs-${HOST_PLACEHOLDER}/conffs-${HOST_PLACEHOLDER}.tgz`]);
   });
 
   it('debootstrap base: mount_iso says so', () => {

@@ -4,7 +4,7 @@
 // and the pipeline can follow it step by step.
 import type { VaubanOptions } from './options.js';
 import { prefixOfSourceImage, stageImageName } from './image-name.js';
-import { INITRAMFS, KERNEL_ARTIFACTS, ROOTFS_TARBALL, SBOM_FILE, VMLINUZ, conffsArchive } from './local-layout.js';
+import { INITRAMFS, KERNEL_ARTIFACTS, ROOTFS_TARBALL, SBOM_FILE, TIME_PLACEHOLDER, VMLINUZ, conffsArchive, keptConffsArchive } from './local-layout.js';
 import {
   KERNEL_LINKS,
   RELEASE_PLACEHOLDER,
@@ -69,6 +69,14 @@ export interface PlannedUpload {
   generated?: string;
 }
 
+export interface PlannedConffs {
+  pattern: string;
+  /** Undefined until Ansible has resolved the pattern. */
+  hosts: string[] | undefined;
+  /** Where each host's archive (an artifact of the plan) is kept once the run has ended (A12): `<time>` is the run's stamp. */
+  keptAs: string;
+}
+
 export interface Plan {
   steps: PlannedStep[];
   /** `<prefix>` of every image name; OS_NAME_PLACEHOLDER until the base is read. */
@@ -76,7 +84,7 @@ export interface Plan {
   /** The image the stages are applied on. */
   source: string | undefined;
   images: PlannedImage[];
-  conffs: { pattern: string; hosts: string[] | undefined } | undefined;
+  conffs: PlannedConffs | undefined;
   artifacts: string[];
   uploads: PlannedUpload[];
   registry: string | undefined;
@@ -151,7 +159,7 @@ export function planRun(options: VaubanOptions, facts: PlanFacts = {}): Plan {
     prefix,
     source,
     images,
-    conffs: options.conffs ? { pattern: options.ansibleHost ?? '', hosts: facts.hosts } : undefined,
+    conffs: options.conffs ? { pattern: options.ansibleHost ?? '', hosts: facts.hosts, keptAs: keptConffsArchive(TIME_PLACEHOLDER, HOST_PLACEHOLDER) } : undefined,
     artifacts,
     uploads,
     registry: facts.registry,

@@ -205,14 +205,25 @@ describe('the SBOM of a master (item 7)', () => {
 describe('--json on real runs (item 5)', () => {
   it('vauban: the plan as the dry run has it, then images with ids, artifacts with size and sha256, hosts with logs, steps; stdout holds the document only', async () => {
     const name = `master-${ID}-json`;
-    const args = ['-s', SOURCE, '-n', name, '-a', 'web01', '-l', 'yes', '-i', 'no', '-u', 'no', '--compression', 'zstd', '--json'];
+    const args = ['-s', SOURCE, '-n', name, '-a', 'web01,web02', '-l', 'yes', '-i', 'no', '-u', 'no', '--compression', 'zstd', '--json'];
     const dry = JSON.parse((await runApart('vauban', [...args, '--dry-run'])).stdout);
+    // The dry run resolved the pattern in the source image, as the run's preflight does, and names each host's archive.
+    expect(dry.plan.conffs).toEqual({ pattern: 'web01,web02', hosts: ['web01', 'web02'], kept_as: 'overlayfs/<time>-overlayfs-<host>/conffs-<host>.tgz' });
+    expect(dry.plan.artifacts).toEqual(['rootfs.tgz', 'sbom.cdx.json', 'overlayfs/overlayfs-web01/conffs-web01.tgz', 'overlayfs/overlayfs-web02/conffs-web02.tgz']);
+    const conffsOf = (entries: Array<{ kind: string; name: string; action: string; reason: string }>) =>
+      entries.filter((entry) => entry.kind === 'conffs').map(({ kind, name, action, reason }) => ({ kind, name, action, reason })).sort((a, b) => a.name.localeCompare(b.name));
+    expect(conffsOf(dry.cache.entries)).toEqual(['web01', 'web02'].map((host) => ({ kind: 'conffs', name: host, action: 'build', reason: 'no earlier build recorded' })));
+    // It built nothing and kept nothing in the project: no conffs folder, no vault entry.
+    expect(existsSync(path.join(cwd, 'overlayfs'))).toBe(false);
+    for (const host of ['web01', 'web02']) expect(existsSync(path.join(cwd, 'vault', `${host}.tar.gpg`))).toBe(false);
+
     const run = await runApart('vauban', args);
     expect(run.exitCode, run.stderr.slice(-3000)).toBe(0);
     // The human lines, recap included, went to stderr.
     expect(run.stderr).toMatch(/==== vauban recap ====/);
     const document = JSON.parse(run.stdout);
     expect(document.options).toEqual(dry.options);
+    // The run's plan, refined with the hosts its preflight resolved, is the dry run's.
     expect(document.plan).toEqual(dry.plan);
     const result = document.result;
     expect(result).toMatchObject({ ok: true, exit_code: 0, exit_reason: 'success' });
@@ -222,21 +233,36 @@ describe('--json on real runs (item 5)', () => {
       // No stage: the master is its source's image under its own name, no build the cache decides on.
       { ...dry.plan.images[0], id: await imageIdOf(name), built: true, cache_reason: null },
     ]);
+    // The same hosts, each archive where the plan said it is kept (its <time>: the run's stamp), decided as the dry run said.
+    expect(result.hosts.map((host: { host: string }) => host.host)).toEqual(dry.plan.conffs.hosts);
+    const stamp = /\/overlayfs\/(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)-overlayfs-web01\//.exec(result.hosts[0].conffs)?.[1] as string;
+    expect(stamp, result.hosts[0].conffs).toBeDefined();
+    for (const host of result.hosts) {
+      expect(host).toMatchObject({ ok: true, error: null, deletions: [] });
+      expect(existsSync(host.log)).toBe(true);
+      expect(host.conffs).toBe(path.join(cwd, dry.plan.conffs.kept_as.replaceAll('<host>', host.host).replace('<time>', stamp)));
+    }
+    expect(conffsOf(result.cache)).toEqual(conffsOf(dry.cache.entries));
     const rootfs = path.join(cwd, 'rootfs.tgz');
-    const [host] = result.hosts;
-    expect(result.hosts).toHaveLength(1);
-    expect(host).toMatchObject({ host: 'web01', ok: true, error: null, deletions: [] });
-    expect(existsSync(host.log)).toBe(true);
-    expect(host.conffs).toMatch(new RegExp(`^${cwd}/overlayfs/\\d{4}-\\d\\d-\\d\\dT[\\d:]+Z-overlayfs-web01/conffs-web01\\.tgz$`));
     const sbom = path.join(cwd, 'sbom.cdx.json');
     expect(result.artifacts).toEqual([
       { name: 'rootfs.tgz', path: rootfs, size: statSync(rootfs).size, sha256: sha256(rootfs) },
       { name: 'sbom.cdx.json', path: sbom, size: statSync(sbom).size, sha256: sha256(sbom) },
-      { name: path.relative(cwd, host.conffs), path: host.conffs, size: statSync(host.conffs).size, sha256: sha256(host.conffs) },
+      ...result.hosts.map((host: { conffs: string }) => ({ name: path.relative(cwd, host.conffs), path: host.conffs, size: statSync(host.conffs).size, sha256: sha256(host.conffs) })),
     ]);
     const steps = result.steps.map((step: { step: string }) => step.step);
     for (const step of ['preflight', 'apply_stages', 'build_rootfs', 'build_conffs', 'cleanup']) expect(steps).toContain(step);
     for (const step of result.steps) expect(step.seconds).toBeGreaterThanOrEqual(0);
+
+    // Unchanged: the dry run says each conffs is reused, with the very reason the run then gives.
+    const again = JSON.parse((await runApart('vauban', [...args, '--dry-run'])).stdout);
+    expect(again.plan).toEqual(dry.plan);
+    expect(conffsOf(again.cache.entries).map((entry) => entry.action)).toEqual(['reuse', 'reuse']);
+    const rerun = await runApart('vauban', args);
+    expect(rerun.exitCode, rerun.stderr.slice(-3000)).toBe(0);
+    const reran = JSON.parse(rerun.stdout);
+    expect(reran.plan).toEqual(again.plan);
+    expect(conffsOf(reran.result.cache)).toEqual(conffsOf(again.cache.entries));
   });
 
   it('vauban: a run stopped before any work still answers with the document and its reason', async () => {

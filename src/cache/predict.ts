@@ -21,7 +21,7 @@ import { inputsDigest, sha256Hex, type InputParts } from './inputs.js';
 import { baseImageParts, rootfsParts, stagePartsFrom } from './parts.js';
 
 export interface PredictedEntry {
-  kind: 'image' | 'artifact';
+  kind: 'image' | 'artifact' | 'conffs';
   name: string;
   action: 'reuse' | 'build' | 'unknown';
   reason: string;
@@ -42,6 +42,8 @@ export interface Prediction {
   entries: PredictedEntry[];
   /** The OS name of the base, read from a reusable raw-iso's label. */
   osName?: string;
+  /** The id of <prefix>/iso when the run will reuse it: what its conffs hosts are built on. */
+  baseImageId?: string;
 }
 
 export async function predictCache(input: PredictInput): Promise<Prediction> {
@@ -51,6 +53,7 @@ export async function predictCache(input: PredictInput): Promise<Prediction> {
   // The id the next image is built on, when it exists already; undefined: it will be built by this run.
   let parent: string | undefined;
   let osName: string | undefined;
+  let baseImageId: string | undefined;
   // Why what follows cannot be known (a source image not local yet, a missing branch).
   let unknown: string | undefined;
   const decide = async (name: string, parts: InputParts): Promise<string | undefined> => {
@@ -79,6 +82,7 @@ export async function predictCache(input: PredictInput): Promise<Prediction> {
       const dockerfile = sha256Hex(readFileSync(path.join(input.installDir, 'Dockerfile.base')));
       const ansiblePackages = settings.ANSIBLE_PACKAGES?.trim() || 'ansible';
       parent = await decide(`${prefix}/iso`, baseImageParts({ parent, dockerfile, origin, ansiblePackages }));
+      baseImageId = parent;
     } else {
       rebuilt(`${prefix}/iso`);
     }
@@ -93,7 +97,7 @@ export async function predictCache(input: PredictInput): Promise<Prediction> {
       entries.push({ kind: 'artifact', name, action: decision.action, reason: decision.reason });
     }
   }
-  if (!options.rootfs) return { entries, osName };
+  if (!options.rootfs) return { entries, osName, baseImageId };
 
   const prefix = options.sourceImage !== undefined ? prefixOfSourceImage(options.sourceImage) : (osName ?? '<os-name>');
   const script = sha256Hex(readFileSync(path.join(input.installDir, 'stage.sh')));
@@ -124,6 +128,6 @@ export async function predictCache(input: PredictInput): Promise<Prediction> {
     const decision = await decideArtifact(tarball, rootfsParts({ name: options.name, image: parent, compression, keys }), policy);
     entries.push({ kind: 'artifact', name: ROOTFS_TARBALL, action: decision.action, reason: decision.reason });
   }
-  return { entries, osName };
+  return { entries, osName, baseImageId };
 }
 

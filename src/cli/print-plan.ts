@@ -58,7 +58,7 @@ export function planDocument(plan: Plan) {
     prefix: plan.prefix,
     source: plan.source ?? null,
     images: plan.images.map(imageDocument),
-    conffs: plan.conffs ? { pattern: plan.conffs.pattern, hosts: plan.conffs.hosts ?? null } : null,
+    conffs: plan.conffs ? { pattern: plan.conffs.pattern, hosts: plan.conffs.hosts ?? null, kept_as: plan.conffs.keptAs } : null,
     artifacts: plan.artifacts,
     uploads: plan.uploads.map((upload) => ({
       server: upload.server,
@@ -101,6 +101,7 @@ export function planToText(options: VaubanOptions, plan: Plan, problems: string[
   if (plan.conffs) {
     const hosts = plan.conffs.hosts ? plan.conffs.hosts.join(', ') : 'resolved by ansible at run time';
     lines.push('', `Conffs hosts: '${plan.conffs.pattern}',!master-* -> ${hosts}`);
+    lines.push(`  each host's archive is kept as ${plan.conffs.keptAs} once the run has ended`);
   }
   if (plan.artifacts.length > 0) {
     lines.push('', 'Artifacts:');

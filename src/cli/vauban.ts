@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { VaubanError } from '../errors.js';
 import type { VaubanOptions } from '../options.js';
-import type { Plan } from '../plan.js';
+import type { Plan, PlanFacts } from '../plan.js';
 import { parseVaubanArgs } from './vauban-args.js';
 import { describeFailure } from './fail.js';
 
@@ -63,7 +63,8 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
   const settings = await loadSettings({ env: io.env, cwd: io.cwd });
   reporter.redactAlso(settings.secrets);
   const values = settings.values;
-  const facts = {
+  // What the plan is made from; the run refines it as facts arrive (Context.learn).
+  let facts: PlanFacts = {
     uploadHosts: values.UPLOAD_HOSTS_LIST?.trim().split(/\s+/),
     uploadDir: values.UPLOAD_DIR,
     registry: values.REGISTRY_HOSTNAME,
@@ -72,16 +73,21 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
   const problems = runProblems(options, settings, plan, { cwd: io.cwd, installDir: install, exists: existsSync });
   // The base file's kind, read from its content: shown in the plan, or one clear problem before any work.
   const base = await inspectIsoOption(io, options, plan);
-  if (base.kind !== undefined) plan = planRun(options, { ...facts, baseKind: base.kind });
+  if (base.kind !== undefined) {
+    facts = { ...facts, baseKind: base.kind };
+    plan = planRun(options, facts);
+  }
   if (base.error !== undefined) problems.push({ message: base.error.message, hint: base.error.hint });
 
   if (options.dryRun) {
     const { planToJson, planToText } = await import('./print-plan.js');
-    const messages = problems.map((problem) => problem.message);
-    const cache = await predictCacheForDryRun(io, options, settings, install, problems.length === 0);
-    if (cache.osName !== undefined) plan = planRun(options, { ...facts, baseKind: base.kind, osName: cache.osName });
-    io.stdout.write(options.json ? planToJson(options, plan, messages, cache) : planToText(options, plan, messages, cache));
-    return problems.length > 0 ? 1 : 0;
+    const { lookUpForDryRun } = await import('./dry-run.js');
+    const found = await lookUpForDryRun({ io, options, settings, installDir: install, plan, reporter, inputsOk: problems.length === 0 });
+    if (found.interrupted !== undefined) return found.interrupted;
+    plan = planRun(options, { ...facts, osName: found.cache.osName, hosts: found.hosts });
+    const messages = [...problems.map((problem) => problem.message), ...found.problems];
+    io.stdout.write(options.json ? planToJson(options, plan, messages, found.cache) : planToText(options, plan, messages, found.cache));
+    return messages.length > 0 ? 1 : 0;
   }
   const [first] = problems;
   if (first !== undefined) {
@@ -100,7 +106,7 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
   }
 
   const { Context } = await import('../context.js');
-  let runStamp: string | undefined;
+  let ran: InstanceType<typeof Context> | undefined;
   const { runPipeline } = await import('../pipeline.js');
   const { runSession } = await import('./session.js');
   return runSession({
@@ -110,8 +116,8 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
     debug: options.debug,
     command: `vauban ${io.argv.join(' ')}`,
     work: async ({ cleanup, report, signal, workDir }) => {
-      const ctx = new Context({ options, settings, plan, reporter, cleanup, report, signal, cwd: io.cwd, installDir: install, workDir });
-      runStamp = ctx.runStamp;
+      const ctx = new Context({ options, settings, plan, planFacts: facts, reporter, cleanup, report, signal, cwd: io.cwd, installDir: install, workDir });
+      ran = ctx;
       await runPipeline(ctx);
       return report.hosts.some((host) => !host.ok) ? 1 : 0;
     },
@@ -121,55 +127,12 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
           const { createDockerClient } = await import('../system/docker/client.js');
           const { imageId } = await import('../system/docker/images.js');
           const docker = await createDockerClient();
-          const json = await runToJson({ options, plan, outcome, timings: reporter.timings, outputDir: io.cwd, runStamp, imageId: (name) => imageId(docker, name) });
+          // The plan as the run refined it (hosts, OS name): what the dry run says when it can know them.
+          const json = await runToJson({ options, plan: ran?.plan ?? plan, outcome, timings: reporter.timings, outputDir: io.cwd, runStamp: ran?.runStamp, imageId: (name) => imageId(docker, name) });
           io.stdout.write(json);
         }
       : undefined,
   });
-}
-
-/**
- * Reuse or build, per image and artifact (issue 12), as far as it can be
- * known without building: from the local images (read only, when dockerd
- * answers) and the branches' commits (git ls-remote). Never fails the dry run:
- * what cannot be read is said instead.
- */
-async function predictCacheForDryRun(
-  io: MainIo,
-  options: VaubanOptions,
-  settings: import('../config/settings.js').LoadedSettings,
-  installDir: string,
-  inputsOk: boolean,
-): Promise<import('./print-plan.js').DryRunCache> {
-  if (!options.rootfs && !options.initramfs) return { entries: [] };
-  if (!inputsOk) return { entries: [], unknown: 'not looked up: fix the problems below first' };
-  const url = settings.values.ANSIBLE_REPO ?? '';
-  if (url === '' && options.rootfs) return { entries: [], unknown: 'not looked up: ANSIBLE_REPO is not set' };
-  try {
-    const { createDockerClient } = await import('../system/docker/client.js');
-    const docker = await createDockerClient();
-    try {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('no answer within 3 s')), 3000);
-      });
-      await Promise.race([docker.ping(), timeout]).finally(() => clearTimeout(timer));
-    } catch (error) {
-      return { entries: [], unknown: `not looked up: dockerd does not answer (${(error as Error).message})` };
-    }
-    const { predictCache } = await import('../cache/predict.js');
-    const { remoteBranchSha } = await import('../system/git.js');
-    const remote = { url, keyFile: path.resolve(io.cwd, options.sshPrivKey) };
-    const shas = new Map<string, Promise<string | undefined>>();
-    const branchSha = (branch: string): Promise<string | undefined> => {
-      if (!shas.has(branch)) shas.set(branch, remoteBranchSha(remote, branch));
-      return shas.get(branch) as Promise<string | undefined>;
-    };
-    const policy = { noCache: options.noCache, maxAgeDays: Number(settings.values.CACHE_MAX_AGE_DAYS ?? '7'), now: new Date() };
-    return await predictCache({ options, settings: settings.values, policy, cwd: io.cwd, installDir, docker, branchSha });
-  } catch (error) {
-    return { entries: [], unknown: `not looked up: ${(error as Error).message.split('\n')[0] ?? ''}` };
-  }
 }
 
 /**

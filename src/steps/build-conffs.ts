@@ -4,23 +4,18 @@
 // overlayfs/overlayfs-<host>/conffs-<host>.tgz with the host's sshd keys.
 // Hosts are built in parallel (bounded); a failing host does not stop the
 // others, but fails the run once they are done.
-import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, linkSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { decideArtifact, recordFileOf, writeArtifactRecord } from '../cache/artifact-record.js';
-import { imageId } from '../cache/image-cache.js';
-import { sha256Hex, type InputParts } from '../cache/inputs.js';
-import { READS_OTHER_HOSTS } from '../cache/other-hosts.js';
-import { conffsPartsFrom } from '../cache/parts.js';
+import { recordFileOf, writeArtifactRecord } from '../cache/artifact-record.js';
 import type { Context } from '../context.js';
-import { sha256File } from '../system/sha256-file.js';
-import { vaultFile } from '../vault.js';
 import { VaubanError, throwIfAborted } from '../errors.js';
 import type { HostResult } from '../run-report.js';
-import { conffsArchive, conffsArchiveIn, conffsFolder, hostLogName, keptConffsFolder, keptConffsFoldersOf, macEntryIn } from '../local-layout.js';
+import { conffsArchive, conffsFolder, hostLogName, keptConffsFolder, macEntryIn } from '../local-layout.js';
 import { macEntry } from '../pxe/ipxe-entry.js';
 import { sshdKeysFor } from '../sshd-keys.js';
 import { temporaryFileFor } from '../system/temporary-file.js';
 import { openLogFile, type LogFile } from '../system/log-file.js';
+import { conffsHost, conffsParts, decideConffs, type ConffsHost } from './conffs-decision.js';
 import { DELETIONS_MEMBER, RESERVED_FOLDER, listableDeletions, packConffs, sshdKeysTar } from './conffs-archive.js';
 import { StageContainer } from './stage-container.js';
 import type { ConffsArtifact } from './types.js';
@@ -66,7 +61,7 @@ export async function buildConffs(ctx: Context, input: ConffsInput): Promise<Con
           ctx.report.hosts.push(result);
           const logStream = openLogFile(log, { secrets: ctx.settings.secrets });
           try {
-            const hostInput = { host, source, prefix, logStream, result, mac: input.macs?.get(host), vars: input.vars?.get(host) ?? '', inventory: input.inventory ?? '' };
+            const hostInput = { ...conffsHost(input, host, source), prefix, logStream, result };
             const artifact = (await reuseHostConffs(ctx, hostInput)) ?? (await buildHostConffs(ctx, hostInput));
             artifacts.push(artifact);
             result.ok = true;
@@ -98,52 +93,12 @@ export async function buildConffs(ctx: Context, input: ConffsInput): Promise<Con
   return artifacts.sort((a, b) => a.host.localeCompare(b.host));
 }
 
-interface HostInput {
-  host: string;
-  source: string;
+interface HostInput extends ConffsHost {
   prefix: string;
   logStream: LogFile;
   result: HostResult;
-  mac: string | undefined;
-  vars: string;
-  inventory: string;
   /** Why the cache builds it, once decided. */
   pending?: string;
-}
-
-/** What a host's conffs is made of (issue 12): read before it is built, and again after (a first run makes its keys). */
-async function hostParts(ctx: Context, input: HostInput): Promise<InputParts> {
-  const docker = await ctx.docker();
-  const stages = [];
-  let readsOtherHosts = false;
-  for (const stage of ctx.options.stages) {
-    const branch = stage.branch ?? ctx.options.branch;
-    // On the run's branch, whose inventory gave the host's variables (vars): the tree without the inventory, so
-    // that another host's change does not rebuild this one. On another branch, its whole commit (its inventory too).
-    const checkout = await ctx.ansible.checkout(branch);
-    stages.push({ playbook: stage.playbook, branch, commit: branch === ctx.options.branch ? await ctx.ansible.inventorylessTree(checkout) : checkout.sha });
-    // ...unless a play can read other hosts (hostvars, groups...): then the whole inventory is an input.
-    if (await ctx.ansible.matches(checkout, READS_OTHER_HOSTS)) readsOtherHosts = true;
-  }
-  const entry = vaultFile(ctx.vaultDir, input.host);
-  return conffsPartsFrom(ctx.settings.values, {
-    source: await ctx.once(`image-id:${input.source}`, () => imageId(docker, input.source)),
-    host: input.host,
-    stages,
-    script: await ctx.once('stage-script', async () => sha256Hex(readFileSync(path.join(ctx.installDir, 'stage.sh')))),
-    vars: input.vars,
-    inventory: input.inventory,
-    readsOtherHosts,
-    keys: existsSync(entry) ? await sha256File(entry) : '',
-    mac: input.mac ?? '',
-  });
-}
-
-/** The newest conffs of this host kept by an earlier run (<time>-overlayfs-<host>/conffs-<host>.tgz). */
-function lastConffsOf(ctx: Context, host: string): string | undefined {
-  if (!existsSync(ctx.overlayfsDir)) return undefined;
-  const newest = keptConffsFoldersOf(readdirSync(ctx.overlayfsDir), host).at(-1);
-  return newest === undefined ? undefined : ctx.output(conffsArchiveIn(newest, host));
 }
 
 /**
@@ -164,9 +119,7 @@ function openConffsFolder(ctx: Context, host: string): { folder: string; tarball
  */
 async function reuseHostConffs(ctx: Context, input: HostInput): Promise<ConffsArtifact | undefined> {
   const { host } = input;
-  const parts = await hostParts(ctx, input);
-  const last = lastConffsOf(ctx, host);
-  const decision = last === undefined ? { action: 'build' as const, reason: 'no earlier build recorded', record: undefined } : await decideArtifact(last, parts, ctx.cachePolicy);
+  const { decision, last } = await decideConffs(ctx, input);
   input.pending = decision.reason;
   if (decision.action !== 'reuse' || decision.record === undefined || last === undefined) {
     input.logStream.write(`conffs of ${host}: build (${decision.reason})\n`);
@@ -239,7 +192,7 @@ async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
     const temporary = temporaryFileFor(tarball, ctx.runId, ctx.cleanup);
     const count = await packConffs(container, members, temporary.path, ctx.signal, listed);
     await temporary.commit();
-    const sha256 = await writeArtifactRecord(tarball, await hostParts(ctx, input), { deletions: JSON.stringify(input.result.deletions) });
+    const sha256 = await writeArtifactRecord(tarball, await conffsParts(ctx, input), { deletions: JSON.stringify(input.result.deletions) });
     ctx.report.cache.push({ kind: 'conffs', name: host, action: 'build', reason: input.pending ?? 'built', id: sha256 });
     lap('changes and pack');
     write(`conffs written: ${tarball} (${count} members)`);

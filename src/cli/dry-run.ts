@@ -1,0 +1,162 @@
+// What --dry-run looks up before it prints the plan (B4, issue 12): per image,
+// artifact and conffs host, reuse or build and why, as far as it can be known
+// without building; and the conffs hosts, resolved as the run's preflight
+// resolves them (Ansible in a throw-away container of the source image), when
+// that image exists already. The same functions as the run's decide, so the
+// two cannot disagree. Nothing a run reuses is written: the branches are
+// fetched into a work folder of the dry run's own, removed at its end with the
+// container; the output folder (artifacts, records, overlayfs/, vault/) is only
+// read. Never fails the dry run: what cannot be looked up is said instead, and
+// what would stop the run (a pattern no host matches) is one of its problems.
+import path from 'node:path';
+import type { PredictedEntry, Prediction } from '../cache/predict.js';
+import type { LoadedSettings } from '../config/settings.js';
+import { VaubanError } from '../errors.js';
+import type { VaubanOptions } from '../options.js';
+import { HOST_PLACEHOLDER, type Plan } from '../plan.js';
+import type { Reporter } from '../reporter.js';
+import type { DockerClient } from '../system/docker/client.js';
+import type { DryRunCache } from './print-plan.js';
+import type { MainIo } from './vauban.js';
+
+export interface DryRunInput {
+  io: MainIo;
+  options: VaubanOptions;
+  settings: LoadedSettings;
+  installDir: string;
+  plan: Plan;
+  reporter: Reporter;
+  /** False when the plan already has problems: nothing is looked up then. */
+  inputsOk: boolean;
+}
+
+export interface DryRunLookups {
+  cache: DryRunCache;
+  /** The conffs hosts, when they could be resolved. */
+  hosts?: string[];
+  /** What would stop the run, found on the way. */
+  problems: string[];
+  /** The exit status of a dry run interrupted while it looked things up (Ctrl-C). */
+  interrupted?: number;
+}
+
+export async function lookUpForDryRun(input: DryRunInput): Promise<DryRunLookups> {
+  const { options, settings } = input;
+  const none = (unknown?: string): DryRunLookups => ({ cache: { entries: [], ...(unknown === undefined ? {} : { unknown }) }, problems: [] });
+  if (!options.rootfs && !options.initramfs && !options.conffs) return none();
+  if (!input.inputsOk) return none('not looked up: fix the problems below first');
+  const url = settings.values.ANSIBLE_REPO ?? '';
+  if (url === '' && (options.rootfs || options.conffs)) return none('not looked up: ANSIBLE_REPO is not set');
+  let docker: DockerClient;
+  try {
+    const { createDockerClient } = await import('../system/docker/client.js');
+    docker = await createDockerClient();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('no answer within 3 s')), 3000);
+    });
+    await Promise.race([docker.ping(), timeout]).finally(() => clearTimeout(timer));
+  } catch (error) {
+    return none(`not looked up: dockerd does not answer (${(error as Error).message})`);
+  }
+
+  let prediction: Prediction = { entries: [] };
+  try {
+    if (options.rootfs || options.initramfs) prediction = await predictImages(input, docker, url);
+  } catch (error) {
+    return none(`not looked up: ${(error as Error).message.split('\n')[0] ?? ''}`);
+  }
+  const cache: DryRunCache = { entries: prediction.entries, osName: prediction.osName };
+  if (!options.conffs) return { cache, problems: [] };
+
+  // The image the hosts' stages are replayed on (A2): -s, else the base image this run imports.
+  const source = options.sourceImage ?? prediction.baseImageId;
+  const placeholder = (action: PredictedEntry['action'], reason: string): DryRunLookups => ({
+    cache: { ...cache, entries: [...cache.entries, { kind: 'conffs', name: HOST_PLACEHOLDER, action, reason }] },
+    problems: [],
+  });
+  if (source === undefined) {
+    const built = prediction.osName === undefined ? input.plan.source : `${prediction.osName}/iso`;
+    return placeholder('build', options.noCache ? '--no-cache' : `source image ${built ?? ''} built by this run: hosts resolved then`);
+  }
+  const { imageExists } = await import('../system/docker/images.js');
+  if (!(await imageExists(docker, source).catch(() => false))) return placeholder('unknown', `source image ${source} is not local (looked up at run time)`);
+  const conffs = await predictConffsHosts(input, source);
+  if (conffs.interrupted !== undefined) return { cache, problems: [], interrupted: conffs.interrupted };
+  if (conffs.problem !== undefined) return { ...placeholder('unknown', 'the hosts could not be resolved (see the problems below)'), problems: [conffs.problem] };
+  if (conffs.unknown !== undefined) return placeholder('unknown', `not looked up: ${conffs.unknown}`);
+  return { cache: { ...cache, entries: [...cache.entries, ...conffs.entries] }, hosts: conffs.hosts, problems: [] };
+}
+
+/** Images and artifacts: from the local images (read only) and the branches' commits (git ls-remote). */
+async function predictImages(input: DryRunInput, docker: DockerClient, url: string): Promise<Prediction> {
+  const { options, settings } = input;
+  const { predictCache } = await import('../cache/predict.js');
+  const { remoteBranchSha } = await import('../system/git.js');
+  const remote = { url, keyFile: path.resolve(input.io.cwd, options.sshPrivKey) };
+  const shas = new Map<string, Promise<string | undefined>>();
+  const branchSha = (branch: string): Promise<string | undefined> => {
+    if (!shas.has(branch)) shas.set(branch, remoteBranchSha(remote, branch));
+    return shas.get(branch) as Promise<string | undefined>;
+  };
+  const policy = { noCache: options.noCache, maxAgeDays: Number(settings.values.CACHE_MAX_AGE_DAYS ?? '7'), now: new Date() };
+  return predictCache({ options, settings: settings.values, policy, cwd: input.io.cwd, installDir: input.installDir, docker, branchSha });
+}
+
+interface ConffsLookup {
+  hosts?: string[];
+  entries: PredictedEntry[];
+  /** Why the run would stop (the preflight's message). */
+  problem?: string;
+  /** Why it could not be looked up. */
+  unknown?: string;
+  interrupted?: number;
+}
+
+/**
+ * The hosts of -a resolved in `source` by the preflight's own function, then
+ * each host's reuse or build by build_conffs' own decision, in a context of
+ * the dry run's own (its work folder, its cleanup, Ctrl-C honoured).
+ */
+async function predictConffsHosts(input: DryRunInput, source: string): Promise<ConffsLookup> {
+  const { runLifecycle } = await import('./lifecycle.js');
+  const { Context } = await import('../context.js');
+  const { createWorkDir } = await import('../system/work-dir.js');
+  const { emptyReport } = await import('../run-report.js');
+  const { resolveHosts } = await import('../steps/resolve-hosts.js');
+  const { conffsHost, decideConffs } = await import('../steps/conffs-decision.js');
+  let lookup: ConffsLookup = { entries: [] };
+  const outcome = await runLifecycle({
+    reporter: input.reporter,
+    debug: input.options.debug,
+    work: async ({ cleanup, signal }) => {
+      const ctx = new Context({
+        options: input.options,
+        settings: input.settings,
+        plan: input.plan,
+        reporter: input.reporter,
+        cleanup,
+        report: emptyReport(),
+        signal,
+        cwd: input.io.cwd,
+        installDir: input.installDir,
+        workDir: createWorkDir(input.settings.values.VAUBAN_WORK_DIR ?? '/var/tmp', cleanup),
+      });
+      try {
+        const resolved = await resolveHosts(ctx, source);
+        const entries: PredictedEntry[] = [];
+        for (const host of resolved.hosts) {
+          const { decision } = await decideConffs(ctx, conffsHost(resolved, host, source));
+          entries.push({ kind: 'conffs', name: host, action: decision.action, reason: decision.reason });
+        }
+        lookup = { hosts: resolved.hosts, entries };
+      } catch (error) {
+        if (signal.aborted) throw error;
+        const line = (error as Error).message.split('\n')[0] ?? '';
+        lookup = error instanceof VaubanError ? { entries: [], problem: line } : { entries: [], unknown: line };
+      }
+      return 0;
+    },
+  });
+  return outcome.interruptedBy === undefined ? lookup : { entries: [], interrupted: outcome.exitCode };
+}

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import type { LoadedSettings } from './config/settings.js';
+import { Context, type ContextInit } from './context.js';
+import type { VaubanOptions } from './options.js';
+import { OS_NAME_PLACEHOLDER, planRun, type PlanFacts } from './plan.js';
+import type { Reporter } from './reporter.js';
+import { emptyReport } from './run-report.js';
+import { parseStage } from './stage.js';
+import { CleanupStack } from './system/cleanup.js';
+
+const OPTIONS: VaubanOptions = {
+  rootfs: true,
+  initramfs: false,
+  conffs: true,
+  upload: false,
+  iso: 'debian-12.raw',
+  debianRelease: undefined,
+  sourceImage: undefined,
+  sshPrivKey: './ansible-ro',
+  name: 'master-12-web',
+  branch: 'master',
+  ansibleHost: 'web*',
+  stages: [parseStage('pb_web.yml')],
+  compression: undefined,
+  conffsParallel: undefined,
+  noCache: false,
+  dryRun: false,
+  json: true,
+  debug: false,
+};
+
+function contextOf(planFacts: PlanFacts | undefined): Context {
+  const settings: LoadedSettings = { values: {}, sources: {}, ci: false, secrets: [] };
+  const init: ContextInit = {
+    options: OPTIONS,
+    settings,
+    plan: planRun(OPTIONS, planFacts),
+    planFacts,
+    // Never called: the plan is pure.
+    reporter: {} as Reporter,
+    cleanup: new CleanupStack(),
+    report: emptyReport(),
+    signal: new AbortController().signal,
+    cwd: '/srv/project',
+    installDir: '/opt/vauban',
+    workDir: '/var/tmp/vauban-abc123',
+  };
+  return new Context(init);
+}
+
+describe("the run's plan, refined as facts arrive (B12)", () => {
+  it('takes the OS name once the base is imported, the hosts once resolved, and keeps what it knew', () => {
+    const ctx = contextOf({ baseKind: 'raw disk image' });
+    expect(ctx.plan.prefix).toBe(OS_NAME_PLACEHOLDER);
+    ctx.learn({ osName: 'debian-12.8' });
+    ctx.learn({ hosts: ['web01', 'web02'] });
+    expect(ctx.plan).toEqual(planRun(OPTIONS, { baseKind: 'raw disk image', osName: 'debian-12.8', hosts: ['web01', 'web02'] }));
+    expect(ctx.plan.artifacts).toEqual(['rootfs.tgz', 'sbom.cdx.json', 'overlayfs/overlayfs-web01/conffs-web01.tgz', 'overlayfs/overlayfs-web02/conffs-web02.tgz']);
+    expect(ctx.runStamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  });
+
+  it('a plan not made by planRun (vauban-version-control) stays as it was given', () => {
+    const ctx = contextOf(undefined);
+    const before = ctx.plan;
+    ctx.learn({ hosts: ['web01'] });
+    expect(ctx.plan).toBe(before);
+  });
+});
