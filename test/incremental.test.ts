@@ -5,7 +5,7 @@
 // and the images below it are rebuilt, naming the move; --no-cache and an
 // expired maximum age rebuild; a tampered rootfs.tgz is rebuilt. A host's
 // conffs follows its own variables only, until a play reads other hosts.
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
@@ -114,6 +114,25 @@ describe('incremental builds', () => {
     // The raw-iso was reused: the base file was not even mounted.
     expect(run.output).not.toMatch(/mount_iso/);
     expect(run.output).not.toMatch(/TASK \[/);
+  });
+
+  it('the dry run of a conffs run from the base file resolves its hosts in the base image it will reuse, and decides each', async () => {
+    const args = ['-f', baseImage, '-n', MASTER, '-i', 'no', '-l', 'yes', '-a', 'web01,web02', '-u', 'no', '--compression', 'zstd', 'pb_base.yml', 'feature@pb_web.yml', '--dry-run', '--json'];
+    const dry = await vauban(args);
+    expect(dry.exitCode, tail(dry)).toBe(0);
+    const document = JSON.parse(dry.output.slice(dry.output.indexOf('{'))) as {
+      plan: { prefix: string; conffs: { hosts: string[] }; artifacts: string[] };
+      cache: { entries: Array<{ kind: string; name: string; action: string; reason: string }> };
+    };
+    expect(document.plan.prefix).toBe(prefix);
+    expect(document.plan.conffs.hosts).toEqual(['web01', 'web02']);
+    expect(document.plan.artifacts).toContain('overlayfs/overlayfs-web02/conffs-web02.tgz');
+    expect(document.cache.entries.filter((entry) => entry.kind === 'conffs')).toEqual(
+      ['web01', 'web02'].map((host) => ({ kind: 'conffs', name: host, action: 'build', reason: 'no earlier build recorded' })),
+    );
+    // Nothing of it kept in the project.
+    expect(existsSync(path.join(cwd, 'overlayfs'))).toBe(false);
+    for (const host of ['web01', 'web02']) expect(existsSync(path.join(cwd, 'vault', `${host}.tar.gpg`))).toBe(false);
   });
 
   it('a commit on branch feature rebuilds exactly its stage and the images below, naming the move', async () => {
