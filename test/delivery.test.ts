@@ -290,9 +290,11 @@ describe('a cut upload, and a re-deploy', () => {
   }, 900_000);
 
   it('vauban-version-control re-deploys the older tag: the server rootfs.tgz becomes that image\'s, deployed moves', async () => {
-    // Put the newer build in place first, so that the re-deploy has something to change.
-    const rebuild = await runVauban('vauban', ['-s', MASTER_A, '-n', MASTER_B, '-i', 'no', '-l', 'no', '--no-cache', 'feature@pb_web.yml'], { cwd, env, log });
+    // Put the newer build in place first, so that the re-deploy has something to change: the image of the cut
+    // run (built, pushed, never deployed), reused here (same inputs) and uploaded, not built a third time.
+    const rebuild = await runVauban('vauban', ['-s', MASTER_A, '-n', MASTER_B, '-i', 'no', '-l', 'no', 'feature@pb_web.yml'], { cwd, env, log });
     expect(rebuild.exitCode, tail(rebuild)).toBe(0);
+    expect(rebuild.output).toMatch(new RegExp(`reuse image ${MASTER_A}/pb_web\\.yml: inputs unchanged`));
     const newest = (await tagsOf(MASTER_B)).filter((tag) => /^\d{4}-/.test(tag)).sort().at(-1) as string;
     expect(newest).not.toBe(firstTag);
     expect(await digestOf(MASTER_B, 'deployed')).toBe(await digestOf(MASTER_B, newest));
