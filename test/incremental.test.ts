@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
 import { readHostState, type HostState } from './helpers/host-state.js';
+import { watchConffsLogs, type LogWatch } from './helpers/logs.js';
 import { imageIds, removeNewImages } from './helpers/images.js';
 import { sh, uniqueName } from './helpers/sh.js';
 import { pxeServerSettings, startSshd, type TestSshd } from './helpers/sshd.js';
@@ -27,6 +28,7 @@ let env: Record<string, string>;
 let before: HostState;
 let imagesBefore: Set<string>;
 let prefix: string;
+let logs: LogWatch;
 
 function vauban(args: string[], extraEnv: Record<string, string> = {}): Promise<VaubanRun> {
   return runVauban('vauban', args, { cwd, env: { ...env, ...extraEnv }, log });
@@ -62,6 +64,7 @@ function decisions(run: VaubanRun): Record<string, string> {
 beforeAll(async () => {
   before = await readHostState();
   imagesBefore = await imageIds();
+  logs = watchConffsLogs();
   work = mkdtempSync('/var/tmp/vauban-itest-incr-');
   cwd = path.join(work, 'project');
   mkdirSync(cwd);
@@ -74,6 +77,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await removeNewImages(imagesBefore);
+  logs.remove();
   if (process.env.VAUBAN_TEST_KEEP !== '1') rmSync(work, { recursive: true, force: true });
   else console.log(`kept ${work}`);
   expect(await readHostState()).toEqual(before);

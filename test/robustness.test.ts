@@ -234,7 +234,6 @@ describe('secrets during a full build', () => {
   let secretsScan: { children: string[]; environsRead: number } | undefined;
   // The full build of beforeAll: these cases run first, on its results as it left them.
   const secretsName = BASE;
-  afterAll(async () => registry?.stop());
 
   it('no deploy key, registry password or vault passphrase in ps, logs, image history or layers; no secret in any child\'s environment', () =>
     kase('secrets scan of a full build', async () => {

@@ -12,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
 import { readHostState, type HostState } from './helpers/host-state.js';
 import { filesContaining, imageIds, layerDirs, removeNewImages } from './helpers/images.js';
+import { makeMiniImage } from './helpers/mini-image.js';
 import { bash, sh, uniqueName } from './helpers/sh.js';
 import { startSshd, type TestSshd } from './helpers/sshd.js';
-import { makeMiniImage } from './helpers/mini-image.js';
 import { runVauban, tail } from './helpers/vauban.js';
 
 const PASSPHRASE = 'vault-passphrase-rootfs-test';

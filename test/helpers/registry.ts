@@ -72,7 +72,8 @@ export async function startRegistry(dir: string, username: string, password: str
     password,
     api,
     stop: async () => {
-      if (child.exitCode !== null) return;
+      // Ended already (killed by a signal, exitCode stays null): a second call must not wait for an exit that came.
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       await exited;
