@@ -218,7 +218,7 @@ describe('rootfs of a two-level tree from the fixture raw image', () => {
     expect(now.containers).toEqual(before.containers);
     expect(now.loops.filter((line) => !line.startsWith(`${foreignLoop} `))).toEqual(before.loops);
     expect(now.loops.some((line) => line.startsWith(`${foreignLoop} `))).toBe(true);
-    expect(readdirSync('/var/tmp').filter((name) => /^vauban-[A-Za-z0-9]{6}$/.test(name))).toEqual([]);
+    expect(now.workFolders).toEqual(before.workFolders);
   });
 
   it('put no byte of the deploy key in any image history or layer', async () => {
