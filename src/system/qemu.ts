@@ -45,7 +45,7 @@ export function qemuArguments(options: QemuOptions): string[] {
     '-no-reboot',
     '-serial', `file:${options.serialLog}`,
     '-netdev', `user,id=net0,tftp=${options.tftpDir},bootfile=boot.ipxe`,
-    '-device', `e1000,netdev=net0${options.mac === undefined ? '' : `,mac=${options.mac}`}`,
+    '-device', `virtio-net-pci,netdev=net0${options.mac === undefined ? '' : `,mac=${options.mac}`}`,
     '-boot', 'n',
   ];
 }
