@@ -10,7 +10,7 @@
 // rootovl's tmpfs) with its daemons active and serving its own config. A
 // second boot, of a served rootfs with one byte changed, must stop in the
 // initramfs with the integrity message.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,16 @@ import { readHostState, type HostState } from './helpers/host-state.js';
 import { imageIds, removeNewImages } from './helpers/images.js';
 import { bash, sh, uniqueName } from './helpers/sh.js';
 import { runVauban, tail } from './helpers/vauban.js';
+import { createPxeUser, type PxeUser } from './helpers/pxe-user.js';
+import { pxeServerSettings, startSshd, type TestSshd } from './helpers/sshd.js';
+import { releaseName } from '../src/pxe/layout.js';
+import { publishRelease, type ReleaseFile } from '../src/pxe/publish-release.js';
+import { putFile } from '../src/pxe/put-file.js';
+import { openSshServer, type PxeServer } from '../src/pxe/pxe-server.js';
+import { pxeTargets } from '../src/pxe/ssh-options.js';
+import { CleanupStack } from '../src/system/cleanup.js';
+import { sha256File } from '../src/system/sha256-file.js';
+import type { SshTarget } from '../src/system/ssh.js';
 
 const MASTER = uniqueName('master-itest-boot').toLowerCase();
 // Not QEMU's default MAC: the NIC must get the one of the inventory.
@@ -33,6 +43,11 @@ let env: Record<string, string>;
 let before: HostState;
 let imagesBefore: Set<string>;
 let logs: LogWatch;
+// The PXE server of the release boots: a private sshd, a user with sudo, UPLOAD_DIR under work.
+const PXE_USER = 'vauban-pxe-boot';
+let sshd: TestSshd | undefined;
+let pxeUser: PxeUser | undefined;
+const pxeCleanup = new CleanupStack();
 
 beforeAll(async () => {
   before = await readHostState();
@@ -53,6 +68,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await pxeCleanup.unwind(() => undefined);
+  await sshd?.stop();
+  await pxeUser?.remove();
   await removeNewImages(imagesBefore);
   logs.remove();
   if (process.env.VAUBAN_TEST_KEEP !== '1') rmSync(work, { recursive: true, force: true });
@@ -91,6 +109,9 @@ describe('kernel, initramfs, a master of real-world content and two hosts\' conf
     }
     const online = listing.split('\n').find((line) => line.endsWith('hooks/initqueue/online/95-fetch-liveupdate.sh'));
     expect(await sh('bash', ['-c', `zstd -dc ${path.join(cwd, 'initramfs.img')} | cpio -i --to-stdout ${online} 2>/dev/null`])).toContain('vauban_verify /tmp/updates.img vauban.conffs.sha256');
+    // dmsquash-live's apply-live-updates (a process per path of the conffs) replaced by ours (one tar, in the root).
+    const apply = listing.split('\n').find((line) => line.endsWith('hooks/pre-pivot/20-apply-live-updates.sh'));
+    expect(await sh('bash', ['-c', `zstd -dc ${path.join(cwd, 'initramfs.img')} | cpio -i --to-stdout ${apply} 2>/dev/null`])).toContain('chroot "$NEWROOT" tar -x');
     expect(listing).not.toContain('overlay-mount.sh');
   });
 
@@ -228,3 +249,121 @@ describe('kernel, initramfs, a master of real-world content and two hosts\' conf
     expect(entries).not.toContain('vauban-boot-check');
   });
 });
+
+// Issue 14: releases on a PXE server, booted. The master and web01's conffs
+// built above are published as releases of a PXE server over ssh by the
+// upload's own code; each release's conffs carries a marker file of its own
+// (the rootfs and kernel are the same files, hard-linked from release to
+// release). `vauban promote` and `vauban rollback` switch them; `vauban boot
+// --pxe-dir` boots whatever is live there, and the guest shows which release
+// (its boot line) and whose content (the marker) it came up with. Two boots:
+// after a promote, the new content; after a rollback and an upload cut in the
+// middle, the old content.
+describe('releases of the master on a PXE server, booted after promote, rollback and a cut upload (B14)', () => {
+  const MARKER = '/etc/vauban-release-marker';
+  const release = (minute: number) => releaseName(new Date(Date.UTC(2026, 0, 20, 14, minute)), 'itest');
+  const [R1, R2, R3] = [release(1), release(2), release(3)];
+  let uploadDir: string;
+  let server: PxeServer;
+  let pxeEnv: Record<string, string>;
+  const live = () => readlinkSync(path.join(uploadDir, MASTER, 'current'));
+  const vauban = (args: string[]) => runVauban('vauban', args, { cwd, env: { ...env, ...pxeEnv }, log });
+
+  /** web01's conffs as built, plus the marker: a release of its own content. */
+  async function conffsWithMarker(text: string): Promise<ReleaseFile> {
+    const tree = mkdtempSync(path.join(work, 'conffs-'));
+    await sh('tar', ['-xzpf', await conffsOf('web01'), '--numeric-owner', '-C', tree]);
+    writeFileSync(path.join(tree, MARKER), `${text}\n`, { mode: 0o644 });
+    const local = path.join(work, `conffs-web01-${text.replace(/\W+/g, '-')}.tgz`);
+    await sh('tar', ['-czf', local, '--numeric-owner', '-C', tree, '.']);
+    rmSync(tree, { recursive: true, force: true });
+    return { member: 'conffs-web01.tgz', local, sha256: await sha256File(local) };
+  }
+
+  function publish(name: string, files: ReleaseFile[], extra: { kernelVersion?: string; bootFiles?: Array<{ path: string; content: string }>; cleanup?: CleanupStack } = {}) {
+    return publishRelease(server, {
+      name: MASTER, release: name, files, kernelVersion: extra.kernelVersion, bootFiles: extra.bootFiles ?? [], group: 'www-data', keep: 3, runId: 'itest', cleanup: extra.cleanup ?? pxeCleanup,
+    });
+  }
+
+  async function bootLive(expected: { release: string; marker: string }): Promise<void> {
+    const run = await vauban(['boot', '-n', MASTER, '-a', 'web01', '--pxe-dir', uploadDir, '--timeout', '600', '--expect-file', `${MARKER}=${expected.marker}`]);
+    expect(run.exitCode, tail(run, 60)).toBe(0);
+    expect(run.output).toContain(`[OK] release booted: expected ${expected.release}, got ${expected.release}`);
+    expect(run.output).toContain(`[OK] file ${MARKER}: expected containing "${expected.marker}", got ${expected.marker}`);
+    expect(run.output).toMatch(/\[OK\] integrity of rootfs\.tgz and conffs/);
+    expect(run.output).toContain(`booted from: boot/by-mac/52-54-00-00-14-01.ipxe (release ${expected.release})`);
+    console.log(`release ${expected.release}: boot from QEMU start to checks passed: ${/boot to checks passed: ([\d.]+) s/.exec(run.output)?.[1]} s`);
+  }
+
+  beforeAll(async () => {
+    // The PXE user reaches UPLOAD_DIR through work (traverse only).
+    chmodSync(work, 0o711);
+    uploadDir = path.join(work, 'pxe');
+    mkdirSync(uploadDir, { mode: 0o755 });
+    pxeUser = await createPxeUser(PXE_USER);
+    const key = path.join(work, 'pxe-key');
+    await sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'vauban-test-boot', '-f', key]);
+    sshd = await startSshd(path.join(work, 'sshd'), [readFileSync(`${key}.pub`, 'utf8').trim()]);
+    pxeEnv = { ...pxeServerSettings(sshd, { user: PXE_USER, keyFile: key, dir: uploadDir }), UPLOAD_OWNER: 'www-data' };
+    const sshWork = path.join(work, 'ssh');
+    mkdirSync(sshWork, { mode: 0o700 });
+    const [target] = pxeTargets(pxeEnv, sshWork) as [SshTarget];
+    server = await openSshServer({ target, dir: uploadDir, folders: [MASTER], runOptions: {} });
+  }, 120_000);
+
+  it('R1 then R2 (R2 only a conffs: rootfs and kernel links carried over); rollback, then promote the newest: R2 boots, with its own content', async () => {
+    const kernel = /kernel (\S+): /.exec(readFileSync(log, 'utf8'))?.[1] as string;
+    for (const [file, kind] of [['vmlinuz', 'vmlinuz'], ['initramfs.img', 'initramfs.img']] as const) {
+      const local = path.join(cwd, file);
+      await putFile(server, { local, path: `linux/${kind}-${kernel}`, sha256: await sha256File(local), group: 'www-data', runId: 'itest', cleanup: pxeCleanup });
+    }
+    const byMac = path.join(path.dirname(await conffsOf('web01')), 'by-mac', '52-54-00-00-14-01.ipxe');
+    const rootfs: ReleaseFile = { member: 'rootfs.tgz', local: path.join(cwd, 'rootfs.tgz'), sha256: await sha256File(path.join(cwd, 'rootfs.tgz')) };
+    await publish(R1, [rootfs, await conffsWithMarker('release one')], { kernelVersion: kernel, bootFiles: [{ path: 'boot/by-mac/52-54-00-00-14-01.ipxe', content: readFileSync(byMac, 'utf8') }] });
+    const second = await publish(R2, [await conffsWithMarker('release two')]);
+    expect(second.inherited).toContain('rootfs.tgz');
+    expect(statSync(path.join(uploadDir, MASTER, 'releases', R2, 'rootfs.tgz')).ino).toBe(statSync(path.join(uploadDir, MASTER, 'releases', R1, 'rootfs.tgz')).ino);
+    expect(live()).toBe(`releases/${R2}`);
+    const back = await vauban(['rollback', MASTER]);
+    expect(back.exitCode, tail(back)).toBe(0);
+    expect(live()).toBe(`releases/${R1}`);
+    const promoted = await vauban(['promote', MASTER]);
+    expect(promoted.exitCode, tail(promoted)).toBe(0);
+    expect(live()).toBe(`releases/${R2}`);
+    await bootLive({ release: R2, marker: 'release two' });
+  });
+
+  it('rollback, then an upload of R3 cut while its rootfs is sent: current stays on R1, which boots, with its own content', async () => {
+    const back = await vauban(['rollback', MASTER]);
+    expect(back.exitCode, tail(back)).toBe(0);
+    expect(live()).toBe(`releases/${R1}`);
+    // A rootfs that is new (a sent file, not linked) and still a valid tar: the built one and two more blocks of zeros.
+    const bigger = path.join(work, 'rootfs-r3.tgz');
+    copyFileSync(path.join(cwd, 'rootfs.tgz'), bigger);
+    appendFileSync(bigger, Buffer.alloc(1024));
+    const releases = path.join(uploadDir, MASTER, 'releases');
+    let killed = false;
+    const watcher = (async () => {
+      for (let attempt = 0; attempt < 3000 && !killed; attempt++) {
+        const partial = readdirSync(releases).find((name) => name.startsWith('.partial-'));
+        if (partial !== undefined && existsSync(path.join(releases, partial, 'rootfs.tgz'))) {
+          await sh('pkill', ['-KILL', '-u', PXE_USER]).catch(() => undefined);
+          killed = true;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    const cut = new CleanupStack();
+    const conffs = await conffsWithMarker('release three');
+    await expect(publish(R3, [conffs, { member: 'rootfs.tgz', local: bigger, sha256: await sha256File(bigger) }], { cleanup: cut })).rejects.toThrow();
+    await watcher;
+    expect(killed).toBe(true);
+    // What the run does at its end: its cleanup (the partial folder goes).
+    await cut.unwind(() => undefined);
+    expect(live()).toBe(`releases/${R1}`);
+    expect(readdirSync(releases).sort()).toEqual([R1, R2]);
+    await bootLive({ release: R1, marker: 'release one' });
+  });
+});
+

@@ -5,18 +5,21 @@
 # dracut's livenet downloads rootfs.tgz and hands it to dmsquash-live-root,
 # which understands a squashfs but not the tar vauban serves (a tar holding
 # rootfs.img). This module puts a small wrapper in front of dmsquash-live-root
-# that takes rootfs.img out of the tar, and turns on dracut's overlayfs mode so
-# that the squashfs root gets a writable overlay on tmpfs. live.updates (the
-# host's conffs) is fetched by our own hook (in place of livenet's), checked
-# against vauban.conffs.sha256, and laid over the new root by dracut's
-# apply-live-updates hook, after our hook has removed the paths the host's
-# stages deleted. rootfs.tgz is checked against vauban.rootfs.sha256 as it
-# arrives. `rootovl` puts the writable layer on a bounded tmpfs of its own.
+# that hands it a read-only loop device on rootfs.img's bytes inside the tar
+# (no copy), and turns on dracut's overlayfs mode so that the squashfs root
+# gets a writable overlay on tmpfs. live.updates (the host's conffs) is fetched
+# by our own hook (in place of livenet's), checked against
+# vauban.conffs.sha256, and laid over the new root by our own
+# apply-live-updates (in place of dmsquash-live's, which ran a process per
+# path), after our hook has removed the paths the host's stages deleted.
+# rootfs.tgz is checked against vauban.rootfs.sha256 before it is mounted.
+# `rootovl` puts the writable layer on a bounded tmpfs of its own.
 #
 # Numbered 89: dracut installs modules in name order and never overwrites a
-# file already installed, so our /sbin/dmsquash-live-root and our
-# initqueue/online/95-fetch-liveupdate.sh come before those of 90dmsquash-live
-# and 90livenet; the original dmsquash-live-root is installed beside ours under
+# file already installed, so our /sbin/dmsquash-live-root, our
+# initqueue/online/95-fetch-liveupdate.sh and our
+# pre-pivot/20-apply-live-updates.sh come before those of 90dmsquash-live and
+# 90livenet; the original dmsquash-live-root is installed beside ours under
 # another name.
 
 check() {
@@ -30,7 +33,7 @@ depends() {
 }
 
 install() {
-    inst_multiple tar gzip dd rm mkdir sha256sum chroot mount ln
+    inst_multiple tar gzip dd rm mkdir sha256sum chroot mount umount ln tr stat losetup
     inst_simple "$moddir/vauban-lib.sh" /lib/vauban-lib.sh
     inst_script "$moddir/vauban-live-root.sh" /sbin/dmsquash-live-root
     inst_script "$dracutbasedir/modules.d/90dmsquash-live/dmsquash-live-root.sh" /sbin/dmsquash-live-root.dracut
@@ -42,4 +45,6 @@ install() {
     inst_hook initqueue/online 95 "$moddir/fetch-liveupdate.sh"
     inst_hook pre-mount 10 "$moddir/vauban-writable-layer.sh"
     inst_hook pre-pivot 15 "$moddir/vauban-deletions.sh"
+    # In place of dmsquash-live's hook of the same name: one tar pipe instead of a process per path.
+    inst_hook pre-pivot 20 "$moddir/apply-live-updates.sh"
 }

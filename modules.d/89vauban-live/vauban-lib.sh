@@ -25,3 +25,30 @@ vauban_verify() {
     die "$_vauban_message"
     return 1
 }
+
+# vauban_tar_first_member TAR NAME
+#   Prints the size of TAR's first member when it is the regular file NAME
+#   stored right after one plain ustar/GNU header (its bytes are TAR's from
+#   offset 512 on), as vauban's build_rootfs writes rootfs.tgz; fails
+#   otherwise (another layout, a size in base-256 past 8 GiB, a short file).
+vauban_tar_first_member() {
+    [ "$(vauban_tar_field "$1" 0 100)" = "$2" ] || return 1
+    # The ustar prefix of the name: empty, or the name is not NAME.
+    [ -z "$(vauban_tar_field "$1" 345 155)" ] || return 1
+    case "$(vauban_tar_field "$1" 156 1)" in
+        "" | 0) ;;
+        *) return 1 ;;
+    esac
+    _vauban_size=$(vauban_tar_field "$1" 124 12 | tr -d ' ')
+    case "$_vauban_size" in
+        "" | *[!0-7]*) return 1 ;;
+    esac
+    _vauban_size=$((0$_vauban_size))
+    [ "$(stat -c %s "$1")" -ge $((512 + _vauban_size)) ] || return 1
+    echo "$_vauban_size"
+}
+
+# vauban_tar_field TAR OFFSET LENGTH: a field of TAR's first header, NULs dropped.
+vauban_tar_field() {
+    dd if="$1" bs=1 skip="$2" count="$3" 2> /dev/null | tr -d '\000'
+}

@@ -58,6 +58,18 @@ describe('vauban boot: the verdict', () => {
     ]);
   });
 
+  it('judges the release the boot line named and the files asked for (--pxe-dir, --expect-file)', () => {
+    const pinned = { ...EXPECTED, release: '20260120T143205Z-ab12cd', files: [{ path: '/etc/vauban-marker', text: 'release two' }] };
+    const serial = GOOD.replace(
+      'VAUBAN-CHECK end',
+      'VAUBAN-CHECK release=20260120T143205Z-ab12cd\r\nVAUBAN-CHECK file:0=release two of web01 \r\nVAUBAN-CHECK end',
+    );
+    expect(judgeBoot(serial, pinned).ok).toBe(true);
+    const other = judgeBoot(serial.replace('release=20260120T143205Z-ab12cd', 'release=20260120T143000Z-ab12cd').replace('release two', 'release one'), pinned);
+    expect(other.checks.filter((check) => !check.ok).map((check) => check.name)).toEqual(['release booted', 'file /etc/vauban-marker']);
+    expect(judgeBoot(serial.replace('file:0=release two of web01 ', 'file:0=(no such file)'), pinned).ok).toBe(false);
+  });
+
   it('--tamper: passes only when the boot stopped on the changed file, with the message, before the host came up', () => {
     const refused = [
       '[   21.1] vauban-live: the conffs http://10.0.2.2:1/m/releases/r/conffs-web01.tgz: sha256 ' + 'a'.repeat(64) + ' as the boot line expects',

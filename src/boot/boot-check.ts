@@ -9,21 +9,10 @@
 // byte of the served rootfs or conffs is changed and the boot must stop with
 // the integrity message.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { VaubanError } from '../errors.js';
-import {
-  CONFFS_DIR,
-  INITRAMFS,
-  ROOTFS_IMAGE,
-  ROOTFS_TARBALL,
-  VAULT_DIR,
-  VMLINUZ,
-  conffsArchiveIn,
-  conffsFolder,
-  keptConffsFoldersOf,
-  macEntriesIn,
-} from '../local-layout.js';
+import { INITRAMFS, ROOTFS_IMAGE, VAULT_DIR, VMLINUZ } from '../local-layout.js';
 import { chainByMac, chainByName } from '../pxe/ipxe-entry.js';
 import { ROOTFS, byMacEntry, conffsMember, entryMember, kernelFile, releaseDir, releaseName } from '../pxe/layout.js';
 import { publishRelease } from '../pxe/publish-release.js';
@@ -37,11 +26,14 @@ import { runQemu, type Accelerator } from '../system/qemu.js';
 import { run, type RunOptions } from '../system/run.js';
 import { sha256File } from '../system/sha256-file.js';
 import { readVaultEntry } from '../vault.js';
+import { buildArtifacts, liveReleaseArtifacts } from './boot-artifacts.js';
 import { CHECK_MARKER, addGuestCheck, readCheckLines } from './guest-check.js';
 
 export interface BootCheckOptions {
   /** Where the artifacts are: vmlinuz, initramfs.img, rootfs.tgz, overlayfs/, vault/. */
   dir: string;
+  /** Boot the live release of the master in this PXE server folder instead of the artifacts of `dir` (whose vault/ still serves). */
+  pxeDir?: string;
   master: string;
   host: string;
   passphrase: string;
@@ -57,6 +49,8 @@ export interface BootCheckOptions {
   expectActive?: string[];
   /** `<url>=<text>`: the page the host serves at url must contain text (--expect-http). */
   expectHttp?: Array<{ url: string; text: string }>;
+  /** `<path>=<text>`: the file of the booted host must contain text (--expect-file). */
+  expectFiles?: Array<{ path: string; text: string }>;
   /** Change one byte of the served file: the boot must stop with the integrity message (--tamper). */
   tamper?: Tampered;
 }
@@ -78,11 +72,13 @@ export interface BootCheckResult {
   requests: string[];
   /** How QEMU booted: the chain script's path on the server. */
   entry: string;
+  /** The release booted (its name on the PXE server folder with --pxe-dir). */
+  release: string;
 }
 
 export async function bootCheck(options: BootCheckOptions): Promise<BootCheckResult> {
   const { reporter, runOptions } = options;
-  const artifacts = findArtifacts(options.dir, options.host);
+  const artifacts = options.pxeDir === undefined ? buildArtifacts(options.dir, options.host) : liveReleaseArtifacts(options.pxeDir, options.master, options.host);
   const kernelVersion = await readKernelVersion(artifacts.vmlinuz);
 
   const serve = path.join(options.workDir, 'serve');
@@ -107,12 +103,18 @@ export async function bootCheck(options: BootCheckOptions): Promise<BootCheckRes
     await run('tar', ['-xzpf', artifacts.conffs, '--numeric-owner', '-C', unpacked], runOptions);
     const deletions = path.join(unpacked, DELETIONS_MEMBER);
     const absent = existsSync(deletions) ? readFileSync(deletions, 'utf8').split('\n').filter((line) => line !== '').slice(0, MAX_ABSENT_CHECKS) : [];
-    addGuestCheck(unpacked, witness.path, { units: options.expectActive ?? [], urls: (options.expectHttp ?? []).map((one) => one.url), absent });
+    addGuestCheck(unpacked, witness.path, {
+      units: options.expectActive ?? [],
+      urls: (options.expectHttp ?? []).map((one) => one.url),
+      files: (options.expectFiles ?? []).map((one) => one.path),
+      absent,
+    });
     const conffs = path.join(options.workDir, conffsMember(options.host));
     await run('tar', ['-czf', conffs, '--numeric-owner', '-C', unpacked, '.'], runOptions);
 
-    // The release, exactly as the upload makes it on a PXE server: entries, links, current.
-    const release = releaseName(new Date(), 'boot');
+    // The release, exactly as the upload makes it on a PXE server: entries, links, current; under
+    // the name it has in --pxe-dir, which the guest reads back from its boot line.
+    const release = artifacts.release ?? releaseName(new Date(), 'boot');
     const files = [
       { member: ROOTFS, local: artifacts.rootfs, sha256: await sha256File(artifacts.rootfs) },
       { member: conffsMember(options.host), local: conffs, sha256: await sha256File(conffs) },
@@ -134,7 +136,7 @@ export async function bootCheck(options: BootCheckOptions): Promise<BootCheckRes
       flipOneByte(path.join(serve, releaseDir(options.master, release), member));
       reporter.info(`boot: one byte of the served ${member} changed: the boot must stop with the integrity message`);
     }
-    return { witness, fingerprint, absent };
+    return { witness, fingerprint, absent, release };
   });
 
   const server = await startStaticServer(serve);
@@ -185,10 +187,12 @@ export async function bootCheck(options: BootCheckOptions): Promise<BootCheckRes
           fingerprint: layout.fingerprint,
           active: options.expectActive ?? [],
           http: options.expectHttp ?? [],
+          files: options.expectFiles ?? [],
           absent: layout.absent,
+          release: layout.release,
         })
       : judgeRefusal(serial, options.tamper);
-  return { ...verdict, secondsToChecks, requests: server.requests, entry };
+  return { ...verdict, secondsToChecks, requests: server.requests, entry, release: layout.release };
 }
 
 /** What our dracut module prints when a download does not match the boot line. */
@@ -232,8 +236,11 @@ export interface BootExpectations {
   fingerprint: string;
   active?: string[];
   http?: Array<{ url: string; text: string }>;
+  files?: Array<{ path: string; text: string }>;
   /** Paths the host's stages deleted (the conffs' list). */
   absent?: string[];
+  /** The release whose entry the host booted from: its boot line names it. */
+  release?: string;
 }
 
 /** Compares what the guest printed with what the artifacts say it must be. */
@@ -244,6 +251,7 @@ export function judgeBoot(serial: string, expected: BootExpectations): { ok: boo
     { name: `conffs file /${expected.witness.path}`, expected: expected.witness.sha256, got: lines.get('witness') },
     { name: 'sshd ed25519 key fingerprint', expected: expected.fingerprint, got: lines.get('sshd-ed25519') },
     { name: 'root file system', expected: 'overlay', got: lines.get('root') },
+    ...(expected.release === undefined ? [] : [{ name: 'release booted', expected: expected.release, got: lines.get('release') }]),
     // Both downloads checked against the entry's boot line by our dracut module (B15).
     { name: 'integrity of rootfs.tgz and conffs', expected: 'vauban.conffs.sha256=ok vauban.rootfs.sha256=ok', got: lines.get('integrity')?.trim().split(/\s+/).sort().join(' ') },
   ].map((check) => ({ ...check, ok: check.got === check.expected }));
@@ -262,40 +270,13 @@ export function judgeBoot(serial: string, expected: BootExpectations): { ok: boo
     const got = lines.get(`http:${index}`);
     checks.push({ name: `page ${page.url}`, expected: `containing "${page.text}"`, got, ok: got !== undefined && got.includes(page.text) });
   });
+  (expected.files ?? []).forEach((file, index) => {
+    const got = lines.get(`file:${index}`);
+    checks.push({ name: `file ${file.path}`, expected: `containing "${file.text}"`, got, ok: got !== undefined && got.includes(file.text) });
+  });
   const end = lines.has('end') ? 'yes' : undefined;
   checks.push({ name: 'checks completed', expected: 'yes', got: end, ok: end === 'yes' });
   return { ok: checks.every((check) => check.ok), checks };
-}
-
-interface Artifacts {
-  vmlinuz: string;
-  initramfs: string;
-  rootfs: string;
-  conffs: string;
-  /** The host's entry by MAC address, when the inventory gave it one (written with the conffs). */
-  byMac: { mac: string; file: string } | undefined;
-}
-
-/** The artifacts of a build in `dir`; the host's newest conffs, renamed or not. */
-function findArtifacts(dir: string, host: string): Artifacts {
-  const file = (name: string): string => {
-    const full = path.join(dir, name);
-    if (!existsSync(full)) throw new VaubanError(`${full} does not exist: build it first (vauban -i yes / -r yes)`);
-    return full;
-  };
-  const overlayfs = path.join(dir, CONFFS_DIR);
-  // This run's folder when a run is under way (or was cut before its end), else the newest kept one.
-  const current = existsSync(path.join(dir, conffsFolder(host))) ? conffsFolder(host) : existsSync(overlayfs) ? keptConffsFoldersOf(readdirSync(overlayfs), host).at(-1) : undefined;
-  if (current === undefined) throw new VaubanError(`no conffs of ${host} in ${overlayfs}: build it first (vauban -l yes -a ${host})`);
-  const byMacDir = path.join(dir, macEntriesIn(current));
-  const macFile = existsSync(byMacDir) ? readdirSync(byMacDir).find((name) => name.endsWith('.ipxe')) : undefined;
-  return {
-    vmlinuz: file(VMLINUZ),
-    initramfs: file(INITRAMFS),
-    rootfs: file(ROOTFS_TARBALL),
-    conffs: file(conffsArchiveIn(current, host)),
-    byMac: macFile === undefined ? undefined : { mac: macFile.slice(0, -'.ipxe'.length), file: path.join(byMacDir, macFile) },
-  };
 }
 
 /** A regular file of the conffs that the master does not carry with the same content. */

@@ -30,9 +30,21 @@ export interface ServiceExpectations {
   units: string[];
   /** URLs fetched from the guest itself; the expected text is judged on the host. */
   urls: string[];
+  /** Files of the guest whose start is printed; the expected text is judged on the host. */
+  files?: string[];
   /** Paths (relative to /) the host's stages deleted: they must be absent. */
   absent?: string[];
 }
+
+/** Prints `<marker> http:<index>=<page, one line>` per URL given, or the error. */
+const HTTP_CHECK = `import sys, urllib.request
+for index, url in enumerate(sys.argv[1:]):
+    try:
+        text = urllib.request.urlopen(url, timeout=20).read().decode(errors="replace").strip().replace(chr(10), " | ")
+    except Exception as error:
+        text = f"{type(error).__name__}: {error}"
+    print(f"${CHECK_MARKER} http:{index}={text}", flush=True)
+`;
 
 function serviceChecks(expect: ServiceExpectations): string {
   const lines: string[] = [];
@@ -41,11 +53,12 @@ function serviceChecks(expect: ServiceExpectations): string {
     const quoted = shellQuote(`/${file}`);
     lines.push(`if [ -e ${quoted} ] || [ -L ${quoted} ]; then say "absent:${index}=present"; else say "absent:${index}=absent"; fi`);
   });
-  expect.urls.forEach((url, index) => {
-    lines.push(
-      `say "http:${index}=$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=20).read().decode(errors="replace").strip().replace(chr(10), " | "))' ${shellQuote(url)} 2>&1 | tail -n 1)"`,
-    );
+  (expect.files ?? []).forEach((file, index) => {
+    const quoted = shellQuote(file);
+    lines.push(`if [ -f ${quoted} ]; then say "file:${index}=$(head -c 200 ${quoted} | tr '\\n' ' ')"; else say "file:${index}=(no such file)"; fi`);
   });
+  // One python for every page: its start costs about a second under TCG.
+  if (expect.urls.length > 0) lines.push(`python3 -c ${shellQuote(HTTP_CHECK)} ${expect.urls.map(shellQuote).join(' ')} > /dev/ttyS0 2>&1`);
   return lines.join('\n');
 }
 
@@ -57,6 +70,7 @@ say "hostname=$(cat /proc/sys/kernel/hostname)"
 say "witness=$(sha256sum ${shellQuote(`/${witness}`)} 2>/dev/null | cut -d' ' -f1)"
 say "sshd-ed25519=$(ssh-keygen -E sha256 -lf /etc/ssh/ssh_host_ed25519_key.pub 2>/dev/null | cut -d' ' -f2)"
 say "root=$(findmnt -n -o FSTYPE /)"
+say "release=$(sed -n 's#.*root=live:[^ ]*/releases/\\([^/ ]*\\)/rootfs\\.tgz.*#\\1#p' /proc/cmdline)"
 say "integrity=$(tr '\\n' ' ' < /run/vauban/integrity 2>/dev/null)"
 probe=/.vauban-boot-check-probe
 : > "$probe"

@@ -12,12 +12,14 @@ interface BootFlags {
   name: string;
   ansibleHost: string;
   dir: string;
+  pxeDir?: string;
   accel: 'tcg' | 'kvm';
   timeout: number;
   memory: number;
   serialLog?: string;
   expectActive: string[];
   expectHttp: Array<{ url: string; text: string }>;
+  expectFile: Array<{ path: string; text: string }>;
   tamper?: 'rootfs' | 'conffs';
   debug: boolean;
 }
@@ -32,6 +34,12 @@ function urlAndText(value: string): { url: string; text: string } {
   return { url: match[1] as string, text: match[2] as string };
 }
 
+function pathAndText(value: string): { path: string; text: string } {
+  const match = /^(\/[^=]+)=(.+)$/.exec(value);
+  if (match === null) throw new InvalidArgumentError('expected <absolute path>=<text>, e.g. /etc/motd=web01');
+  return { path: match[1] as string, text: match[2] as string };
+}
+
 function positive(value: string): number {
   if (!/^[1-9][0-9]*$/.test(value)) throw new InvalidArgumentError('expected a whole number');
   return Number(value);
@@ -43,6 +51,7 @@ export async function mainBoot(io: MainIo): Promise<number> {
     .requiredOption('-n, --name <master>', 'the master to boot')
     .requiredOption('-a, --ansible-host <host>', 'the host whose conffs to boot with')
     .option('--dir <dir>', 'where the artifacts are (vmlinuz, initramfs.img, rootfs.tgz, overlayfs/, vault/)', '.')
+    .option('--pxe-dir <dir>', 'boot the live release of the master in this PXE server folder (UPLOAD_DIR as uploads, promote and rollback leave it) instead of the artifacts of --dir, whose vault/ still gives the host\'s key')
     .option('--accel <tcg|kvm>', 'QEMU accelerator: tcg works everywhere; kvm only where /dev/kvm really works', (value) => {
       if (value !== 'tcg' && value !== 'kvm') throw new InvalidArgumentError('expected tcg or kvm');
       return value;
@@ -52,6 +61,7 @@ export async function mainBoot(io: MainIo): Promise<number> {
     .option('--serial-log <file>', 'where the serial console is kept (default: vauban-boot-<master>-<host>.log in --dir)')
     .option('--expect-active <unit>', 'a unit that must be active on the booted host (repeatable)', collect((value) => value), [])
     .option('--expect-http <url=text>', 'a page the booted host serves to itself must contain text (repeatable)', collect(urlAndText), [])
+    .option('--expect-file <path=text>', 'a file of the booted host must contain text (repeatable)', collect(pathAndText), [])
     .option('--tamper <rootfs|conffs>', 'change one byte of the served file: the boot must stop with the integrity message (proves the check)', (value) => {
       if (value !== 'rootfs' && value !== 'conffs') throw new InvalidArgumentError('expected rootfs or conffs');
       return value;
@@ -78,6 +88,7 @@ export async function mainBoot(io: MainIo): Promise<number> {
       const serialLog = path.resolve(io.cwd, flags.serialLog ?? path.join(dir, bootSerialLogName(flags.name, flags.ansibleHost)));
       const result = await bootCheck({
         dir,
+        pxeDir: flags.pxeDir === undefined ? undefined : path.resolve(io.cwd, flags.pxeDir),
         master: flags.name,
         host: flags.ansibleHost,
         passphrase,
@@ -91,12 +102,13 @@ export async function mainBoot(io: MainIo): Promise<number> {
         runOptions: { signal, debug: (line) => reporter.debug(line) },
         expectActive: flags.expectActive,
         expectHttp: flags.expectHttp,
+        expectFiles: flags.expectFile,
         tamper: flags.tamper,
       });
       for (const check of result.checks) {
         reporter.line(`${check.ok ? '[OK]' : '[KO]'} ${check.name}: expected ${check.expected}, got ${check.got ?? '(nothing)'}`);
       }
-      reporter.line(`booted from: ${result.entry}`);
+      reporter.line(`booted from: ${result.entry} (release ${result.release})`);
       reporter.line(`served: ${result.requests.join(', ') || 'nothing'}`);
       reporter.line(`serial log: ${serialLog}`);
       if (result.secondsToChecks !== undefined) reporter.line(`boot to ${flags.tamper === undefined ? 'checks passed' : 'refusal'}: ${result.secondsToChecks.toFixed(1)} s`);
