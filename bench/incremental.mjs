@@ -9,7 +9,7 @@
 // Prints the three wall times and the two ratios (issue targets: unchanged
 // <= 5 %, one leaf <= 25 % of the full build). Not part of CI.
 //
-//   sudo node bench/incremental.mjs [--keep]
+//   sudo node bench/incremental.mjs [--keep]   (--keep: the folder and the images stay, to look into)
 //
 // Needs what the integration tests need (scripts/install-deps.sh) and dist/
 // (npm run build); uses the cached fixture base image (built if missing).
@@ -86,12 +86,17 @@ const invocations = [
 
 function buildTree(label, extra = []) {
   const started = Date.now();
+  const each = [];
   for (const argv of invocations) {
+    const one = Date.now();
     appendFileSync(log, `\n$ vauban ${[...argv, ...extra].join(' ')}\n`);
     const result = spawnSync(process.execPath, [path.join(top, 'bin/vauban.js'), ...argv, ...extra], { cwd, env, encoding: 'utf8', maxBuffer: 1 << 28 });
     appendFileSync(log, `${result.stdout}${result.stderr}\n[exit ${result.status}]\n`);
     if (result.status !== 0) throw new Error(`${label}: vauban ${argv.join(' ')} failed (exit ${result.status}); see ${log}`);
+    each.push(((Date.now() - one) / 1000).toFixed(1));
   }
+  // Each invocation's time: where a slow rebuild spends it.
+  console.log(`${label}: ${each.join(' + ')} s`);
   return (Date.now() - started) / 1000;
 }
 
@@ -111,7 +116,8 @@ try {
   console.log(`one-leaf change:         ${leaf.toFixed(1)} s (${percent(leaf)} of full; target <= 25 %)`);
 } finally {
   const created = [...imageIds()].filter((image) => !before.has(image));
-  if (created.length > 0) spawnSync('docker', ['image', 'rm', '-f', ...created], { stdio: 'ignore' });
-  if (keep) console.log(`kept ${work}`);
+  if (keep) console.log(`kept ${work} and the images ${Object.values(names).join(' ')} (docker image rm -f ${created.join(' ')})`);
+  else if (created.length > 0) spawnSync('docker', ['image', 'rm', '-f', ...created], { stdio: 'ignore' });
+  if (keep) console.log(`env: HOME=${env.HOME} ANSIBLE_REPO=${env.ANSIBLE_REPO} ANSIBLE_PACKAGES=${env.ANSIBLE_PACKAGES} VAULTED_SSHD_KEYS_KEY=${env.VAULTED_SSHD_KEYS_KEY} VAUBAN_LOG_DIR=${env.VAUBAN_LOG_DIR}, in ${cwd}`);
   else rmSync(work, { recursive: true, force: true });
 }

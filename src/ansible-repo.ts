@@ -8,12 +8,19 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { VaubanError } from './errors.js';
-import { checkoutBranch, fetchBranch, initMirror, treeMatches, type GitRemote } from './system/git.js';
+import { checkoutBranch, fetchBranch, initMirror, pathInCommit, treeMatches, type GitRemote } from './system/git.js';
 import type { RunOptions } from './system/run.js';
 
-export interface Checkout {
+/** A branch as fetched: what a cache decision or a check of its tree needs, without a working copy. */
+export interface Commit {
   branch: string;
   sha: string;
+  /** The bare repository holding it. */
+  mirror: string;
+}
+
+/** A working copy of a branch: what a build needs. */
+export interface Checkout extends Commit {
   /** The folder holding `ansible/` (the working copy). */
   parent: string;
   dir: string;
@@ -22,6 +29,13 @@ export interface Checkout {
 export interface AnsibleRepositoryOptions {
   remote: GitRemote;
   workDir: string;
+  /**
+   * A bare repository kept between runs (the project's .vauban/ansible.git),
+   * fetched into instead of a new one in workDir: a run fetches only what is
+   * new. Safe under the project's run lock; never holds a credential (fetches
+   * name the URL, no remote is stored). Undefined: a fresh one in workDir.
+   */
+  keptMirror?: string;
   /** ANSIBLE_ROOT_DIR: where inventory and ansible.cfg live inside the repository. */
   rootDir: string | undefined;
   runOptions: RunOptions;
@@ -29,10 +43,24 @@ export interface AnsibleRepositoryOptions {
 
 export class AnsibleRepository {
   private mirror: Promise<string> | undefined;
+  private readonly commits = new Map<string, Promise<Commit>>();
   private readonly checkouts = new Map<string, Promise<Checkout>>();
   private readonly archives = new Map<string, Promise<string>>();
 
   constructor(private readonly options: AnsibleRepositoryOptions) {}
+
+  /**
+   * `branch` fetched (on first use), not checked out: a run that reuses every
+   * build never makes a working copy.
+   */
+  commit(branch: string): Promise<Commit> {
+    let commit = this.commits.get(branch);
+    if (commit === undefined) {
+      commit = this.fetch(branch).then(({ mirror, sha }) => ({ branch, sha, mirror }));
+      this.commits.set(branch, commit);
+    }
+    return commit;
+  }
 
   /** The working copy of `branch` (fetched and checked out on first use). */
   checkout(branch: string): Promise<Checkout> {
@@ -74,25 +102,25 @@ export class AnsibleRepository {
    * them, are an input of their own). Everything else (playbooks, roles,
    * templates, ansible.cfg) is in it, by git object ids.
    */
-  inventorylessTree(checkout: Checkout): Promise<string> {
-    return (this.trees ??= new Map()).get(checkout.sha) ?? this.computeTree(checkout);
+  inventorylessTree(commit: Commit): Promise<string> {
+    return (this.trees ??= new Map()).get(commit.sha) ?? this.computeTree(commit);
   }
 
   private trees: Map<string, Promise<string>> | undefined;
 
-  private computeTree(checkout: Checkout): Promise<string> {
+  private computeTree(commit: Commit): Promise<string> {
     const tree = (async () => {
       const { run } = await import('./system/run.js');
       const rootDir = (this.options.rootDir ?? '').replace(/^\.?\/*|\/+$/g, '');
-      const list = async (treeish: string) => (await run('git', ['-C', checkout.dir, 'ls-tree', treeish], this.options.runOptions)).stdout.split('\n').filter(Boolean);
+      const list = async (treeish: string) => (await run('git', ['--git-dir', commit.mirror, 'ls-tree', treeish], this.options.runOptions)).stdout.split('\n').filter(Boolean);
       const inventory = (line: string) => {
         const name = line.split('\t')[1] ?? '';
         return name.startsWith('inventory') || name === 'host_vars' || name === 'group_vars';
       };
-      const top = rootDir === '' ? (await list('HEAD')).filter((line) => !inventory(line)) : [...(await list('HEAD')).filter((line) => line.split('\t')[1] !== rootDir.split('/')[0]), ...(await list(`HEAD:${rootDir}`)).filter((line) => !inventory(line))];
+      const top = rootDir === '' ? (await list(commit.sha)).filter((line) => !inventory(line)) : [...(await list(commit.sha)).filter((line) => line.split('\t')[1] !== rootDir.split('/')[0]), ...(await list(`${commit.sha}:${rootDir}`)).filter((line) => !inventory(line))];
       return createHash('sha256').update(top.join('\n')).digest('hex');
     })();
-    this.trees?.set(checkout.sha, tree);
+    this.trees?.set(commit.sha, tree);
     return tree;
   }
 
@@ -101,11 +129,11 @@ export class AnsibleRepository {
    * playbook under ANSIBLE_ROOT_DIR may reach roles outside it through
    * ansible.cfg) matches the extended regular expression `pattern`; asked once per commit and pattern.
    */
-  matches(checkout: Checkout, pattern: string): Promise<boolean> {
-    const key = `${checkout.sha} ${pattern}`;
+  matches(commit: Commit, pattern: string): Promise<boolean> {
+    const key = `${commit.sha} ${pattern}`;
     let found = this.mentions.get(key);
     if (found === undefined) {
-      found = treeMatches(checkout.dir, pattern, this.options.runOptions);
+      found = treeMatches(commit, pattern, this.options.runOptions);
       this.mentions.set(key, found);
     }
     return found;
@@ -120,8 +148,9 @@ export class AnsibleRepository {
 
   /** Fails clearly when `playbook` is not in `branch` (before any build starts). */
   async assertPlaybook(branch: string, playbook: string): Promise<void> {
-    const checkout = await this.checkout(branch);
-    if (!existsSync(path.join(this.ansibleDir(checkout), playbook))) {
+    const commit = await this.commit(branch);
+    const inTree = path.posix.normalize(path.posix.join((this.options.rootDir ?? '').replace(/^\/+/, ''), playbook));
+    if (inTree.startsWith('../') || !(await pathInCommit(commit, inTree, this.options.runOptions))) {
       const where = this.options.rootDir ? ` (in ANSIBLE_ROOT_DIR ${this.options.rootDir})` : '';
       throw new VaubanError(`playbook ${playbook} does not exist on branch '${branch}' of the Ansible repository${where}`);
     }
@@ -129,19 +158,47 @@ export class AnsibleRepository {
 
   /** The bare repository branches are fetched into, one at a time (git locks its refs). */
   private fetch(branch: string): Promise<{ mirror: string; sha: string }> {
-    const dir = path.join(this.options.workDir, 'ansible.git');
-    this.mirror ??= initMirror(dir, this.options.runOptions).then(() => dir);
-    const fetched = this.mirror.then(() => fetchBranch(this.options.remote, dir, branch, this.options.runOptions));
-    this.mirror = fetched.then(() => dir, () => dir);
-    return fetched.then((sha) => ({ mirror: dir, sha }));
+    const fetched = (this.mirror ?? this.openMirror()).then((dir) => this.fetchInto(dir, branch));
+    this.mirror = fetched.then(
+      ({ mirror }) => mirror,
+      () => this.openMirror(),
+    );
+    return fetched;
+  }
+
+  /** The kept mirror when there is one (made on first use), else a fresh one in the work folder. */
+  private async openMirror(): Promise<string> {
+    const kept = this.options.keptMirror;
+    if (kept !== undefined && existsSync(path.join(kept, 'HEAD'))) return kept;
+    const dir = kept ?? path.join(this.options.workDir, 'ansible.git');
+    if (kept !== undefined) mkdirSync(path.dirname(kept), { recursive: true, mode: 0o700 });
+    await initMirror(dir, this.options.runOptions);
+    return dir;
+  }
+
+  /**
+   * One branch into `dir`. A kept mirror git cannot fetch into (a run killed
+   * mid-fetch left a lock, a damaged object store) does not fail the run: the
+   * branch is fetched again into a fresh mirror in the work folder, which the
+   * rest of the run uses; its error, if any, is the answer.
+   */
+  private async fetchInto(dir: string, branch: string): Promise<{ mirror: string; sha: string }> {
+    try {
+      return { mirror: dir, sha: await fetchBranch(this.options.remote, dir, branch, this.options.runOptions) };
+    } catch (error) {
+      if (dir !== this.options.keptMirror || (error as Error).message.includes('does not exist in the Ansible repository')) throw error;
+      const fresh = path.join(this.options.workDir, 'ansible.git');
+      if (!existsSync(path.join(fresh, 'HEAD'))) await initMirror(fresh, this.options.runOptions);
+      return { mirror: fresh, sha: await fetchBranch(this.options.remote, fresh, branch, this.options.runOptions) };
+    }
   }
 
   private async makeCheckout(branch: string): Promise<Checkout> {
-    const { mirror, sha } = await this.fetch(branch);
+    const { mirror, sha } = await this.commit(branch);
     const parent = path.join(this.options.workDir, 'checkouts', createHash('sha256').update(branch).digest('hex').slice(0, 12));
     mkdirSync(parent, { recursive: true });
     const dir = path.join(parent, 'ansible');
     await checkoutBranch({ mirror, branch, dir, originUrl: this.options.remote.url }, this.options.runOptions);
-    return { branch, sha, parent, dir };
+    return { branch, sha, mirror, parent, dir };
   }
 }

@@ -11,7 +11,7 @@ import type { RunReport } from './run-report.js';
 import { AnsibleRepository } from './ansible-repo.js';
 import type { CleanupStack } from './system/cleanup.js';
 import { createDockerClient, type DockerClient } from './system/docker/client.js';
-import { CONFFS_DIR, VAULT_DIR, runStamp } from './local-layout.js';
+import { CONFFS_DIR, KEPT_MIRROR, VAULT_DIR, runStamp } from './local-layout.js';
 import { ensurePrivateDir } from './system/log-file.js';
 import type { RunOptions } from './system/run.js';
 import { Registry } from './registry.js';
@@ -120,6 +120,8 @@ export class Context {
     this.ansibleRepository ??= new AnsibleRepository({
       remote: { url: this.settings.values.ANSIBLE_REPO ?? '', keyFile: this.deployKey },
       workDir: this.workDir,
+      // A dry run leaves the project as it found it.
+      ...(this.options.dryRun ? {} : { keptMirror: this.output(KEPT_MIRROR) }),
       rootDir: this.settings.values.ANSIBLE_ROOT_DIR,
       runOptions: this.runOptions,
     });

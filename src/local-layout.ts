@@ -13,6 +13,10 @@
 //   overlayfs/<time>-overlayfs-<host>/              renamed so at the end of the run, kept (CONFFS_KEEP)
 //   <VAUBAN_LOG_DIR>/<prefix>-<host>-<time>          a host's conffs log
 //   vauban-boot-<master>-<host>.log                 `vauban boot`'s serial console
+//   .vauban/ansible.git                             the Ansible repository's branches, fetched into run after run
+//   .vauban/kept/<master>/<artifact>                each master's own rootfs.tgz, SBOM, kernel and
+//                                                   initramfs (hard links, with their records): the
+//                                                   files above are the last master's, as with vauban.sh
 import { KERNEL_LINKS, ROOTFS, SBOM, conffsMember } from './pxe/layout.js';
 
 export type KernelArtifact = (typeof KERNEL_LINKS)[number];
@@ -83,6 +87,16 @@ export function keptConffsFoldersOf(names: readonly string[], host: string): str
     .filter((name) => parseKeptConffsFolder(name)?.host === host)
     .sort()
     .map((name) => `${CONFFS_DIR}/${name}`);
+}
+
+export const KEPT_DIR = '.vauban/kept';
+/** The bare repository a run fetches the Ansible branches into: kept, so a run fetches only what is new. */
+export const KEPT_MIRROR = '.vauban/ansible.git';
+
+/** Master `name`'s own copy of an artifact it wrote in the output folder (rootfs.tgz, sbom.cdx.json, vmlinuz, initramfs.img). */
+export function keptArtifact(name: string, artifact: string): string {
+  // An image name may hold a / (a registry path): one folder per master all the same.
+  return `${KEPT_DIR}/${name.replaceAll('%', '%25').replaceAll('/', '%2F')}/${artifact}`;
 }
 
 /** A host's conffs log, in the log folder (VAUBAN_LOG_DIR). */

@@ -211,6 +211,35 @@ describe('incremental builds', () => {
     expect(await sha256(tarball)).toBe(rebuilt.sha256);
   });
 
+  it("two masters built in turn in one folder each reuse their own rootfs.tgz and SBOM (kept under .vauban/kept/<master>/, hard links)", async () => {
+    const masterA = ['-s', `${prefix}/pb_base.yml`, '-n', MASTER, '-i', 'no', '-l', 'no', '-u', 'no', '--compression', 'zstd', 'feature@pb_web.yml'];
+    const masterB = ['-s', `${prefix}/pb_base.yml`, '-n', `${MASTER}-b`, '-i', 'no', '-l', 'no', '-u', 'no', '--compression', 'zstd', 'pb_delete.yml'];
+    const tarball = path.join(cwd, 'rootfs.tgz');
+    const sbom = path.join(cwd, 'sbom.cdx.json');
+    const a = await vauban(masterA);
+    expect(a.exitCode, tail(a)).toBe(0);
+    const shaA = await sha256(tarball);
+    const sbomA = await sha256(sbom);
+    const b = await vauban(masterB);
+    expect(b.exitCode, tail(b)).toBe(0);
+    expect(decisions(b)['rootfs.tgz']).toMatch(/^build: /);
+    const shaB = await sha256(tarball);
+    expect(shaB).not.toBe(shaA);
+    for (const [args, sha, name] of [[masterA, shaA, MASTER], [masterB, shaB, `${MASTER}-b`]] as const) {
+      const run = await vauban([...args]);
+      expect(run.exitCode, tail(run)).toBe(0);
+      expect(decisions(run)['rootfs.tgz'], tail(run)).toMatch(/^reuse: inputs unchanged \(built .*\), kept for this master$/);
+      expect(run.output).not.toMatch(/mksquashfs/);
+      expect(await sha256(tarball)).toBe(sha);
+      const kept = path.join(cwd, '.vauban/kept', name, 'rootfs.tgz');
+      expect(statSync(kept).ino).toBe(statSync(tarball).ino);
+      expect(JSON.parse(readFileSync(`${tarball}.inputs.json`, 'utf8')).sha256).toBe(sha);
+    }
+    // Master a's SBOM came back with its rootfs.tgz when a was reused (b's is there now).
+    expect(await sha256(path.join(cwd, '.vauban/kept', MASTER, 'sbom.cdx.json'))).toBe(sbomA);
+    expect(statSync(path.join(cwd, '.vauban/kept')).mode & 0o077).toBe(0);
+  });
+
   it('vmlinuz and initramfs.img are reused while the base, dracut.conf and modules.d are unchanged: the base is not even mounted', async () => {
     const args = ['-f', baseImage, '-n', MASTER, '-r', 'no', '-l', 'no', '-u', 'no', '-i', 'yes'];
     const first = await vauban(args);

@@ -3,7 +3,8 @@
 // inputs it was made from and the sha256 of the file as written. The artifact
 // is reused only when its inputs are unchanged and the file still has that
 // sha256: a file changed on disk is rebuilt, never served.
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { sha256File } from '../system/sha256-file.js';
 import { decideCache, type CacheDecision, type CachePolicy } from './decide.js';
 import { inputsDigest, type InputParts } from './inputs.js';
@@ -54,10 +55,26 @@ export function dropArtifactRecord(file: string): void {
 
 export interface ArtifactDecision extends CacheDecision {
   record: ArtifactRecord | undefined;
+  /**
+   * Reuse from the master's kept copy (`kept`): the output folder holds
+   * another master's file (every master writes rootfs.tgz there, as vauban.sh
+   * did). The step links it back with restoreArtifact() before using it.
+   */
+  restoreFrom?: string;
 }
 
-/** Reuse or build the artifact `file` whose inputs are `parts`. */
-export async function decideArtifact(file: string, parts: InputParts, policy: CachePolicy): Promise<ArtifactDecision> {
+/**
+ * Reuse or build the artifact `file` whose inputs are `parts`; `kept`: the
+ * master's own copy of it (keptArtifact), looked at when `file` is not reusable.
+ */
+export async function decideArtifact(file: string, parts: InputParts, policy: CachePolicy, kept?: string): Promise<ArtifactDecision> {
+  const here = await decideOne(file, parts, policy);
+  if (here.action === 'reuse' || kept === undefined || policy.noCache || !existsSync(recordFileOf(kept))) return here;
+  const there = await decideOne(kept, parts, policy);
+  return there.action === 'reuse' ? { ...there, reason: `${there.reason}, kept for this master`, restoreFrom: kept } : here;
+}
+
+async function decideOne(file: string, parts: InputParts, policy: CachePolicy): Promise<ArtifactDecision> {
   const record = readArtifactRecord(file);
   const digest = inputsDigest(parts);
   const same = record !== undefined && record.inputs === digest;
@@ -78,4 +95,29 @@ export async function decideArtifact(file: string, parts: InputParts, policy: Ca
   // No record, no artifact: say it plainly.
   if (decision.action === 'build' && record === undefined && !policy.noCache) return { action: 'build', reason: 'no earlier build recorded', record };
   return { ...decision, record };
+}
+
+/**
+ * Keeps `file` and its record as `kept` (the master's copy, outside the
+ * output folder's shared names): a hard link, no copy; the next master's
+ * rootfs.tgz is a new file (written aside and renamed), so this one stays.
+ */
+export function keepArtifact(file: string, kept: string): void {
+  mkdirSync(path.dirname(kept), { recursive: true, mode: 0o700 });
+  replaceWithLink(file, kept);
+  // A file without a record of its own (the SBOM, checked through rootfs.tgz's) is kept alone.
+  if (existsSync(recordFileOf(file))) replaceWithLink(recordFileOf(file), recordFileOf(kept));
+}
+
+/** Puts the master's kept copy back at `file` (and its record), each switched in one rename. */
+export function restoreArtifact(kept: string, file: string): void {
+  replaceWithLink(kept, file);
+  if (existsSync(recordFileOf(kept))) replaceWithLink(recordFileOf(kept), recordFileOf(file));
+}
+
+function replaceWithLink(from: string, to: string): void {
+  const temporary = `${to}.link-${process.pid}`;
+  rmSync(temporary, { force: true });
+  linkSync(from, temporary);
+  renameSync(temporary, to);
 }

@@ -25,8 +25,10 @@ describe('READS_OTHER_HOSTS: does a play of the commit read other hosts? (issue 
     }
     execFileSync('git', ['-C', dir, 'add', '-A']);
     execFileSync('git', ['-C', dir, '-c', 'user.name=t', '-c', 'user.email=t@vauban.invalid', 'commit', '-q', '--allow-empty', '-m', 'x']);
-    return treeMatches(dir, READS_OTHER_HOSTS);
+    return treeMatches(head(), READS_OTHER_HOSTS);
   };
+  // The commit as the run reads it: in a repository's object store, by sha.
+  const head = () => ({ mirror: path.join(dir, '.git'), sha: execFileSync('git', ['-C', dir, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim() });
 
   it.each([
     ['roles/web/templates/peers.j2', "{% for h in groups['web'] %}{{ h }}\n{% endfor %}\n"],
@@ -54,11 +56,11 @@ describe('READS_OTHER_HOSTS: does a play of the commit read other hosts? (issue 
   it('a file left uncommitted is not the commit', async () => {
     expect(await ask({ 'pb.yml': '- hosts: all\n' })).toBe(false);
     writeFileSync(path.join(dir, 'untracked.j2'), "{{ groups['web'] }}\n");
-    expect(await treeMatches(dir, READS_OTHER_HOSTS)).toBe(false);
+    expect(await treeMatches(head(), READS_OTHER_HOSTS)).toBe(false);
     rmSync(path.join(dir, 'untracked.j2'));
   });
 
   it('a failing git is an error, not an answer', async () => {
-    await expect(treeMatches(path.join(dir, 'no-such-dir'), READS_OTHER_HOSTS)).rejects.toThrow(/git grep failed/);
+    await expect(treeMatches({ mirror: path.join(dir, 'no-such-dir'), sha: 'HEAD' }, READS_OTHER_HOSTS)).rejects.toThrow(/git grep failed/);
   });
 });

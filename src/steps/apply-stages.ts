@@ -73,25 +73,26 @@ export async function applyStagesAs(ctx: Context, input: ApplyStagesInput): Prom
     throwIfAborted(ctx.signal);
     const branch = stage.branch ?? ctx.options.branch;
     const image = stageImageName(input.prefix, stage.playbook);
-    const checkout = await ctx.ansible.checkout(branch);
-    const parts = stagePartsFrom(settings, { parent: await imageId(docker, from), playbook: stage.playbook, branch, commit: checkout.sha, hostname: input.hostname, script });
+    // The commit decides; the working copy is made only for a build (by applyStage).
+    const commit = await ctx.ansible.commit(branch);
+    const parts = stagePartsFrom(settings, { parent: await imageId(docker, from), playbook: stage.playbook, branch, commit: commit.sha, hostname: input.hostname, script });
     const decision = await decideImage(ctx, { name: image, parts, parentRebuilt });
     if (decision.action === 'reuse' && decision.reused !== undefined) {
       await tagImage(docker, decision.reused.id, image);
       input.onLine(`stage ${index + 1}/${input.stages.length}: ${stage.playbook}: reused ${image} (${decision.reused.id.slice(7, 19)}): ${decision.reason}`);
       ctx.report.cache.push({ kind: 'image', name: image, action: 'reuse', reason: decision.reason, id: decision.reused.id });
     } else {
-      input.onLine(`stage ${index + 1}/${input.stages.length}: ${stage.playbook} from branch ${branch} (${checkout.sha.slice(0, 10)}) on ${from} as ${input.hostname} -> ${image} (build: ${decision.reason})`);
+      input.onLine(`stage ${index + 1}/${input.stages.length}: ${stage.playbook} from branch ${branch} (${commit.sha.slice(0, 10)}) on ${from} as ${input.hostname} -> ${image} (build: ${decision.reason})`);
       const started = Date.now();
       let container: StageContainer | undefined;
       let id: string;
       try {
         container = await StageContainer.open(ctx, { image: from, hostname: input.hostname, onLine: input.onLine, committed: true });
-        await container.applyStage({ stage, branch, checkout, source: from, checkRequirements: true });
+        await container.applyStage({ stage, branch, commit, source: from, checkRequirements: true });
         id = await container.commit(image, {
           'vauban.playbook': stage.playbook,
           'vauban.branch': branch,
-          'vauban.git-sha1': checkout.sha,
+          'vauban.git-sha1': commit.sha,
           'vauban.hostname': input.hostname,
           'vauban.source': from,
           ...cacheLabels(decision.digest, parts, new Date()),

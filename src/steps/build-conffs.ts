@@ -161,10 +161,10 @@ async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
     for (const [index, stage] of ctx.options.stages.entries()) {
       throwIfAborted(ctx.signal);
       const branch = stage.branch ?? ctx.options.branch;
-      const checkout = await ctx.ansible.checkout(branch);
-      write(`stage ${index + 1}/${ctx.options.stages.length}: ${stage.playbook} from branch ${branch} (${checkout.sha.slice(0, 10)}) on ${source} as ${host}`);
+      const commit = await ctx.ansible.commit(branch);
+      write(`stage ${index + 1}/${ctx.options.stages.length}: ${stage.playbook} from branch ${branch} (${commit.sha.slice(0, 10)}) on ${source} as ${host}`);
       try {
-        await container.applyStage({ stage, branch, checkout, source, checkRequirements: false });
+        await container.applyStage({ stage, branch, commit, source, checkRequirements: false });
       } catch (error) {
         if (ctx.signal.aborted) throw error;
         throw new VaubanError(`stage ${stage.playbook} (branch ${branch}) failed for ${host}: ${(error as Error).message}`, { cause: error });

@@ -6,13 +6,13 @@
 // SBOM beside it (sbom.cdx.json). The files appear whole or not at all.
 import { existsSync, lstatSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { decideArtifact, dropArtifactRecord, writeArtifactRecord } from '../cache/artifact-record.js';
+import { decideArtifact, dropArtifactRecord, keepArtifact, restoreArtifact, writeArtifactRecord } from '../cache/artifact-record.js';
 import { imageId } from '../cache/image-cache.js';
 import type { InputParts } from '../cache/inputs.js';
 import { rootfsParts } from '../cache/parts.js';
 import type { Context } from '../context.js';
 import { VaubanError } from '../errors.js';
-import { ROOTFS_IMAGE, ROOTFS_TARBALL } from '../local-layout.js';
+import { ROOTFS_IMAGE, ROOTFS_TARBALL, SBOM_FILE, keptArtifact } from '../local-layout.js';
 import { sshdKeysFor } from '../sshd-keys.js';
 import { imageLayers, mountLayers } from '../system/docker/layers.js';
 import { findNewestKernel } from '../system/kernel-image.js';
@@ -30,7 +30,14 @@ export async function buildRootfs(ctx: Context, image: string | undefined): Prom
   const tarball = ctx.output(ROOTFS_TARBALL);
   // Issue 12: the same image with the same keys and compression makes the same rootfs.tgz.
   const parts = await rootfsPartsOf(ctx, image);
-  let decision = await decideArtifact(tarball, parts, ctx.cachePolicy);
+  const kept = ctx.output(keptArtifact(ctx.options.name, ROOTFS_TARBALL));
+  const keptSbom = ctx.output(keptArtifact(ctx.options.name, SBOM_FILE));
+  let decision = await decideArtifact(tarball, parts, ctx.cachePolicy, kept);
+  // Another master's rootfs.tgz is in the folder: this master's own, unchanged, goes back in its place (links, no copy).
+  if (decision.action === 'reuse' && decision.restoreFrom !== undefined) {
+    restoreArtifact(decision.restoreFrom, tarball);
+    if (decision.record?.facts.sbom && existsSync(keptSbom)) restoreArtifact(keptSbom, decision.record.facts.sbom);
+  }
   // Said as the dry run says it, when this run made the image.
   if (decision.action === 'build' && decision.record !== undefined && ctx.report.cache.some((entry) => entry.name === image && entry.action === 'build') && decision.reason.startsWith('image changed')) {
     decision = { ...decision, reason: 'image rebuilt' };
@@ -81,6 +88,8 @@ export async function buildRootfs(ctx: Context, image: string | undefined): Prom
   const sbomSha256 = sbom === undefined ? '' : await sha256File(sbom);
   const sha256 = await writeArtifactRecord(tarball, await rootfsPartsOf(ctx, image), { kernelVersion: kernel?.version ?? '', sbom: sbom ?? '', sbomSha256 });
   ctx.report.cache.push({ kind: 'artifact', name: ROOTFS_TARBALL, action: 'build', reason: decision.reason, id: sha256 });
+  keepArtifact(tarball, kept);
+  if (sbom !== undefined) keepArtifact(sbom, keptSbom);
   if (kernel === undefined) ctx.reporter.warn(`no /boot/vmlinuz* in ${image}: its kernel version is unknown`);
   return { tarball, sbom, kernelVersion: kernel?.version, image };
 }

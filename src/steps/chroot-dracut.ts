@@ -4,13 +4,13 @@
 // initramfs.img land in the output folder; the kernel version is read from
 // the kernel image itself.
 import { copyFileSync, readFileSync, readdirSync } from 'node:fs';
-import { decideArtifact, writeArtifactRecord } from '../cache/artifact-record.js';
+import { decideArtifact, keepArtifact, restoreArtifact, writeArtifactRecord } from '../cache/artifact-record.js';
 import { kernelInputs } from '../cache/base-identity.js';
 import type { InputParts } from '../cache/inputs.js';
 import path from 'node:path';
 import type { Context } from '../context.js';
 import { VaubanError } from '../errors.js';
-import { INITRAMFS, KERNEL_ARTIFACTS, VMLINUZ } from '../local-layout.js';
+import { INITRAMFS, KERNEL_ARTIFACTS, VMLINUZ, keptArtifact } from '../local-layout.js';
 import { prepareChroot, runInChroot } from '../system/chroot.js';
 import { findNewestKernel } from '../system/kernel-image.js';
 import { mountOverlay } from '../system/mount.js';
@@ -28,11 +28,14 @@ export async function findCachedKernel(ctx: Context): Promise<{ reused: KernelAr
   const parts = kernelPartsOf(ctx);
   const vmlinuz = ctx.output(VMLINUZ);
   const initramfs = ctx.output(INITRAMFS);
-  const decisions = [await decideArtifact(vmlinuz, parts, ctx.cachePolicy), await decideArtifact(initramfs, parts, ctx.cachePolicy)];
+  const kept = (file: string) => ctx.output(keptArtifact(ctx.options.name, path.basename(file)));
+  const decisions = [await decideArtifact(vmlinuz, parts, ctx.cachePolicy, kept(vmlinuz)), await decideArtifact(initramfs, parts, ctx.cachePolicy, kept(initramfs))];
   const kernelVersion = decisions[0]?.record?.facts.kernelVersion;
   if (decisions.every((decision) => decision.action === 'reuse') && kernelVersion !== undefined && kernelVersion === decisions[1]?.record?.facts.kernelVersion) {
     for (const [index, name] of KERNEL_ARTIFACTS.entries()) {
       const decision = decisions[index] as (typeof decisions)[number];
+      // This master's own kernel and initramfs, while the folder holds another master's.
+      if (decision.restoreFrom !== undefined) restoreArtifact(decision.restoreFrom, ctx.output(name));
       ctx.report.cache.push({ kind: 'artifact', name, action: 'reuse', reason: decision.reason, id: decision.record?.sha256 });
     }
     ctx.reporter.info(`chroot_dracut: reused ${vmlinuz} and ${initramfs} (kernel ${kernelVersion}): ${decisions[0]?.reason ?? ''}`);
@@ -89,6 +92,7 @@ export async function chrootDracut(ctx: Context, base: MountedBase | undefined, 
     const parts = kernelPartsOf(ctx);
     for (const [name, file] of [[VMLINUZ, vmlinuz], [INITRAMFS, initramfs]] as const) {
       const sha256 = await writeArtifactRecord(file, parts, { kernelVersion: kernel.version });
+      keepArtifact(file, ctx.output(keptArtifact(ctx.options.name, name)));
       ctx.report.cache.push({ kind: 'artifact', name, action: 'build', reason, id: sha256 });
     }
     ctx.report.artifacts.push(vmlinuz, initramfs);

@@ -41,10 +41,10 @@ export async function conffsParts(ctx: Context, input: ConffsHost): Promise<Inpu
     const branch = stage.branch ?? ctx.options.branch;
     // On the run's branch, whose inventory gave the host's variables (vars): the tree without the inventory, so
     // that another host's change does not rebuild this one. On another branch, its whole commit (its inventory too).
-    const checkout = await ctx.ansible.checkout(branch);
-    stages.push({ playbook: stage.playbook, branch, commit: branch === ctx.options.branch ? await ctx.ansible.inventorylessTree(checkout) : checkout.sha });
+    const commit = await ctx.ansible.commit(branch);
+    stages.push({ playbook: stage.playbook, branch, commit: branch === ctx.options.branch ? await ctx.ansible.inventorylessTree(commit) : commit.sha });
     // ...unless a play can read other hosts (hostvars, groups...): then the whole inventory is an input.
-    if (await ctx.ansible.matches(checkout, READS_OTHER_HOSTS)) readsOtherHosts = true;
+    if (await ctx.ansible.matches(commit, READS_OTHER_HOSTS)) readsOtherHosts = true;
   }
   const entry = vaultFile(ctx.vaultDir, input.host);
   return conffsPartsFrom(ctx.settings.values, {

@@ -25,7 +25,9 @@ export interface Preflight {
 export async function preflight(ctx: Context): Promise<Preflight> {
   return ctx.reporter.step('preflight: stages, hosts, vault, registry, servers', async () => {
     if (ctx.runs('apply_stages') || ctx.runs('build_conffs') || ctx.runs('import_iso')) {
-      await ctx.ansible.checkout(ctx.options.branch);
+      // Every branch fetched (one after the other, in one mirror); no working copy: the playbooks are looked up in the commits.
+      const branches = new Set([ctx.options.branch, ...ctx.options.stages.map((stage) => stage.branch ?? ctx.options.branch)]);
+      await allInOrder([...branches].map((branch) => ctx.ansible.commit(branch)));
       await checkStages(ctx, ctx.options.stages);
     }
     const source = ctx.options.sourceImage;

@@ -10,7 +10,7 @@ import { createReadStream, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
-import type { Checkout } from '../ansible-repo.js';
+import type { Commit } from '../ansible-repo.js';
 import type { Context } from '../context.js';
 import { VaubanError } from '../errors.js';
 import { baselineFromListing, parseChanged, treeChanges, type Baseline, type TreeChange } from '../conffs/tree-diff.js';
@@ -95,7 +95,7 @@ export interface StageContainerInput {
 export interface StageRun {
   stage: Stage;
   branch: string;
-  checkout: Checkout;
+  commit: Commit;
   /** The image name recorded as the stage's source in /imginfo. */
   source: string;
   /**

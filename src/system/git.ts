@@ -88,6 +88,8 @@ export async function remoteBranchSha(remote: GitRemote, branch: string, runOpti
 /** An empty bare repository in `dir`, into which branches are fetched one by one. */
 export async function initMirror(dir: string, runOptions: RunOptions = {}): Promise<void> {
   await run('git', ['init', '--quiet', '--bare', dir], runOptions);
+  // Its housekeeping runs within the fetch, never in a process left behind the run (it may be kept for the next one).
+  await run('git', ['--git-dir', dir, 'config', 'gc.autoDetach', 'false'], runOptions);
 }
 
 /**
@@ -126,14 +128,20 @@ export async function checkoutBranch(options: { mirror: string; branch: string; 
 }
 
 /**
- * Whether a line of a file of the commit checked out in `dir` matches the
- * extended regular expression `pattern` (`git grep -E` over HEAD's tree:
+ * Whether a line of a file of the commit matches the extended regular
+ * expression `pattern` (`git grep -E` over its tree, in the bare repository:
  * tracked files only, binaries skipped). git grep exits 1 when nothing
  * matches, which is an answer, not a failure.
  */
-export async function treeMatches(dir: string, pattern: string, runOptions: RunOptions = {}): Promise<boolean> {
-  const result = await run('git', ['-C', dir, 'grep', '-q', '-I', '-E', '-e', pattern, 'HEAD', '--'], { ...runOptions, allowFailure: true });
+export async function treeMatches(commit: { mirror: string; sha: string }, pattern: string, runOptions: RunOptions = {}): Promise<boolean> {
+  const result = await run('git', ['--git-dir', commit.mirror, 'grep', '-q', '-I', '-E', '-e', pattern, commit.sha, '--'], { ...runOptions, allowFailure: true });
   if (result.exitCode === 0) return true;
   if (result.exitCode === 1) return false;
-  throw new VaubanError(`git grep failed in ${dir} (exit ${result.exitCode}): ${result.stderr.trim().split('\n').slice(-3).join(' / ')}`);
+  throw new VaubanError(`git grep failed in ${commit.mirror} (exit ${result.exitCode}): ${result.stderr.trim().split('\n').slice(-3).join(' / ')}`);
+}
+
+/** Whether `file` (relative to the repository's top) is in the tree of the commit, read in the bare repository. */
+export async function pathInCommit(commit: { mirror: string; sha: string }, file: string, runOptions: RunOptions = {}): Promise<boolean> {
+  const result = await run('git', ['--git-dir', commit.mirror, 'cat-file', '-e', `${commit.sha}:${file}`], { ...runOptions, allowFailure: true });
+  return result.exitCode === 0;
 }
