@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdtempSync, openSync, writeSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -22,6 +22,14 @@ describe('artifact records', () => {
     expect((await decideArtifact(file, { image: 'sha256:2' }, policy())).reason).toBe('image changed 1 → 2');
     appendFileSync(file, 'tampered');
     expect(await decideArtifact(file, { image: 'sha256:1' }, policy())).toMatchObject({ action: 'build', reason: 'rootfs.tgz on disk does not match its recorded sha256' });
+    // Same size, other bytes, written in place: the file's identity changed, it is read again.
+    writeFileSync(file, 'squashfs');
+    await writeArtifactRecord(file, { image: 'sha256:1' });
+    expect(JSON.parse(readFileSync(recordFileOf(file), 'utf8')).hashed).toMatch(/^\d+:\d+:8:\d+$/);
+    const handle = openSync(file, 'r+');
+    writeSync(handle, 'SQUASHFS', 0);
+    closeSync(handle);
+    expect((await decideArtifact(file, { image: 'sha256:1' }, policy())).reason).toBe('rootfs.tgz on disk does not match its recorded sha256');
     rmSync(file);
     expect((await decideArtifact(file, { image: 'sha256:1' }, policy())).reason).toBe('rootfs.tgz is gone');
     writeFileSync(recordFileOf(file), '{not json');

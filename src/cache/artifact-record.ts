@@ -3,7 +3,7 @@
 // inputs it was made from and the sha256 of the file as written. The artifact
 // is reused only when its inputs are unchanged and the file still has that
 // sha256: a file changed on disk is rebuilt, never served.
-import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { sha256File } from '../system/sha256-file.js';
 import { decideCache, type CacheDecision, type CachePolicy } from './decide.js';
@@ -17,6 +17,50 @@ export interface ArtifactRecord {
   built: string;
   /** What else the step returns and cannot be read back cheaply (the kernel version of a rootfs). */
   facts: Record<string, string>;
+  /** The file's identity when its sha256 was last computed (fileIdentity). */
+  hashed?: string;
+}
+
+/**
+ * Device, inode, size and modification time to the nanosecond: any write,
+ * truncation or replacement of the file changes one of them. While they are
+ * those recorded when the sha256 was computed, the file is taken to still
+ * have that sha256, as git's index and rsync's quick check do: a reused
+ * 300 MB rootfs.tgz is not read again on every run. (Not the change time:
+ * every hard link made to the file, as a master's kept copy, changes it.)
+ */
+function fileIdentity(file: string): string {
+  const stat = statSync(file, { bigint: true });
+  return `${stat.dev}:${stat.ino}:${stat.size}:${stat.mtimeNs}`;
+}
+
+/**
+ * The identity to record before hashing. The kernel stamps writes with a
+ * coarse clock (a tick of a few ms): a write in the same tick as the last one
+ * would leave the modification time as it was. Taken once the file is 50 ms
+ * old, any later write shows.
+ */
+async function settledIdentity(file: string): Promise<string> {
+  const age = Date.now() - Number(statSync(file, { bigint: true }).mtimeNs / 1_000_000n);
+  if (age < 50) await new Promise((resolve) => setTimeout(resolve, 50 - Math.max(age, 0)));
+  return fileIdentity(file);
+}
+
+/** Whether `file` has the sha256 of its record: trusted while its identity is the recorded one, else read and hashed. */
+async function matchesRecord(file: string, record: ArtifactRecord): Promise<boolean> {
+  if (record.hashed !== undefined && record.hashed === fileIdentity(file)) return true;
+  const hashed = await settledIdentity(file);
+  if ((await sha256File(file)) !== record.sha256) return false;
+  // Hashed again and unchanged (a record of an older vauban, a copy put back): next time the identity is enough.
+  writeRecord(file, { ...record, hashed });
+  return true;
+}
+
+function writeRecord(file: string, record: ArtifactRecord): void {
+  const target = recordFileOf(file);
+  const temporary = `${target}.tmp-${process.pid}`;
+  writeFileSync(temporary, `${JSON.stringify(record, null, 2)}\n`);
+  renameSync(temporary, target);
 }
 
 /** Where the record of `file` lives. */
@@ -30,7 +74,14 @@ export function readArtifactRecord(file: string): ArtifactRecord | undefined {
   try {
     const record = JSON.parse(readFileSync(recordFile, 'utf8')) as Partial<ArtifactRecord>;
     if (typeof record.inputs !== 'string' || typeof record.sha256 !== 'string' || typeof record.built !== 'string') return undefined;
-    return { inputs: record.inputs, parts: record.parts ?? {}, sha256: record.sha256, built: record.built, facts: record.facts ?? {} };
+    return {
+      inputs: record.inputs,
+      parts: record.parts ?? {},
+      sha256: record.sha256,
+      built: record.built,
+      facts: record.facts ?? {},
+      ...(typeof record.hashed === 'string' ? { hashed: record.hashed } : {}),
+    };
   } catch {
     // A record that does not parse is no record: the artifact is rebuilt.
     return undefined;
@@ -39,12 +90,9 @@ export function readArtifactRecord(file: string): ArtifactRecord | undefined {
 
 /** Writes the record of `file` as it is now (its sha256 read from disk); returns the sha256. */
 export async function writeArtifactRecord(file: string, parts: InputParts, facts: Record<string, string> = {}): Promise<string> {
+  const hashed = await settledIdentity(file);
   const sha256 = await sha256File(file);
-  const record: ArtifactRecord = { inputs: inputsDigest(parts), parts, sha256, built: new Date().toISOString(), facts };
-  const target = recordFileOf(file);
-  const temporary = `${target}.tmp-${process.pid}`;
-  writeFileSync(temporary, `${JSON.stringify(record, null, 2)}\n`);
-  renameSync(temporary, target);
+  writeRecord(file, { inputs: inputsDigest(parts), parts, sha256, built: new Date().toISOString(), facts, hashed });
   return sha256;
 }
 
@@ -81,7 +129,7 @@ async function decideOne(file: string, parts: InputParts, policy: CachePolicy): 
   let invalid: string | undefined;
   if (same && !policy.noCache) {
     if (!existsSync(file)) invalid = `${file.split('/').pop() ?? file} is gone`;
-    else if ((await sha256File(file)) !== record.sha256) invalid = `${file.split('/').pop() ?? file} on disk does not match its recorded sha256`;
+    else if (!(await matchesRecord(file, record))) invalid = `${file.split('/').pop() ?? file} on disk does not match its recorded sha256`;
   }
   const found = same ? { id: file, built: new Date(record.built) } : undefined;
   const decision = decideCache({
