@@ -210,7 +210,9 @@ describe('failures and deletions', () => {
     expect(run.output).not.toMatch(/deleted \/etc\/skel\//);
     const archive = conffsArchives().get('web02');
     expect(archive).toBeDefined();
-    expect((await readFromArchive(archive as string, './.vauban-conffs/deleted')).toString()).toBe('etc/issue.net\netc/skel\n');
+    expect((await readFromArchive(archive as string, './.vauban-conffs/deleted')).toString()).toBe('etc/issue.net\netc/skel\nusr/share/common-licenses/GPL-2\n');
+    // A change deep in folders of the image alone is found too (the listing enters only the folders overlayfs copied up).
+    expect((await readFromArchive(archive as string, './usr/share/base-files/motd')).toString()).toMatch(/changed by pb_delete\n$/);
   });
 
   it('an empty host selection is a clear error', async () => {
