@@ -47,12 +47,12 @@ async function settledIdentity(file: string): Promise<string> {
 }
 
 /** Whether `file` has the sha256 of its record: trusted while its identity is the recorded one, else read and hashed. */
-async function matchesRecord(file: string, record: ArtifactRecord): Promise<boolean> {
+async function matchesRecord(file: string, record: ArtifactRecord, readOnly: boolean): Promise<boolean> {
   if (record.hashed !== undefined && record.hashed === fileIdentity(file)) return true;
   const hashed = await settledIdentity(file);
   if ((await sha256File(file)) !== record.sha256) return false;
   // Hashed again and unchanged (a record of an older vauban, a copy put back): next time the identity is enough.
-  writeRecord(file, { ...record, hashed });
+  if (!readOnly) writeRecord(file, { ...record, hashed });
   return true;
 }
 
@@ -114,22 +114,23 @@ export interface ArtifactDecision extends CacheDecision {
 /**
  * Reuse or build the artifact `file` whose inputs are `parts`; `kept`: the
  * master's own copy of it (keptArtifact), looked at when `file` is not reusable.
+ * `readOnly` (the dry run): no record is refreshed.
  */
-export async function decideArtifact(file: string, parts: InputParts, policy: CachePolicy, kept?: string): Promise<ArtifactDecision> {
-  const here = await decideOne(file, parts, policy);
+export async function decideArtifact(file: string, parts: InputParts, policy: CachePolicy, kept?: string, readOnly = false): Promise<ArtifactDecision> {
+  const here = await decideOne(file, parts, policy, readOnly);
   if (here.action === 'reuse' || kept === undefined || policy.noCache || !existsSync(recordFileOf(kept))) return here;
-  const there = await decideOne(kept, parts, policy);
+  const there = await decideOne(kept, parts, policy, readOnly);
   return there.action === 'reuse' ? { ...there, reason: `${there.reason}, kept for this master`, restoreFrom: kept } : here;
 }
 
-async function decideOne(file: string, parts: InputParts, policy: CachePolicy): Promise<ArtifactDecision> {
+async function decideOne(file: string, parts: InputParts, policy: CachePolicy, readOnly: boolean): Promise<ArtifactDecision> {
   const record = readArtifactRecord(file);
   const digest = inputsDigest(parts);
   const same = record !== undefined && record.inputs === digest;
   let invalid: string | undefined;
   if (same && !policy.noCache) {
     if (!existsSync(file)) invalid = `${file.split('/').pop() ?? file} is gone`;
-    else if (!(await matchesRecord(file, record))) invalid = `${file.split('/').pop() ?? file} on disk does not match its recorded sha256`;
+    else if (!(await matchesRecord(file, record, readOnly))) invalid = `${file.split('/').pop() ?? file} on disk does not match its recorded sha256`;
   }
   const found = same ? { id: file, built: new Date(record.built) } : undefined;
   const decision = decideCache({

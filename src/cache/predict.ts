@@ -93,7 +93,7 @@ export async function predictCache(input: PredictInput): Promise<Prediction> {
   if (options.initramfs) {
     const parts = kernelInputs(options, settings, input.cwd, input.installDir);
     for (const name of KERNEL_ARTIFACTS) {
-      const decision = await decideArtifact(path.join(input.cwd, name), parts, policy, path.join(input.cwd, keptArtifact(options.name, name)));
+      const decision = await decideArtifact(path.join(input.cwd, name), parts, policy, path.join(input.cwd, keptArtifact(options.name, name)), true);
       entries.push({ kind: 'artifact', name, action: decision.action, reason: decision.reason });
     }
   }
@@ -125,7 +125,7 @@ export async function predictCache(input: PredictInput): Promise<Prediction> {
     const entry = vaultFile(path.join(input.cwd, VAULT_DIR), options.name);
     const keys = existsSync(entry) ? await sha256File(entry) : '';
     const compression = options.compression ?? settings.SQUASHFS_COMPRESSION ?? 'xz';
-    const decision = await decideArtifact(tarball, rootfsParts({ name: options.name, image: parent, compression, keys }), policy, path.join(input.cwd, keptArtifact(options.name, ROOTFS_TARBALL)));
+    const decision = await decideArtifact(tarball, rootfsParts({ name: options.name, image: parent, compression, keys }), policy, path.join(input.cwd, keptArtifact(options.name, ROOTFS_TARBALL)), true);
     entries.push({ kind: 'artifact', name: ROOTFS_TARBALL, action: decision.action, reason: decision.reason });
   }
   return { entries, osName, baseImageId };

@@ -17,11 +17,39 @@ import { temporaryFileFor } from '../system/temporary-file.js';
 import { openLogFile, type LogFile } from '../system/log-file.js';
 import { conffsHost, conffsParts, decideConffs, type ConffsHost } from './conffs-decision.js';
 import { DELETIONS_MEMBER, RESERVED_FOLDER, listableDeletions, packConffs, sshdKeysTar } from './conffs-archive.js';
+import { imageExists } from '../system/docker/images.js';
 import { StageContainer } from './stage-container.js';
 import type { ConffsArtifact } from './types.js';
 
 /** Left out of every conffs (A6): not even walked when the changes are read. */
 const EXCLUDED = ['var/log', 'var/cache', 'root/ansible'];
+
+/** The key of the tree of an image's containers when their work begins: one per image and run. */
+const baselineKey = (imageId: string) => `conffs-baseline:${imageId}`;
+
+/**
+ * Takes the tree every host's container of `image` starts from, in a
+ * container of its own, while the preflight resolves the hosts (its second of
+ * Ansible leaves a core idle): the hosts' containers then start from a known
+ * baseline, the first one included. Hosts built later on another image (a
+ * name moved meanwhile) take theirs as before. Nothing when the image is not
+ * local yet.
+ */
+export async function takeConffsBaseline(ctx: Context, image: string): Promise<void> {
+  const docker = await ctx.docker();
+  // An image still to be pulled is the host resolution's business (and its error to give): no second pull.
+  if (!(await imageExists(docker, image))) return;
+  const { imageId } = await import('../cache/image-cache.js');
+  const id = await imageId(docker, image);
+  await ctx.once(baselineKey(id), async () => {
+    const container = await StageContainer.open(ctx, { image, hostname: 'vauban-baseline', onLine: (line) => ctx.reporter.debug(`  ${line}`), committed: false });
+    try {
+      return await container.tree(EXCLUDED);
+    } finally {
+      await container.close();
+    }
+  });
+}
 
 export interface ConffsInput {
   source: string | undefined;
@@ -156,7 +184,7 @@ async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
     // The tree when the work began, read in the first container of the source image only: its
     // hosts' containers start from the same image and boot alike (a name made at boot that
     // differs between them is no file of the image: its loss or its gain changes no host).
-    const baseline = await ctx.once(`conffs-baseline:${container.imageId}`, () => container.tree(EXCLUDED));
+    const baseline = await ctx.once(baselineKey(container.imageId), () => container.tree(EXCLUDED));
     lap('container up');
     for (const [index, stage] of ctx.options.stages.entries()) {
       throwIfAborted(ctx.signal);
@@ -171,9 +199,9 @@ async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
       }
     }
     lap('stages');
-    await container.putFiles('/etc', await sshdKeysTar(await sshdKeysFor(ctx, host)));
-    lap('sshd keys');
-    const changes = await container.changesSince(baseline, EXCLUDED);
+    // The sshd keys go in with the listing of the changes, in one exec.
+    const changes = await container.changesSince(baseline, EXCLUDED, { dir: '/etc', tar: await sshdKeysTar(await sshdKeysFor(ctx, host)) });
+    lap('sshd keys and changes');
     const excluded = [...EXCLUDED, ...container.bootNoise];
     const kept = (file: string) => !excluded.some((prefix) => file === prefix || file.startsWith(`${prefix}/`));
     const relative = changes.filter((change) => change.path !== '' && kept(change.path));

@@ -78,5 +78,5 @@ export async function decideConffs(ctx: Context, input: ConffsHost): Promise<Con
   const parts = await conffsParts(ctx, input);
   const last = lastConffsOf(ctx, input.host);
   if (last === undefined) return { decision: { action: 'build', reason: 'no earlier build recorded', record: undefined }, last };
-  return { decision: await decideArtifact(last, parts, ctx.cachePolicy), last };
+  return { decision: await decideArtifact(last, parts, ctx.cachePolicy, undefined, ctx.options.dryRun), last };
 }

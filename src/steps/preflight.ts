@@ -11,6 +11,7 @@ import { pxeTargets } from '../pxe/ssh-options.js';
 import { sshRun } from '../system/ssh.js';
 import { readVaultEntry } from '../vault.js';
 import { checkStages } from './apply-stages.js';
+import { takeConffsBaseline } from './build-conffs.js';
 import { resolveHosts, type ResolvedHosts } from './resolve-hosts.js';
 
 export interface Preflight {
@@ -35,8 +36,11 @@ export async function preflight(ctx: Context): Promise<Preflight> {
     if (ctx.runs('build_conffs')) void ctx.logDir;
     // The checks do not depend on each other: they run at once (the host resolution is seconds of Ansible in a
     // container, the others wait on gpg, the registry or the servers). A failure is reported in this order.
+    const conffsOnSource = ctx.runs('build_conffs') && !ctx.runs('import_iso') && source !== undefined;
     const [hosts] = await allInOrder([
-      ctx.runs('build_conffs') && !ctx.runs('import_iso') && source !== undefined ? resolveHosts(ctx, source) : Promise.resolve(undefined),
+      conffsOnSource ? resolveHosts(ctx, source) : Promise.resolve(undefined),
+      // Not a check: work the hosts need that does not depend on which they are, done while Ansible lists them.
+      conffsOnSource ? takeConffsBaseline(ctx, source) : Promise.resolve(),
       ctx.runs('build_rootfs') || ctx.runs('build_conffs') ? assertVaultPassphrase(ctx) : Promise.resolve(),
       ctx.registry.enabled && (ctx.runs('import_iso') || ctx.runs('apply_stages') || ctx.runs('build_conffs')) ? ctx.registry.login() : Promise.resolve(),
       ctx.runs('upload') ? assertServersReachable(ctx) : Promise.resolve(),

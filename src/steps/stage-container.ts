@@ -13,6 +13,7 @@ import type Dockerode from 'dockerode';
 import type { Commit } from '../ansible-repo.js';
 import type { Context } from '../context.js';
 import { VaubanError } from '../errors.js';
+import { shellQuote } from '../shell-quote.js';
 import { baselineFromListing, parseChanged, treeChanges, type Baseline, type TreeChange } from '../conffs/tree-diff.js';
 import type { Stage } from '../stage.js';
 import type { DockerClient } from '../system/docker/client.js';
@@ -236,11 +237,6 @@ export class StageContainer {
     if (code !== 0) throw new VaubanError(`cannot restore the container's boot-time files (exit status ${code})`);
   }
 
-  /** Extracts a tar into the container at `dir`. */
-  async putFiles(dir: string, tar: Buffer): Promise<void> {
-    await putArchive(this.container, tar, dir);
-  }
-
   /** Stops systemd cleanly (services stop as on a shutdown), commits the container as `reference`. */
   async commit(reference: string, labels: Record<string, string>): Promise<string> {
     await this.tidy();
@@ -272,17 +268,24 @@ export class StageContainer {
    * CPU-seconds a host in dockerd, measured); listing the whole tree again
    * cost 0.5 CPU-second a host, streamed through the engine: here, only what
    * changed and the entries of the folders that did (see tree-diff.ts).
+   * `put`: a tar extracted at `dir` first, in the same exec (the host's sshd
+   * keys: one engine round trip and one untar process of dockerd less a host),
+   * so that its files are among the changes.
    */
-  async changesSince(baseline: Baseline, skipped: readonly string[]): Promise<TreeChange[]> {
-    const output = await this.execOutput(listChanges(pruneExpression(skipped)));
+  async changesSince(baseline: Baseline, skipped: readonly string[], put?: { dir: string; tar: Buffer }): Promise<TreeChange[]> {
+    const script = listChanges(pruneExpression(skipped));
+    const output =
+      put === undefined
+        ? await this.execOutput(script)
+        : await this.execOutput(`tar --extract --file=- --numeric-owner --directory=${shellQuote(put.dir)} && ${script}`, put.tar);
     const boundary = output.indexOf('\0\0');
     const [device = '', ...entries] = records(output.subarray(0, boundary + 1));
     const current = new Set(entries.map((one) => one.replace(/^\//, '')));
     return treeChanges(baseline, parseChanged(records(output.subarray(boundary + 2))), device, current);
   }
 
-  private async execOutput(script: string): Promise<Buffer> {
-    const run = await execCapture(this.docker, this.container, { cmd: ['/bin/sh', '-c', script], signal: this.ctx.signal });
+  private async execOutput(script: string, stdin?: Buffer): Promise<Buffer> {
+    const run = await execCapture(this.docker, this.container, { cmd: ['/bin/sh', '-c', script], signal: this.ctx.signal, ...(stdin === undefined ? {} : { stdin }) });
     if (run.code !== 0) throw new VaubanError(`listing the tree in container ${this.id.slice(0, 12)} failed (exit status ${run.code}): ${run.stderr.slice(-3).join('; ')}`);
     return run.stdout;
   }
