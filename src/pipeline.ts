@@ -23,6 +23,7 @@ export async function runPipeline(ctx: Context): Promise<void> {
   const base = needsBase ? await mountIso(ctx) : undefined;
   await bootstrapFs(ctx, base);
   const kernel = cachedKernel.reused ?? (await chrootDracut(ctx, base, cachedKernel.reason));
+  if (kernel !== undefined) ctx.learn({ kernelVersion: kernel.kernelVersion });
   const imported = await importIso(ctx, base, cachedBase);
   const sourceImage = ctx.options.sourceImage;
   const source = imported?.image ?? sourceImage;
@@ -33,6 +34,7 @@ export async function runPipeline(ctx: Context): Promise<void> {
   if (hosts !== undefined) ctx.learn({ hosts: hosts.hosts });
   const master = await applyStages(ctx, source, prefix);
   const rootfs = await buildRootfs(ctx, master);
+  if (rootfs?.kernelVersion !== undefined) ctx.learn({ rootfsKernelVersion: rootfs.kernelVersion });
   // The conffs of the run are built on the same source as the master (A2).
   const conffs = await buildConffs(ctx, { source, prefix, hosts: hosts?.hosts, macs: hosts?.macs, vars: hosts?.vars, inventory: hosts?.inventory });
   if (ctx.registry.enabled) await ctx.reporter.step('registry: pushes', () => ctx.registry.flush());

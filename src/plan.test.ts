@@ -104,6 +104,14 @@ describe('the plan', () => {
     ]);
   });
 
+  it('once the run knows the kernel versions (dracut, then the master), the upload names them', () => {
+    const plan = planRun(options({ iso: 'x.raw', name: 'master-a' }), { uploadHosts: ['pxe1'], uploadDir: '/srv/pxe', kernelVersion: '6.1.0-41-amd64', rootfsKernelVersion: '6.1.0-40-amd64' });
+    const uploads = plan.uploads.map(describeUpload);
+    expect(uploads.slice(0, 2)).toEqual(['/srv/pxe/linux/vmlinuz-6.1.0-41-amd64 <- vmlinuz', '/srv/pxe/linux/initramfs.img-6.1.0-41-amd64 <- initramfs.img']);
+    expect(uploads).toContain('/srv/pxe/master-a/releases/<release>/vmlinuz -> ../../../linux/vmlinuz-6.1.0-40-amd64');
+    expect(uploads.join('\n')).not.toContain('<kver>');
+  });
+
   it('a kernel-only upload makes no release', () => {
     const plan = planRun(options({ iso: 'x.raw', name: 'master-a', rootfs: false, conffs: false }), { uploadHosts: ['pxe1'], uploadDir: '/srv/pxe' });
     expect(plan.uploads.map(describeUpload)).toEqual(['/srv/pxe/linux/vmlinuz-<kver> <- vmlinuz', '/srv/pxe/linux/initramfs.img-<kver> <- initramfs.img']);

@@ -97,6 +97,10 @@ export interface PlanFacts {
   baseKind?: string;
   /** The conffs hosts once resolved by Ansible. */
   hosts?: string[];
+  /** The version of the kernel chroot_dracut made (or reused): the kernel files' names on the servers. */
+  kernelVersion?: string;
+  /** The version of the master's kernel, once its rootfs is made: the release's kernel links point to its files. */
+  rootfsKernelVersion?: string;
   uploadHosts?: string[];
   uploadDir?: string;
   registry?: string;
@@ -150,7 +154,18 @@ export function planRun(options: VaubanOptions, facts: PlanFacts = {}): Plan {
   if (options.upload) {
     const dir = facts.uploadDir ?? '<UPLOAD_DIR>';
     for (const server of facts.uploadHosts?.length ? facts.uploadHosts : ['<UPLOAD_HOSTS_LIST>']) {
-      uploads.push(...plannedUploads({ server, dir, name: options.name, kernel: options.initramfs, rootfs: options.rootfs, hosts }));
+      uploads.push(
+        ...plannedUploads({
+          server,
+          dir,
+          name: options.name,
+          kernel: options.initramfs,
+          rootfs: options.rootfs,
+          hosts,
+          kernelVersion: facts.kernelVersion ?? KVER_PLACEHOLDER,
+          rootfsKernelVersion: facts.rootfsKernelVersion ?? KVER_PLACEHOLDER,
+        }),
+      );
     }
   }
 
@@ -197,6 +212,8 @@ interface UploadsInput {
   kernel: boolean;
   rootfs: boolean;
   hosts: readonly string[];
+  kernelVersion: string;
+  rootfsKernelVersion: string;
 }
 
 /** What an upload writes on one server (A9, B14, B15): the kernel files, then one release of the master made live. */
@@ -207,8 +224,8 @@ function plannedUploads(input: UploadsInput): PlannedUpload[] {
   const link = (remote: string, target: string) => uploads.push({ server, local: undefined, remote: `${dir}/${remote}`, target });
   const generated = (remote: string, what: string) => uploads.push({ server, local: undefined, remote: `${dir}/${remote}`, generated: what });
   if (input.kernel) {
-    file(kernelFile(VMLINUZ, KVER_PLACEHOLDER), VMLINUZ);
-    file(kernelFile(INITRAMFS, KVER_PLACEHOLDER), INITRAMFS);
+    file(kernelFile(VMLINUZ, input.kernelVersion), VMLINUZ);
+    file(kernelFile(INITRAMFS, input.kernelVersion), INITRAMFS);
   }
   if (!input.rootfs && input.hosts.length === 0) return uploads;
   const release = releaseDir(name, RELEASE_PLACEHOLDER);
@@ -216,7 +233,7 @@ function plannedUploads(input: UploadsInput): PlannedUpload[] {
   if (input.rootfs) {
     file(`${release}/${ROOTFS}`, ROOTFS_TARBALL);
     file(`${release}/${SBOM}`, SBOM_FILE);
-    for (const kind of KERNEL_LINKS) link(`${release}/${kind}`, kernelLinkTarget(kind, KVER_PLACEHOLDER));
+    for (const kind of KERNEL_LINKS) link(`${release}/${kind}`, kernelLinkTarget(kind, input.rootfsKernelVersion));
     members.push(ROOTFS, SBOM, ...KERNEL_LINKS);
   }
   for (const host of input.hosts) {
