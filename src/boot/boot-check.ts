@@ -139,7 +139,9 @@ export async function bootCheck(options: BootCheckOptions): Promise<BootCheckRes
     return { witness, fingerprint, absent, release };
   });
 
-  const server = await startStaticServer(serve);
+  // With --debug, each request with its time since QEMU's start: where a boot's seconds go.
+  let started = Date.now();
+  const server = await startStaticServer(serve, { onRequest: (line) => reporter.debug(`boot: +${((Date.now() - started) / 1000).toFixed(1)} s ${line}`) });
   options.cleanup.push('boot HTTP server', server.close);
   const baseUrl = `http://10.0.2.2:${server.port}`;
   const tftp = path.join(options.workDir, 'tftp');
@@ -149,7 +151,7 @@ export async function bootCheck(options: BootCheckOptions): Promise<BootCheckRes
   const entry = mac === undefined ? `boot/${entryMember(options.host)}` : byMacEntry(mac);
 
   let secondsToChecks: number | undefined;
-  const started = Date.now();
+  started = Date.now();
   const stop = new AbortController();
   const done = options.tamper === undefined ? `${CHECK_MARKER} end` : REFUSAL;
   const watcher = setInterval(() => {
