@@ -154,13 +154,14 @@ export async function bootCheck(options: BootCheckOptions): Promise<BootCheckRes
   started = Date.now();
   const stop = new AbortController();
   const done = options.tamper === undefined ? `${CHECK_MARKER} end` : REFUSAL;
+  // Every 100 ms: the time reported is the boot's to within 0.1 s (at 500 ms it read up to 0.5 s late).
   const watcher = setInterval(() => {
     if (secondsToChecks === undefined && existsSync(options.serialLog) && readFileSync(options.serialLog, 'latin1').includes(done)) {
       secondsToChecks = (Date.now() - started) / 1000;
       // A refused boot halts and never powers off: stop it once the message is out.
       if (options.tamper !== undefined) setTimeout(() => stop.abort(), 3000);
     }
-  }, 500);
+  }, 100);
   try {
     const qemu = await reporter.step(`boot: ${options.master} as ${options.host} from ${entry} under QEMU (${options.accelerator}, ${options.timeoutSeconds} s at most)`, () =>
       runQemu({
