@@ -140,9 +140,12 @@ function run(command, argv, options = {}) {
 /** Runs `task` for every item, `limit` at a time. */
 async function pool(items, limit, task) {
   const queue = [...items];
-  await Promise.all(Array.from({ length: Math.min(limit, queue.length) }, async () => {
+  // Every worker ends before a failure is thrown: none is left mid-task (a mount still up) while the caller cleans up.
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(limit, queue.length) }, async () => {
     for (let item = queue.shift(); item !== undefined; item = queue.shift()) await task(item);
   }));
+  const failed = settled.find((one) => one.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
