@@ -3,6 +3,7 @@
 // and both are pushed; a missing source image is pulled from there; the
 // uploaded rootfs' image gets `deployed`. Without REGISTRY_HOSTNAME,
 // everything stays local (said once).
+import { INPUTS_LABEL } from './cache/image-cache.js';
 import { VaubanError } from './errors.js';
 import { splitTag } from './image-name.js';
 import type { Reporter } from './reporter.js';
@@ -84,6 +85,28 @@ export class Registry {
     }
     await tagImage(docker, remote, splitTag(image).tag === undefined ? `${image}:latest` : image);
     return true;
+  }
+
+  /**
+   * The build of inputs `digest` that an earlier run (this machine's before
+   * its images were pruned, a CI runner's) pushed as :latest of `image`:
+   * pulled, and its local id returned when its label names these inputs
+   * (issue 12); undefined when the registry has no such name, or other
+   * inputs under it (the pull then served nothing, its layers stay cached).
+   */
+  async pullBuildOf(image: string, digest: string): Promise<string | undefined> {
+    if (!this.enabled) return undefined;
+    const docker = await this.options.docker();
+    const remote = `${this.remoteName(image)}:latest`;
+    try {
+      await pullImage(docker, remote, await this.login(), this.options.signal);
+    } catch (error) {
+      if (this.options.signal.aborted) throw error;
+      this.options.reporter.debug(`cache: no ${remote} to reuse: ${(error as Error).message}`);
+      return undefined;
+    }
+    const info = await docker.getImage(remote).inspect();
+    return info.Config.Labels?.[INPUTS_LABEL] === digest ? info.Id : undefined;
   }
 
   /** Moves `deployed` to this run's push of `image` (after its rootfs was uploaded). */

@@ -1,5 +1,6 @@
 // Reuse or build one image (issue 12): its inputs' digest looked up among the
-// local images, then the run's policy (--no-cache, CACHE_MAX_AGE_DAYS).
+// local images, then in the registry (the name's :latest), then the run's
+// policy (--no-cache, CACHE_MAX_AGE_DAYS).
 import type { Context } from '../context.js';
 import { decideCache, type CacheDecision } from './decide.js';
 import { findCachedImage, previousBuildOf } from './image-cache.js';
@@ -13,9 +14,12 @@ export async function decideImage(ctx: Context, input: { name: string; parts: In
   const docker = await ctx.docker();
   const digest = inputsDigest(input.parts);
   const policy = ctx.cachePolicy;
-  const found = policy.noCache ? undefined : await findCachedImage(docker, digest);
+  let found = policy.noCache ? undefined : await findCachedImage(docker, digest);
+  // Not here: a build of these inputs pushed by an earlier run (another machine's, a fresh CI runner's).
+  const pulled = found === undefined && !policy.noCache && input.named !== false && (await ctx.registry.pullBuildOf(input.name, digest)) !== undefined;
+  if (pulled) found = await findCachedImage(docker, digest);
   const previous = found === undefined && input.named !== false ? await previousBuildOf(docker, input.name) : undefined;
   const decision = decideCache({ policy, parts: input.parts, found, previous, parentRebuilt: input.parentRebuilt });
   ctx.reporter.debug(`cache: ${input.name} ${digest}: ${decision.action} (${decision.reason})`);
-  return { ...decision, digest };
+  return { ...decision, reason: pulled && decision.action === 'reuse' ? `${decision.reason}, pulled from the registry` : decision.reason, digest };
 }
