@@ -292,10 +292,14 @@ describe('a cut upload, and a re-deploy', () => {
   it('vauban-version-control re-deploys the older tag: the server rootfs.tgz becomes that image\'s, deployed moves', async () => {
     // Put the newer build in place first, so that the re-deploy has something to change: the image of the cut
     // run (built, pushed, never deployed), reused here (same inputs) and uploaded, not built a third time.
-    // It is gone from this machine (as on a fresh CI runner): the run pulls it from the registry (issue 12).
+    // No build of its inputs is left on this machine (as on a fresh CI runner: the first build had the same
+    // inputs too): the run pulls the cut run's from the registry (issue 12).
     const stageImage = `${MASTER_A}/pb_web.yml`;
     const cutBuild = (await sh('docker', ['image', 'inspect', '--format', '{{.Id}}', stageImage])).trim();
-    await sh('docker', ['image', 'rm', '-f', cutBuild]);
+    const inputs = (await sh('docker', ['image', 'inspect', '--format', '{{index .Config.Labels "vauban.inputs"}}', stageImage])).trim();
+    const sameInputs = new Set((await sh('docker', ['image', 'ls', '-q', '--no-trunc', '--filter', `label=vauban.inputs=${inputs}`])).split('\n').filter(Boolean));
+    expect(sameInputs.has(cutBuild)).toBe(true);
+    await sh('docker', ['image', 'rm', '-f', ...sameInputs]);
     const rebuild = await runVauban('vauban', ['-s', MASTER_A, '-n', MASTER_B, '-i', 'no', '-l', 'no', 'feature@pb_web.yml'], { cwd, env, log });
     expect(rebuild.exitCode, tail(rebuild)).toBe(0);
     expect(rebuild.output).toMatch(new RegExp(`reuse image ${MASTER_A}/pb_web\\.yml: inputs unchanged \\(built [^)]*\\), pulled from the registry`));
