@@ -20,7 +20,7 @@ import { readHostState, type HostState } from './helpers/host-state.js';
 import { imageIds, removeNewImages } from './helpers/images.js';
 import { bash, sh, uniqueName } from './helpers/sh.js';
 import { runVauban, tail } from './helpers/vauban.js';
-import { createPxeUser, type PxeUser } from './helpers/pxe-user.js';
+import { createPxeUser, killWhenRootfsIsSent, type PxeUser } from './helpers/pxe-user.js';
 import { pxeServerSettings, startSshd, type TestSshd } from './helpers/sshd.js';
 import { releaseName } from '../src/pxe/layout.js';
 import { publishRelease, type ReleaseFile } from '../src/pxe/publish-release.js';
@@ -343,22 +343,11 @@ describe('releases of the master on a PXE server, booted after promote, rollback
     copyFileSync(path.join(cwd, 'rootfs.tgz'), bigger);
     appendFileSync(bigger, Buffer.alloc(1024));
     const releases = path.join(uploadDir, MASTER, 'releases');
-    let killed = false;
-    const watcher = (async () => {
-      for (let attempt = 0; attempt < 3000 && !killed; attempt++) {
-        const partial = readdirSync(releases).find((name) => name.startsWith('.partial-'));
-        if (partial !== undefined && existsSync(path.join(releases, partial, 'rootfs.tgz'))) {
-          await sh('pkill', ['-KILL', '-u', PXE_USER]).catch(() => undefined);
-          killed = true;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    })();
+    const watcher = killWhenRootfsIsSent(releases, PXE_USER, 60_000);
     const cut = new CleanupStack();
     const conffs = await conffsWithMarker('release three');
     await expect(publish(R3, [conffs, { member: 'rootfs.tgz', local: bigger, sha256: await sha256File(bigger) }], { cleanup: cut })).rejects.toThrow();
-    await watcher;
-    expect(killed).toBe(true);
+    expect(await watcher).toBe(true);
     // What the run does at its end: its cleanup (the partial folder goes).
     await cut.unwind(() => undefined);
     expect(live()).toBe(`releases/${R1}`);

@@ -6,14 +6,14 @@
 // an interrupted upload, and a re-deploy of an older tag with
 // vauban-version-control.
 import { createHash } from 'node:crypto';
-import { chmodSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, createReadStream, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
 import { watchConffsLogs, type LogWatch, CONFFS_LOG_DIR } from './helpers/logs.js';
 import { readHostState, type HostState } from './helpers/host-state.js';
 import { imageIds, removeNewImages } from './helpers/images.js';
-import { createPxeUser, type PxeUser } from './helpers/pxe-user.js';
+import { createPxeUser, killWhenRootfsIsSent, type PxeUser } from './helpers/pxe-user.js';
 import { startRegistry, type TestRegistry } from './helpers/registry.js';
 import { bash, sh, uniqueName } from './helpers/sh.js';
 import { pxeServerSettings, startSshd, type TestSshd } from './helpers/sshd.js';
@@ -263,23 +263,11 @@ describe('a cut upload, and a re-deploy', () => {
     firstTag = (await tagsOf(MASTER_B)).find((tag) => /^\d{4}-/.test(tag)) as string;
     // A second build must get another date tag (they have a minute's precision).
     while (new Date().toISOString().slice(0, 16).replace(':', '') === firstTag) await new Promise((resolve) => setTimeout(resolve, 1000));
-    let killed = false;
     const liveBefore = await sh('readlink', [path.join(uploadDir, MASTER_B, 'current')]);
-    const watcher = (async () => {
-      const dir = path.join(uploadDir, MASTER_B, 'releases');
-      for (let i = 0; i < 20 * 600 && !killed; i++) {
-        const partial = readdirSync(dir).find((name) => name.startsWith('.partial-'));
-        if (partial !== undefined && existsSync(path.join(dir, partial, 'rootfs.tgz'))) {
-          await sh('pkill', ['-KILL', '-u', PXE_USER]).catch(() => undefined);
-          killed = true;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    })();
+    const watcher = killWhenRootfsIsSent(path.join(uploadDir, MASTER_B, 'releases'), PXE_USER, 240_000);
     // --no-cache: a new build of the same inputs, so that there is a new release to upload (and to cut).
     const run = await runVauban('vauban', ['-s', MASTER_A, '-n', MASTER_B, '-i', 'no', '-l', 'no', '--no-cache', 'feature@pb_web.yml'], { cwd, env, log });
-    await watcher;
-    expect(killed).toBe(true);
+    expect(await watcher).toBe(true);
     expect(run.exitCode).not.toBe(0);
     expect(await sha256(path.join(uploadDir, MASTER_B, 'rootfs.tgz'))).toBe(firstSha);
     expect(await sh('readlink', [path.join(uploadDir, MASTER_B, 'current')])).toBe(liveBefore);

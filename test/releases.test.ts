@@ -5,7 +5,7 @@
 // read-only. Releases are published with vauban's own code over ssh from files
 // made here; promote, rollback and serve are the real commands.
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -19,7 +19,7 @@ import { CleanupStack } from '../src/system/cleanup.js';
 import type { SshTarget } from '../src/system/ssh.js';
 import { sha256File } from '../src/system/sha256-file.js';
 import { readHostState, type HostState } from './helpers/host-state.js';
-import { createPxeUser, type PxeUser } from './helpers/pxe-user.js';
+import { createPxeUser, killWhenRootfsIsSent, type PxeUser } from './helpers/pxe-user.js';
 import { sh } from './helpers/sh.js';
 import { pxeServerSettings, startSshd, type TestSshd } from './helpers/sshd.js';
 import { runVauban, tail } from './helpers/vauban.js';
@@ -143,23 +143,11 @@ describe('releases over ssh, with sudo (B14)', () => {
 
   it('an upload cut mid-release (ssh killed while rootfs.tgz is sent) leaves current on the previous complete release, and nothing partial', async () => {
     const big = await file('rootfs.tgz', Buffer.alloc(256 * 1024 * 1024, 7));
-    let killed = false;
-    const watcher = (async () => {
-      const releases = path.join(uploadDir, MASTER, 'releases');
-      for (let attempt = 0; attempt < 3000 && !killed; attempt++) {
-        const partial = readdirSync(releases).find((name) => name.startsWith('.partial-'));
-        if (partial !== undefined && existsSync(path.join(releases, partial, 'rootfs.tgz'))) {
-          await sh('pkill', ['-KILL', '-u', PXE_USER]).catch(() => undefined);
-          killed = true;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    })();
+    const watcher = killWhenRootfsIsSent(path.join(uploadDir, MASTER, 'releases'), PXE_USER, 60_000);
     const cut = new CleanupStack();
     const attempt = publishRelease(server, { name: MASTER, release: R3, files: [big], kernelVersion: undefined, bootFiles: [], group: 'www-data', keep: 3, runId: 'itest', cleanup: cut });
     await expect(attempt).rejects.toThrow();
-    await watcher;
-    expect(killed).toBe(true);
+    expect(await watcher).toBe(true);
     // What a run does at its end: its cleanup, over a new connection.
     await cut.unwind(() => undefined);
     expect(live()).toBe(`releases/${R2}`);

@@ -1,6 +1,7 @@
 // A non-root user with passwordless sudo, for the PXE server stand-in: the
 // upload must detect that it cannot write UPLOAD_DIR and go through sudo.
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { sh } from './sh.js';
 
 export interface PxeUser {
@@ -25,4 +26,21 @@ export async function createPxeUser(name: string): Promise<PxeUser> {
       else await sh('userdel', [name]).catch(() => undefined);
     },
   };
+}
+
+/**
+ * Cuts an upload mid-release: kills every process of `user` (its ssh session)
+ * as soon as a release's rootfs.tgz is being written in a `.partial-*` folder
+ * of `releases`. True once it has cut; false when no such file appeared within
+ * `timeoutMs`.
+ */
+export async function killWhenRootfsIsSent(releases: string, user: string, timeoutMs: number): Promise<boolean> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 20))) {
+    const partial = readdirSync(releases).find((name) => name.startsWith('.partial-'));
+    if (partial !== undefined && existsSync(path.join(releases, partial, 'rootfs.tgz'))) {
+      await sh('pkill', ['-KILL', '-u', user]).catch(() => undefined);
+      return true;
+    }
+  }
+  return false;
 }
