@@ -111,7 +111,7 @@ export class AnsibleRepository {
   private computeTree(commit: Commit): Promise<string> {
     const tree = (async () => {
       const { run } = await import('./system/run.js');
-      const rootDir = (this.options.rootDir ?? '').replace(/^\.?\/*|\/+$/g, '');
+      const rootDir = this.rootInTree;
       const list = async (treeish: string) => (await run('git', ['--git-dir', commit.mirror, 'ls-tree', treeish], this.options.runOptions)).stdout.split('\n').filter(Boolean);
       const inventory = (line: string) => {
         const name = line.split('\t')[1] ?? '';
@@ -141,15 +141,15 @@ export class AnsibleRepository {
 
   private readonly mentions = new Map<string, Promise<boolean>>();
 
-  /** The folder ansible runs in, inside a working copy. */
-  ansibleDir(checkout: Checkout): string {
-    return path.join(checkout.dir, this.options.rootDir ?? '');
+  /** ANSIBLE_ROOT_DIR as a path of the repository's tree ('' for its top): no ./, no leading or trailing /. */
+  private get rootInTree(): string {
+    return (this.options.rootDir ?? '').replace(/^\.?\/*|\/+$/g, '');
   }
 
   /** Fails clearly when `playbook` is not in `branch` (before any build starts). */
   async assertPlaybook(branch: string, playbook: string): Promise<void> {
     const commit = await this.commit(branch);
-    const inTree = path.posix.normalize(path.posix.join((this.options.rootDir ?? '').replace(/^\/+/, ''), playbook));
+    const inTree = path.posix.normalize(path.posix.join(this.rootInTree, playbook));
     if (inTree.startsWith('../') || !(await pathInCommit(commit, inTree, this.options.runOptions))) {
       const where = this.options.rootDir ? ` (in ANSIBLE_ROOT_DIR ${this.options.rootDir})` : '';
       throw new VaubanError(`playbook ${playbook} does not exist on branch '${branch}' of the Ansible repository${where}`);

@@ -118,7 +118,7 @@ export interface ArtifactDecision extends CacheDecision {
  */
 export async function decideArtifact(file: string, parts: InputParts, policy: CachePolicy, kept?: string, readOnly = false): Promise<ArtifactDecision> {
   const here = await decideOne(file, parts, policy, readOnly);
-  if (here.action === 'reuse' || kept === undefined || policy.noCache || !existsSync(recordFileOf(kept))) return here;
+  if (here.action === 'reuse' || kept === undefined || policy.noCache) return here;
   const there = await decideOne(kept, parts, policy, readOnly);
   return there.action === 'reuse' ? { ...there, reason: `${there.reason}, kept for this master`, restoreFrom: kept } : here;
 }

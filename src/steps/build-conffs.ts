@@ -7,6 +7,7 @@
 import { copyFileSync, linkSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { recordFileOf, writeArtifactRecord } from '../cache/artifact-record.js';
+import { imageId } from '../cache/image-cache.js';
 import type { Context } from '../context.js';
 import { VaubanError, throwIfAborted } from '../errors.js';
 import type { HostResult } from '../run-report.js';
@@ -39,7 +40,6 @@ export async function takeConffsBaseline(ctx: Context, image: string): Promise<v
   const docker = await ctx.docker();
   // An image still to be pulled is the host resolution's business (and its error to give): no second pull.
   if (!(await imageExists(docker, image))) return;
-  const { imageId } = await import('../cache/image-cache.js');
   const id = await imageId(docker, image);
   await ctx.once(baselineKey(id), async () => {
     const container = await StageContainer.open(ctx, { image, hostname: 'vauban-baseline', onLine: (line) => ctx.reporter.debug(`  ${line}`), committed: false });

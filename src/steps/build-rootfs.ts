@@ -36,7 +36,7 @@ export async function buildRootfs(ctx: Context, image: string | undefined): Prom
   // Another master's rootfs.tgz is in the folder: this master's own, unchanged, goes back in its place (links, no copy).
   if (decision.action === 'reuse' && decision.restoreFrom !== undefined) {
     restoreArtifact(decision.restoreFrom, tarball);
-    if (decision.record?.facts.sbom && existsSync(keptSbom)) restoreArtifact(keptSbom, decision.record.facts.sbom);
+    if (existsSync(keptSbom)) restoreArtifact(keptSbom, ctx.output(SBOM_FILE));
   }
   // Said as the dry run says it, when this run made the image.
   if (decision.action === 'build' && decision.record !== undefined && ctx.report.cache.some((entry) => entry.name === image && entry.action === 'build') && decision.reason.startsWith('image changed')) {

@@ -28,8 +28,8 @@ export async function findCachedKernel(ctx: Context): Promise<{ reused: KernelAr
   const parts = kernelPartsOf(ctx);
   const vmlinuz = ctx.output(VMLINUZ);
   const initramfs = ctx.output(INITRAMFS);
-  const kept = (file: string) => ctx.output(keptArtifact(ctx.options.name, path.basename(file)));
-  const decisions = [await decideArtifact(vmlinuz, parts, ctx.cachePolicy, kept(vmlinuz)), await decideArtifact(initramfs, parts, ctx.cachePolicy, kept(initramfs))];
+  const kept = (name: string) => ctx.output(keptArtifact(ctx.options.name, name));
+  const decisions = [await decideArtifact(vmlinuz, parts, ctx.cachePolicy, kept(VMLINUZ)), await decideArtifact(initramfs, parts, ctx.cachePolicy, kept(INITRAMFS))];
   const kernelVersion = decisions[0]?.record?.facts.kernelVersion;
   if (decisions.every((decision) => decision.action === 'reuse') && kernelVersion !== undefined && kernelVersion === decisions[1]?.record?.facts.kernelVersion) {
     for (const [index, name] of KERNEL_ARTIFACTS.entries()) {

@@ -161,8 +161,8 @@ export class StageContainer {
       if (files.length > 0) await putArchive(container, await filesTar(files), '/etc');
       await container.start();
       // Once started (systemd's boot settled), the moment the container's own work begins is marked: what its boot changed is nobody's change.
-      const createdMark = `touch -d @${createdBefore(await container.inspect())} ${CREATED_MARK}`;
-      const failedAtBoot = init.hasSystemd ? await waitForSystemd(docker, container, createdMark, ctx.signal) : await markStart(docker, container, createdMark, ctx.signal);
+      const marks = `touch -d @${createdBefore(await container.inspect())} ${CREATED_MARK} && touch ${BASELINE_MARK}`;
+      const failedAtBoot = init.hasSystemd ? await waitForSystemd(docker, container, marks, ctx.signal) : await markStart(docker, container, marks, ctx.signal);
       input.onLine(`container ${container.id.slice(0, 12)} of ${input.image} as ${input.hostname}: ${init.hasSystemd ? `systemd running${failedAtBoot.length ? ` (failed at boot: ${failedAtBoot.join(' ')})` : ''}` : 'no systemd in the image: services cannot run during this build'}`);
       return new StageContainer(ctx, docker, container, input, release, init.hasSystemd ? 'systemd' : 'none', machineId, failedAtBoot, source.Config, source.Id);
     } catch (error) {
@@ -364,8 +364,8 @@ async function readImageInit(container: Dockerode.Container): Promise<ImageInit>
   return { hasSystemd, machineId, machineIdMissing: !/^[0-9a-f]{32}$/.test(machineId?.toString('utf8').trim() ?? '') };
 }
 
-/** Waits until systemd has finished starting, then marks the start; returns the units that failed at boot. */
-async function waitForSystemd(docker: DockerClient, container: Dockerode.Container, createdMark: string, signal: AbortSignal): Promise<string[]> {
+/** Waits until systemd has finished starting, then runs `marks` (the start marks); returns the units that failed at boot. */
+async function waitForSystemd(docker: DockerClient, container: Dockerode.Container, marks: string, signal: AbortSignal): Promise<string[]> {
   const lines: string[] = [];
   const code = await execInContainer(docker, container, {
     cmd: [
@@ -374,7 +374,7 @@ async function waitForSystemd(docker: DockerClient, container: Dockerode.Contain
       'i=0; until [ -S /run/systemd/private ]; do i=$((i+1)); [ $i -lt 1200 ] || exit 3; sleep 0.05; done; ' +
         'timeout 120 systemctl is-system-running --wait >/dev/null 2>&1; ' +
         'systemctl list-units --state=failed --plain --no-legend | while read -r unit rest; do echo "failed $unit"; done; ' +
-        `${createdMark} && touch ${BASELINE_MARK}`,
+        marks,
     ],
     onLine: (line) => lines.push(line),
     signal,
@@ -387,10 +387,10 @@ async function waitForSystemd(docker: DockerClient, container: Dockerode.Contain
   return lines.filter((line) => line.startsWith('failed ')).map((line) => line.slice('failed '.length));
 }
 
-/** The mark of a container without systemd; no unit failed at its boot. */
-async function markStart(docker: DockerClient, container: Dockerode.Container, createdMark: string, signal: AbortSignal): Promise<string[]> {
+/** The start marks (`marks`) of a container without systemd; no unit failed at its boot. */
+async function markStart(docker: DockerClient, container: Dockerode.Container, marks: string, signal: AbortSignal): Promise<string[]> {
   const lines: string[] = [];
-  const code = await execInContainer(docker, container, { cmd: ['/bin/sh', '-c', `${createdMark} && touch ${BASELINE_MARK}`], onLine: (line) => lines.push(line), signal });
+  const code = await execInContainer(docker, container, { cmd: ['/bin/sh', '-c', marks], onLine: (line) => lines.push(line), signal });
   if (code !== 0) throw new VaubanError(`cannot mark the start in the stage container (exit status ${code}): ${lines.slice(-3).join('; ')}`);
   return [];
 }
