@@ -10,13 +10,22 @@
 # what an earlier stage left in /root/ansible); VAUBAN_HOSTNAME, PLAYBOOK, SOURCE, BRANCH, ANSIBLE_ROOT_DIR,
 # ANSIBLE_EXTRA_ARGS, HOOK_PRE_ANSIBLE, HOOK_POST_ANSIBLE; VAUBAN_INIT
 # (systemd|none), VAUBAN_FAILED_BEFORE (units already failed at boot) and
-# VAUBAN_CHECK_REQUIREMENTS (1: check requirements.yml against what is vendored).
+# VAUBAN_CHECK_REQUIREMENTS (1: check requirements.yml against what is vendored);
+# VAUBAN_TREE_BYTES, the size of that tar; VAUBAN_PLAY: `local`, ansible-playbook
+# runs here; `agent` (conffs hosts, issue 11), it runs in vauban's shared
+# controller and the agent (VAUBAN_AGENT, play/agent.py) does here what its
+# `local` connection asks, its protocol on standard input (after the tar) and
+# on file descriptor 3; this script's own output then goes to standard error.
 set -eu
+if [ "${VAUBAN_PLAY:-local}" = agent ]; then exec 3>&1 1>&2; fi
 export DEBIAN_FRONTEND=noninteractive
 quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/''/g")"; }
 
 # The tree of the stage's branch: drop what an earlier stage's branch left.
-tar --extract --file=- --directory=/root
+# Exactly its size: what follows on standard input is the agent's.
+head -c "$VAUBAN_TREE_BYTES" > /tmp/vauban-tree.tar
+tar --extract --file=/tmp/vauban-tree.tar --directory=/root
+rm -f /tmp/vauban-tree.tar
 git -C /root/ansible clean -ffdxq
 cd "/root/ansible/${ANSIBLE_ROOT_DIR:-}"
 
@@ -90,7 +99,15 @@ hook_pre_ansible() { eval "$HOOK_PRE_ANSIBLE"; }
 hook_pre_ansible
 eval "set -- $ANSIBLE_EXTRA_ARGS"
 # in_vauban: roles written for vauban v2 test it; ours need not.
-ansible-playbook "$PLAYBOOK" --diff -l "$VAUBAN_HOSTNAME" -c local -v -e '{"in_vauban": true}' "$@"
+if [ "${VAUBAN_PLAY:-local}" = agent ]; then
+  # The play's environment and arguments, as ansible-playbook would have them here.
+  env -u VAUBAN_AGENT -0 > /tmp/vauban-play-env
+  printf '%s\0' "$PLAYBOOK" --diff -l "$VAUBAN_HOSTNAME" -c local -v -e '{"in_vauban": true}' "$@" > /tmp/vauban-play-args
+  python3 -c "$VAUBAN_AGENT" /tmp/vauban-play-env /tmp/vauban-play-args "$PWD"
+  rm -f /tmp/vauban-play-env /tmp/vauban-play-args
+else
+  ansible-playbook "$PLAYBOOK" --diff -l "$VAUBAN_HOSTNAME" -c local -v -e '{"in_vauban": true}' "$@"
+fi
 hook_post_ansible() { eval "$HOOK_POST_ANSIBLE"; }
 hook_post_ansible
 

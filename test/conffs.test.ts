@@ -190,6 +190,21 @@ describe('the same archives as before, and the Engine API only (issue 11)', () =
   });
 });
 
+describe('a host\'s play in the shared controller (issue 11)', () => {
+  it('runs as the host\'s own play in its own container: play hosts, run_once, delegate_to localhost, facts, environment, folder, connection: local', async () => {
+    const run = await vauban(['-r', 'no', '-s', MASTER, '-n', MASTER, '-a', 'web01,web02', '-i', 'no', '-u', 'no', 'pb_semantics.yml']);
+    expect(run.exitCode, tail(run)).toBe(0);
+    for (const host of ['web01', 'web02']) {
+      const archive = conffsArchives().get(host) as string;
+      const seen = (await readFromArchive(archive, './etc/vauban-semantics')).toString();
+      expect(seen, host).toBe(`play_hosts=${host}\nrun_once=${host}\nfact_hostname=${host}\nenv_hostname=${host}\n`);
+      expect((await readFromArchive(archive, './etc/vauban-delegated')).toString(), host).toBe(`${host}\n`);
+      expect((await readFromArchive(archive, './etc/vauban-cwd')).toString(), host).toBe('yes\n');
+      expect((await readFromArchive(archive, './etc/vauban-connection-local')).toString(), host).toBe('yes\n');
+    }
+  }, 600_000);
+});
+
 describe('failures and deletions', () => {
   it('a host whose play fails: [KO] for it, [OK] for the others, non-zero exit, its log names the failed task', async () => {
     const run = await vauban(['-r', 'no', '-s', MASTER, '-n', MASTER, '-a', 'web01,db01', '-i', 'no', '-u', 'no', 'pb_fail_db.yml']);

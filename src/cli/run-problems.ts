@@ -60,7 +60,7 @@ const INSTALL_FILES: Partial<Record<StepId, string[]>> = {
   chroot_dracut: ['dracut.conf', 'modules.d'],
   import_iso: ['Dockerfile.base'],
   apply_stages: ['stage.sh'],
-  build_conffs: ['stage.sh'],
+  build_conffs: ['stage.sh', 'play/controller.py', 'play/agent.py'],
 };
 
 /** A package installed without its files would fail mid-run: say so now, naming the folder. */

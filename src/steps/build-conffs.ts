@@ -19,7 +19,8 @@ import { openLogFile, type LogFile } from '../system/log-file.js';
 import { conffsHost, conffsParts, decideConffs, type ConffsHost } from './conffs-decision.js';
 import { DELETIONS_MEMBER, RESERVED_FOLDER, listableDeletions, packConffs, sshdKeysTar } from './conffs-archive.js';
 import { imageExists } from '../system/docker/images.js';
-import { StageContainer } from './stage-container.js';
+import { PlayController } from './play-controller.js';
+import { StageContainer, stageEnv } from './stage-container.js';
 import type { ConffsArtifact } from './types.js';
 
 /** Left out of every conffs (A6): not even walked when the changes are read. */
@@ -74,44 +75,58 @@ export async function buildConffs(ctx: Context, input: ConffsInput): Promise<Con
   const artifacts: ConffsArtifact[] = [];
   const counts = { done: 0, failed: 0, running: 0 };
 
-  await ctx.reporter.step(`build_conffs: ${hosts.length} host(s), ${ctx.conffsParallel} at a time`, async (status) => {
-    const show = () => status.update(`${counts.done} done, ${counts.failed} failed, ${counts.running} running, of ${hosts.length}`);
-    // allSettled: on Ctrl-C every host's work has stopped before the cleanup runs.
-    const settled = await Promise.allSettled(
-      hosts.map((host) =>
-        limit(async () => {
-          // Hosts still queued when the run is interrupted never start.
-          throwIfAborted(ctx.signal);
-          counts.running++;
-          show();
-          const log = path.join(ctx.logDir, hostLogName(prefix, host, ctx.runStamp));
-          const result: HostResult = { host, ok: false, log };
-          ctx.report.hosts.push(result);
-          const logStream = openLogFile(log, { secrets: ctx.settings.secrets });
-          try {
-            const hostInput = { ...conffsHost(input, host, source), prefix, logStream, result };
-            const artifact = (await reuseHostConffs(ctx, hostInput)) ?? (await buildHostConffs(ctx, hostInput));
-            artifacts.push(artifact);
-            result.ok = true;
-            counts.done++;
-          } catch (error) {
-            if (ctx.signal.aborted) throw error;
-            result.error = (error as Error).message;
-            logStream.write(`\nFAILED: ${result.error}\n`);
-            counts.failed++;
-          } finally {
-            counts.running--;
-            await logStream.close();
+  // One Ansible controller per source image and branch commit, shared by the hosts (issue 11).
+  const controllers = new Map<string, Promise<PlayController>>();
+  const controllerFor: ControllerFor = (key, open) => {
+    let controller = controllers.get(key);
+    if (controller === undefined) {
+      controller = open();
+      controllers.set(key, controller);
+    }
+    return controller;
+  };
+  try {
+    await ctx.reporter.step(`build_conffs: ${hosts.length} host(s), ${ctx.conffsParallel} at a time`, async (status) => {
+      const show = () => status.update(`${counts.done} done, ${counts.failed} failed, ${counts.running} running, of ${hosts.length}`);
+      // allSettled: on Ctrl-C every host's work has stopped before the cleanup runs.
+      const settled = await Promise.allSettled(
+        hosts.map((host) =>
+          limit(async () => {
+            // Hosts still queued when the run is interrupted never start.
+            throwIfAborted(ctx.signal);
+            counts.running++;
             show();
-            ctx.reporter.info(`${result.ok ? '[OK]' : '[KO]'} ${host} (log: ${log})`);
-          }
-        }),
-      ),
-    );
-    throwIfAborted(ctx.signal);
-    const unexpected = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-    if (unexpected) throw unexpected.reason;
-  });
+            const log = path.join(ctx.logDir, hostLogName(prefix, host, ctx.runStamp));
+            const result: HostResult = { host, ok: false, log };
+            ctx.report.hosts.push(result);
+            const logStream = openLogFile(log, { secrets: ctx.settings.secrets });
+            try {
+              const hostInput = { ...conffsHost(input, host, source), prefix, logStream, result, controllerFor };
+              const artifact = (await reuseHostConffs(ctx, hostInput)) ?? (await buildHostConffs(ctx, hostInput));
+              artifacts.push(artifact);
+              result.ok = true;
+              counts.done++;
+            } catch (error) {
+              if (ctx.signal.aborted) throw error;
+              result.error = (error as Error).message;
+              logStream.write(`\nFAILED: ${result.error}\n`);
+              counts.failed++;
+            } finally {
+              counts.running--;
+              await logStream.close();
+              show();
+              ctx.reporter.info(`${result.ok ? '[OK]' : '[KO]'} ${host} (log: ${log})`);
+            }
+          }),
+        ),
+      );
+      throwIfAborted(ctx.signal);
+      const unexpected = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+      if (unexpected) throw unexpected.reason;
+    });
+  } finally {
+    for (const controller of controllers.values()) await controller.then((one) => one.close(), () => undefined);
+  }
   for (const host of ctx.report.hosts) {
     for (const deleted of host.deletions ?? []) ctx.reporter.info(`${host.host}: a stage deleted /${deleted}; the conffs lists it, the host removes it at boot`);
   }
@@ -121,8 +136,12 @@ export async function buildConffs(ctx: Context, input: ConffsInput): Promise<Con
   return artifacts.sort((a, b) => a.host.localeCompare(b.host));
 }
 
+/** The shared controller of `key` (an image and a commit), opened by `open` the first time. */
+type ControllerFor = (key: string, open: () => Promise<PlayController>) => Promise<PlayController>;
+
 interface HostInput extends ConffsHost {
   prefix: string;
+  controllerFor: ControllerFor;
   logStream: LogFile;
   result: HostResult;
   /** Why the cache builds it, once decided. */
@@ -191,8 +210,11 @@ async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
       const branch = stage.branch ?? ctx.options.branch;
       const commit = await ctx.ansible.commit(branch);
       write(`stage ${index + 1}/${ctx.options.stages.length}: ${stage.playbook} from branch ${branch} (${commit.sha.slice(0, 10)}) on ${source} as ${host}`);
+      const controller = await input.controllerFor(`${container.imageId}:${commit.sha}`, () =>
+        PlayController.open(ctx, { image: container.imageId, branch, commit, env: stageEnv(ctx) }),
+      );
       try {
-        await container.applyStage({ stage, branch, commit, source, checkRequirements: false });
+        await container.applyStage({ stage, branch, commit, source, checkRequirements: false }, controller);
       } catch (error) {
         if (ctx.signal.aborted) throw error;
         throw new VaubanError(`stage ${stage.playbook} (branch ${branch}) failed for ${host}: ${(error as Error).message}`, { cause: error });

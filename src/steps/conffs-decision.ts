@@ -51,7 +51,10 @@ export async function conffsParts(ctx: Context, input: ConffsHost): Promise<Inpu
     source: await ctx.once(`image-id:${input.source}`, () => imageId(docker, input.source)),
     host: input.host,
     stages,
-    script: await ctx.once('stage-script', async () => sha256Hex(readFileSync(path.join(ctx.installDir, 'stage.sh')))),
+    // What runs the play: stage.sh, the shared controller and the host's agent.
+    script: await ctx.once('conffs-scripts', async () =>
+      sha256Hex(Buffer.concat(['stage.sh', 'play/controller.py', 'play/agent.py'].map((file) => readFileSync(path.join(ctx.installDir, file))))),
+    ),
     vars: input.vars,
     inventory: input.inventory,
     readsOtherHosts,

@@ -6,7 +6,7 @@
 // committed (a master's stage) or read (a conffs host), and removed.
 // Everything goes through the Engine API, so a remote DOCKER_HOST works too.
 import { randomBytes } from 'node:crypto';
-import { createReadStream, readFileSync } from 'node:fs';
+import { createReadStream, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
@@ -16,11 +16,13 @@ import { VaubanError } from '../errors.js';
 import { shellQuote } from '../shell-quote.js';
 import { baselineFromListing, parseChanged, treeChanges, type Baseline, type TreeChange } from '../conffs/tree-diff.js';
 import type { Stage } from '../stage.js';
+import type { PlayController, PlayHello, PlayMessage } from './play-controller.js';
 import type { DockerClient } from '../system/docker/client.js';
 import {
   commitContainer,
   execCapture,
   execInContainer,
+  openExecSession,
   pathExists,
   putArchive,
   readFileFromContainer,
@@ -84,6 +86,19 @@ const INIT = [
     SLEEP_UNTIL_TERM,
 ];
 
+/** The stage's settings as stage.sh and its ansible-playbook see them (the controller's Ansible too). */
+export function stageEnv(ctx: Context): Record<string, string> {
+  const settings = ctx.settings.values;
+  return {
+    ANSIBLE_ROOT_DIR: settings.ANSIBLE_ROOT_DIR ?? '',
+    ANSIBLE_EXTRA_ARGS: settings.ANSIBLE_EXTRA_ARGS ?? '',
+    HOOK_PRE_ANSIBLE: settings.HOOK_PRE_ANSIBLE ?? '',
+    HOOK_POST_ANSIBLE: settings.HOOK_POST_ANSIBLE ?? '',
+    // Ansible's output as it comes, not in blocks.
+    PYTHONUNBUFFERED: '1',
+    ANSIBLE_FORCE_COLOR: '0',
+  };
+}
 
 export interface StageContainerInput {
   /** The image the container is created from. */
@@ -185,36 +200,73 @@ export class StageContainer {
     return ['proc', 'sys', 'dev', ...(this.init === 'systemd' ? ['etc/mtab'] : []), ...(this.machineId.kind === 'replaced' ? ['etc/machine-id'] : [])];
   }
 
-  /** Applies one stage: its branch's tree at /root/ansible, then stage.sh. */
-  async applyStage(run: StageRun): Promise<void> {
+  /**
+   * Applies one stage: its branch's tree at /root/ansible, then stage.sh;
+   * with `controller`, the play runs there and this container's agent does
+   * what it asks (issue 11).
+   */
+  async applyStage(run: StageRun, controller?: PlayController): Promise<void> {
     const { ctx } = this;
-    const settings = ctx.settings.values;
     const archive = await ctx.ansible.archive(run.branch);
     const script = readFileSync(path.join(ctx.installDir, 'stage.sh'), 'utf8');
+    const env = {
+      ...stageEnv(ctx),
+      VAUBAN_HOSTNAME: this.input.hostname,
+      PLAYBOOK: run.stage.playbook,
+      SOURCE: run.source,
+      BRANCH: run.branch,
+      VAUBAN_INIT: this.init,
+      VAUBAN_FAILED_BEFORE: this.failedAtBoot.join(' '),
+      VAUBAN_CHECK_REQUIREMENTS: run.checkRequirements ? '1' : '0',
+      VAUBAN_TREE_BYTES: String(statSync(archive).size),
+    };
     // The branch's tree goes in on the script's standard input: one exec, no archive upload of its own.
-    const code = await execInContainer(this.docker, this.container, {
-      cmd: ['/bin/bash', '-c', script, 'stage.sh'],
-      stdin: createReadStream(archive),
-      env: {
-        VAUBAN_HOSTNAME: this.input.hostname,
-        PLAYBOOK: run.stage.playbook,
-        SOURCE: run.source,
-        BRANCH: run.branch,
-        ANSIBLE_ROOT_DIR: settings.ANSIBLE_ROOT_DIR ?? '',
-        ANSIBLE_EXTRA_ARGS: settings.ANSIBLE_EXTRA_ARGS ?? '',
-        HOOK_PRE_ANSIBLE: settings.HOOK_PRE_ANSIBLE ?? '',
-        HOOK_POST_ANSIBLE: settings.HOOK_POST_ANSIBLE ?? '',
-        VAUBAN_INIT: this.init,
-        VAUBAN_FAILED_BEFORE: this.failedAtBoot.join(' '),
-        VAUBAN_CHECK_REQUIREMENTS: run.checkRequirements ? '1' : '0',
-        // Ansible's output as it comes, not in blocks.
-        PYTHONUNBUFFERED: '1',
-        ANSIBLE_FORCE_COLOR: '0',
-      },
-      onLine: this.input.onLine,
-      signal: ctx.signal,
-    });
+    const code =
+      controller === undefined
+        ? await execInContainer(this.docker, this.container, {
+            cmd: ['/bin/bash', '-c', script, 'stage.sh'],
+            stdin: createReadStream(archive),
+            env: { ...env, VAUBAN_PLAY: 'local' },
+            onLine: this.input.onLine,
+            signal: ctx.signal,
+          })
+        : await this.stageWithController(script, archive, { ...env, VAUBAN_PLAY: 'agent', VAUBAN_AGENT: readFileSync(path.join(ctx.installDir, 'play', 'agent.py'), 'utf8') }, controller);
     if (code !== 0) throw new VaubanError(`stage ${run.stage.playbook} exited with status ${code} (see the log above for the failed task)`);
+  }
+
+  /**
+   * stage.sh with its agent: the agent's hello starts the host's play in the
+   * controller; the play's requests go to the agent and its answers back;
+   * the play's exit status ends the agent, and stage.sh goes on from there.
+   */
+  private async stageWithController(script: string, archive: string, env: Record<string, string>, controller: PlayController): Promise<number> {
+    const { onLine, hostname } = this.input;
+    let playing: Promise<void> | undefined;
+    const session = await openExecSession(this.docker, this.container, {
+      cmd: ['/bin/bash', '-c', script, 'stage.sh'],
+      env,
+      onStderrLine: onLine,
+      onStdoutLine: (line) => {
+        const message = JSON.parse(line) as PlayMessage & Partial<PlayHello>;
+        if (message.op !== 'hello') {
+          controller.reply(message);
+          return;
+        }
+        const hello = { env: message.env ?? {}, args: message.args ?? [], cwd: message.cwd ?? '' };
+        playing = controller
+          .play(hostname, hello, (request) => session.write(`${JSON.stringify(request)}\n`), onLine)
+          .then((rc) => session.write(`${JSON.stringify({ op: 'end', rc })}\n`))
+          .catch((error: Error) => {
+            onLine(`vauban: ${error.message}`);
+            session.write(`${JSON.stringify({ op: 'end', rc: 255 })}\n`);
+          });
+      },
+      signal: this.ctx.signal,
+    });
+    await session.send(createReadStream(archive));
+    const code = await session.exited;
+    await playing;
+    return code;
   }
 
   /** Puts back what the container's own boot changed, before its state is kept. */

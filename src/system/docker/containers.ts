@@ -127,6 +127,89 @@ export async function execInContainer(docker: DockerClient, container: Dockerode
   throw new VaubanError(`${options.cmd.join(' ')} in container ${container.id.slice(0, 12)}: no exit code`);
 }
 
+export interface ExecSessionOptions {
+  cmd: string[];
+  env?: Record<string, string>;
+  workingDir?: string;
+  /** Each line of stderr, as it comes. */
+  onStderrLine: (line: string) => void;
+  /** Each line of stdout, as it comes (a line protocol). */
+  onStdoutLine: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+/** A command running in a container that vauban talks with: its standard input stays open until end(). */
+export interface ExecSession {
+  /** Writes to the command's standard input. */
+  write(data: string | Buffer): void;
+  /** Sends a stream (a tar) on the standard input, without closing it afterwards. */
+  send(stream: Readable): Promise<void>;
+  /** Closes the command's standard input. */
+  end(): void;
+  /** The command's exit code, once it has exited and its output is read. */
+  exited: Promise<number>;
+}
+
+/** Starts a command in a running container with its standard input and output kept open: a dialogue. */
+export async function openExecSession(docker: DockerClient, container: Dockerode.Container, options: ExecSessionOptions): Promise<ExecSession> {
+  const { PassThrough } = await import('node:stream');
+  const exec = await container.exec({
+    Cmd: options.cmd,
+    Env: Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`),
+    ...(options.workingDir === undefined ? {} : { WorkingDir: options.workingDir }),
+    AttachStdin: true,
+    AttachStdout: true,
+    AttachStderr: true,
+    Tty: false,
+  });
+  const stream = (await exec.start({ hijack: true, stdin: true })) as unknown as NodeJS.ReadWriteStream & Readable;
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  docker.modem.demuxStream(stream, stdout, stderr);
+  const consumers = [readLines(stdout, options.onStdoutLine), readLines(stderr, options.onStderrLine)];
+  const onAbort = (): void => {
+    stream.destroy(new VaubanError('interrupted', { exitCode: 130 }));
+  };
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const writable = stream as unknown as NodeJS.WritableStream & { end: () => void };
+  const exited = (async () => {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        stream.on('end', resolve);
+        stream.on('close', resolve);
+        stream.on('error', reject);
+      });
+      stdout.end();
+      stderr.end();
+      await Promise.all(consumers);
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+      stream.destroy();
+    }
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const info = await exec.inspect();
+      if (!info.Running && info.ExitCode !== null) return info.ExitCode;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new VaubanError(`${options.cmd[0] ?? 'command'} in container ${container.id.slice(0, 12)}: no exit code`);
+  })();
+  // Read by whoever awaits it; never an unhandled rejection meanwhile.
+  exited.catch(() => undefined);
+  return {
+    write: (data) => {
+      writable.write(data);
+    },
+    send: (input) =>
+      new Promise<void>((resolve, reject) => {
+        input.once('error', reject);
+        input.once('end', resolve);
+        input.pipe(writable, { end: false });
+      }),
+    end: () => writable.end(),
+    exited,
+  };
+}
+
 /** What a command run by execCapture wrote: its exit code, its whole stdout, its stderr lines. */
 export interface CapturedExec {
   code: number;

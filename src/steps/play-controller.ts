@@ -1,0 +1,149 @@
+// The shared Ansible controller of conffs hosts (issue 11): one container of
+// the hosts' source image, the stage's branch at /root/ansible, running
+// play/controller.py. It loads Ansible once and forks one ansible-playbook a
+// host, each that host's own play (its -l, its run_once, its play_hosts);
+// what their `local` connection would do is relayed here to the agent in the
+// host's own container (play/agent.py, run by stage.sh), so every task runs
+// where a stage build runs it. A host's play then costs a third less CPU than
+// its own ansible-playbook in its container (16 hosts on 2 cores, measured):
+// Python's and Ansible's start is paid once. Everything goes through the
+// Engine API: a remote DOCKER_HOST works as a local one.
+import { createReadStream, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type Dockerode from 'dockerode';
+import type { Commit } from '../ansible-repo.js';
+import type { Context } from '../context.js';
+import { VaubanError } from '../errors.js';
+import { openExecSession, putArchive, removeContainer, runContainerName, SLEEP_UNTIL_TERM, execCapture, type ExecSession } from '../system/docker/containers.js';
+
+/** A request of a host's play for its agent, or the agent's answer: JSON, byte strings in base64. */
+export type PlayMessage = Record<string, unknown> & { op?: string; req?: number };
+
+/** The agent's first words: the play's environment, arguments and folder, as ansible-playbook would have them. */
+export interface PlayHello {
+  env: Record<string, string>;
+  args: string[];
+  cwd: string;
+}
+
+interface HostPlay {
+  /** Sends a request to the host's agent. */
+  toAgent: (message: PlayMessage) => void;
+  onLine: (line: string) => void;
+  done: (code: number) => void;
+}
+
+export class PlayController {
+  private readonly plays = new Map<string, HostPlay>();
+  private failure: Error | undefined;
+
+  private constructor(
+    private readonly session: ExecSession,
+    private readonly release: () => Promise<void>,
+    private readonly label: string,
+  ) {}
+
+  /**
+   * Starts a controller in a container of `image` with the tree of `commit`'s
+   * branch; `env`: the stage's settings as stage.sh has them (Ansible reads its
+   * own from there once, when loaded).
+   */
+  static async open(ctx: Context, input: { image: string; branch: string; commit: Commit; env: Record<string, string> }): Promise<PlayController> {
+    const docker = await ctx.docker();
+    const container = await docker.createContainer({
+      Image: input.image,
+      Entrypoint: [],
+      Cmd: ['/bin/sh', '-c', SLEEP_UNTIL_TERM],
+      Hostname: 'vauban-controller',
+      name: runContainerName('stage', ctx.runId, 'controller'),
+      HostConfig: { Tmpfs: { '/tmp': 'rw,nosuid,nodev,mode=1777' } },
+    } as Dockerode.ContainerCreateOptions);
+    const label = `controller ${container.id.slice(0, 12)} (${input.image}, ${input.commit.sha.slice(0, 10)})`;
+    const release = ctx.cleanup.push(`container ${label}`, () => removeContainer(docker, container.id));
+    try {
+      await putArchive(container, createReadStream(await ctx.ansible.archive(input.branch)), '/root');
+      await container.start();
+      // As stage.sh leaves it: the branch's tree exactly (what the image's copy has beyond it, gone).
+      const cleaned = await execCapture(docker, container, { cmd: ['/bin/sh', '-c', 'git -C /root/ansible clean -ffdxq'], signal: ctx.signal });
+      if (cleaned.code !== 0) throw new VaubanError(`cannot prepare the Ansible tree in the ${label}: ${cleaned.stderr.slice(-3).join('; ')}`);
+      const rootDir = ctx.settings.values.ANSIBLE_ROOT_DIR ?? '';
+      let controller: PlayController | undefined;
+      let ready: (() => void) | undefined;
+      const isReady = new Promise<void>((resolve) => (ready = resolve));
+      const stderr: string[] = [];
+      const session = await openExecSession(docker, container, {
+        cmd: ['python3', '-c', readFileSync(path.join(ctx.installDir, 'play', 'controller.py'), 'utf8')],
+        env: input.env,
+        workingDir: path.posix.join('/root/ansible', rootDir),
+        onStdoutLine: (line) => {
+          const message = JSON.parse(line) as PlayMessage;
+          if (message.op === 'ready') ready?.();
+          else controller?.fromController(message);
+        },
+        onStderrLine: (line) => {
+          stderr.push(line);
+          ctx.reporter.debug(`  ${label}: ${line}`);
+        },
+        signal: ctx.signal,
+      });
+      controller = new PlayController(session, release, label);
+      const ended = session.exited.then((code) => {
+        controller?.fail(new VaubanError(`the ${label} exited (status ${code}): ${stderr.slice(-5).join('; ')}`));
+      });
+      await Promise.race([isReady, ended]);
+      if (controller.failure) throw controller.failure;
+      ctx.reporter.debug(`  ${label}: Ansible loaded`);
+      return controller;
+    } catch (error) {
+      await release();
+      throw error;
+    }
+  }
+
+  /**
+   * Runs the host's play (`hello`: what its agent read in its container);
+   * requests for the host go to `toAgent`; resolves with ansible-playbook's
+   * exit status.
+   */
+  play(host: string, hello: PlayHello, toAgent: (message: PlayMessage) => void, onLine: (line: string) => void): Promise<number> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.plays.has(host)) return Promise.reject(new VaubanError(`${host} is already playing in the ${this.label}`));
+    return new Promise<number>((resolve) => {
+      this.plays.set(host, { toAgent, onLine, done: resolve });
+      this.session.write(`${JSON.stringify({ op: 'play', host, ...hello })}\n`);
+    }).finally(() => this.plays.delete(host));
+  }
+
+  /** An answer of a host's agent to one of its play's requests. */
+  reply(message: PlayMessage): void {
+    this.session.write(`${JSON.stringify({ ...message, op: 'reply' })}\n`);
+  }
+
+  private fromController(message: PlayMessage): void {
+    const host = typeof message.host === 'string' ? message.host : '';
+    const play = this.plays.get(host);
+    if (play === undefined) return;
+    if (message.op === 'log') play.onLine(String(message.line));
+    else if (message.op === 'done') play.done(Number(message.rc));
+    else {
+      const { host: _host, ...request } = message;
+      play.toAgent(request);
+    }
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    for (const [host, play] of this.plays) {
+      play.onLine(`vauban: ${error.message}`);
+      play.done(255);
+      this.plays.delete(host);
+    }
+  }
+
+  /** Lets the plays still running end, then removes the container. */
+  async close(): Promise<void> {
+    this.session.end();
+    await Promise.race([this.session.exited.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 10_000))]);
+    await this.release();
+  }
+}
