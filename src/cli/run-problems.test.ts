@@ -50,6 +50,8 @@ describe('--dry-run lists every problem the run would stop on (issue 13, item 10
       "vauban's own modules.d is missing from its install folder /opt/vauban",
       "vauban's own Dockerfile.base is missing from its install folder /opt/vauban",
       "vauban's own stage.sh is missing from its install folder /opt/vauban",
+      "vauban's own play/controller.py is missing from its install folder /opt/vauban",
+      "vauban's own play/agent.py is missing from its install folder /opt/vauban",
     ]);
     // From a source image: only stage.sh is read.
     expect(problemsOf(['-s', 'x/iso', '-i', 'no', '-l', 'no', '-u', 'no'], SETTINGS, existing, ['/opt/vauban/stage.sh'])).toEqual([]);
