@@ -143,7 +143,10 @@ export class PlayController {
   /** Lets the plays still running end, then removes the container. */
   async close(): Promise<void> {
     this.session.end();
-    await Promise.race([this.session.exited.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 10_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    // Cleared once it has exited: a pending timer would keep vauban alive after its work.
+    const timeout = new Promise((resolve) => (timer = setTimeout(resolve, 10_000)));
+    await Promise.race([this.session.exited.catch(() => undefined), timeout]).finally(() => clearTimeout(timer));
     await this.release();
   }
 }
