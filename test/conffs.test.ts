@@ -191,13 +191,15 @@ describe('the same archives as before, and the Engine API only (issue 11)', () =
 });
 
 describe('a host\'s play in the shared controller (issue 11)', () => {
-  it('runs as the host\'s own play in its own container: play hosts, run_once, delegate_to localhost, facts, environment, folder, connection: local', async () => {
-    const run = await vauban(['-r', 'no', '-s', MASTER, '-n', MASTER, '-a', 'web01,web02', '-i', 'no', '-u', 'no', 'pb_semantics.yml']);
+  it('runs as the host\'s own play in its own container: play hosts, run_once, delegate_to localhost, facts, environment and settings from the hook, folder, connection: local', async () => {
+    // An Ansible setting exported by the hook, per host: Ansible reads it where it is loaded.
+    const hook = 'export ANSIBLE_NULL_REPRESENTATION="set by the hook for $VAUBAN_HOSTNAME"';
+    const run = await runVauban('vauban', ['-r', 'no', '-s', MASTER, '-n', MASTER, '-a', 'web01,web02', '-i', 'no', '-u', 'no', 'pb_semantics.yml'], { cwd, env: { ...env, HOOK_PRE_ANSIBLE: hook }, log });
     expect(run.exitCode, tail(run)).toBe(0);
     for (const host of ['web01', 'web02']) {
       const archive = conffsArchives().get(host) as string;
       const seen = (await readFromArchive(archive, './etc/vauban-semantics')).toString();
-      expect(seen, host).toBe(`play_hosts=${host}\nrun_once=${host}\nfact_hostname=${host}\nenv_hostname=${host}\n`);
+      expect(seen, host).toBe(`play_hosts=${host}\nrun_once=${host}\nfact_hostname=${host}\nenv_hostname=${host}\nnull_representation=set by the hook for ${host}\n`);
       expect((await readFromArchive(archive, './etc/vauban-delegated')).toString(), host).toBe(`${host}\n`);
       expect((await readFromArchive(archive, './etc/vauban-cwd')).toString(), host).toBe('yes\n');
       expect((await readFromArchive(archive, './etc/vauban-connection-local')).toString(), host).toBe('yes\n');

@@ -8,6 +8,7 @@ import { copyFileSync, linkSync, mkdirSync, renameSync, writeFileSync } from 'no
 import path from 'node:path';
 import { recordFileOf, writeArtifactRecord } from '../cache/artifact-record.js';
 import { imageId } from '../cache/image-cache.js';
+import { sha256Hex } from '../cache/inputs.js';
 import type { Context } from '../context.js';
 import { VaubanError, throwIfAborted } from '../errors.js';
 import type { HostResult } from '../run-report.js';
@@ -19,8 +20,8 @@ import { openLogFile, type LogFile } from '../system/log-file.js';
 import { conffsHost, conffsParts, decideConffs, type ConffsHost } from './conffs-decision.js';
 import { DELETIONS_MEMBER, RESERVED_FOLDER, listableDeletions, packConffs, sshdKeysTar } from './conffs-archive.js';
 import { imageExists } from '../system/docker/images.js';
-import { PlayController } from './play-controller.js';
-import { StageContainer, stageEnv } from './stage-container.js';
+import { PlayController, controllerEnv, type PlayHello } from './play-controller.js';
+import { StageContainer } from './stage-container.js';
 import type { ConffsArtifact } from './types.js';
 
 /** Left out of every conffs (A6): not even walked when the changes are read. */
@@ -210,11 +211,15 @@ async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
       const branch = stage.branch ?? ctx.options.branch;
       const commit = await ctx.ansible.commit(branch);
       write(`stage ${index + 1}/${ctx.options.stages.length}: ${stage.playbook} from branch ${branch} (${commit.sha.slice(0, 10)}) on ${source} as ${host}`);
-      const controller = await input.controllerFor(`${container.imageId}:${commit.sha}`, () =>
-        PlayController.open(ctx, { image: container.imageId, branch, commit, env: stageEnv(ctx) }),
-      );
+      // One controller per image, commit and Ansible settings of the play's environment.
+      const controllerOf = (hello: PlayHello) => {
+        const env = controllerEnv(hello);
+        return input.controllerFor(`${container.imageId}:${commit.sha}:${sha256Hex(JSON.stringify(env))}`, () =>
+          PlayController.open(ctx, { image: container.imageId, branch, commit, env }),
+        );
+      };
       try {
-        await container.applyStage({ stage, branch, commit, source, checkRequirements: false }, controller);
+        await container.applyStage({ stage, branch, commit, source, checkRequirements: false }, controllerOf);
       } catch (error) {
         if (ctx.signal.aborted) throw error;
         throw new VaubanError(`stage ${stage.playbook} (branch ${branch}) failed for ${host}: ${(error as Error).message}`, { cause: error });

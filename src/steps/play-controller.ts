@@ -26,6 +26,21 @@ export interface PlayHello {
   cwd: string;
 }
 
+/**
+ * The Ansible settings in a play's environment (ANSIBLE_*, decoded), with what
+ * the controller's process needs: Ansible reads them once, when the
+ * controller loads it, so hosts whose environments differ there (a
+ * HOOK_PRE_ANSIBLE exporting one) do not share a controller.
+ */
+export function controllerEnv(hello: PlayHello): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(hello.env)) {
+    const name = Buffer.from(key, 'base64').toString('utf8');
+    if (name.startsWith('ANSIBLE_')) env[name] = Buffer.from(value, 'base64').toString('utf8');
+  }
+  return { ...env, PYTHONUNBUFFERED: '1' };
+}
+
 interface HostPlay {
   /** Sends a request to the host's agent. */
   toAgent: (message: PlayMessage) => void;
@@ -45,8 +60,7 @@ export class PlayController {
 
   /**
    * Starts a controller in a container of `image` with the tree of `commit`'s
-   * branch; `env`: the stage's settings as stage.sh has them (Ansible reads its
-   * own from there once, when loaded).
+   * branch; `env`: its process' environment (controllerEnv).
    */
   static async open(ctx: Context, input: { image: string; branch: string; commit: Commit; env: Record<string, string> }): Promise<PlayController> {
     const docker = await ctx.docker();

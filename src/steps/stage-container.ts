@@ -202,10 +202,10 @@ export class StageContainer {
 
   /**
    * Applies one stage: its branch's tree at /root/ansible, then stage.sh;
-   * with `controller`, the play runs there and this container's agent does
-   * what it asks (issue 11).
+   * with `controllerFor`, the play runs in the controller it gives for the
+   * play's environment, and this container's agent does what it asks (issue 11).
    */
-  async applyStage(run: StageRun, controller?: PlayController): Promise<void> {
+  async applyStage(run: StageRun, controllerFor?: (hello: PlayHello) => Promise<PlayController>): Promise<void> {
     const { ctx } = this;
     const archive = await ctx.ansible.archive(run.branch);
     const script = readFileSync(path.join(ctx.installDir, 'stage.sh'), 'utf8');
@@ -222,7 +222,7 @@ export class StageContainer {
     };
     // The branch's tree goes in on the script's standard input: one exec, no archive upload of its own.
     const code =
-      controller === undefined
+      controllerFor === undefined
         ? await execInContainer(this.docker, this.container, {
             cmd: ['/bin/bash', '-c', script, 'stage.sh'],
             stdin: createReadStream(archive),
@@ -230,7 +230,7 @@ export class StageContainer {
             onLine: this.input.onLine,
             signal: ctx.signal,
           })
-        : await this.stageWithController(script, archive, { ...env, VAUBAN_PLAY: 'agent', VAUBAN_AGENT: readFileSync(path.join(ctx.installDir, 'play', 'agent.py'), 'utf8') }, controller);
+        : await this.stageWithController(script, archive, { ...env, VAUBAN_PLAY: 'agent', VAUBAN_AGENT: readFileSync(path.join(ctx.installDir, 'play', 'agent.py'), 'utf8') }, controllerFor);
     if (code !== 0) throw new VaubanError(`stage ${run.stage.playbook} exited with status ${code} (see the log above for the failed task)`);
   }
 
@@ -239,9 +239,10 @@ export class StageContainer {
    * controller; the play's requests go to the agent and its answers back;
    * the play's exit status ends the agent, and stage.sh goes on from there.
    */
-  private async stageWithController(script: string, archive: string, env: Record<string, string>, controller: PlayController): Promise<number> {
+  private async stageWithController(script: string, archive: string, env: Record<string, string>, controllerFor: (hello: PlayHello) => Promise<PlayController>): Promise<number> {
     const { onLine, hostname } = this.input;
     let playing: Promise<void> | undefined;
+    let controller: Promise<PlayController> | undefined;
     const session = await openExecSession(this.docker, this.container, {
       cmd: ['/bin/bash', '-c', script, 'stage.sh'],
       env,
@@ -249,12 +250,16 @@ export class StageContainer {
       onStdoutLine: (line) => {
         const message = JSON.parse(line) as PlayMessage & Partial<PlayHello>;
         if (message.op !== 'hello') {
-          controller.reply(message);
+          void controller?.then(
+            (one) => one.reply(message),
+            () => undefined,
+          );
           return;
         }
         const hello = { env: message.env ?? {}, args: message.args ?? [], cwd: message.cwd ?? '' };
+        controller = controllerFor(hello);
         playing = controller
-          .play(hostname, hello, (request) => session.write(`${JSON.stringify(request)}\n`), onLine)
+          .then((one) => one.play(hostname, hello, (request) => session.write(`${JSON.stringify(request)}\n`), onLine))
           .then((rc) => session.write(`${JSON.stringify({ op: 'end', rc })}\n`))
           .catch((error: Error) => {
             onLine(`vauban: ${error.message}`);
