@@ -26,19 +26,24 @@ export interface PlayHello {
   cwd: string;
 }
 
+/** The environment the agent read in the host's container (names and values in base64), decoded. */
+export function helloEnv(hello: PlayHello): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(hello.env)) env[Buffer.from(key, 'base64').toString('utf8')] = Buffer.from(value, 'base64').toString('utf8');
+  return env;
+}
+
 /**
- * The Ansible settings in a play's environment (ANSIBLE_*, decoded), with what
- * the controller's process needs: Ansible reads them once, when the
+ * The Ansible settings of a play's environment (ANSIBLE_*, in name order),
+ * with what the controller's process needs: Ansible reads them once, when the
  * controller loads it, so hosts whose environments differ there (a
  * HOOK_PRE_ANSIBLE exporting one) do not share a controller.
  */
-export function controllerEnv(hello: PlayHello): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(hello.env)) {
-    const name = Buffer.from(key, 'base64').toString('utf8');
-    if (name.startsWith('ANSIBLE_')) env[name] = Buffer.from(value, 'base64').toString('utf8');
-  }
-  return { ...env, PYTHONUNBUFFERED: '1' };
+export function controllerEnv(env: Record<string, string>): Record<string, string> {
+  const settings = Object.entries(env)
+    .filter(([name]) => name.startsWith('ANSIBLE_'))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return { ...Object.fromEntries(settings), PYTHONUNBUFFERED: '1' };
 }
 
 interface HostPlay {
