@@ -22,10 +22,13 @@ export DEBIAN_FRONTEND=noninteractive
 quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/''/g")"; }
 
 # The tree of the stage's branch: drop what an earlier stage's branch left.
-# Exactly its size: what follows on standard input is the agent's.
-head -c "$VAUBAN_TREE_BYTES" > /tmp/vauban-tree.tar
-tar --extract --file=/tmp/vauban-tree.tar --directory=/root
-rm -f /tmp/vauban-tree.tar
+# Exactly its size: what follows on standard input is the agent's. (Under
+# Dockerfile.stages, by hand, the tree is already there.)
+if [ -n "${VAUBAN_TREE_BYTES:-}" ]; then
+  head -c "$VAUBAN_TREE_BYTES" > /tmp/vauban-tree.tar
+  tar --extract --file=/tmp/vauban-tree.tar --directory=/root
+  rm -f /tmp/vauban-tree.tar
+fi
 git -C /root/ansible clean -ffdxq
 cd "/root/ansible/${ANSIBLE_ROOT_DIR:-}"
 

@@ -60,7 +60,7 @@ afterAll(() => {
 describe('the npm package', () => {
   it('holds the compiled program and the files vauban reads at run time, and no sources, tests or maps', () => {
     for (const file of ['bin/vauban.js', 'bin/vauban-ci.js', 'bin/vauban-version-control.js', 'dist/src/cli/vauban.js', 'dist/vauban-config.js',
-      'Dockerfile.base', 'Dockerfile.stages', 'stage.sh', 'dracut.conf', 'modules.d/89vauban-live/module-setup.sh', 'config.yml',
+      'Dockerfile.base', 'Dockerfile.stages', 'stage.sh', 'play/controller.py', 'play/agent.py', 'dracut.conf', 'modules.d/89vauban-live/module-setup.sh', 'config.yml',
       'examples/ansible/pb_base.yml', 'examples/.gitlab-ci.yml', 'package.json', 'README.md']) {
       expect(files, file).toContain(file);
     }
