@@ -15,6 +15,7 @@
 # document a line; byte strings travel in base64:
 #   in:  {"op": "play", "host", "args", "env", "cwd"}: start a host's play
 #        {"op": "reply", "req", ...}: the host's agent's answer to a request
+#        {"op": "abort", "host"}: the host's container is gone, end its play
 #   out: {"op": "exec"|"put"|"fetch", "req", "host", ...}: for the host's agent
 #        {"op": "log", "host", "line"}: a line of the host's play
 #        {"op": "done", "host", "rc"}: the host's ansible-playbook exited
@@ -28,6 +29,7 @@ import os
 import runpy
 import selectors
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -237,6 +239,8 @@ class Controller:
         log_read, log_write = os.pipe()
         pid = os.fork()
         if pid == 0:
+            # A process group of its own: an abandoned play is ended with its workers.
+            os.setpgid(0, 0)
             os.close(log_read)
             os.dup2(log_write, 1)
             os.dup2(log_write, 2)
@@ -271,6 +275,14 @@ class Controller:
             message = json.loads(line.decode('utf-8'))
             if message['op'] == 'play':
                 self.start_play(message)
+            elif message['op'] == 'abort':
+                # The host's container is gone: its play can only wait for answers that never come.
+                for pid, host in self.children.items():
+                    if host == message['host']:
+                        try:
+                            os.killpg(pid, signal.SIGKILL)
+                        except OSError:
+                            pass
             elif message['op'] == 'reply':
                 connection = self.pending.pop(message['req'], None)
                 if connection is not None:

@@ -133,6 +133,11 @@ export class PlayController {
     }).finally(() => this.plays.delete(host));
   }
 
+  /** Ends the host's play (its container is gone: the answers it waits for will never come). */
+  abort(host: string): void {
+    if (this.plays.has(host)) this.session.write(`${JSON.stringify({ op: 'abort', host })}\n`);
+  }
+
   /** An answer of a host's agent to one of its play's requests. */
   reply(message: PlayMessage): void {
     this.session.write(`${JSON.stringify({ ...message, op: 'reply' })}\n`);

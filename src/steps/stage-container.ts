@@ -270,6 +270,11 @@ export class StageContainer {
     });
     await session.send(createReadStream(archive));
     const code = await session.exited;
+    // stage.sh ended while its play still ran (the agent or the container died): the play is ended too.
+    void controller?.then(
+      (one) => one.abort(hostname),
+      () => undefined,
+    );
     await playing;
     return code;
   }
