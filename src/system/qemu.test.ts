@@ -10,6 +10,9 @@ describe('qemu arguments of vauban boot', () => {
     expect(args[args.indexOf('-initrd') + 1]).toBe('/w/boot.ipxe');
     expect(args[args.indexOf('-device') + 1]).toBe('virtio-net-pci,netdev=net0,romfile=,mac=52:54:00:00:14:01');
     expect(args).not.toContain('-boot');
+    // No VGA, floppy, CD-ROM or parallel port; the serial console is the one given.
+    expect(args).toContain('-nodefaults');
+    expect(args[args.indexOf('-serial') + 1]).toBe('file:/w/serial.log');
     expect(args[args.indexOf('-netdev') + 1]).toBe('user,id=net0,net=10.0.2.0/24,host=10.0.2.2,dns=10.0.2.3,dhcpstart=10.0.2.15');
   });
 

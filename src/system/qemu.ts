@@ -62,6 +62,12 @@ export interface QemuResult {
 export function qemuArguments(options: QemuOptions): string[] {
   return [
     '-machine', 'pc',
+    // No default devices (VGA, floppy and CD-ROM drives, parallel port): nothing the boot needs, and each costs
+    // the guest under TCG: udev settles on their drivers before dracut brings the network up, and the root's
+    // udev loads bochs-drm, whose framebuffer console then draws every console line. Measured on the boot test's
+    // host: from initqueue start to the conffs request 5.2 s instead of 6.6 s, from the root's systemd to
+    // multi-user.target 7.3 s instead of 10.0 s, 46.1 s instead of 51.1 s in all (two boots each, interleaved).
+    '-nodefaults',
     '-accel', options.accelerator,
     // TCG: QEMU's own x86-64 baseline model, all Debian's amd64 needs. A guest shown
     // more (`max`: AVX2, XSAVE...) takes code paths TCG emulates slowly: the boot
