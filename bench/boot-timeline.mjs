@@ -32,11 +32,11 @@ const serialLog = path.resolve(option('--serial-log') ?? path.join(option('--dir
 
 /** What each milestone is, by the first serial line that matches it. */
 const MILESTONES = [
-  [/Linux version/, 'kernel runs (iPXE, its DHCP, kernel + initramfs downloaded, kernel unpacked)'],
+  [/Linux version/, 'kernel runs (iPXE, kernel + initramfs downloaded, kernel unpacked)'],
   [/Freeing initrd memory/, 'initramfs unpacked by the kernel'],
   [/Run \/init as init process/, 'initramfs: /init'],
   [/Starting .*dracut-cmdline\.service/, 'initramfs: cmdline hooks'],
-  [/Starting .*dracut-initqueue/, 'initramfs: initqueue (udev, DHCP)'],
+  [/Starting .*dracut-initqueue/, 'initramfs: initqueue (udev, network)'],
   [/vauban-live: the conffs \S+: sha256/, 'conffs downloaded and verified'],
   [/vauban-live: the rootfs .*: sha256/, 'rootfs.tgz downloaded and verified'],
   [/vauban-live: rootfs\.img mounted in place/, 'rootfs.img on a loop device'],

@@ -15,7 +15,7 @@ packages=(
   openssh-client openssh-server
   gpg gpg-agent
   docker-registry apache2-utils
-  qemu-system-x86 qemu-utils ipxe-qemu busybox
+  qemu-system-x86 qemu-utils ipxe busybox
   xorriso isolinux
   iproute2 curl ca-certificates sudo
   zsh fish

@@ -1,7 +1,7 @@
 // `vauban boot` (B5, B15): boots a built master with one host's conffs the way
 // a PXE server would: the artifacts published as a release of a local PXE
 // folder by the upload's own code (src/pxe/), served over HTTP on loopback,
-// QEMU booting through its iPXE ROM from a TFTP-served script that chains to
+// QEMU booting through iPXE (Debian's ipxe.lkrn) from a script that chains to
 // the generated entry of the host (by its MAC address when the inventory gives
 // one, else by name); then checks, from the serial console, that the host came
 // up as itself, with both downloads verified, the paths its stages deleted
@@ -22,7 +22,7 @@ import { DELETIONS_MEMBER } from '../steps/conffs-archive.js';
 import type { CleanupStack } from '../system/cleanup.js';
 import { startStaticServer } from '../system/http-server.js';
 import { readKernelVersion } from '../system/kernel-image.js';
-import { runQemu, type Accelerator } from '../system/qemu.js';
+import { QEMU_GUEST, ipxeQemuNetwork, runQemu, type Accelerator } from '../system/qemu.js';
 import { run, type RunOptions } from '../system/run.js';
 import { sha256File } from '../system/sha256-file.js';
 import { readVaultEntry } from '../vault.js';
@@ -143,11 +143,12 @@ export async function bootCheck(options: BootCheckOptions): Promise<BootCheckRes
   let started = Date.now();
   const server = await startStaticServer(serve, { onRequest: (line) => reporter.debug(`boot: +${((Date.now() - started) / 1000).toFixed(1)} s ${line}`) });
   options.cleanup.push('boot HTTP server', server.close);
-  const baseUrl = `http://10.0.2.2:${server.port}`;
-  const tftp = path.join(options.workDir, 'tftp');
-  mkdirSync(tftp);
+  const baseUrl = `http://${QEMU_GUEST.host}:${server.port}`;
   const mac = artifacts.byMac?.mac;
-  writeFileSync(path.join(tftp, 'boot.ipxe'), mac === undefined ? chainByName(baseUrl, options.host) : chainByMac(baseUrl));
+  // What an operator's DHCP-served script runs (chainByMac, chainByName), after the NIC is set up as QEMU's DHCP would.
+  const chain = (mac === undefined ? chainByName(baseUrl, options.host) : chainByMac(baseUrl)).split('\n');
+  const bootScript = path.join(options.workDir, 'boot.ipxe');
+  writeFileSync(bootScript, [chain[0], ...ipxeQemuNetwork(), ...chain.slice(1)].join('\n'));
   const entry = mac === undefined ? `boot/${entryMember(options.host)}` : byMacEntry(mac);
 
   let secondsToChecks: number | undefined;
@@ -165,7 +166,7 @@ export async function bootCheck(options: BootCheckOptions): Promise<BootCheckRes
   try {
     const qemu = await reporter.step(`boot: ${options.master} as ${options.host} from ${entry} under QEMU (${options.accelerator}, ${options.timeoutSeconds} s at most)`, () =>
       runQemu({
-        tftpDir: tftp,
+        bootScript,
         serialLog: options.serialLog,
         memoryMiB: options.memoryMiB,
         accelerator: options.accelerator,
