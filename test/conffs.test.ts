@@ -205,6 +205,33 @@ describe('a host\'s play in the shared controller (issue 11)', () => {
       expect((await readFromArchive(archive, './etc/vauban-connection-local')).toString(), host).toBe('yes\n');
     }
   }, 600_000);
+
+  it('a host whose container goes away mid-play fails at once, [KO] with the reason, and leaves nothing behind', async () => {
+    const started = Date.now();
+    let killed = '';
+    // The play's command runs in the host's container (the agent's child): seen there, then the container is removed.
+    const killer = (async () => {
+      while (Date.now() - started < 300_000) {
+        const names = (await sh('docker', ['ps', '--format', '{{.Names}}'])).split('\n').filter((name) => /^vauban-stage-.*-web01-/.test(name));
+        for (const name of names) {
+          const found = await bash('docker exec "$1" pgrep -f "^sleep 600" || true', { args: [name] });
+          if (found.trim() !== '') {
+            await sh('docker', ['rm', '-f', name]);
+            killed = name;
+            return;
+          }
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    })();
+    const run = await vauban(['-r', 'no', '-s', MASTER, '-n', MASTER, '-a', 'web01', '-i', 'no', '-u', 'no', 'pb_slow.yml']);
+    await killer;
+    expect(killed).not.toBe('');
+    expect(run.exitCode, tail(run)).not.toBe(0);
+    expect(run.output).toMatch(/\[KO\] web01/);
+    // Not the play's 600 s: ended when its container went away.
+    expect(Date.now() - started).toBeLessThan(240_000);
+  }, 400_000);
 });
 
 describe('failures and deletions', () => {
