@@ -192,9 +192,14 @@ describe('the same archives as before, and the Engine API only (issue 11)', () =
 
 describe('a host\'s play in the shared controller (issue 11)', () => {
   it('runs as the host\'s own play in its own container: play hosts, run_once, delegate_to localhost, facts, environment and settings from the hook, folder, connection: local', async () => {
+    // On a branch of its own: a play that reads ansible_play_hosts makes the whole inventory an input of every
+    // conffs of its branch (issue 12), which the other tests of the fixture's master branch must not see.
+    const workTree = path.join(work, 'ansible-work');
+    const playbook = fileURLToPath(new URL('./fixtures/semantics/pb_semantics.yml', import.meta.url));
+    await bash('git checkout -q -b semantics master && cp "$1" . && git add pb_semantics.yml && git -c user.name=t -c user.email=t@t.invalid commit -q -m semantics && git push -q "$2" semantics && git checkout -q master', { cwd: workTree, args: [playbook, repo.bare] });
     // An Ansible setting exported by the hook, per host: Ansible reads it where it is loaded.
     const hook = 'export ANSIBLE_NULL_REPRESENTATION="set by the hook for $VAUBAN_HOSTNAME"';
-    const run = await runVauban('vauban', ['-r', 'no', '-s', MASTER, '-n', MASTER, '-a', 'web01,web02', '-i', 'no', '-u', 'no', 'pb_semantics.yml'], { cwd, env: { ...env, HOOK_PRE_ANSIBLE: hook }, log });
+    const run = await runVauban('vauban', ['-r', 'no', '-s', MASTER, '-n', MASTER, '-a', 'web01,web02', '-b', 'semantics', '-i', 'no', '-u', 'no', 'pb_semantics.yml'], { cwd, env: { ...env, HOOK_PRE_ANSIBLE: hook }, log });
     expect(run.exitCode, tail(run)).toBe(0);
     for (const host of ['web01', 'web02']) {
       const archive = conffsArchives().get(host) as string;
