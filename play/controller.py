@@ -31,6 +31,7 @@ import selectors
 import shutil
 import signal
 import socket
+import struct
 import sys
 import tempfile
 
@@ -174,14 +175,15 @@ def ansible_settings(environment):
     return dict((key, value) for key, value in environment.items() if key.startswith(b'ANSIBLE_'))
 
 
-def run_play(local, script, play, loaded_with):
+def run_play(script, play, loaded_with):
     """In the child: the host's ansible-playbook, in this process, as it would run in the host's container."""
     from ansible.plugins.loader import connection_loader
     environment = dict((decode(key), decode(value)) for key, value in play['env'].items())
-    # Ansible read its settings from the environment when it was loaded, before this host's hook ran.
+    # Ansible read its settings from the environment when it was loaded: vauban gives each set of
+    # ANSIBLE_* settings its own controller, so a play with other settings is never run here.
     if ansible_settings(environment) != loaded_with:
         changed = sorted(set(ansible_settings(environment).items()) ^ set(loaded_with.items()))
-        sys.stderr.write('vauban: HOOK_PRE_ANSIBLE changed Ansible settings for this host only (%s): set them in ansible.cfg or in the environment of every host\n'
+        sys.stderr.write('vauban: this controller loaded Ansible with other settings than the play has (%s)\n'
                          % ', '.join(sorted(set(key.decode('utf-8', 'replace') for key, _ in changed))))
         os._exit(70)
     os.environ.clear()
@@ -211,9 +213,8 @@ def run_play(local, script, play, loaded_with):
 
 
 class Controller:
-    def __init__(self, local, script, socket_path, loaded_with):
+    def __init__(self, script, socket_path, loaded_with):
         self.loaded_with = loaded_with
-        self.local = local
         self.script = script
         self.selector = selectors.DefaultSelector()
         self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -251,7 +252,7 @@ class Controller:
             sys.stdin = open(0, 'r')
             sys.stdout = os.fdopen(1, 'w', buffering=1)
             sys.stderr = os.fdopen(2, 'w', buffering=1)
-            run_play(self.local, self.script, play, self.loaded_with)
+            run_play(self.script, play, self.loaded_with)
         os.close(log_write)
         self.children[pid] = play['host']
         self.logs_open.add(play['host'])
@@ -314,7 +315,6 @@ class Controller:
             self.send(message)
 
     def host_of(self, connection):
-        import struct
         credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize('3i'))
         pid = struct.unpack('3i', credentials)[0]
         # The worker is a child (or later descendant) of a host's ansible-playbook: walk up to it.
@@ -377,7 +377,7 @@ def main():
     folder = tempfile.mkdtemp(prefix='vauban-play-')
     socket_path = os.path.join(folder, 'channel')
     patch_local_connection(local, socket_path)
-    controller = Controller(local, script, socket_path, loaded_with)
+    controller = Controller(script, socket_path, loaded_with)
     # What was loaded stays shared with the children: not copied by the garbage collector's touch.
     gc.collect()
     if hasattr(gc, 'freeze'):

@@ -1,7 +1,7 @@
 // Docker containers through the Engine API only (no path into the engine's
 // storage), so the same calls work against a remote DOCKER_HOST.
 import { randomBytes } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { VaubanError } from '../../errors.js';
 import type { DockerClient } from './client.js';
@@ -73,37 +73,41 @@ export interface ExecOptions {
   signal?: AbortSignal;
 }
 
-/** Runs a command in a running container; resolves with its exit code. */
-export async function execInContainer(docker: DockerClient, container: Dockerode.Container, options: ExecOptions): Promise<number> {
-  const { PassThrough } = await import('node:stream');
+/** A started exec: its hijacked stream, and its stdout and stderr demultiplexed. */
+interface StartedExec {
+  exec: Dockerode.Exec;
+  stream: NodeJS.ReadWriteStream & Readable;
+  stdout: PassThrough;
+  stderr: PassThrough;
+}
+
+async function startExec(docker: DockerClient, container: Dockerode.Container, options: { cmd: string[]; env?: Record<string, string>; workingDir?: string; stdin: boolean }): Promise<StartedExec> {
   const exec = await container.exec({
     Cmd: options.cmd,
     Env: Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`),
-    AttachStdin: options.stdin !== undefined,
+    ...(options.workingDir === undefined ? {} : { WorkingDir: options.workingDir }),
+    AttachStdin: options.stdin,
     AttachStdout: true,
     AttachStderr: true,
     Tty: false,
   });
-  const stream = (await exec.start({ hijack: true, stdin: options.stdin !== undefined })) as unknown as NodeJS.ReadWriteStream & Readable;
+  const stream = (await exec.start({ hijack: true, stdin: options.stdin })) as unknown as NodeJS.ReadWriteStream & Readable;
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   docker.modem.demuxStream(stream, stdout, stderr);
-  const consumers: Promise<void>[] = [];
-  const lines = (source: Readable): Promise<void> => readLines(source, options.onLine ?? (() => undefined));
-  consumers.push(options.onStdout ? options.onStdout(stdout) : lines(stdout));
-  consumers.push(lines(stderr));
-  // Half-close: the command sees the end of its input while its output still flows.
-  if (typeof options.stdin === 'string' || Buffer.isBuffer(options.stdin)) {
-    (stream as unknown as { end: (data: string | Buffer) => void }).end(options.stdin);
-  } else if (options.stdin !== undefined) {
-    const input = options.stdin;
-    input.once('error', (error) => stream.destroy(error));
-    input.pipe(stream as unknown as NodeJS.WritableStream);
-  }
+  return { exec, stream, stdout, stderr };
+}
+
+/**
+ * Waits until the exec's stream ends and `consumers` have read its output (an
+ * abort of `signal` cuts it), then resolves with the command's exit code.
+ */
+async function exitCodeOf(container: Dockerode.Container, started: StartedExec, consumers: Promise<void>[], what: string, signal?: AbortSignal): Promise<number> {
+  const { exec, stream, stdout, stderr } = started;
   const onAbort = (): void => {
     stream.destroy(new VaubanError('interrupted', { exitCode: 130 }));
   };
-  options.signal?.addEventListener('abort', onAbort, { once: true });
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
     await new Promise<void>((resolve, reject) => {
       stream.on('end', resolve);
@@ -114,7 +118,7 @@ export async function execInContainer(docker: DockerClient, container: Dockerode
     stderr.end();
     await Promise.all(consumers);
   } finally {
-    options.signal?.removeEventListener('abort', onAbort);
+    signal?.removeEventListener('abort', onAbort);
     // The hijacked connection is ours to close: left half-open, it would keep the process alive.
     stream.destroy();
   }
@@ -124,7 +128,24 @@ export async function execInContainer(docker: DockerClient, container: Dockerode
     if (!info.Running && info.ExitCode !== null) return info.ExitCode;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  throw new VaubanError(`${options.cmd.join(' ')} in container ${container.id.slice(0, 12)}: no exit code`);
+  throw new VaubanError(`${what} in container ${container.id.slice(0, 12)}: no exit code`);
+}
+
+/** Runs a command in a running container; resolves with its exit code. */
+export async function execInContainer(docker: DockerClient, container: Dockerode.Container, options: ExecOptions): Promise<number> {
+  const started = await startExec(docker, container, { cmd: options.cmd, env: options.env, stdin: options.stdin !== undefined });
+  const { stream, stdout, stderr } = started;
+  const lines = (source: Readable): Promise<void> => readLines(source, options.onLine ?? (() => undefined));
+  const consumers = [options.onStdout ? options.onStdout(stdout) : lines(stdout), lines(stderr)];
+  // Half-close: the command sees the end of its input while its output still flows.
+  if (typeof options.stdin === 'string' || Buffer.isBuffer(options.stdin)) {
+    (stream as unknown as { end: (data: string | Buffer) => void }).end(options.stdin);
+  } else if (options.stdin !== undefined) {
+    const input = options.stdin;
+    input.once('error', (error) => stream.destroy(error));
+    input.pipe(stream as unknown as NodeJS.WritableStream);
+  }
+  return exitCodeOf(container, started, consumers, options.cmd.join(' '), options.signal);
 }
 
 export interface ExecSessionOptions {
@@ -152,49 +173,12 @@ export interface ExecSession {
 
 /** Starts a command in a running container with its standard input and output kept open: a dialogue. */
 export async function openExecSession(docker: DockerClient, container: Dockerode.Container, options: ExecSessionOptions): Promise<ExecSession> {
-  const { PassThrough } = await import('node:stream');
-  const exec = await container.exec({
-    Cmd: options.cmd,
-    Env: Object.entries(options.env ?? {}).map(([key, value]) => `${key}=${value}`),
-    ...(options.workingDir === undefined ? {} : { WorkingDir: options.workingDir }),
-    AttachStdin: true,
-    AttachStdout: true,
-    AttachStderr: true,
-    Tty: false,
-  });
-  const stream = (await exec.start({ hijack: true, stdin: true })) as unknown as NodeJS.ReadWriteStream & Readable;
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  docker.modem.demuxStream(stream, stdout, stderr);
-  const consumers = [readLines(stdout, options.onStdoutLine), readLines(stderr, options.onStderrLine)];
-  const onAbort = (): void => {
-    stream.destroy(new VaubanError('interrupted', { exitCode: 130 }));
-  };
-  options.signal?.addEventListener('abort', onAbort, { once: true });
-  const writable = stream as unknown as NodeJS.WritableStream & { end: () => void };
-  const exited = (async () => {
-    try {
-      await new Promise<void>((resolve, reject) => {
-        stream.on('end', resolve);
-        stream.on('close', resolve);
-        stream.on('error', reject);
-      });
-      stdout.end();
-      stderr.end();
-      await Promise.all(consumers);
-    } finally {
-      options.signal?.removeEventListener('abort', onAbort);
-      stream.destroy();
-    }
-    for (let attempt = 0; attempt < 100; attempt++) {
-      const info = await exec.inspect();
-      if (!info.Running && info.ExitCode !== null) return info.ExitCode;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    throw new VaubanError(`${options.cmd[0] ?? 'command'} in container ${container.id.slice(0, 12)}: no exit code`);
-  })();
+  const started = await startExec(docker, container, { cmd: options.cmd, env: options.env, workingDir: options.workingDir, stdin: true });
+  const consumers = [readLines(started.stdout, options.onStdoutLine), readLines(started.stderr, options.onStderrLine)];
+  const exited = exitCodeOf(container, started, consumers, options.cmd[0] ?? 'command', options.signal);
   // Read by whoever awaits it; never an unhandled rejection meanwhile.
   exited.catch(() => undefined);
+  const writable = started.stream as unknown as NodeJS.WritableStream & { end: () => void };
   return {
     write: (data) => {
       writable.write(data);
