@@ -14,11 +14,14 @@
 # vauban talks to this process over its standard input and output, one JSON
 # document a line; byte strings travel in base64:
 #   in:  {"op": "play", "host", "args", "env", "cwd"}: start a host's play
+#        {"op": "run", "id", "command", "args"}: run one of Ansible's commands
+#            (ansible, ansible-inventory) here, as is, its output captured
 #        {"op": "reply", "req", ...}: the host's agent's answer to a request
 #        {"op": "abort", "host"}: the host's container is gone, end its play
 #   out: {"op": "exec"|"put"|"fetch", "req", "host", ...}: for the host's agent
 #        {"op": "log", "host", "line"}: a line of the host's play
 #        {"op": "done", "host", "rc"}: the host's ansible-playbook exited
+#        {"op": "ran", "id", "rc", "stdout", "stderr"}: the command of "run" exited
 #        {"op": "ready"} once, when Ansible is loaded
 # The end of its input: the plays still running are waited for, then it exits.
 # Python 3.5+ (Debian 9 onwards): no f-strings.
@@ -44,10 +47,10 @@ def decode(text):
     return base64.b64decode(text) if text is not None else None
 
 
-def ansible_playbook_path():
-    found = shutil.which('ansible-playbook')
+def ansible_command_path(name):
+    found = shutil.which(name)
     if found is None:
-        raise SystemExit('vauban: ansible-playbook is not installed in the source image')
+        raise SystemExit('vauban: %s is not installed in the source image' % name)
     return found
 
 
@@ -55,7 +58,7 @@ def load_ansible():
     """Imports what every play needs, before any fork: each child then starts warm."""
     import ansible.constants  # noqa: F401  (reads ansible.cfg from the working directory, as ansible-playbook does)
     import ansible.plugins.connection.local as local
-    for name in ('ansible.cli.playbook', 'ansible.executor.playbook_executor', 'ansible.executor.task_queue_manager',
+    for name in ('ansible.cli.playbook', 'ansible.cli.adhoc', 'ansible.cli.inventory', 'ansible.executor.playbook_executor', 'ansible.executor.task_queue_manager',
                  'ansible.executor.task_executor', 'ansible.executor.process.worker', 'ansible.executor.module_common',
                  'ansible.plugins.strategy.linear', 'ansible.plugins.action.normal', 'ansible.plugins.action.template',
                  'ansible.plugins.callback.default', 'ansible.plugins.shell.sh', 'ansible.inventory.manager',
@@ -212,6 +215,28 @@ def run_play(script, play, loaded_with):
     os._exit(code)
 
 
+def run_command(script, args, stdout_path, stderr_path):
+    """In the child: one of Ansible's commands (the host resolution's), its output into files."""
+    for fd, target in ((1, stdout_path), (2, stderr_path)):
+        opened = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(opened, fd)
+        os.close(opened)
+    sys.stdout = os.fdopen(1, 'w')
+    sys.stderr = os.fdopen(2, 'w')
+    sys.argv = [script] + args
+    try:
+        runpy.run_path(script, run_name='__main__')
+        code = 0
+    except SystemExit as exit:
+        code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
+    except BaseException as error:  # noqa: B902 (the child reports everything, then ends)
+        sys.stderr.write('vauban: %s failed: %r\n' % (os.path.basename(script), error))
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 class Controller:
     def __init__(self, script, socket_path, loaded_with):
         self.loaded_with = loaded_with
@@ -225,6 +250,8 @@ class Controller:
         self.selector.register(self.input, selectors.EVENT_READ, ('input', None))
         self.output = sys.stdout.buffer
         self.children = {}  # pid -> host
+        self.commands = {}  # pid -> (id, stdout file, stderr file) of a "run"
+        self.folder = os.path.dirname(socket_path)
         self.exited = {}  # host -> exit status, until its output is read to the end
         self.logs_open = set()  # hosts whose output is still being read
         self.pending = {}  # request number -> connection (socket)
@@ -259,6 +286,35 @@ class Controller:
         reader = os.fdopen(log_read, 'rb', buffering=0)
         self.selector.register(reader, selectors.EVENT_READ, ('log', play['host']))
 
+    def start_command(self, message):
+        # Only Ansible's own commands: a name, never a path.
+        if message['command'] not in ('ansible', 'ansible-inventory'):
+            self.send({'op': 'ran', 'id': message['id'], 'rc': 127, 'stdout': '', 'stderr': encode(b'vauban: not a command the controller runs')})
+            return
+        script = ansible_command_path(message['command'])
+        stdout_path = os.path.join(self.folder, 'run-%d.out' % message['id'])
+        stderr_path = os.path.join(self.folder, 'run-%d.err' % message['id'])
+        pid = os.fork()
+        if pid == 0:
+            os.setpgid(0, 0)
+            devnull = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(devnull, 0)
+            os.close(devnull)
+            run_command(script, message['args'], stdout_path, stderr_path)
+        self.commands[pid] = (message['id'], stdout_path, stderr_path)
+
+    def command_ended(self, pid, code):
+        command_id, stdout_path, stderr_path = self.commands.pop(pid)
+        output = []
+        for name in (stdout_path, stderr_path):
+            try:
+                with open(name, 'rb') as stream:
+                    output.append(stream.read())
+                os.unlink(name)
+            except OSError:
+                output.append(b'')
+        self.send({'op': 'ran', 'id': command_id, 'rc': code, 'stdout': encode(output[0]), 'stderr': encode(output[1])})
+
     def lines(self, key, data):
         """Whole lines of what `key` sent so far."""
         pending = self.buffers.get(key, b'') + data
@@ -276,6 +332,8 @@ class Controller:
             message = json.loads(line.decode('utf-8'))
             if message['op'] == 'play':
                 self.start_play(message)
+            elif message['op'] == 'run':
+                self.start_command(message)
             elif message['op'] == 'abort':
                 # The host's container is gone: its play can only wait for answers that never come.
                 for pid, host in self.children.items():
@@ -341,13 +399,17 @@ class Controller:
             self.send({'op': 'log', 'host': host, 'line': line.decode('utf-8', 'replace')})
 
     def reap(self):
-        while self.children:
+        while self.children or self.commands:
             pid, status = os.waitpid(-1, os.WNOHANG)
             if pid == 0:
                 return
+            code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+            if pid in self.commands:
+                self.command_ended(pid, code)
+                continue
             host = self.children.pop(pid, None)
             if host is not None:
-                self.exited[host] = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+                self.exited[host] = code
                 self.finish(host)
 
     def finish(self, host):
@@ -356,7 +418,7 @@ class Controller:
             self.send({'op': 'done', 'host': host, 'rc': self.exited.pop(host)})
 
     def serve(self):
-        while self.input_open or self.children or self.exited:
+        while self.input_open or self.children or self.exited or self.commands:
             for key, _ in self.selector.select(timeout=0.05):
                 kind, detail = key.data
                 if kind == 'input':
@@ -371,7 +433,7 @@ class Controller:
 
 
 def main():
-    script = ansible_playbook_path()
+    script = ansible_command_path('ansible-playbook')
     loaded_with = ansible_settings(dict(os.environb))
     local = load_ansible()
     folder = tempfile.mkdtemp(prefix='vauban-play-')

@@ -9,12 +9,23 @@ import { buildRootfs } from './steps/build-rootfs.js';
 import { chrootDracut, findCachedKernel } from './steps/chroot-dracut.js';
 import { findCachedRawBase, importIso } from './steps/import-iso.js';
 import { mountIso } from './steps/mount-iso.js';
+import { PlayControllers } from './steps/play-controller.js';
 import { preflight } from './steps/preflight.js';
 import { resolveHosts } from './steps/resolve-hosts.js';
 import { upload } from './steps/upload.js';
 
 export async function runPipeline(ctx: Context): Promise<void> {
-  const checked = await preflight(ctx);
+  // The Ansible controllers of the conffs hosts (issue 11): the host resolution opens the first.
+  const controllers = new PlayControllers(ctx);
+  try {
+    await buildAll(ctx, controllers);
+  } finally {
+    await controllers.closeAll();
+  }
+}
+
+async function buildAll(ctx: Context, controllers: PlayControllers): Promise<void> {
+  const checked = await preflight(ctx, controllers);
   // A raw-iso of the same base, still fresh, spares the mount when no kernel is to be built from it (issue 12).
   // Likewise a kernel and initramfs of the same base (issue 12): with both, the base is not mounted at all.
   const cachedBase = await findCachedRawBase(ctx);
@@ -30,13 +41,13 @@ export async function runPipeline(ctx: Context): Promise<void> {
   const prefix = imported?.prefix ?? (sourceImage === undefined ? undefined : prefixOfSourceImage(sourceImage));
   if (imported !== undefined) ctx.learn({ osName: imported.prefix });
   // From a base file, the hosts are known once its image exists, before any stage is built.
-  const hosts = checked.hosts ?? (ctx.runs('build_conffs') && imported !== undefined ? await ctx.reporter.step(`hosts: '${ctx.options.ansibleHost ?? ''}' in ${imported.image}`, () => resolveHosts(ctx, imported.image)) : undefined);
+  const hosts = checked.hosts ?? (ctx.runs('build_conffs') && imported !== undefined ? await ctx.reporter.step(`hosts: '${ctx.options.ansibleHost ?? ''}' in ${imported.image}`, () => resolveHosts(ctx, imported.image, controllers)) : undefined);
   if (hosts !== undefined) ctx.learn({ hosts: hosts.hosts });
   const master = await applyStages(ctx, source, prefix);
   const rootfs = await buildRootfs(ctx, master);
   if (rootfs?.kernelVersion !== undefined) ctx.learn({ rootfsKernelVersion: rootfs.kernelVersion });
   // The conffs of the run are built on the same source as the master (A2).
-  const conffs = await buildConffs(ctx, { source, prefix, hosts: hosts?.hosts, macs: hosts?.macs, vars: hosts?.vars, inventory: hosts?.inventory });
+  const conffs = await buildConffs(ctx, { source, prefix, hosts: hosts?.hosts, macs: hosts?.macs, vars: hosts?.vars, inventory: hosts?.inventory }, controllers);
   if (ctx.registry.enabled) await ctx.reporter.step('registry: pushes', () => ctx.registry.flush());
   await upload(ctx, { kernel, rootfs, conffs });
   // The uploaded rootfs' image is the one `deployed` points to (A10).

@@ -191,7 +191,7 @@ describe('the same archives as before, and the Engine API only (issue 11)', () =
 });
 
 describe('a host\'s play in the shared controller (issue 11)', () => {
-  it('runs as the host\'s own play in its own container: play hosts, run_once, delegate_to localhost, facts, environment and settings from the hook, folder, connection: local', async () => {
+  it('runs as the host\'s own play in its own container: play hosts, run_once, delegate_to localhost, facts, environment and settings from the hook, folder, connection: local, modules forked from the agent or run the usual way', async () => {
     // On a branch of its own: a play that reads ansible_play_hosts makes the whole inventory an input of every
     // conffs of its branch (issue 12), which the other tests of the fixture's master branch must not see.
     const workTree = path.join(work, 'ansible-work');
@@ -208,6 +208,9 @@ describe('a host\'s play in the shared controller (issue 11)', () => {
       expect((await readFromArchive(archive, './etc/vauban-delegated')).toString(), host).toBe(`${host}\n`);
       expect((await readFromArchive(archive, './etc/vauban-cwd')).toString(), host).toBe('yes\n');
       expect((await readFromArchive(archive, './etc/vauban-connection-local')).toString(), host).toBe('yes\n');
+      // The module's parent process: the agent, forked; or Python started on the module's file.
+      expect((await readFromArchive(archive, './etc/vauban-module-forked')).toString(), host).toMatch(/\/tmp\/vauban-play-env \/tmp\/vauban-play-args /);
+      expect((await readFromArchive(archive, './etc/vauban-module-usual')).toString(), host).toMatch(/^set by the task \/usr\/bin\/python3 \/root\/\.ansible\/tmp\/\S+\/AnsiballZ_command\.py $/);
     }
   }, 600_000);
 

@@ -124,6 +124,7 @@ async function predictConffsHosts(input: DryRunInput, source: string): Promise<C
   const { createWorkDir } = await import('../system/work-dir.js');
   const { emptyReport } = await import('../run-report.js');
   const { resolveHosts } = await import('../steps/resolve-hosts.js');
+  const { PlayControllers } = await import('../steps/play-controller.js');
   const { conffsHost, decideConffs } = await import('../steps/conffs-decision.js');
   let lookup: ConffsLookup = { entries: [] };
   const outcome = await runLifecycle({
@@ -142,8 +143,9 @@ async function predictConffsHosts(input: DryRunInput, source: string): Promise<C
         installDir: input.installDir,
         workDir: createWorkDir(input.settings.values.VAUBAN_WORK_DIR ?? '/var/tmp', cleanup),
       });
+      const controllers = new PlayControllers(ctx);
       try {
-        const resolved = await resolveHosts(ctx, source);
+        const resolved = await resolveHosts(ctx, source, controllers);
         const entries: PredictedEntry[] = [];
         for (const host of resolved.hosts) {
           const { decision } = await decideConffs(ctx, conffsHost(resolved, host, source));
@@ -154,6 +156,8 @@ async function predictConffsHosts(input: DryRunInput, source: string): Promise<C
         if (signal.aborted) throw error;
         const line = (error as Error).message.split('\n')[0] ?? '';
         lookup = error instanceof VaubanError ? { entries: [], problem: line } : { entries: [], unknown: line };
+      } finally {
+        await controllers.closeAll();
       }
       return 0;
     },

@@ -8,8 +8,6 @@ import { copyFileSync, linkSync, mkdirSync, renameSync, writeFileSync } from 'no
 import path from 'node:path';
 import { recordFileOf, writeArtifactRecord } from '../cache/artifact-record.js';
 import { imageId } from '../cache/image-cache.js';
-import { sha256Hex } from '../cache/inputs.js';
-import type { Commit } from '../ansible-repo.js';
 import type { Context } from '../context.js';
 import { VaubanError, throwIfAborted } from '../errors.js';
 import type { HostResult } from '../run-report.js';
@@ -21,8 +19,8 @@ import { openLogFile, type LogFile } from '../system/log-file.js';
 import { conffsHost, conffsParts, decideConffs, type ConffsHost } from './conffs-decision.js';
 import { DELETIONS_MEMBER, RESERVED_FOLDER, listableDeletions, packConffs, sshdKeysTar } from './conffs-archive.js';
 import { imageExists } from '../system/docker/images.js';
-import { PlayController, controllerEnv, helloEnv, type PlayHello } from './play-controller.js';
-import { StageContainer, stageEnv } from './stage-container.js';
+import { controllerEnv, helloEnv, type PlayControllers, type PlayHello } from './play-controller.js';
+import { StageContainer } from './stage-container.js';
 import type { ConffsArtifact } from './types.js';
 
 /** Left out of every conffs (A6): not even walked when the changes are read. */
@@ -67,7 +65,7 @@ export interface ConffsInput {
   inventory?: string;
 }
 
-export async function buildConffs(ctx: Context, input: ConffsInput): Promise<ConffsArtifact[] | undefined> {
+export async function buildConffs(ctx: Context, input: ConffsInput, controllers: PlayControllers): Promise<ConffsArtifact[] | undefined> {
   const { source, prefix, hosts } = input;
   if (!ctx.runs('build_conffs') || source === undefined || prefix === undefined || hosts === undefined) return undefined;
   ctx.reporter.info(`building conffs for ${hosts.length} host(s): ${hosts.join(' ')}`);
@@ -77,17 +75,6 @@ export async function buildConffs(ctx: Context, input: ConffsInput): Promise<Con
   const artifacts: ConffsArtifact[] = [];
   const counts = { done: 0, failed: 0, running: 0 };
 
-  // One Ansible controller per source image, branch commit and Ansible settings, shared by the hosts (issue 11).
-  const controllers = new Map<string, Promise<PlayController>>();
-  const controllerFor: ControllerFor = (image, branch, commit, env) => {
-    const key = `${image}:${commit.sha}:${sha256Hex(JSON.stringify(env))}`;
-    let controller = controllers.get(key);
-    if (controller === undefined) {
-      controller = PlayController.open(ctx, { image, branch, commit, env });
-      controllers.set(key, controller);
-    }
-    return controller;
-  };
   try {
     await ctx.reporter.step(`build_conffs: ${hosts.length} host(s), ${ctx.conffsParallel} at a time`, async (status) => {
       const show = () => status.update(`${counts.done} done, ${counts.failed} failed, ${counts.running} running, of ${hosts.length}`);
@@ -104,7 +91,7 @@ export async function buildConffs(ctx: Context, input: ConffsInput): Promise<Con
             ctx.report.hosts.push(result);
             const logStream = openLogFile(log, { secrets: ctx.settings.secrets });
             try {
-              const hostInput = { ...conffsHost(input, host, source), prefix, logStream, result, controllerFor };
+              const hostInput = { ...conffsHost(input, host, source), prefix, logStream, result, controllers };
               const artifact = (await reuseHostConffs(ctx, hostInput)) ?? (await buildHostConffs(ctx, hostInput));
               artifacts.push(artifact);
               result.ok = true;
@@ -128,7 +115,7 @@ export async function buildConffs(ctx: Context, input: ConffsInput): Promise<Con
       if (unexpected) throw unexpected.reason;
     });
   } finally {
-    for (const controller of controllers.values()) await controller.then((one) => one.close(), () => undefined);
+    await controllers.closeAll();
   }
   for (const host of ctx.report.hosts) {
     for (const deleted of host.deletions ?? []) ctx.reporter.info(`${host.host}: a stage deleted /${deleted}; the conffs lists it, the host removes it at boot`);
@@ -139,32 +126,26 @@ export async function buildConffs(ctx: Context, input: ConffsInput): Promise<Con
   return artifacts.sort((a, b) => a.host.localeCompare(b.host));
 }
 
-/** The shared controller of an image, a commit and Ansible settings (controllerEnv), opened the first time. */
-type ControllerFor = (image: string, branch: string, commit: Commit, env: Record<string, string>) => Promise<PlayController>;
-
 /**
  * Starts the controller the first stage's plays will most likely ask for (the
  * settings of stage.sh's environment and of the image's, as when no hook
  * exports any), as soon as a host is to be built (a run that reuses every
- * conffs starts none), while the hosts' containers boot: its Ansible is
- * loaded by the time the first host's play begins. A host whose settings
- * differ gets its own controller then.
+ * conffs starts none; the preflight's host resolution has often started it
+ * already), while the hosts' containers boot: its Ansible is loaded by the
+ * time the first host's play begins. A host whose settings differ gets its
+ * own controller then.
  */
-async function startFirstController(ctx: Context, source: string, controllerFor: ControllerFor): Promise<void> {
+async function startFirstController(ctx: Context, source: string, controllers: PlayControllers): Promise<void> {
   const first = ctx.options.stages[0];
   if (first === undefined) return;
-  const docker = await ctx.docker();
-  const image = await docker.getImage(source).inspect();
-  const imageEnv = Object.fromEntries((image.Config.Env ?? []).map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
-  const branch = first.branch ?? ctx.options.branch;
-  const commit = await ctx.ansible.commit(branch);
   // A failure here is the first host's to report, when it asks for this controller.
-  controllerFor(image.Id, branch, commit, controllerEnv({ ...imageEnv, ...stageEnv(ctx) })).catch(() => undefined);
+  await controllers.likely(source, first.branch ?? ctx.options.branch).catch(() => undefined);
 }
 
 interface HostInput extends ConffsHost {
   prefix: string;
-  controllerFor: ControllerFor;
+  /** The run's Ansible controllers (issue 11): one per source image, branch commit and Ansible settings, shared by the hosts. */
+  controllers: PlayControllers;
   logStream: LogFile;
   result: HostResult;
   /** Why the cache builds it, once decided. */
@@ -221,7 +202,7 @@ async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
     timing.push(`${what} ${((now - mark) / 1000).toFixed(2)} s`);
     mark = now;
   };
-  void ctx.once(`first-controller:${source}`, () => startFirstController(ctx, source, input.controllerFor)).catch(() => undefined);
+  void ctx.once(`first-controller:${source}`, () => startFirstController(ctx, source, input.controllers)).catch(() => undefined);
   const container = await StageContainer.open(ctx, { image: source, hostname: host, onLine: write, committed: false });
   try {
     // The tree when the work began, read in the first container of the source image only: its
@@ -234,7 +215,7 @@ async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
       const branch = stage.branch ?? ctx.options.branch;
       const commit = await ctx.ansible.commit(branch);
       write(`stage ${index + 1}/${ctx.options.stages.length}: ${stage.playbook} from branch ${branch} (${commit.sha.slice(0, 10)}) on ${source} as ${host}`);
-      const controllerOf = (hello: PlayHello) => input.controllerFor(container.imageId, branch, commit, controllerEnv(helloEnv(hello)));
+      const controllerOf = (hello: PlayHello) => input.controllers.of(container.imageId, branch, commit, controllerEnv(helloEnv(hello)));
       try {
         await container.applyStage({ stage, branch, commit, source, checkRequirements: false }, controllerOf);
       } catch (error) {

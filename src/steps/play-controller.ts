@@ -14,6 +14,8 @@ import type Dockerode from 'dockerode';
 import type { Commit } from '../ansible-repo.js';
 import type { Context } from '../context.js';
 import { VaubanError } from '../errors.js';
+import { sha256Hex } from '../cache/inputs.js';
+import { stageEnv } from './stage-container.js';
 import { openExecSession, putArchive, removeContainer, runContainerName, SLEEP_UNTIL_TERM, execCapture, type ExecSession } from '../system/docker/containers.js';
 
 /** A request of a host's play for its agent, or the agent's answer: JSON, byte strings in base64. */
@@ -53,8 +55,17 @@ interface HostPlay {
   done: (code: number) => void;
 }
 
+/** What one of Ansible's commands run by the controller printed, and its exit status. */
+export interface CommandOutput {
+  code: number;
+  stdout: Buffer;
+  stderr: Buffer;
+}
+
 export class PlayController {
   private readonly plays = new Map<string, HostPlay>();
+  private readonly commands = new Map<number, (output: CommandOutput) => void>();
+  private nextCommand = 0;
   private failure: Error | undefined;
 
   private constructor(
@@ -133,6 +144,20 @@ export class PlayController {
     }).finally(() => this.plays.delete(host));
   }
 
+  /**
+   * Runs `ansible` or `ansible-inventory` with `args` in the controller, as
+   * the branch's tree and the image's Ansible give them (forked from the
+   * loaded Ansible: no second start of Python and Ansible).
+   */
+  runCommand(command: 'ansible' | 'ansible-inventory', args: string[]): Promise<CommandOutput> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = ++this.nextCommand;
+    return new Promise<CommandOutput>((resolve) => {
+      this.commands.set(id, resolve);
+      this.session.write(`${JSON.stringify({ op: 'run', id, command, args })}\n`);
+    }).finally(() => this.commands.delete(id));
+  }
+
   /** Ends the host's play (its container is gone: the answers it waits for will never come). */
   abort(host: string): void {
     if (this.plays.has(host)) this.session.write(`${JSON.stringify({ op: 'abort', host })}\n`);
@@ -144,6 +169,11 @@ export class PlayController {
   }
 
   private fromController(message: PlayMessage): void {
+    if (message.op === 'ran') {
+      const decode = (value: unknown) => Buffer.from(typeof value === 'string' ? value : '', 'base64');
+      this.commands.get(Number(message.id))?.({ code: Number(message.rc), stdout: decode(message.stdout), stderr: decode(message.stderr) });
+      return;
+    }
     const host = typeof message.host === 'string' ? message.host : '';
     const play = this.plays.get(host);
     if (play === undefined) return;
@@ -162,6 +192,7 @@ export class PlayController {
       play.done(255);
       this.plays.delete(host);
     }
+    for (const done of this.commands.values()) done({ code: 255, stdout: Buffer.alloc(0), stderr: Buffer.from(`vauban: ${error.message}`) });
   }
 
   /** Lets the plays still running end, then removes the container. */
@@ -172,5 +203,48 @@ export class PlayController {
     const timeout = new Promise((resolve) => (timer = setTimeout(resolve, 10_000)));
     await Promise.race([this.session.exited.catch(() => undefined), timeout]).finally(() => clearTimeout(timer));
     await this.release();
+  }
+}
+
+/**
+ * The run's controllers: one per source image (by ID), branch commit and set
+ * of Ansible settings, opened on first use and shared from then on. The
+ * preflight's host resolution opens the first, while the run's other checks
+ * go on: the hosts' plays then find it loaded.
+ */
+export class PlayControllers {
+  private readonly opened = new Map<string, Promise<PlayController>>();
+
+  constructor(private readonly ctx: Context) {}
+
+  /** The controller of `image` (an image ID), `commit` of `branch` and `env` (controllerEnv). */
+  of(image: string, branch: string, commit: Commit, env: Record<string, string>): Promise<PlayController> {
+    const key = `${image}:${commit.sha}:${sha256Hex(JSON.stringify(env))}`;
+    let controller = this.opened.get(key);
+    if (controller === undefined) {
+      controller = PlayController.open(this.ctx, { image, branch, commit, env });
+      this.opened.set(key, controller);
+    }
+    return controller;
+  }
+
+  /**
+   * The controller a play of `image` (a name or an ID) on `branch` asks for
+   * when no hook exports Ansible settings: the image's environment and
+   * stage.sh's, as the host's container gives them.
+   */
+  async likely(image: string, branch: string): Promise<PlayController> {
+    const docker = await this.ctx.docker();
+    const inspected = await docker.getImage(image).inspect();
+    const imageEnv = Object.fromEntries((inspected.Config.Env ?? []).map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]));
+    const commit = await this.ctx.ansible.commit(branch);
+    return this.of(inspected.Id, branch, commit, controllerEnv({ ...imageEnv, ...stageEnv(this.ctx) }));
+  }
+
+  /** Closes every controller (their plays are over); one that failed to open is nobody's to close. */
+  async closeAll(): Promise<void> {
+    const opened = [...this.opened.values()];
+    this.opened.clear();
+    for (const controller of opened) await controller.then((one) => one.close(), () => undefined);
   }
 }

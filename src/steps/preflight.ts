@@ -12,6 +12,7 @@ import { sshRun } from '../system/ssh.js';
 import { readVaultEntry } from '../vault.js';
 import { checkStages } from './apply-stages.js';
 import { takeConffsBaseline } from './build-conffs.js';
+import type { PlayControllers } from './play-controller.js';
 import { resolveHosts, type ResolvedHosts } from './resolve-hosts.js';
 
 export interface Preflight {
@@ -23,7 +24,7 @@ export interface Preflight {
   hosts: ResolvedHosts | undefined;
 }
 
-export async function preflight(ctx: Context): Promise<Preflight> {
+export async function preflight(ctx: Context, controllers: PlayControllers): Promise<Preflight> {
   return ctx.reporter.step('preflight: stages, hosts, vault, registry, servers', async () => {
     if (ctx.runs('apply_stages') || ctx.runs('build_conffs') || ctx.runs('import_iso')) {
       // Every branch fetched (one after the other, in one mirror); no working copy: the playbooks are looked up in the commits.
@@ -38,7 +39,7 @@ export async function preflight(ctx: Context): Promise<Preflight> {
     // container, the others wait on gpg, the registry or the servers). A failure is reported in this order.
     const conffsOnSource = ctx.runs('build_conffs') && !ctx.runs('import_iso') && source !== undefined;
     const [hosts] = await allInOrder([
-      conffsOnSource ? resolveHosts(ctx, source) : Promise.resolve(undefined),
+      conffsOnSource ? resolveHosts(ctx, source, controllers) : Promise.resolve(undefined),
       // Not a check: work the hosts need that does not depend on which they are, done while Ansible lists them.
       conffsOnSource ? takeConffsBaseline(ctx, source) : Promise.resolve(),
       ctx.runs('build_rootfs') || ctx.runs('build_conffs') ? assertVaultPassphrase(ctx) : Promise.resolve(),
