@@ -201,14 +201,19 @@ def run_play(script, play, loaded_with):
         if not getattr(found, '_vauban', False):
             sys.stderr.write('vauban: the %s connection of this Ansible cannot be redirected to the host container\n' % name)
             os._exit(70)
-    sys.argv = [script] + [decode(arg).decode('utf-8', 'surrogateescape') for arg in play['args']]
+    exit_running(script, [decode(arg).decode('utf-8', 'surrogateescape') for arg in play['args']])
+
+
+def exit_running(script, args):
+    """In a child: Ansible's command `script` with `args`, as its own process would run it; then the child ends."""
+    sys.argv = [script] + args
     try:
         runpy.run_path(script, run_name='__main__')
         code = 0
     except SystemExit as exit:
         code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
     except BaseException as error:  # noqa: B902 (the child reports everything, then ends)
-        sys.stderr.write('vauban: ansible-playbook failed: %r\n' % (error,))
+        sys.stderr.write('vauban: %s failed: %r\n' % (os.path.basename(script), error))
         code = 1
     sys.stdout.flush()
     sys.stderr.flush()
@@ -223,18 +228,7 @@ def run_command(script, args, stdout_path, stderr_path):
         os.close(opened)
     sys.stdout = os.fdopen(1, 'w')
     sys.stderr = os.fdopen(2, 'w')
-    sys.argv = [script] + args
-    try:
-        runpy.run_path(script, run_name='__main__')
-        code = 0
-    except SystemExit as exit:
-        code = exit.code if isinstance(exit.code, int) else (0 if exit.code is None else 1)
-    except BaseException as error:  # noqa: B902 (the child reports everything, then ends)
-        sys.stderr.write('vauban: %s failed: %r\n' % (os.path.basename(script), error))
-        code = 1
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    exit_running(script, args)
 
 
 class Controller:

@@ -14,6 +14,7 @@
 //   <VAUBAN_LOG_DIR>/<prefix>-<host>-<time>          a host's conffs log
 //   vauban-boot-<master>-<host>.log                 `vauban boot`'s serial console
 //   .vauban/ansible.git                             the Ansible repository's branches, fetched into run after run
+//   .vauban/baselines/<key>.gz                      the tree conffs hosts' containers of an image start from
 //   .vauban/kept/<master>/<artifact>                each master's own rootfs.tgz, SBOM, kernel and
 //                                                   initramfs (hard links, with their records): the
 //                                                   files above are the last master's, as with vauban.sh
@@ -92,6 +93,8 @@ export function keptConffsFoldersOf(names: readonly string[], host: string): str
 export const KEPT_DIR = '.vauban/kept';
 /** The bare repository a run fetches the Ansible branches into: kept, so a run fetches only what is new. */
 export const KEPT_MIRROR = '.vauban/ansible.git';
+/** The trees conffs hosts' containers start from, per source image (src/conffs/kept-baselines.ts). */
+export const KEPT_BASELINES = '.vauban/baselines';
 
 /** Master `name`'s own copy of an artifact it wrote in the output folder (rootfs.tgz, sbom.cdx.json, vmlinuz, initramfs.img). */
 export function keptArtifact(name: string, artifact: string): string {

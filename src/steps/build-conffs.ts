@@ -11,7 +11,9 @@ import { imageId } from '../cache/image-cache.js';
 import type { Context } from '../context.js';
 import { VaubanError, throwIfAborted } from '../errors.js';
 import type { HostResult } from '../run-report.js';
-import { conffsArchive, conffsFolder, hostLogName, keptConffsFolder, macEntryIn } from '../local-layout.js';
+import { KEPT_BASELINES, conffsArchive, conffsFolder, hostLogName, keptConffsFolder, macEntryIn } from '../local-layout.js';
+import { keepBaseline, keptBaselineFile, readKeptBaseline } from '../conffs/kept-baselines.js';
+import type { Baseline } from '../conffs/tree-diff.js';
 import { macEntry } from '../pxe/ipxe-entry.js';
 import { sshdKeysFor } from '../sshd-keys.js';
 import { temporaryFileFor } from '../system/temporary-file.js';
@@ -20,7 +22,7 @@ import { conffsHost, conffsParts, decideConffs, type ConffsHost } from './conffs
 import { DELETIONS_MEMBER, RESERVED_FOLDER, listableDeletions, packConffs, sshdKeysTar } from './conffs-archive.js';
 import { imageExists } from '../system/docker/images.js';
 import { controllerEnv, helloEnv, type PlayControllers, type PlayHello } from './play-controller.js';
-import { StageContainer } from './stage-container.js';
+import { StageContainer, treeRecipe } from './stage-container.js';
 import type { ConffsArtifact } from './types.js';
 
 /** Left out of every conffs (A6): not even walked when the changes are read. */
@@ -28,6 +30,16 @@ const EXCLUDED = ['var/log', 'var/cache', 'root/ansible'];
 
 /** The key of the tree of an image's containers when their work begins: one per image and run. */
 const baselineKey = (imageId: string) => `conffs-baseline:${imageId}`;
+
+/** The tree of `imageId`'s containers as an earlier run kept it, else taken by `take` and kept. */
+async function keptOrTaken(ctx: Context, imageId: string, take: () => Promise<Baseline>): Promise<Baseline> {
+  const file = keptBaselineFile(ctx.output(KEPT_BASELINES), imageId, treeRecipe(EXCLUDED));
+  const kept = readKeptBaseline(file);
+  if (kept !== undefined) return kept;
+  const baseline = await take();
+  keepBaseline(file, baseline);
+  return baseline;
+}
 
 /**
  * Takes the tree every host's container of `image` starts from, in a
@@ -42,14 +54,17 @@ export async function takeConffsBaseline(ctx: Context, image: string): Promise<v
   // An image still to be pulled is the host resolution's business (and its error to give): no second pull.
   if (!(await imageExists(docker, image))) return;
   const id = await imageId(docker, image);
-  await ctx.once(baselineKey(id), async () => {
-    const container = await StageContainer.open(ctx, { image, hostname: 'vauban-baseline', onLine: (line) => ctx.reporter.debug(`  ${line}`), committed: false });
-    try {
-      return await container.tree(EXCLUDED);
-    } finally {
-      await container.close();
-    }
-  });
+  await ctx.once(baselineKey(id), () =>
+    keptOrTaken(ctx, id, async () => {
+      const container = await StageContainer.open(ctx, { image, hostname: 'vauban-baseline', onLine: (line) => ctx.reporter.debug(`  ${line}`), committed: false });
+      try {
+        return await container.tree(EXCLUDED);
+      } finally {
+        // The hosts need the tree, not the removal: it goes on meanwhile, and the run waits for it before it ends.
+        ctx.cleanup.background(`removal of the baseline container ${container.id.slice(0, 12)}`, container.close());
+      }
+    }),
+  );
 }
 
 export interface ConffsInput {
@@ -208,7 +223,15 @@ async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
     // The tree when the work began, read in the first container of the source image only: its
     // hosts' containers start from the same image and boot alike (a name made at boot that
     // differs between them is no file of the image: its loss or its gain changes no host).
-    const baseline = await ctx.once(baselineKey(container.imageId), () => container.tree(EXCLUDED));
+    // Taken meanwhile by the preflight, it is needed only once the stages are done; read here,
+    // it is read before this container's stages begin.
+    let listedHere = false;
+    const baseline = ctx.once(baselineKey(container.imageId), () => {
+      listedHere = true;
+      return keptOrTaken(ctx, container.imageId, () => container.tree(EXCLUDED));
+    });
+    baseline.catch(() => undefined);
+    if (listedHere) await baseline;
     lap('container up');
     for (const [index, stage] of ctx.options.stages.entries()) {
       throwIfAborted(ctx.signal);
@@ -225,7 +248,7 @@ async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
     }
     lap('stages');
     // The sshd keys go in with the listing of the changes, in one exec.
-    const changes = await container.changesSince(baseline, EXCLUDED, { dir: '/etc', tar: await sshdKeysTar(await sshdKeysFor(ctx, host)) });
+    const changes = await container.changesSince(await baseline, EXCLUDED, { dir: '/etc', tar: await sshdKeysTar(await sshdKeysFor(ctx, host)) });
     lap('sshd keys and changes');
     const excluded = [...EXCLUDED, ...container.bootNoise];
     const kept = (file: string) => !excluded.some((prefix) => file === prefix || file.startsWith(`${prefix}/`));
@@ -251,8 +274,8 @@ async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
     write(`conffs written: ${tarball} (${count} members)`);
     return { host, tarball, folder, ...(input.mac === undefined ? {} : { byMac: writeMacEntry(folder, host, input.mac) }) };
   } finally {
-    await container.close();
-    lap('container removed');
+    // Its removal goes on while the next host starts (the run waits for it before it ends).
+    ctx.cleanup.background(`removal of ${host}'s container ${container.id.slice(0, 12)}`, container.close());
     write(`timing: ${timing.join(', ')}`);
   }
 }

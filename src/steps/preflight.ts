@@ -38,10 +38,11 @@ export async function preflight(ctx: Context, controllers: PlayControllers): Pro
     // The checks do not depend on each other: they run at once (the host resolution is seconds of Ansible in a
     // container, the others wait on gpg, the registry or the servers). A failure is reported in this order.
     const conffsOnSource = ctx.runs('build_conffs') && !ctx.runs('import_iso') && source !== undefined;
+    // Not a check: work the hosts need that does not depend on which they are, begun while Ansible lists them;
+    // the hosts wait for it when they need it (and report its failure), the preflight does not.
+    if (conffsOnSource) ctx.cleanup.background('the conffs baseline', takeConffsBaseline(ctx, source).catch(() => undefined));
     const [hosts] = await allInOrder([
       conffsOnSource ? resolveHosts(ctx, source, controllers) : Promise.resolve(undefined),
-      // Not a check: work the hosts need that does not depend on which they are, done while Ansible lists them.
-      conffsOnSource ? takeConffsBaseline(ctx, source) : Promise.resolve(),
       ctx.runs('build_rootfs') || ctx.runs('build_conffs') ? assertVaultPassphrase(ctx) : Promise.resolve(),
       ctx.registry.enabled && (ctx.runs('import_iso') || ctx.runs('apply_stages') || ctx.runs('build_conffs')) ? ctx.registry.login() : Promise.resolve(),
       ctx.runs('upload') ? assertServersReachable(ctx) : Promise.resolve(),

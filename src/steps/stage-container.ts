@@ -86,6 +86,11 @@ const INIT = [
     SLEEP_UNTIL_TERM,
 ];
 
+/** What the tree of a container of an image depends on besides the image: its boot and the listing (kept baselines' key). */
+export function treeRecipe(skipped: readonly string[]): string {
+  return JSON.stringify([INIT, listTree(pruneExpression(skipped))]);
+}
+
 /** The stage's settings as stage.sh and its ansible-playbook see them (the controller's Ansible too). */
 export function stageEnv(ctx: Context): Record<string, string> {
   const settings = ctx.settings.values;

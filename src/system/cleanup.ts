@@ -22,6 +22,22 @@ export class CleanupStack {
     };
   }
 
+  /**
+   * Work already under way that the run must see finished before it ends (a
+   * removal left to run while the next work goes on): the unwind waits for
+   * it, and reports its failure as any release's.
+   */
+  background(label: string, work: Promise<void>): void {
+    const outcome = work.then(
+      () => undefined,
+      (error: unknown) => ({ error }),
+    );
+    this.push(label, async () => {
+      const failed = await outcome;
+      if (failed !== undefined) throw failed.error;
+    });
+  }
+
   get size(): number {
     return this.entries.length;
   }
