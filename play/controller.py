@@ -231,6 +231,35 @@ def run_command(script, args, stdout_path, stderr_path):
     exit_running(script, args)
 
 
+# The modules Ansible's own actions run (template, copy and fetch: stat, file, copy, slurp; facts: setup;
+# command and shell: command): packed for every play of the controller (Ansible's cache of packed
+# modules, which its children share), by a child while the first hosts' containers start.
+ACTIONS_MODULES = ('stat', 'file', 'copy', 'slurp', 'setup', 'command')
+
+
+def pack_actions_modules():
+    """In a child: packs ACTIONS_MODULES as a play would (the cache's content is the module's code and its module_utils only)."""
+    try:
+        from ansible import constants as C
+        from ansible.executor.module_common import modify_module
+        from ansible.parsing.dataloader import DataLoader
+        from ansible.plugins.loader import module_loader
+        from ansible.template import Templar
+        templar = Templar(loader=DataLoader())
+        for name in ACTIONS_MODULES:
+            found = module_loader.find_plugin_with_context(name)
+            if not found.resolved:
+                continue
+            try:
+                # The interpreter only names the packed module's first line, which the cache does not keep.
+                modify_module(name, found.plugin_resolved_path, {}, templar, task_vars={'ansible_python_interpreter': '/usr/bin/python3'},
+                              module_compression=C.DEFAULT_MODULE_COMPRESSION)
+            except Exception:  # noqa: B902 (a play packs it then, and reports what fails)
+                pass
+    finally:
+        os._exit(0)
+
+
 class Controller:
     def __init__(self, script, socket_path, loaded_with):
         self.loaded_with = loaded_with
@@ -245,6 +274,7 @@ class Controller:
         self.output = sys.stdout.buffer
         self.children = {}  # pid -> host
         self.commands = {}  # pid -> (id, stdout file, stderr file) of a "run"
+        self.helpers = set()  # pids of children of the controller's own (pack_actions_modules)
         self.folder = os.path.dirname(socket_path)
         self.exited = {}  # host -> exit status, until its output is read to the end
         self.logs_open = set()  # hosts whose output is still being read
@@ -279,6 +309,16 @@ class Controller:
         self.logs_open.add(play['host'])
         reader = os.fdopen(log_read, 'rb', buffering=0)
         self.selector.register(reader, selectors.EVENT_READ, ('log', play['host']))
+
+    def pack_actions_modules(self):
+        pid = os.fork()
+        if pid == 0:
+            os.setpgid(0, 0)
+            devnull = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(devnull, fd)
+            pack_actions_modules()
+        self.helpers.add(pid)
 
     def start_command(self, message):
         # Only Ansible's own commands: a name, never a path.
@@ -393,11 +433,14 @@ class Controller:
             self.send({'op': 'log', 'host': host, 'line': line.decode('utf-8', 'replace')})
 
     def reap(self):
-        while self.children or self.commands:
+        while self.children or self.commands or self.helpers:
             pid, status = os.waitpid(-1, os.WNOHANG)
             if pid == 0:
                 return
             code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+            if pid in self.helpers:
+                self.helpers.discard(pid)
+                continue
             if pid in self.commands:
                 self.command_ended(pid, code)
                 continue
@@ -439,6 +482,7 @@ def main():
     if hasattr(gc, 'freeze'):
         gc.freeze()
     controller.send({'op': 'ready'})
+    controller.pack_actions_modules()
     controller.serve()
 
 

@@ -15,7 +15,7 @@ import type { Commit } from '../ansible-repo.js';
 import type { Context } from '../context.js';
 import { VaubanError } from '../errors.js';
 import { sha256Hex } from '../cache/inputs.js';
-import { stageEnv } from './stage-container.js';
+import { imageInit, stageEnv } from './stage-container.js';
 import { openExecSession, putArchive, removeContainer, runContainerName, SLEEP_UNTIL_TERM, execCapture, type ExecSession } from '../system/docker/containers.js';
 
 /** A request of a host's play for its agent, or the agent's answer: JSON, byte strings in base64. */
@@ -78,7 +78,7 @@ export class PlayController {
    * Starts a controller in a container of `image` with the tree of `commit`'s
    * branch; `env`: its process' environment (controllerEnv).
    */
-  static async open(ctx: Context, input: { image: string; branch: string; commit: Commit; env: Record<string, string> }): Promise<PlayController> {
+  static async open(ctx: Context, input: { image: string; branch: string; commit: Commit; env: Record<string, string>; onLoading?: () => void }): Promise<PlayController> {
     const docker = await ctx.docker();
     const container = await docker.createContainer({
       Image: input.image,
@@ -93,6 +93,8 @@ export class PlayController {
     try {
       await putArchive(container, createReadStream(await ctx.ansible.archive(input.branch)), '/root');
       await container.start();
+      // What the hosts' containers of this image need to know of it before they start, read meanwhile.
+      imageInit(ctx, input.image, container).catch(() => undefined);
       // As stage.sh leaves it: the branch's tree exactly (what the image's copy has beyond it, gone).
       const cleaned = await execCapture(docker, container, { cmd: ['/bin/sh', '-c', 'git -C /root/ansible clean -ffdxq'], signal: ctx.signal });
       if (cleaned.code !== 0) throw new VaubanError(`cannot prepare the Ansible tree in the ${label}: ${cleaned.stderr.slice(-3).join('; ')}`);
@@ -116,6 +118,7 @@ export class PlayController {
         },
         signal: ctx.signal,
       });
+      input.onLoading?.();
       controller = new PlayController(session, release, label);
       const ended = session.exited.then((code) => {
         controller?.fail(new VaubanError(`the ${label} exited (status ${code}): ${stderr.slice(-5).join('; ')}`));
@@ -214,15 +217,23 @@ export class PlayController {
  */
 export class PlayControllers {
   private readonly opened = new Map<string, Promise<PlayController>>();
+  private loadingStarted: () => void = () => undefined;
+  private readonly loadingPromise = new Promise<void>((resolve) => (this.loadingStarted = resolve));
 
   constructor(private readonly ctx: Context) {}
+
+  /** Settles once a controller is loading Ansible (its container started), or failed to: this process then has time to spare. */
+  loading(): Promise<void> {
+    return this.loadingPromise;
+  }
 
   /** The controller of `image` (an image ID), `commit` of `branch` and `env` (controllerEnv). */
   of(image: string, branch: string, commit: Commit, env: Record<string, string>): Promise<PlayController> {
     const key = `${image}:${commit.sha}:${sha256Hex(JSON.stringify(env))}`;
     let controller = this.opened.get(key);
     if (controller === undefined) {
-      controller = PlayController.open(this.ctx, { image, branch, commit, env });
+      controller = PlayController.open(this.ctx, { image, branch, commit, env, onLoading: this.loadingStarted });
+      controller.catch(this.loadingStarted);
       this.opened.set(key, controller);
     }
     return controller;

@@ -41,15 +41,21 @@ export async function preflight(ctx: Context, controllers: PlayControllers): Pro
     // Not a check: work the hosts need that does not depend on which they are, begun while Ansible lists them;
     // the hosts wait for it when they need it (and report its failure), the preflight does not.
     if (conffsOnSource) ctx.cleanup.background('the conffs baseline', takeConffsBaseline(ctx, source).catch(() => undefined));
+    const resolving = conffsOnSource ? resolveHosts(ctx, source, controllers) : Promise.resolve(undefined);
+    // The vault's check is a few tenths of a second of this process' own CPU (its key derivation, in JavaScript):
+    // done while the hosts' controller loads Ansible, not while its container is being made and started.
+    const idle = conffsOnSource ? Promise.race([controllers.loading(), resolving.then(ignore, ignore)]) : Promise.resolve();
     const [hosts] = await allInOrder([
-      conffsOnSource ? resolveHosts(ctx, source, controllers) : Promise.resolve(undefined),
-      ctx.runs('build_rootfs') || ctx.runs('build_conffs') ? assertVaultPassphrase(ctx) : Promise.resolve(),
+      resolving,
+      ctx.runs('build_rootfs') || ctx.runs('build_conffs') ? idle.then(() => assertVaultPassphrase(ctx)) : Promise.resolve(),
       ctx.registry.enabled && (ctx.runs('import_iso') || ctx.runs('apply_stages') || ctx.runs('build_conffs')) ? ctx.registry.login() : Promise.resolve(),
       ctx.runs('upload') ? assertServersReachable(ctx) : Promise.resolve(),
     ] as const);
     return { hosts };
   });
 }
+
+const ignore = (): void => undefined;
 
 /** Waits for every check; the first failure in the list's order (not in time) is the one thrown. */
 async function allInOrder<T extends readonly unknown[]>(checks: { [K in keyof T]: Promise<T[K]> }): Promise<T> {

@@ -172,7 +172,7 @@ export class StageContainer {
     const release = ctx.cleanup.push(`container ${container.id.slice(0, 12)} (${input.hostname})`, () => removeContainer(docker, container.id));
     try {
       // Read once per image and run, from the first container made of it: every host of a conffs run shares them.
-      const init = await ctx.once(`stage-init:${source.Id}`, () => readImageInit(container));
+      const init = await imageInit(ctx, source.Id, container);
       const files: Array<{ name: string; content: string; mode?: number }> = [];
       // Docker bind-mounts /etc/hostname while the container runs: a committed layer gets the name only if the file is written before.
       if (input.committed) files.push({ name: 'hostname', content: `${input.hostname}\n` });
@@ -423,6 +423,21 @@ interface ImageInit {
    * restored before the container is kept.
    */
   machineIdMissing: boolean;
+}
+
+/**
+ * What a stage container of image `imageId` needs to know of it, read once per
+ * image and run in `container` (any container of that image whose /etc and
+ * /lib it has not changed: the first stage container, or the image's play
+ * controller while the preflight resolves the hosts).
+ */
+export async function imageInit(ctx: Context, imageId: string, container: Dockerode.Container): Promise<ImageInit> {
+  try {
+    return await ctx.once(`stage-init:${imageId}`, () => readImageInit(container));
+  } catch {
+    // The container first asked went away meanwhile: this one tells.
+    return readImageInit(container);
+  }
 }
 
 async function readImageInit(container: Dockerode.Container): Promise<ImageInit> {
