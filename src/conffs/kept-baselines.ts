@@ -5,9 +5,11 @@
 // skip the container that takes it (1.4 CPU-s of the first seconds of a run,
 // measured). A file that does not read back whole is taken anew.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzip, gzipSync } from 'node:zlib';
 import { baselineOf, type Baseline } from './tree-diff.js';
 
 /** How many kept baselines a project holds (the most recently used): one per master in use, a few masters. */
@@ -20,11 +22,14 @@ export function keptBaselineFile(folder: string, imageId: string, recipe: string
   return path.join(folder, `${key}.gz`);
 }
 
-/** The kept baseline, or undefined (none, or not whole). */
-export function readKeptBaseline(file: string): Baseline | undefined {
+/**
+ * The kept baseline, or undefined (none, or not whole). Read and unpacked off
+ * the main thread: the preflight reads it while it starts the hosts' controller.
+ */
+export async function readKeptBaseline(file: string): Promise<Baseline | undefined> {
   if (!existsSync(file)) return undefined;
   try {
-    const text = gunzipSync(readFileSync(file)).toString('utf8');
+    const text = (await promisify(gunzip)(await readFile(file))).toString('utf8');
     if (!text.startsWith(HEADER) || !text.endsWith('\0\n')) return undefined;
     const listing = text.slice(HEADER.length, -2);
     const paths = listing === '' ? [] : listing.split('\0');

@@ -34,7 +34,7 @@ const baselineKey = (imageId: string) => `conffs-baseline:${imageId}`;
 /** The tree of `imageId`'s containers as an earlier run kept it, else taken by `take` and kept. */
 async function keptOrTaken(ctx: Context, imageId: string, take: () => Promise<Baseline>): Promise<Baseline> {
   const file = keptBaselineFile(ctx.output(KEPT_BASELINES), imageId, treeRecipe(EXCLUDED));
-  const kept = readKeptBaseline(file);
+  const kept = await readKeptBaseline(file);
   if (kept !== undefined) return kept;
   const baseline = await take();
   keepBaseline(file, baseline);
