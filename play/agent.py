@@ -54,6 +54,8 @@ def resolve(path, cwd):
 # What Ansible runs for a module without pipelining: its interpreter, then the module's file.
 MODULE_COMMAND = re.compile(rb"^/bin/sh -c '(/[^ '\"$`\\]+) (/[^ '\"$`\\]+/AnsiballZ_[A-Za-z0-9_.]+\.py) && sleep 0'$")
 ZIPDATA = re.compile(rb'ZIPDATA = """([A-Za-z0-9+/=\s]*)"""')
+# The agent's answers to vauban (stage.sh's file descriptor 3).
+ANSWERS_FD = 3
 # The payload's own package stubs (they extend the package's path to the installed copy): not code of Ansible's.
 PAYLOAD_STUBS = ('ansible/__init__.py', 'ansible/module_utils/__init__.py')
 
@@ -118,13 +120,14 @@ class ModuleRunner:
                 os.dup2(child_in, 0)
                 os.dup2(child_out, 1)
                 os.dup2(child_err, 2)
-                # What Popen's close_fds does: the module inherits nothing of this process but its standard streams.
-                for fd in [int(name) for name in os.listdir('/proc/self/fd')]:
-                    if fd > 2:
-                        try:
-                            os.close(fd)
-                        except OSError:
-                            pass  # The listing's own descriptor, closed meanwhile.
+                # The agent's channel to vauban is no module's. What the imported library holds open
+                # stays (closing it under the library broke its own calls: EBADF, measured); Python opens
+                # its descriptors close-on-exec, so a command the module runs inherits none of them.
+                for fd in (child_in, child_out, child_err, to_child, from_out, from_err, ANSWERS_FD):
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
                 sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, 'r', closefd=False)))
                 sys.stdout = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, 'w', closefd=False)))
                 sys.stderr = io.TextIOWrapper(io.BufferedWriter(io.FileIO(2, 'w', closefd=False)), line_buffering=True, errors='backslashreplace')
@@ -219,7 +222,9 @@ def handle(message, environment, modules):
 def main():
     env_file, args_file, cwd = sys.argv[1:4]
     environment = dict(record.split(b'=', 1) for record in read_records(env_file) if b'=' in record)
-    answers = os.fdopen(3, 'wb')
+    # Never inherited by what the agent runs (stage.sh made it inheritable).
+    os.set_inheritable(ANSWERS_FD, False)
+    answers = os.fdopen(ANSWERS_FD, 'wb')
 
     def send(message):
         answers.write(json.dumps(message).encode('ascii') + b'\n')

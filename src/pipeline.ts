@@ -47,7 +47,7 @@ async function buildAll(ctx: Context, controllers: PlayControllers): Promise<voi
   const rootfs = await buildRootfs(ctx, master);
   if (rootfs?.kernelVersion !== undefined) ctx.learn({ rootfsKernelVersion: rootfs.kernelVersion });
   // The conffs of the run are built on the same source as the master (A2).
-  const conffs = await buildConffs(ctx, { source, prefix, hosts: hosts?.hosts, macs: hosts?.macs, vars: hosts?.vars, inventory: hosts?.inventory }, controllers);
+  const conffs = await buildConffs(ctx, { source, prefix, hosts: hosts?.hosts, macs: hosts?.macs, vars: hosts?.vars, inventory: hosts?.inventory, ahead: checked.ahead }, controllers);
   if (ctx.registry.enabled) await ctx.reporter.step('registry: pushes', () => ctx.registry.flush());
   await upload(ctx, { kernel, rootfs, conffs });
   // The uploaded rootfs' image is the one `deployed` points to (A10).

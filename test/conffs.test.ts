@@ -210,6 +210,7 @@ describe('a host\'s play in the shared controller (issue 11)', () => {
       expect((await readFromArchive(archive, './etc/vauban-connection-local')).toString(), host).toBe('yes\n');
       // The module's parent process: the agent, forked; or Python started on the module's file.
       expect((await readFromArchive(archive, './etc/vauban-module-forked')).toString(), host).toMatch(/\/tmp\/vauban-play-env \/tmp\/vauban-play-args /);
+      expect((await readFromArchive(archive, './etc/vauban-validated')).toString(), host).toBe('validated\n');
       expect((await readFromArchive(archive, './etc/vauban-module-usual')).toString(), host).toMatch(/^set by the task \/usr\/bin\/python3 \/root\/\.ansible\/tmp\/\S+\/AnsiballZ_command\.py $/);
     }
   }, 600_000);

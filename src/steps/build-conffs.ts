@@ -22,6 +22,7 @@ import { conffsHost, conffsParts, decideConffs, type ConffsHost } from './conffs
 import { DELETIONS_MEMBER, RESERVED_FOLDER, listableDeletions, packConffs, sshdKeysTar } from './conffs-archive.js';
 import { imageExists } from '../system/docker/images.js';
 import { controllerEnv, helloEnv, type PlayControllers, type PlayHello } from './play-controller.js';
+import type { HostContainersAhead } from './host-containers-ahead.js';
 import { StageContainer, treeRecipe } from './stage-container.js';
 import type { ConffsArtifact } from './types.js';
 
@@ -78,6 +79,8 @@ export interface ConffsInput {
   vars?: Map<string, string>;
   /** sha256 of the whole inventory: the input instead when the stages read other hosts (hostvars, groups...). */
   inventory?: string;
+  /** Hosts' containers started while the preflight resolved the hosts. */
+  ahead?: HostContainersAhead | undefined;
 }
 
 export async function buildConffs(ctx: Context, input: ConffsInput, controllers: PlayControllers): Promise<ConffsArtifact[] | undefined> {
@@ -106,7 +109,7 @@ export async function buildConffs(ctx: Context, input: ConffsInput, controllers:
             ctx.report.hosts.push(result);
             const logStream = openLogFile(log, { secrets: ctx.settings.secrets });
             try {
-              const hostInput = { ...conffsHost(input, host, source), prefix, logStream, result, controllers };
+              const hostInput = { ...conffsHost(input, host, source), prefix, logStream, result, controllers, ahead: input.ahead };
               const artifact = (await reuseHostConffs(ctx, hostInput)) ?? (await buildHostConffs(ctx, hostInput));
               artifacts.push(artifact);
               result.ok = true;
@@ -130,6 +133,7 @@ export async function buildConffs(ctx: Context, input: ConffsInput, controllers:
       if (unexpected) throw unexpected.reason;
     });
   } finally {
+    input.ahead?.discard();
     await controllers.closeAll();
   }
   for (const host of ctx.report.hosts) {
@@ -159,6 +163,7 @@ async function startFirstController(ctx: Context, source: string, controllers: P
 
 interface HostInput extends ConffsHost {
   prefix: string;
+  ahead?: HostContainersAhead | undefined;
   /** The run's Ansible controllers (issue 11): one per source image, branch commit and Ansible settings, shared by the hosts. */
   controllers: PlayControllers;
   logStream: LogFile;
@@ -218,7 +223,7 @@ async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
     mark = now;
   };
   void ctx.once(`first-controller:${source}`, () => startFirstController(ctx, source, input.controllers)).catch(() => undefined);
-  const container = await StageContainer.open(ctx, { image: source, hostname: host, onLine: write, committed: false });
+  const container = await (input.ahead?.take(host, write) ?? StageContainer.open(ctx, { image: source, hostname: host, onLine: write, committed: false }));
   try {
     // The tree when the work began, read in the first container of the source image only: its
     // hosts' containers start from the same image and boot alike (a name made at boot that

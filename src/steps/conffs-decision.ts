@@ -64,7 +64,7 @@ export async function conffsParts(ctx: Context, input: ConffsHost): Promise<Inpu
 }
 
 /** The newest conffs of this host kept by an earlier run (<time>-overlayfs-<host>/conffs-<host>.tgz). */
-function lastConffsOf(ctx: Context, host: string): string | undefined {
+export function lastConffsOf(ctx: Context, host: string): string | undefined {
   if (!existsSync(ctx.overlayfsDir)) return undefined;
   const newest = keptConffsFoldersOf(readdirSync(ctx.overlayfsDir), host).at(-1);
   return newest === undefined ? undefined : ctx.output(conffsArchiveIn(newest, host));

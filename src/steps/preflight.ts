@@ -12,6 +12,7 @@ import { sshRun } from '../system/ssh.js';
 import { readVaultEntry } from '../vault.js';
 import { checkStages } from './apply-stages.js';
 import { takeConffsBaseline } from './build-conffs.js';
+import { HostContainersAhead } from './host-containers-ahead.js';
 import type { PlayControllers } from './play-controller.js';
 import { resolveHosts, type ResolvedHosts } from './resolve-hosts.js';
 
@@ -22,6 +23,8 @@ export interface Preflight {
    * resolves them once its source image is imported.
    */
   hosts: ResolvedHosts | undefined;
+  /** The containers of the hosts -a names one by one, started while the hosts are resolved (issue 11). */
+  ahead: HostContainersAhead | undefined;
 }
 
 export async function preflight(ctx: Context, controllers: PlayControllers): Promise<Preflight> {
@@ -42,16 +45,18 @@ export async function preflight(ctx: Context, controllers: PlayControllers): Pro
     // the hosts wait for it when they need it (and report its failure), the preflight does not.
     if (conffsOnSource) ctx.cleanup.background('the conffs baseline', takeConffsBaseline(ctx, source).catch(() => undefined));
     const resolving = conffsOnSource ? resolveHosts(ctx, source, controllers) : Promise.resolve(undefined);
-    // The vault's check is a few tenths of a second of this process' own CPU (its key derivation, in JavaScript):
-    // done while the hosts' controller loads Ansible, not while its container is being made and started.
+    // Once the hosts' controller loads Ansible (its container made and started), this process and the engine
+    // have time to spare: the containers of the hosts -a lists start then, and the vault is checked (a few
+    // tenths of a second of this process' own CPU, its key derivation in JavaScript).
     const idle = conffsOnSource ? Promise.race([controllers.loading(), resolving.then(ignore, ignore)]) : Promise.resolve();
+    const ahead = conffsOnSource ? HostContainersAhead.start(ctx, source, ctx.options.ansibleHost ?? '', idle) : undefined;
     const [hosts] = await allInOrder([
       resolving,
       ctx.runs('build_rootfs') || ctx.runs('build_conffs') ? idle.then(() => assertVaultPassphrase(ctx)) : Promise.resolve(),
       ctx.registry.enabled && (ctx.runs('import_iso') || ctx.runs('apply_stages') || ctx.runs('build_conffs')) ? ctx.registry.login() : Promise.resolve(),
       ctx.runs('upload') ? assertServersReachable(ctx) : Promise.resolve(),
     ] as const);
-    return { hosts };
+    return { hosts, ahead };
   });
 }
 

@@ -1,15 +1,18 @@
 // The conffs hosts (A7, issue 13 item 4): the -a pattern resolved against the
 // branch's inventory by Ansible itself (groups, globs, `!` exclusions, comma
 // lists), in a container of the source image: the Ansible controller of the
-// hosts' plays (issue 11). The inventory can be a script or a plugin and
-// ansible.cfg can load any Python: that is the repository's code, so it runs
-// where the repository's playbooks run, never as root on the build host.
+// hosts' plays (issue 11), or a container of its own. The inventory can be a
+// script or a plugin and ansible.cfg can load any Python: that is the
+// repository's code, so it runs where the repository's playbooks run, never
+// as root on the build host.
+import { createReadStream } from 'node:fs';
 import { sha256Hex } from '../cache/inputs.js';
 import type { Context } from '../context.js';
 import { assertHostName } from '../conffs/host-names.js';
-import { VaubanError } from '../errors.js';
+import { VaubanError, throwIfAborted } from '../errors.js';
 import { normalizeMac } from '../pxe/layout.js';
-import type { CommandOutput, PlayControllers } from './play-controller.js';
+import { SLEEP_UNTIL_TERM, execCapture, putArchive, removeContainer, runContainerName } from '../system/docker/containers.js';
+import type { CommandOutput, PlayController, PlayControllers } from './play-controller.js';
 
 export interface ResolvedHosts {
   hosts: string[];
@@ -26,35 +29,80 @@ export interface ResolvedHosts {
  * ones, resolved inside `image` by the Ansible controller the hosts' plays
  * will use (the branch's tree exactly, in ANSIBLE_ROOT_DIR): `ansible
  * --list-hosts` for the hosts and `ansible-inventory --list` for their
- * variables, at once, forked from its loaded Ansible.
+ * variables, at once, forked from its loaded Ansible. An image whose python3
+ * cannot load a controller (no Python, an Ansible of its own virtual
+ * environment) has the two commands run as they are, in a container of its own.
  */
 export async function resolveHosts(ctx: Context, image: string, controllers: PlayControllers): Promise<ResolvedHosts> {
   const pattern = ctx.options.ansibleHost ?? '';
   if (!(await ctx.registry.ensureLocal(image))) {
     throw new VaubanError(`the source image ${image} does not exist (needed to resolve the hosts '${pattern}')`);
   }
-  const failure = (detail: string, cause?: unknown) =>
-    new VaubanError(`ansible could not resolve the host pattern '${pattern}' (branch ${ctx.options.branch}, in ${image}): ${detail}`, cause === undefined ? {} : { cause });
-  let listed: CommandOutput;
-  let dumped: CommandOutput;
+  const failure = (detail: string) => new VaubanError(`ansible could not resolve the host pattern '${pattern}' (branch ${ctx.options.branch}, in ${image}): ${detail}`);
+  let controller: PlayController | undefined;
   try {
-    const controller = await controllers.likely(image, ctx.options.branch);
-    [listed, dumped] = await Promise.all([controller.runCommand('ansible', [`${pattern},!master-*`, '--list-hosts']), controller.runCommand('ansible-inventory', ['--list'])]);
+    controller = await controllers.likely(image, ctx.options.branch);
   } catch (error) {
-    if (ctx.signal.aborted) throw error;
-    throw failure((error as Error).message, error);
+    throwIfAborted(ctx.signal);
+    ctx.reporter.debug(`  no Ansible controller in ${image} (${(error as Error).message}): the hosts are listed by Ansible's commands themselves`);
   }
-  const lastLines = (output: CommandOutput) =>
-    [output.stderr, output.stdout].map((buffer) => buffer.toString('utf8').split('\n').filter((line) => line.trim() !== '').slice(-3).join(' / ')).find((text) => text !== '') ?? `exit status ${output.code}`;
-  if (listed.code !== 0) throw failure(lastLines(listed));
-  if (dumped.code !== 0) throw failure(lastLines(dumped));
-  const hosts = parseListHosts(listed.stdout.toString('utf8'));
+  const { listing, inventory } = controller === undefined ? await listInContainer(ctx, image, pattern, failure) : await listInController(controller, pattern, failure);
+  const hosts = parseListHosts(listing);
   if (hosts.length === 0) {
     throw new VaubanError(`no host of the inventory (branch ${ctx.options.branch}) matches '${pattern}' (master-* hosts are never built)`);
   }
   hosts.forEach(assertHostName);
-  const inventory = dumped.stdout.toString('utf8');
   return { hosts, macs: readHostMacs(inventory, hosts), vars: readHostVarsDigests(inventory, hosts), inventory: readInventoryDigest(inventory) };
+}
+
+interface Listings {
+  /** `ansible --list-hosts` output. */
+  listing: string;
+  /** `ansible-inventory --list` output. */
+  inventory: string;
+}
+
+async function listInController(controller: PlayController, pattern: string, failure: (detail: string) => VaubanError): Promise<Listings> {
+  const [listed, dumped] = await Promise.all([controller.runCommand('ansible', [`${pattern},!master-*`, '--list-hosts']), controller.runCommand('ansible-inventory', ['--list'])]);
+  const lastLines = (output: CommandOutput) =>
+    [output.stderr, output.stdout].map((buffer) => buffer.toString('utf8').split('\n').filter((line) => line.trim() !== '').slice(-3).join(' / ')).find((text) => text !== '') ?? `exit status ${output.code}`;
+  if (listed.code !== 0) throw failure(lastLines(listed));
+  if (dumped.code !== 0) throw failure(lastLines(dumped));
+  return { listing: listed.stdout.toString('utf8'), inventory: dumped.stdout.toString('utf8') };
+}
+
+const INVENTORY_MARKER = '#vauban-inventory';
+
+// The branch's tree exactly (files deleted since the image's copy gone), then Ansible's two commands in the
+// inventory's folder, at once.
+const LIST_HOSTS =
+  `git -C /root/ansible clean -ffdxq 2>/dev/null; cd "/root/ansible/\${ANSIBLE_ROOT_DIR:-}" || exit 1; ` +
+  'ansible "$VAUBAN_PATTERN" --list-hosts >/tmp/vauban-hosts 2>/tmp/vauban-hosts.err & hosts=$!; ' +
+  'ansible-inventory --list >/tmp/vauban-inventory 2>/tmp/vauban-inventory.err & inventory=$!; ' +
+  'wait $hosts; listed=$?; wait $inventory; dumped=$?; ' +
+  'cat /tmp/vauban-hosts.err >&2; [ $listed -eq 0 ] || { cat /tmp/vauban-hosts; exit $listed; }; ' +
+  `cat /tmp/vauban-inventory.err >&2; cat /tmp/vauban-hosts; echo '${INVENTORY_MARKER}'; cat /tmp/vauban-inventory; exit $dumped`;
+
+async function listInContainer(ctx: Context, image: string, pattern: string, failure: (detail: string) => VaubanError): Promise<Listings> {
+  const docker = await ctx.docker();
+  const archive = await ctx.ansible.archive(ctx.options.branch);
+  const container = await docker.createContainer({ Image: image, Entrypoint: [], Cmd: ['/bin/sh', '-c', SLEEP_UNTIL_TERM], name: runContainerName('hosts', ctx.runId) });
+  const release = ctx.cleanup.push(`container ${container.id.slice(0, 12)} (host resolution)`, () => removeContainer(docker, container.id));
+  try {
+    await putArchive(container, createReadStream(archive), '/root');
+    await container.start();
+    const run = await execCapture(docker, container, {
+      cmd: ['/bin/sh', '-c', LIST_HOSTS],
+      env: { VAUBAN_PATTERN: `${pattern},!master-*`, ANSIBLE_ROOT_DIR: ctx.settings.values.ANSIBLE_ROOT_DIR ?? '', ANSIBLE_LOCALHOST_WARNING: 'false', ANSIBLE_NOCOLOR: '1', ANSIBLE_FORCE_COLOR: '0' },
+      signal: ctx.signal,
+    });
+    const stdout = run.stdout.toString('utf8');
+    if (run.code !== 0) throw failure(run.stderr.filter((line) => line.trim() !== '').slice(-3).join(' / ') || stdout.trim().split('\n').slice(-3).join(' / '));
+    const [listing = '', inventory = ''] = stdout.split(`${INVENTORY_MARKER}\n`);
+    return { listing, inventory };
+  } finally {
+    await release();
+  }
 }
 
 /** The vauban_mac of each of `hosts` in `ansible-inventory --list` output; a value that is no MAC address, or one given twice, stops the run. */
