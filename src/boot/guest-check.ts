@@ -43,7 +43,7 @@ for index, url in enumerate(sys.argv[1:]):
         text = urllib.request.urlopen(url, timeout=20).read().decode(errors="replace").strip().replace(chr(10), " | ")
     except Exception as error:
         text = f"{type(error).__name__}: {error}"
-    print(f"${CHECK_MARKER} http:{index}={text}", flush=True)
+    print(f"http:{index}={text}", flush=True)
 `;
 
 function serviceChecks(expect: ServiceExpectations): string {
@@ -58,7 +58,9 @@ function serviceChecks(expect: ServiceExpectations): string {
     lines.push(`if [ -f ${quoted} ]; then say "file:${index}=$(head -c 200 ${quoted} | tr '\\n' ' ')"; else say "file:${index}=(no such file)"; fi`);
   });
   // One python for every page: its start costs about a second under TCG.
-  if (expect.urls.length > 0) lines.push(`python3 -c ${shellQuote(HTTP_CHECK)} ${expect.urls.map(shellQuote).join(' ')} > /dev/ttyS0 2>&1`);
+  // Through a pipe, each line said on its own: the serial getty's vhangup() of ttyS0, when it starts meanwhile,
+  // silences a process that holds the console open (seen: both pages' lines lost while Python started).
+  if (expect.urls.length > 0) lines.push(`python3 -c ${shellQuote(HTTP_CHECK)} ${expect.urls.map(shellQuote).join(' ')} 2>&1 | while IFS= read -r line; do say "$line"; done`);
   return lines.join('\n');
 }
 
