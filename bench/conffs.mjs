@@ -63,7 +63,8 @@ function diskUse(dirs) {
   const present = dirs.filter((dir) => existsSync(dir));
   if (present.length === 0) return 0;
   try {
-    return Number(sh('du', ['-sck', ...present]).trim().split('\n').at(-1).split(/\s+/)[0]) / 1024;
+    // -x: never into the overlays the vauban.sh method mounts there (a du inside one makes its umount fail).
+    return Number(sh('du', ['-sckx', ...present]).trim().split('\n').at(-1).split(/\s+/)[0]) / 1024;
   } catch {
     return 0;
   }
@@ -201,6 +202,19 @@ const env = { PATH: process.env.PATH, HOME: work, ANSIBLE_REPO: repoWork, VAULTE
 const vauban = (argv) => run(process.execPath, [path.join(top, 'bin/vauban.js'), ...argv], { cwd, env });
 const imagesBefore = new Set(sh('docker', ['image', 'ls', '-aq', '--no-trunc']).split('\n').filter(Boolean));
 
+/** umount, tried again for a few seconds while something still reads the mount (EBUSY). */
+async function unmount(target) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await run('umount', [target]);
+      return;
+    } catch (error) {
+      if (attempt >= 50) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
 /** vauban.sh's conffs of one host: a no-cache build, its own layers mounted as one overlay, tar.gz. */
 async function vaubanShHost(host, round) {
   const tag = `${master}/vaubansh-${host}-${round}`;
@@ -213,7 +227,7 @@ async function vaubanShHost(host, round) {
   try {
     await run('tar', ['-czf', `${target}.tgz`, '-C', target, '--exclude=./var/log', '--exclude=./var/cache', '--exclude=./root/ansible', '.']);
   } finally {
-    await run('umount', [target]);
+    await unmount(target);
   }
   await run('docker', ['image', 'rm', '-f', tag]);
 }
@@ -262,7 +276,14 @@ try {
       // Some were children of others and went with them.
     }
   }
-  if (!keep) rmSync(work, { recursive: true, force: true });
+  if (!keep) {
+    try {
+      rmSync(work, { recursive: true, force: true });
+    } catch (error) {
+      // Said, not thrown: an error here would hide the one that ended the rounds.
+      console.error(`could not remove ${work}: ${error.message}`);
+    }
+  }
 }
 
 const cell = (value, width, digits = 1) => value.toFixed(digits).padStart(width);
