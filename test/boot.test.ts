@@ -104,6 +104,14 @@ describe('kernel, initramfs, a master of real-world content and two hosts\' conf
     expect(listing).toContain('usr/sbin/dmsquash-live-root.dracut');
     expect(listing).toContain('etc/cmdline.d/89-vauban-live.conf');
     expect(listing).toContain('usr/sbin/dhclient');
+    // The NICs, loop, squashfs and overlay; no disk filesystem or controller (the root is in RAM); dash as /bin/sh.
+    for (const module of ['drivers/net/virtio_net.ko', 'drivers/net/ethernet/intel/e1000/e1000.ko', 'drivers/block/loop.ko', 'fs/squashfs/squashfs.ko', 'fs/overlayfs/overlay.ko']) {
+      expect(listing.split('\n').some((line) => line.endsWith(`/kernel/${module}`)), module).toBe(true);
+    }
+    for (const module of ['fs/xfs/xfs.ko', 'fs/ext4/ext4.ko', 'drivers/scsi/sd_mod.ko', 'drivers/nvme/host/nvme.ko']) {
+      expect(listing.split('\n').some((line) => line.endsWith(`/kernel/${module}`)), module).toBe(false);
+    }
+    expect(await sh('bash', ['-c', `zstd -dc ${path.join(cwd, 'initramfs.img')} | cpio -tv 2>/dev/null | grep -E ' (usr/)?bin/sh -> '`])).toMatch(/bin\/sh -> dash$/);
     // Our hooks (B15): integrity, deletions, rootovl; livenet's fetch of the conffs replaced by ours; dracut's overlay-root left out.
     for (const file of ['lib/vauban-lib.sh', 'dracut/hooks/pre-pivot/15-vauban-deletions.sh', 'dracut/hooks/pre-mount/10-vauban-writable-layer.sh']) {
       expect(listing.split('\n').some((line) => line.endsWith(file)), file).toBe(true);

@@ -47,4 +47,9 @@ install() {
     inst_hook pre-pivot 15 "$moddir/vauban-deletions.sh"
     # In place of dmsquash-live's hook of the same name: one tar pipe instead of a process per path.
     inst_hook pre-pivot 20 "$moddir/apply-live-updates.sh"
+    # dash as /bin/sh when dracut.conf brings it (00bash, installed first, took /bin/sh): our hooks and dracut's are
+    # POSIX sh, and dash starts and runs them faster (see dracut.conf).
+    if [[ -x $initdir/bin/dash ]]; then
+        ln -sf dash "$initdir/bin/sh"
+    fi
 }

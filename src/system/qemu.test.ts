@@ -16,6 +16,13 @@ describe('qemu arguments of vauban boot', () => {
     expect(args[args.indexOf('-netdev') + 1]).toBe('user,id=net0,net=10.0.2.0/24,host=10.0.2.2,dns=10.0.2.3,dhcpstart=10.0.2.15');
   });
 
+  it('TCG shows the guest the baseline CPU without SVM (no kvm_amd in the guest); KVM passes the host\'s', () => {
+    const tcg = qemuArguments(base);
+    expect(tcg[tcg.indexOf('-cpu') + 1]).toBe('qemu64,-svm');
+    const kvm = qemuArguments({ ...base, accelerator: 'kvm' });
+    expect(kvm[kvm.indexOf('-cpu') + 1]).toBe('host');
+  });
+
   it('the boot script gives net0 the address QEMU\'s DHCP server would, then opens it', () => {
     expect(ipxeQemuNetwork()).toEqual([`set net0/ip ${QEMU_GUEST.ip}`, 'set net0/netmask 255.255.255.0', 'set net0/gateway 10.0.2.2', 'set net0/dns 10.0.2.3', 'ifopen net0']);
   });
