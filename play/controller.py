@@ -16,7 +16,8 @@
 #   in:  {"op": "play", "host", "args", "env", "cwd"}: start a host's play
 #        {"op": "run", "id", "command", "args"}: run one of Ansible's commands
 #            (ansible, ansible-inventory) here, as is, its output captured
-#        {"op": "reply", "req", ...}: the host's agent's answer to a request
+#        {"op": "reply", "req", "host", ...}: the host's agent's answer to a request
+#            (taken only when request `req` was that host's)
 #        {"op": "abort", "host"}: the host's container is gone, end its play
 #   out: {"op": "exec"|"put"|"fetch", "req", "host", ...}: for the host's agent
 #        {"op": "log", "host", "line"}: a line of the host's play
@@ -24,6 +25,9 @@
 #        {"op": "ran", "id", "rc", "stdout", "stderr"}: the command of "run" exited
 #        {"op": "ready"} once, when Ansible is loaded
 # The end of its input: the plays still running are waited for, then it exits.
+# The channel out is the standard output this process was started with; the
+# descriptor 1 of the process is its standard error from then on, so what
+# Ansible or a plugin prints can never pass for a message.
 # Python 3.5+ (Debian 9 onwards): no f-strings.
 import base64
 import gc
@@ -37,6 +41,13 @@ import socket
 import struct
 import sys
 import tempfile
+
+# The longest line a channel takes (a file put whole in base64 stays under it).
+MAX_LINE = int(os.environ.get('VAUBAN_PLAY_MAX_LINE', 256 * 1024 * 1024))
+
+
+class LineTooLong(Exception):
+    pass
 
 
 def encode(data):
@@ -261,7 +272,7 @@ def pack_actions_modules():
 
 
 class Controller:
-    def __init__(self, script, socket_path, loaded_with):
+    def __init__(self, script, socket_path, loaded_with, output):
         self.loaded_with = loaded_with
         self.script = script
         self.selector = selectors.DefaultSelector()
@@ -271,14 +282,14 @@ class Controller:
         self.selector.register(self.server, selectors.EVENT_READ, ('accept', None))
         self.input = sys.stdin.buffer
         self.selector.register(self.input, selectors.EVENT_READ, ('input', None))
-        self.output = sys.stdout.buffer
+        self.output = output
         self.children = {}  # pid -> host
         self.commands = {}  # pid -> (id, stdout file, stderr file) of a "run"
         self.helpers = set()  # pids of children of the controller's own (pack_actions_modules)
         self.folder = os.path.dirname(socket_path)
         self.exited = {}  # host -> exit status, until its output is read to the end
         self.logs_open = set()  # hosts whose output is still being read
-        self.pending = {}  # request number -> connection (socket)
+        self.pending = {}  # request number -> (connection (socket), host)
         self.next_request = 0
         self.input_open = True
         self.buffers = {}  # connection or pipe -> bytes not yet a line
@@ -287,12 +298,25 @@ class Controller:
         self.output.write(json.dumps(message).encode('ascii') + b'\n')
         self.output.flush()
 
+    def close_in_child(self):
+        """In a forked child: none of the controller's channels stays open in it (vauban's, the other plays' logs and
+        connections): a play reaches its own host's agent only, through connections of its own."""
+        for key in list(self.selector.get_map().values()):
+            if key.fileobj is not self.input:
+                try:
+                    key.fileobj.close()
+                except OSError:
+                    pass
+        self.selector.close()
+        self.output.close()
+
     def start_play(self, play):
         log_read, log_write = os.pipe()
         pid = os.fork()
         if pid == 0:
             # A process group of its own: an abandoned play is ended with its workers.
             os.setpgid(0, 0)
+            self.close_in_child()
             os.close(log_read)
             os.dup2(log_write, 1)
             os.dup2(log_write, 2)
@@ -314,6 +338,7 @@ class Controller:
         pid = os.fork()
         if pid == 0:
             os.setpgid(0, 0)
+            self.close_in_child()
             devnull = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):
                 os.dup2(devnull, fd)
@@ -331,6 +356,7 @@ class Controller:
         pid = os.fork()
         if pid == 0:
             os.setpgid(0, 0)
+            self.close_in_child()
             devnull = os.open(os.devnull, os.O_RDONLY)
             os.dup2(devnull, 0)
             os.close(devnull)
@@ -350,9 +376,12 @@ class Controller:
         self.send({'op': 'ran', 'id': command_id, 'rc': code, 'stdout': encode(output[0]), 'stderr': encode(output[1])})
 
     def lines(self, key, data):
-        """Whole lines of what `key` sent so far."""
+        """Whole lines of what `key` sent so far; LineTooLong past MAX_LINE bytes without an end."""
         pending = self.buffers.get(key, b'') + data
         *complete, rest = pending.split(b'\n')
+        if len(rest) > MAX_LINE:
+            self.buffers.pop(key, None)
+            raise LineTooLong(rest[:60])
         self.buffers[key] = rest
         return complete
 
@@ -363,7 +392,10 @@ class Controller:
             self.input_open = False
             return
         for line in self.lines('input', data):
-            message = json.loads(line.decode('utf-8'))
+            try:
+                message = json.loads(line.decode('utf-8'))
+            except ValueError:
+                raise SystemExit('vauban: not a message of vauban on the controller\'s input: %r' % line[:60])
             if message['op'] == 'play':
                 self.start_play(message)
             elif message['op'] == 'run':
@@ -377,14 +409,20 @@ class Controller:
                         except OSError:
                             pass
             elif message['op'] == 'reply':
-                connection = self.pending.pop(message['req'], None)
-                if connection is not None:
-                    reply = dict(message)
-                    del reply['op'], reply['req']
-                    try:
-                        connection.sendall(json.dumps(reply).encode('ascii') + b'\n')
-                    except OSError:
-                        pass  # The worker went away meanwhile.
+                connection, host = self.pending.get(message['req'], (None, None))
+                if connection is None:
+                    continue
+                if message.get('host') != host:
+                    # An agent answers its own host's requests only: never another host's play.
+                    sys.stderr.write('vauban: an answer from %r to a request of %r refused\n' % (message.get('host'), host))
+                    continue
+                del self.pending[message['req']]
+                reply = dict(message)
+                del reply['op'], reply['req'], reply['host']
+                try:
+                    connection.sendall(json.dumps(reply).encode('ascii') + b'\n')
+                except OSError:
+                    pass  # The worker went away meanwhile.
 
     def on_accept(self):
         connection, _ = self.server.accept()
@@ -397,13 +435,25 @@ class Controller:
             self.buffers.pop(connection, None)
             connection.close()
             return
-        for line in self.lines(connection, data):
-            message = json.loads(line.decode('utf-8'))
+        try:
+            lines = self.lines(connection, data)
+            messages = [json.loads(line.decode('utf-8')) for line in lines]
+            if not all(isinstance(message, dict) for message in messages):
+                raise ValueError('not a message')
             # Which host: the credentials of the worker process say whose child it is.
-            message['host'] = self.host_of(connection)
+            host = self.host_of(connection)
+        except (LineTooLong, ValueError, RuntimeError, OSError) as error:
+            # Not what the patched connection sends: this worker's channel is closed (its task fails, its host with it).
+            sys.stderr.write('vauban: a play\'s connection closed: %r\n' % (error,))
+            self.selector.unregister(connection)
+            self.buffers.pop(connection, None)
+            connection.close()
+            return
+        for message in messages:
+            message['host'] = host
             self.next_request += 1
             message['req'] = self.next_request
-            self.pending[self.next_request] = connection
+            self.pending[self.next_request] = (connection, host)
             self.send(message)
 
     def host_of(self, connection):
@@ -429,7 +479,12 @@ class Controller:
             self.logs_open.discard(host)
             self.finish(host)
             return
-        for line in self.lines(reader, data):
+        try:
+            lines = self.lines(reader, data)
+        except LineTooLong as too_long:
+            # A play's output is text for its log: an endless line is cut, not refused.
+            lines = [too_long.args[0] + b'... (a line of more than %d MiB, cut)' % (MAX_LINE >> 20)]
+        for line in lines:
             self.send({'op': 'log', 'host': host, 'line': line.decode('utf-8', 'replace')})
 
     def reap(self):
@@ -470,13 +525,17 @@ class Controller:
 
 
 def main():
+    # vauban's channel: the standard output as given; descriptor 1 becomes the standard error (module docstring).
+    output = os.fdopen(os.dup(1), 'wb')
+    sys.stdout.flush()
+    os.dup2(2, 1)
     script = ansible_command_path('ansible-playbook')
     loaded_with = ansible_settings(dict(os.environb))
     local = load_ansible()
     folder = tempfile.mkdtemp(prefix='vauban-play-')
     socket_path = os.path.join(folder, 'channel')
     patch_local_connection(local, socket_path)
-    controller = Controller(script, socket_path, loaded_with)
+    controller = Controller(script, socket_path, loaded_with, output)
     # What was loaded stays shared with the children: not copied by the garbage collector's touch.
     gc.collect()
     if hasattr(gc, 'freeze'):

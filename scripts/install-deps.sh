@@ -11,7 +11,7 @@ packages=(
   util-linux mount fdisk parted dosfstools e2fsprogs kmod file
   debootstrap debian-archive-keyring
   squashfs-tools xz-utils zstd cpio tar gzip rsync
-  git
+  git python3
   openssh-client openssh-server
   gpg gpg-agent
   docker-registry apache2-utils

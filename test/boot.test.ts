@@ -16,7 +16,7 @@ import path from 'node:path';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
-import { watchConffsLogs, type LogWatch } from './helpers/logs.js';
+import { CONFFS_LOG_DIR, watchConffsLogs, type LogWatch } from './helpers/logs.js';
 import { readHostState, type HostState } from './helpers/host-state.js';
 import { imageIds, removeNewImages } from './helpers/images.js';
 import { bash, sh, uniqueName } from './helpers/sh.js';
@@ -44,6 +44,8 @@ let env: Record<string, string>;
 let before: HostState;
 let imagesBefore: Set<string>;
 let logs: LogWatch;
+// The output of the build of the master and its hosts (the first test).
+let buildOutput = '';
 // The PXE server of the release boots: a private sshd, a user with sudo, UPLOAD_DIR under work.
 const PXE_USER = 'vauban-pxe-boot';
 let sshd: TestSshd | undefined;
@@ -94,6 +96,7 @@ describe('kernel, initramfs, a master of real-world content and two hosts\' conf
     const base = await fixtureBaseImage();
     const run = await runVauban('vauban', ['-f', base, '-n', MASTER, '-a', 'web01,web02', '-u', 'no', '--compression', 'zstd', 'pb_base.yml', 'pb_services.yml'], { cwd, env, log });
     expect(run.exitCode, tail(run)).toBe(0);
+    buildOutput = run.output;
     for (const file of ['vmlinuz', 'initramfs.img', 'rootfs.tgz']) expect(existsSync(path.join(cwd, file)), file).toBe(true);
     // The kernel the initramfs was built for is the one of the rootfs.
     const kernel = /kernel (\S+): /.exec(run.output)?.[1];
@@ -146,6 +149,38 @@ describe('kernel, initramfs, a master of real-world content and two hosts\' conf
     expect(await sh('docker', ['ps', '-aq', '--filter', 'name=vauban-stage-'])).toBe('');
     // The stage containers' names and labels are not the image's.
     expect(await sh('docker', ['image', 'inspect', '--format', '{{json .Config.Labels}}', MASTER])).not.toMatch(/vauban\.run|stage-host/);
+  });
+
+  it('a unit that sandboxes itself (PrivateUsers=yes and more) starts and restarts from its handler in the master\'s stage and in each host\'s conffs; the relaxation is said once, and is in no image or conffs (issue 25)', async () => {
+    const relaxed = /services run with PrivateUsers=no during this run's builds/g;
+    expect(buildOutput.match(relaxed)?.length, 'said once per run').toBe(1);
+    // In the master's stage: started, the handler's restart ran, active after it (the play's last check).
+    const stageLog = buildOutput.slice(buildOutput.indexOf('pb_services.yml from branch'));
+    expect(stageLog).toMatch(/RUNNING HANDLER \[sandboxed_daemon : Restart sandboxed\][\s\S]*TASK \[sandboxed_daemon : The sandboxed daemon is active after its restart\][^\n]*\n[^\n]*ok: \[/);
+    expect(stageLog).toMatch(/systemd running \(for the build only: PrivateUsers=no\)/);
+    // In each host's conffs: its own unit (its name templated in) restarted by the handler, then active.
+    for (const host of ['web01', 'web02']) {
+      const hostLogs = logs.created().filter((name) => name.includes(`-${host}-`));
+      expect(hostLogs.length, host).toBeGreaterThanOrEqual(1);
+      const text = readFileSync(path.join(CONFFS_LOG_DIR, hostLogs.at(-1) as string), 'utf8');
+      const handler = text.indexOf('RUNNING HANDLER [sandboxed_daemon : Restart sandboxed]');
+      expect(handler, `${host}: the handler ran`).toBeGreaterThan(-1);
+      expect(text.slice(handler, handler + 300), host).toMatch(/^RUNNING HANDLER \[sandboxed_daemon : Restart sandboxed\][^\n]*\n(\s*\n)?changed: \[/);
+      expect(text, host).toMatch(/"stdout": "active"/);
+      expect(await sh('tar', ['-xzOf', await conffsOf(host), './etc/systemd/system/vauban-sandboxed.service'])).toContain(`a sandboxed daemon of ${host}`);
+      expect((await sh('tar', ['-tzf', await conffsOf(host)])).split('\n').filter((member) => /zz-vauban|service\.d\//.test(member)), host).toEqual([]);
+    }
+    // The image keeps the unit as written; the build's drop-in is nowhere in it, nor in the rootfs.
+    expect(await inImage(MASTER, 'grep -c "^PrivateUsers=yes$" /etc/systemd/system/vauban-sandboxed.service; find / -xdev \\( -name "zz-vauban*" -o -path /run/systemd \\) -print')).toBe('1');
+    expect(await sh('bash', ['-c', `unsquashfs -l ${work}/rootfs.img | grep -c -e zz-vauban -e '/run/systemd' || true`])).toBe('0');
+  });
+
+  it('with BUILD_RELAX_SANDBOX=no the same unit fails in a stage as it did before the relaxation (217/USER: no user namespace in a container)', async () => {
+    const run = await runVauban('vauban', ['-s', MASTER, '-n', BROKEN, '-i', 'no', '-l', 'no', '-u', 'no', 'pb_sandboxed.yml'], { cwd, env: { ...env, BUILD_RELAX_SANDBOX: 'no' }, log });
+    expect(run.exitCode).toBe(1);
+    expect(run.output).toMatch(/fatal: \[master-itest-broken[^\]]*\]: FAILED! => [^\n]*Unable to start service vauban-sandboxed\.service/);
+    expect(run.output).not.toMatch(/for the build only/);
+    expect(await sh('docker', ['image', 'ls', '-q', BROKEN])).toBe('');
   });
 
   it('web01\'s conffs lists the file its stages deleted, and its entry by MAC address is written beside it (B15)', async () => {
@@ -277,7 +312,12 @@ describe('releases of the master on a PXE server, booted after promote, rollback
    */
   async function bootLive(expected: { release: string; marker: string }, whole = false): Promise<void> {
     const checks = whole
-      ? ['--expect-active', 'nginx.service', '--expect-active', 'vauban-hello.service', '--expect-http', 'http://127.0.0.1/=served by web01', '--expect-http', 'http://127.0.0.1:8765/=served by web01']
+      ? [
+          '--expect-active', 'nginx.service', '--expect-active', 'vauban-hello.service', '--expect-active', 'vauban-sandboxed.service',
+          '--expect-http', 'http://127.0.0.1/=served by web01', '--expect-http', 'http://127.0.0.1:8765/=served by web01',
+          // Booted, the sandboxed daemon has its user namespace: root alone mapped (in a build, the whole range).
+          '--expect-http', 'http://127.0.0.1:8766/=uid_map 0 0 1 of web01',
+        ]
       : [];
     const run = await vauban(['boot', '-n', MASTER, '-a', 'web01', '--pxe-dir', uploadDir, '--timeout', whole ? '900' : '600', '--expect-file', `${MARKER}=${expected.marker}`, ...checks]);
     expect(run.exitCode, tail(run, 60)).toBe(0);
@@ -291,6 +331,8 @@ describe('releases of the master on a PXE server, booted after promote, rollback
     expect(run.output).toMatch(/\[OK\] conffs file \/\S+/);
     expect(run.output).toMatch(/\[OK\] unit nginx\.service: expected active, got active/);
     expect(run.output).toMatch(/\[OK\] unit vauban-hello\.service: expected active, got active/);
+    expect(run.output).toMatch(/\[OK\] unit vauban-sandboxed\.service: expected active, got active/);
+    expect(run.output).toMatch(/\[OK\] page http:\/\/127\.0\.0\.1:8766\/: expected containing "uid_map 0 0 1 of web01", got uid_map 0 0 1 of web01/);
     expect(run.output).toMatch(/\[OK\] page http:\/\/127\.0\.0\.1\/: expected containing "served by web01", got served by web01 \(web\)/);
     expect(run.output).toMatch(/\[OK\] page http:\/\/127\.0\.0\.1:8765\/: expected containing "served by web01"/);
     expect(run.output).toMatch(/\[OK\] sshd ed25519 key fingerprint: expected SHA256:\S+, got SHA256:/);

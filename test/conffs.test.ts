@@ -241,6 +241,17 @@ describe('a host\'s play in the shared controller (issue 11)', () => {
     // Not the play's 600 s: ended when its container went away.
     expect(Date.now() - started).toBeLessThan(240_000);
   }, 400_000);
+
+  it('a line on a host\'s play channel that is not vauban\'s (a hook writing to the agent\'s descriptor) fails that host, naming the line; the other host is built (issue 30)', async () => {
+    const hook = '[ "$VAUBAN_HOSTNAME" != web02 ] || echo "garbage from a hook" >&3';
+    const run = await runVauban('vauban', ['-r', 'no', '-s', MASTER, '-n', MASTER, '-a', 'web01,web02', '-i', 'no', '-u', 'no', 'pb_base.yml'], { cwd, env: { ...env, HOOK_PRE_ANSIBLE: hook }, log });
+    expect(run.exitCode, tail(run)).not.toBe(0);
+    expect(run.output).toMatch(/\[OK\] web01/);
+    expect(run.output).toMatch(/\[KO\] web02/);
+    const logFile = /\[KO\] web02\s+\(log: (\S+)\)/.exec(run.output)?.[1] as string;
+    expect(`${run.output}\n${readFileSync(logFile, 'utf8')}`).toMatch(/a line on the play channel of web02's agent that is not vauban's \(something printed on it\): "garbage from a hook"/);
+    expect(await sh('docker', ['ps', '-aq', '--filter', 'name=vauban-stage-'])).toBe('');
+  }, 400_000);
 });
 
 describe('failures and deletions', () => {

@@ -270,4 +270,54 @@ describe('vauban serve (B6)', () => {
     const vmlinuz = url(/^kernel (\S+)/.exec(kernel)?.[1] as string);
     expect((await get(vmlinuz)).body.toString()).toBe('kernel 6.1');
   });
+
+  it('run as a non-root user, the server stays up and serves only regular files inside its folder: an unreadable file, a link out, a partial release, a temporary file, a FIFO; request paths printed escaped (issue 30)', async () => {
+    // The server module as `vauban serve` runs it, as nobody: a copy where nobody can read it (it imports Node's modules only).
+    const lab = mkdtempSync('/var/tmp/vauban-itest-serve-');
+    try {
+      chmodSync(lab, 0o755);
+      const dir = path.join(lab, 'pxe');
+      mkdirSync(path.join(dir, '.partial-r9'), { recursive: true, mode: 0o755 });
+      writeFileSync(path.join(dir, 'ok.txt'), 'served', { mode: 0o644 });
+      writeFileSync(path.join(dir, 'unreadable.tgz'), 'root only', { mode: 0o600 });
+      writeFileSync(path.join(dir, '.partial-r9', 'rootfs.tgz'), 'half a rootfs', { mode: 0o644 });
+      writeFileSync(path.join(dir, '.rootfs.tgz.vauban-run1'), 'a temporary', { mode: 0o644 });
+      symlinkSync('/etc/passwd', path.join(dir, 'link-out'));
+      symlinkSync('ok.txt', path.join(dir, 'link-in'));
+      await sh('mkfifo', ['-m', '0644', path.join(dir, 'fifo')]);
+      const module = path.join(lab, 'http-server.mjs');
+      writeFileSync(module, readFileSync(path.resolve('dist/system/http-server.js')), { mode: 0o644 });
+      const script = `import(${JSON.stringify(module)}).then(async ({ startStaticServer }) => { const server = await startStaticServer(${JSON.stringify(dir)}, { onRequest: (line) => console.log('request ' + line) }); console.log('listening on port ' + server.port); });`;
+      const nobody = execa(process.execPath, ['--input-type=module', '-e', script], { uid: 65534, gid: 65534, cwd: lab, env: { PATH: '/usr/bin:/bin' }, extendEnv: false, all: true });
+      let seen = '';
+      try {
+        port = await new Promise<number>((resolve, reject) => {
+          nobody.all?.on('data', (chunk: Buffer) => {
+            seen += chunk.toString();
+            const match = /listening on port (\d+)/.exec(seen);
+            if (match !== null) resolve(Number(match[1]));
+          });
+          nobody.catch(reject);
+        });
+        const answers: Record<string, number> = {};
+        for (const urlPath of ['/unreadable.tgz', '/link-out', '/.partial-r9/rootfs.tgz', '/.rootfs.tgz.vauban-run1', '/fifo', '/%1b%5b31mred%07', '/link-in', '/ok.txt']) {
+          answers[urlPath] = (await get(urlPath)).status;
+        }
+        expect(answers).toEqual({
+          '/unreadable.tgz': 403, '/link-out': 403, '/.partial-r9/rootfs.tgz': 404, '/.rootfs.tgz.vauban-run1': 404, '/fifo': 404, '/%1b%5b31mred%07': 404, '/link-in': 200, '/ok.txt': 200,
+        });
+        expect((await get('/link-in')).body.toString()).toBe('served');
+        expect(nobody.exitCode).toBeUndefined();
+        expect(seen).toContain('request GET /unreadable.tgz (EACCES) 403');
+        expect(seen).toContain('request GET /link-out (outside the folder) 403');
+        expect(seen).toContain('request GET /\\x1b[31mred\\x07 404');
+        expect(seen).not.toContain('\u001b');
+      } finally {
+        nobody.kill('SIGTERM');
+        await nobody.catch(() => undefined);
+      }
+    } finally {
+      rmSync(lab, { recursive: true, force: true });
+    }
+  });
 });

@@ -48,6 +48,28 @@ export function controllerEnv(env: Record<string, string>): Record<string, strin
   return { ...Object.fromEntries(settings), PYTHONUNBUFFERED: '1' };
 }
 
+/** At most `max` characters of `text`, control characters escaped: what a message may quote of untrusted output. */
+export function printable(text: string, max = 120): string {
+  const cut = text.length > max ? `${text.slice(0, max)}...` : text;
+  return JSON.stringify(cut);
+}
+
+/**
+ * A line of a play channel as a message. Anything else (a plugin printing on
+ * the channel, a task writing to the agent's descriptor) is refused, named
+ * with `whose` and the line's beginning.
+ */
+export function parseChannelLine(line: string, whose: string): PlayMessage {
+  let message: unknown;
+  try {
+    message = JSON.parse(line);
+  } catch {
+    throw new VaubanError(`a line on the play channel of ${whose} that is not vauban's (something printed on it): ${printable(line)}`);
+  }
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) throw new VaubanError(`a line on the play channel of ${whose} that is not a message: ${printable(line)}`);
+  return message as PlayMessage;
+}
+
 interface HostPlay {
   /** Sends a request to the host's agent. */
   toAgent: (message: PlayMessage) => void;
@@ -108,7 +130,15 @@ export class PlayController {
         env: input.env,
         workingDir: path.posix.join('/root/ansible', rootDir),
         onStdoutLine: (line) => {
-          const message = JSON.parse(line) as PlayMessage;
+          let message: PlayMessage;
+          try {
+            message = parseChannelLine(line, label);
+          } catch (error) {
+            // The controller keeps its channel to itself (what Python prints goes to its standard error):
+            // a stray line is said, not fatal to every host's play.
+            ctx.reporter.warn((error as Error).message);
+            return;
+          }
           if (message.op === 'ready') ready?.();
           else controller?.fromController(message);
         },
@@ -166,9 +196,9 @@ export class PlayController {
     if (this.plays.has(host)) this.session.write(`${JSON.stringify({ op: 'abort', host })}\n`);
   }
 
-  /** An answer of a host's agent to one of its play's requests. */
-  reply(message: PlayMessage): void {
-    this.session.write(`${JSON.stringify({ ...message, op: 'reply' })}\n`);
+  /** An answer of `host`'s agent to one of its play's requests (the controller checks the request was that host's). */
+  reply(host: string, message: PlayMessage): void {
+    this.session.write(`${JSON.stringify({ ...message, op: 'reply', host })}\n`);
   }
 
   private fromController(message: PlayMessage): void {

@@ -3,7 +3,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseRange, startStaticServer, type StaticServer } from './http-server.js';
+import { escapeControl, parseRange, startStaticServer, type StaticServer } from './http-server.js';
 
 let root: string;
 let server: StaticServer;
@@ -111,5 +111,28 @@ describe('byte ranges (issue 14: vauban serve)', () => {
     const answer = await request('/m/rootfs.tgz', { Range: 'bytes=8-' });
     expect(answer.body.toString()).toBe('one');
     expect(server.requests.at(-1)).toBe('GET /m/rootfs.tgz (bytes 8-10) 206');
+  });
+});
+
+describe('only regular files inside the folder; requests recorded escaped (issue 30)', () => {
+  it('refuses links out of the folder and hidden names (vauban\'s temporaries), serves links inside', async () => {
+    const { mkdirSync, symlinkSync } = await import('node:fs');
+    symlinkSync('/etc/hostname', path.join(root, 'out'));
+    symlinkSync('rootfs.tgz', path.join(root, 'in'));
+    mkdirSync(path.join(root, 'm', 'releases', '.partial-r2'), { recursive: true });
+    writeFileSync(path.join(root, 'm', 'releases', '.partial-r2', 'rootfs.tgz'), 'half');
+    writeFileSync(path.join(root, '.rootfs.tgz.vauban-abc'), 'temporary');
+    expect(await get('/out')).toBe(403);
+    expect(server.requests.at(-1)).toBe('GET /out (outside the folder) 403');
+    expect(await get('/m/releases/.partial-r2/rootfs.tgz')).toBe(404);
+    expect(await get('/.rootfs.tgz.vauban-abc')).toBe(404);
+    expect(await get('/m')).toBe(404);
+    expect((await request('/in')).body.toString()).toBe('tar');
+  });
+
+  it('prints control characters of a request path as \\xHH', async () => {
+    expect(await get('/%1b%5b2J%0d%0aGET%20/fake%20200')).toBe(404);
+    expect(server.requests.at(-1)).toBe('GET /\\x1b[2J\\x0d\\x0aGET /fake 200 404');
+    expect(escapeControl('a\\b\u009b')).toBe('a\\\\b\\x9b');
   });
 });

@@ -104,6 +104,13 @@ async function startExec(docker: DockerClient, container: Dockerode.Container, o
  */
 async function exitCodeOf(container: Dockerode.Container, started: StartedExec, consumers: Promise<void>[], what: string, signal?: AbortSignal): Promise<number> {
   const { exec, stream, stdout, stderr } = started;
+  // A reader that gives up (a line too long, a line its protocol refuses) cuts the stream: nobody reads what follows.
+  consumers = consumers.map((consumer) =>
+    consumer.catch((error: unknown) => {
+      stream.destroy(error instanceof Error ? error : new VaubanError(String(error)));
+      throw error;
+    }),
+  );
   const onAbort = (): void => {
     stream.destroy(new VaubanError('interrupted', { exitCode: 130 }));
   };
@@ -181,7 +188,8 @@ export async function openExecSession(docker: DockerClient, container: Dockerode
   const writable = started.stream as unknown as NodeJS.WritableStream & { end: () => void };
   return {
     write: (data) => {
-      writable.write(data);
+      // Once the session is cut (its command ended, its output refused), there is nobody to write to.
+      if (!(writable as unknown as { destroyed: boolean }).destroyed) writable.write(data);
     },
     send: (input) =>
       new Promise<void>((resolve, reject) => {
@@ -215,17 +223,40 @@ export async function execCapture(docker: DockerClient, container: Dockerode.Con
   return { code, stdout: Buffer.concat(chunks), stderr };
 }
 
-async function readLines(source: Readable, onLine: (line: string) => void): Promise<void> {
-  let pending = '';
-  for await (const chunk of source) {
-    pending += (chunk as Buffer).toString('utf8');
-    const parts = pending.split('\n');
-    pending = parts.pop() ?? '';
-    for (const part of parts) onLine(part.replace(/\r$/, ''));
-  }
-  if (pending !== '') onLine(pending);
-}
+/**
+ * The longest line a line protocol takes: a file sent whole in base64 (a
+ * play's copy of a large file) stays under it, garbage never grows past it
+ * (V8's strings end at 512 MiB anyway).
+ */
+export const MAX_LINE_BYTES = 256 * 1024 * 1024;
 
+/**
+ * Each line of `source` to `onLine`, split on bytes (a character cut between
+ * two chunks stays whole). A line longer than `maxLine`, or an error thrown by
+ * `onLine`, ends the reading with that error.
+ */
+export async function readLines(source: AsyncIterable<Buffer | string>, onLine: (line: string) => void, maxLine = MAX_LINE_BYTES): Promise<void> {
+  let pending: Buffer[] = [];
+  let size = 0;
+  for await (const data of source) {
+    const chunk = typeof data === 'string' ? Buffer.from(data) : data;
+    let start = 0;
+    for (let end = chunk.indexOf(10); end !== -1; end = chunk.indexOf(10, start)) {
+      pending.push(chunk.subarray(start, end));
+      const line = Buffer.concat(pending).toString('utf8');
+      pending = [];
+      size = 0;
+      start = end + 1;
+      onLine(line.endsWith('\r') ? line.slice(0, -1) : line);
+    }
+    if (start < chunk.length) {
+      pending.push(chunk.subarray(start));
+      size += chunk.length - start;
+      if (size > maxLine) throw new VaubanError(`a line of more than ${maxLine >> 20} MiB without an end: not a line protocol's (it begins ${JSON.stringify(Buffer.concat(pending).subarray(0, 60).toString('utf8'))})`);
+    }
+  }
+  if (size > 0) onLine(Buffer.concat(pending).toString('utf8'));
+}
 
 export interface CommitOptions {
   /** The image reference to create. */

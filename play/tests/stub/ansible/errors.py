@@ -1,0 +1,10 @@
+class AnsibleError(Exception):
+    pass
+
+
+class AnsibleConnectionFailure(AnsibleError):
+    pass
+
+
+class AnsibleFileNotFound(AnsibleError):
+    pass

@@ -1,0 +1,5 @@
+from ansible.plugins.connection import ConnectionBase
+
+
+class Connection(ConnectionBase):
+    pass
