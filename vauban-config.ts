@@ -22,7 +22,9 @@ const gitUrl = z
       /^[\w.-]+@[\w.-]+:\S+$/.test(value) ||
       /^(\/|\.{1,2}\/|~\/)?[^\s:]+$/.test(value),
     'a git URL: git@host:path, ssh://..., https://..., file://... or a local path',
-  );
+  )
+  // git would read it as an option (-uhttp, --upload-pack=...).
+  .refine((value) => !value.startsWith('-'), 'a git URL, not beginning with -');
 
 const sshDestinations = z
   .string()

@@ -51,6 +51,14 @@ export function assertMasterName(name: string, what: string): void {
   if (!isImageName(name)) {
     throw new VaubanError(`${what} '${name}' is not a valid Docker image name (lowercase letters, digits, '.', '_', '-', separated by '/')`);
   }
+  // A first component that is a host name (registry.example.com/x, localhost/x) names a registry: a pull of
+  // the name would reach it. An OS prefix (debian-12.8/iso: its last label a number) is not one.
+  const first = name.split('/')[0] ?? '';
+  if (name.includes('/') && (first === 'localhost' || /\.[a-z][a-z0-9-]*$/.test(first))) {
+    throw new VaubanError(`${what} '${name}' begins with a registry (${first}/): a master's name is a plain image name`, {
+      hint: 'vauban adds the registry and the tags itself (REGISTRY_HOSTNAME)',
+    });
+  }
 }
 
 /** The prefix of a source image: everything up to its first '/' (A2). */

@@ -3,7 +3,7 @@
 // and its three commands are run from a folder that holds none of vauban's
 // files: they must find Dockerfile.base, stage.sh, dracut.conf and modules.d
 // where the package was installed. Everything goes with the test's folder.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -76,13 +76,25 @@ describe('the npm package', () => {
     }
   });
 
+  it('--version of every installed command says the package version (no commit: an installed package is no checkout) (issue 31)', async () => {
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    for (const argv of [['vauban', '--version'], ['vauban-ci', '--version'], ['vauban-version-control', '--version'], ['vauban', 'boot', '--version'], ['vauban', 'serve', '--version']]) {
+      const [command, ...args] = argv as [string, ...string[]];
+      const answer = await installedCommand(command, args);
+      expect(answer.exitCode, argv.join(' ')).toBe(0);
+      expect(answer.stdout.trim(), argv.join(' ')).toBe(`vauban ${version}`);
+    }
+    expect(files.filter((file) => file.startsWith('play/tests/'))).toEqual([]);
+  });
+
   it('a dry run from another folder plans every step and finds its own files in the install folder', async () => {
     const run = await installedCommand('vauban', EVERY_STEP, SETTINGS);
     expect(run.exitCode, run.stderr + run.stdout).toBe(0);
     const plan = JSON.parse(run.stdout) as { plan: { steps: string[] }; problems: string[] };
     expect(plan.plan.steps).toEqual(['mount_iso', 'bootstrap_fs', 'chroot_dracut', 'import_iso', 'apply_stages', 'build_rootfs', 'build_conffs']);
     expect(plan.problems).toEqual([]);
-    expect(existsSync(path.join(elsewhere, 'stage.sh'))).toBe(false);
+    // Its own files are the install folder's: the dry run names none of the working directory.
+    expect(run.stdout).not.toContain(path.join(elsewhere, 'stage.sh'));
   });
 
   it('names the install folder when one of its files is missing there (not the working directory)', async () => {

@@ -4,11 +4,14 @@
 import { CommanderError, type Command } from 'commander';
 import { VaubanError } from '../errors.js';
 import type { Reporter } from '../reporter.js';
+import { installDir } from '../install-dir.js';
 import type { MainIo } from './vauban.js';
+import { versionText } from './version.js';
 
 /** Parses `io.argv`; returns an exit status when commander ended the command (-h, a usage error). */
 export function parseCommand(program: Command, io: MainIo): number | undefined {
   program
+    .version(versionText(installDir()), '--version', 'prints the version')
     .helpOption('-h, --help', 'prints help')
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) });

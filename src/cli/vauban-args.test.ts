@@ -175,6 +175,14 @@ describe('values that widen or mislead a run are refused at parse time (issue 13
 
   it("refuses -a '' (every host to Ansible)", () => refused(['-f', 'b.raw', '-a', ''], /--ansible-host '' is empty: Ansible would read it as every host/));
 
+  it('refuses a host pattern without a positive part: Ansible adds every host to it (issue 30)', () => {
+    refused(['-f', 'b.raw', '-a', ','], /--ansible-host ',' names no host: Ansible would add every host/);
+    refused(['-f', 'b.raw', '-a', '!web01'], /--ansible-host '!web01' has only exclusions or intersections \(!web01\)/);
+    refused(['-f', 'b.raw', '-a', '&grp'], /has only exclusions or intersections/);
+    refused(['-f', 'b.raw', '-a', '!web01:&db'], /has only exclusions or intersections \(!web01, &db\)/);
+    for (const good of ['web,!web01', 'web01', 'web[01:03]', 'db:&web', 'web*']) expect(parse('-f', 'b.raw', '-a', good).options?.ansibleHost).toBe(good);
+  });
+
   it('refuses a host pattern beginning with -', () => {
     refused(['-f', 'b.raw', '-a', '-web'], /--ansible-host '-web' begins with '-'/);
     refused(['-f', 'b.raw', '--ansible-host=--list-hosts'], /begins with '-'/);
@@ -184,7 +192,11 @@ describe('values that widen or mislead a run are refused at parse time (issue 13
     refused(['-f', 'b.raw', '-n', 'master:v1'], /--name 'master:v1' must be a plain image name, without a tag/);
     refused(['-f', 'b.raw', '-n', 'registry:5000/x'], /--name 'registry:5000\/x' must be a plain image name/);
     refused(['-f', 'b.raw', '-n', 'Master'], /--name 'Master' is not a valid Docker image name/);
+    refused(['-f', 'b.raw', '-n', 'registry.example.com/x'], /--name 'registry\.example\.com\/x' begins with a registry \(registry\.example\.com\/\)/);
+    refused(['-f', 'b.raw', '-n', 'localhost/x'], /--name 'localhost\/x' begins with a registry/);
     expect(parse('-f', 'b.raw', '-n', 'debian-12/iso').options?.name).toBe('debian-12/iso');
+    expect(parse('-f', 'b.raw', '-n', 'debian-12.8/iso').options?.name).toBe('debian-12.8/iso');
+    expect(parse('-f', 'b.raw', '-n', 'master.web').options?.name).toBe('master.web');
   });
 
   it('refuses a source image that is not an image reference', () => {

@@ -3,9 +3,12 @@
 // pure: they return options or an exit, and print through the given writers.
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { VaubanError } from '../errors.js';
+import { installDir } from '../install-dir.js';
+import { versionText } from './version.js';
 import type { Compression, VaubanOptions } from '../options.js';
 import { assertImageReference, assertMasterName } from '../image-name.js';
 import { isBranchName, parseStage } from '../stage.js';
+import { wholeInventoryPattern } from '../conffs/host-names.js';
 
 export interface ArgsOutput {
   out: (text: string) => void;
@@ -38,6 +41,7 @@ function positiveInteger(value: string): number {
 export function buildProgram(output: ArgsOutput): Command {
   const program = new Command('vauban')
     .description('Build master images (rootfs, conffs, kernel and initramfs) for PXE-booted Debian servers')
+    .version(versionText(installDir()), '--version', 'prints the version')
     .argument(
       '[stages...]',
       'the stages to add to this image: ansible playbooks to apply, each [<branch>@]<playbook>, e.g. pb_base.yml',
@@ -130,6 +134,10 @@ function invalidValue(flags: RawFlags): string | undefined {
     return "--ansible-host '' is empty: Ansible would read it as every host of the inventory; give a host, a group or a pattern";
   }
   if (host !== undefined && host.startsWith('-')) return `--ansible-host '${host}' begins with '-': Ansible would read it as an option`;
+  const whole = host === undefined ? undefined : wholeInventoryPattern(host);
+  if (whole !== undefined) {
+    return `--ansible-host '${host}' ${whole}: Ansible would add every host of the inventory to it; name a host or a group first (web,!web01)`;
+  }
   if (!isBranchName(flags.branch)) return `--branch '${flags.branch}' is not a git branch name (git check-ref-format --branch)`;
   if (flags.debianRelease !== undefined && !/^[a-z][a-z0-9-]*$/.test(flags.debianRelease)) {
     return `--debian-release '${flags.debianRelease}' is not a Debian release name such as bookworm`;

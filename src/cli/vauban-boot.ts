@@ -4,7 +4,9 @@
 // status 0 only when every check passed.
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { assertHostName } from '../conffs/host-names.js';
 import { VaubanError } from '../errors.js';
+import { assertMasterName } from '../image-name.js';
 import { createReporter, parseCommand } from './command.js';
 import type { MainIo } from './vauban.js';
 
@@ -40,6 +42,18 @@ function pathAndText(value: string): { path: string; text: string } {
   return { path: match[1] as string, text: match[2] as string };
 }
 
+/** A commander parser that takes the value when `check` does not throw, and says its message when it does. */
+function checked(check: (value: string) => void): (value: string) => string {
+  return (value) => {
+    try {
+      check(value);
+    } catch (error) {
+      throw new InvalidArgumentError((error as Error).message);
+    }
+    return value;
+  };
+}
+
 function positive(value: string): number {
   if (!/^[1-9][0-9]*$/.test(value)) throw new InvalidArgumentError('expected a whole number');
   return Number(value);
@@ -48,8 +62,9 @@ function positive(value: string): number {
 export async function mainBoot(io: MainIo): Promise<number> {
   const program = new Command('vauban boot')
     .description('PXE-boot a built master with one host\'s conffs under QEMU, and check the host came up as itself')
-    .requiredOption('-n, --name <master>', 'the master to boot')
-    .requiredOption('-a, --ansible-host <host>', 'the host whose conffs to boot with')
+    // Both name files of --dir (the serial log, overlayfs/, vault/): never a path out of it.
+    .requiredOption('-n, --name <master>', 'the master to boot', checked((value) => assertMasterName(value, '--name')))
+    .requiredOption('-a, --ansible-host <host>', 'the host whose conffs to boot with', checked(assertHostName))
     .option('--dir <dir>', 'where the artifacts are (vmlinuz, initramfs.img, rootfs.tgz, overlayfs/, vault/)', '.')
     .option('--pxe-dir <dir>', 'boot the live release of the master in this PXE server folder (UPLOAD_DIR as uploads, promote and rollback leave it) instead of the artifacts of --dir, whose vault/ still gives the host\'s key')
     .option('--accel <tcg|kvm>', 'QEMU accelerator: tcg works everywhere; kvm only where /dev/kvm really works', (value) => {

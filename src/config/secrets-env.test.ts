@@ -40,4 +40,20 @@ describe('.secrets.env', () => {
   it('names the file and line of a line that is not an assignment', () => {
     expect(() => parseSecretsEnv('A=1\nsource other.env\n', '.secrets.env')).toThrow(/\.secrets\.env:2: expected KEY=value/);
   });
+
+  it('never shows a malformed line: it may hold a secret (issue 30)', () => {
+    let message = '';
+    try {
+      parseSecretsEnv('A=1\nREGISTRY_PASSWORD hunter2-secret\n', '.secrets.env');
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toBe('.secrets.env:2: expected KEY=value or export KEY=\'value\' (the line begins with REGISTRY_PASSWORD); its text is not shown, it may hold a secret');
+    expect(message).not.toContain('hunter2');
+  });
+
+  it('an unclosed quote at the top of a file of 8,000 lines is named at its line (the file scanned once)', () => {
+    const text = `A='never closed\n${Array.from({ length: 8000 }, (_, index) => `export KEY_${index}=value-${index}`).join('\n')}`;
+    expect(() => parseSecretsEnv(text, '.secrets.env')).toThrow(/\.secrets\.env:1: the single quote is never closed/);
+  });
 });

@@ -15,16 +15,22 @@ export function parseSecretsEnv(
   for (let index = 0; index < lines.length; index++) {
     const lineNumber = index + 1;
     let line = lines[index] ?? '';
-    // A quoted value may run over several lines, as in shell.
-    while (hasOpenQuote(line) && index + 1 < lines.length) {
+    // A quoted value may run over several lines, as in shell: each line is scanned once (an unclosed quote
+    // in a file of thousands of lines costs one pass, not one a line).
+    let open = openQuoteAfter(line, undefined);
+    while (open !== undefined && index + 1 < lines.length) {
       index++;
-      line += `\n${lines[index]}`;
+      const next = lines[index] ?? '';
+      line += `\n${next}`;
+      open = openQuoteAfter(next, open);
     }
     const trimmed = line.trim();
     if (trimmed === '' || trimmed.startsWith('#')) continue;
     const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(trimmed);
     if (!match) {
-      throw new VaubanError(`${file}:${lineNumber}: expected KEY=value or export KEY='value', found: ${trimmed.slice(0, 60)}`);
+      // The line is not shown: a malformed line may well hold a secret.
+      const key = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)/.exec(trimmed)?.[1];
+      throw new VaubanError(`${file}:${lineNumber}: expected KEY=value or export KEY='value'${key === undefined ? '' : ` (the line begins with ${key})`}; its text is not shown, it may hold a secret`);
     }
     const [, key, rawValue] = match as unknown as [string, string, string];
     values[key] = parseShellValue(rawValue, `${file}:${lineNumber}`, lookup);
@@ -32,18 +38,19 @@ export function parseSecretsEnv(
   return values;
 }
 
-function hasOpenQuote(text: string): boolean {
-  let quote: string | undefined;
+/** The quote still open at the end of `text` when `quote` was open at its start (undefined: none). */
+function openQuoteAfter(text: string, quote: string | undefined): string | undefined {
+  let open = quote;
   for (let i = 0; i < text.length; i++) {
     const char = text[i];
-    if (quote === undefined) {
-      if (char === '#' && (i === 0 || /\s/.test(text[i - 1] ?? ''))) return false;
+    if (open === undefined) {
+      if (char === '#' && (i === 0 || /\s/.test(text[i - 1] ?? ''))) return undefined;
       if (char === '\\') i++;
-      else if (char === "'" || char === '"') quote = char;
-    } else if (char === quote) quote = undefined;
-    else if (quote === '"' && char === '\\') i++;
+      else if (char === "'" || char === '"') open = char;
+    } else if (char === open) open = undefined;
+    else if (open === '"' && char === '\\') i++;
   }
-  return quote !== undefined;
+  return open;
 }
 
 function parseShellValue(raw: string, where: string, lookup: (name: string) => string): string {
@@ -99,10 +106,12 @@ function parseShellValue(raw: string, where: string, lookup: (name: string) => s
   return out;
 }
 
+/** `$NAME` or `${NAME}` at `at` in `text` (matched in place: no copy of the rest of the text). */
 function expandVariable(text: string, at: number, lookup: (name: string) => string): { value: string; next: number } {
-  const braced = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}/.exec(text.slice(at));
-  if (braced) return { value: lookup(braced[1] as string), next: at + braced[0].length };
-  const bare = /^\$([A-Za-z_][A-Za-z0-9_]*)/.exec(text.slice(at));
-  if (bare) return { value: lookup(bare[1] as string), next: at + bare[0].length };
+  for (const pattern of [/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/y, /\$([A-Za-z_][A-Za-z0-9_]*)/y]) {
+    pattern.lastIndex = at;
+    const found = pattern.exec(text);
+    if (found) return { value: lookup(found[1] as string), next: at + found[0].length };
+  }
   return { value: '$', next: at + 1 };
 }

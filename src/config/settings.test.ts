@@ -50,6 +50,12 @@ describe('settings (A3)', () => {
     }
   });
 
+  it('refuses an ANSIBLE_REPO that git would read as an option (issue 30)', async () => {
+    for (const url of ['-uhttp', '--upload-pack=touch', '-oProxyCommand=x']) {
+      await expect(loadSettings({ env: { ANSIBLE_REPO: url }, cwd: dir }), url).rejects.toThrow(/setting ANSIBLE_REPO .* is invalid: .*a git URL/);
+    }
+  });
+
   it('refuses a PXE server that ssh would read as an option', async () => {
     await expect(loadSettings({ env: { UPLOAD_HOSTS_LIST: 'pxe1 -oProxyCommand=touch' }, cwd: dir })).rejects.toThrow(/setting UPLOAD_HOSTS_LIST .* is invalid: .*none beginning with -/);
     await expect(loadSettings({ env: { UPLOAD_HOSTS_LIST: '-oLocalCommand' }, cwd: dir })).rejects.toThrow(/UPLOAD_HOSTS_LIST/);

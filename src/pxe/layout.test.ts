@@ -36,6 +36,8 @@ describe('the PXE server layout (B14, B15)', () => {
   it('moves the kernel links of the flat layout into a release', () => {
     expect(flatLinkInRelease('../linux/vmlinuz-6.1.0-28-amd64')).toBe('../../../linux/vmlinuz-6.1.0-28-amd64');
     expect(flatLinkInRelease('/boot/vmlinuz')).toBeUndefined();
+    expect(flatLinkInRelease('../linux/../../etc/passwd')).toBeUndefined();
+    expect(flatLinkInRelease('../linux/vmlinuz-../../x')).toBeUndefined();
   });
 
   it('parses a listing of find -printf: releases, current, partial folders left out', () => {
@@ -46,7 +48,13 @@ describe('the PXE server layout (B14, B15)', () => {
       ['f', 'releases/r1/rootfs.tgz', ''],
       ['d', 'releases/r2', ''],
       ['f', 'releases/r2/rootfs.tgz', ''],
-      ['l', 'releases/r2/vmlinuz', '../../../linux/vmlinuz-6'],
+      ['l', 'releases/r2/vmlinuz', '../../../linux/vmlinuz-6.1.0-28-amd64'],
+      // Names and targets vauban would never make: not read as members (issue 30).
+      ['l', 'releases/r2/initramfs.img', '../../../linux/../../etc/shadow'],
+      ['f', 'releases/r2/..', ''],
+      ['f', 'releases/r2/.hidden', ''],
+      ['f', 'releases/r2/a b', ''],
+      ['l', 'vmlinuz', '../linux/../../x'],
       ['d', 'releases/.partial-r3', ''],
       ['f', 'releases/.partial-r3/rootfs.tgz', ''],
       ['l', 'rootfs.tgz', 'current/rootfs.tgz'],
@@ -56,7 +64,7 @@ describe('the PXE server layout (B14, B15)', () => {
     expect([...state.releases.keys()].sort()).toEqual(['r1', 'r2']);
     expect(state.releases.get('r2')).toEqual([
       { name: 'rootfs.tgz', type: 'f', target: '' },
-      { name: 'vmlinuz', type: 'l', target: '../../../linux/vmlinuz-6' },
+      { name: 'vmlinuz', type: 'l', target: '../../../linux/vmlinuz-6.1.0-28-amd64' },
     ]);
     expect(state.top).toEqual([{ name: 'rootfs.tgz', type: 'l', target: 'current/rootfs.tgz' }]);
     // current naming a release that is not there is no current.

@@ -11,6 +11,7 @@
 //   boot/<host>.ipxe -> ../<name>/current/<host>.ipxe          a host's entry follows its live release
 //   boot/by-mac/<mac>.ipxe                                     chains to ../<host>.ipxe
 import { VaubanError } from '../errors.js';
+import { isKernelVersion } from '../kernel-version.js';
 
 /** Stands for the release's name until the run starts. */
 export const RELEASE_PLACEHOLDER = '<release>';
@@ -88,7 +89,23 @@ export function kernelLinkTarget(kind: (typeof KERNEL_LINKS)[number], kernelVers
 
 /** A kernel link of the flat layout (`<name>/vmlinuz -> ../linux/...`), as the same link inside a release. */
 export function flatLinkInRelease(target: string): string | undefined {
-  return target.startsWith('../linux/') ? `../../${target}` : undefined;
+  return isKernelLinkTarget(target, '../') ? `../../${target}` : undefined;
+}
+
+/**
+ * True when `target`, read back from a server, is a kernel link vauban makes:
+ * `<up>linux/vmlinuz-<version>` or `<up>linux/initramfs.img-<version>`, nothing
+ * that walks elsewhere (`../linux/../..`).
+ */
+export function isKernelLinkTarget(target: string, up: string): boolean {
+  if (!target.startsWith(`${up}linux/`)) return false;
+  const file = target.slice(up.length + 'linux/'.length);
+  return KERNEL_LINKS.some((kind) => file.startsWith(`${kind}-`) && isKernelVersion(file.slice(kind.length + 1)));
+}
+
+/** A name a release may hold, as read back from a server: one plain file name (no '/', no '..', not hidden). */
+export function isMemberName(name: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(name) && !name.includes('..') && name.length <= 255;
 }
 
 /** The article's path of a release member (`<name>/rootfs.tgz`) and where it points: through current. */

@@ -1,7 +1,7 @@
 // What a PXE server holds for one master: its releases and their members, the
 // live one, and the files of the flat layout of vauban.sh (before releases),
 // read in one round trip.
-import { isReleaseName, releaseOfCurrent } from './layout.js';
+import { isKernelLinkTarget, isMemberName, isReleaseName, releaseOfCurrent } from './layout.js';
 import { sh, type PxeServer } from './pxe-server.js';
 
 export interface Member {
@@ -32,11 +32,14 @@ export function parseMasterListing(output: string): MasterState {
     const parts = relative.split('/');
     if (parts.length === 1) {
       if (relative === 'current' && type === 'l') currentTarget = target;
-      else if (relative !== 'releases') top.push({ name: relative, type, target });
+      else if (relative !== 'releases' && isMemberName(relative) && (type !== 'l' || isKernelLinkTarget(target, '../') || target === `current/${relative}`)) top.push({ name: relative, type, target });
     } else if (parts[0] === 'releases' && isReleaseName(parts[1] as string)) {
       const release = parts[1] as string;
       if (parts.length === 2 && type === 'd') releases.set(release, []);
-      else if (parts.length === 3) releases.get(release)?.push({ name: parts[2] as string, type, target });
+      // What vauban makes only: a name read back is reused in commands, a link's target in new links.
+      else if (parts.length === 3 && isMemberName(parts[2] as string) && (type !== 'l' || isKernelLinkTarget(target, '../../../'))) {
+        releases.get(release)?.push({ name: parts[2] as string, type, target });
+      }
     }
   }
   const current = currentTarget === undefined ? undefined : releaseOfCurrent(currentTarget);

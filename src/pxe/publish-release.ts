@@ -30,7 +30,7 @@ import {
 } from './layout.js';
 import { linkCommand, liveLinks } from './live-links.js';
 import { readMasterState, releaseNames, type MasterState, type Member } from './master-state.js';
-import { protect, sh, type PxeServer } from './pxe-server.js';
+import { newFileCommand, protect, sh, type PxeServer } from './pxe-server.js';
 
 export interface ReleaseFile {
   /** Its name in the release: rootfs.tgz or conffs-<host>.tgz. */
@@ -186,7 +186,7 @@ async function completeAndSwitch(server: PxeServer, staging: string, input: Publ
   const regular = [...sums.keys(), SUMS].filter((member) => !(KERNEL_LINKS as readonly string[]).includes(member));
   await server.script([
     `cd ${sh(staging)}`,
-    ...[...generated].map(([member, content]) => `printf '%s' ${sh(content)} > ${sh(member)}`),
+    ...[...generated].map(([member, content]) => `printf '%s' ${sh(content)} | ${newFileCommand(member)}`),
     ...protect(regular, input.group, '0640'),
     ...protect([staging], input.group, '0750'),
     sh('mv', '-T', '--', staging, `${server.dir}/${releaseDir(input.name, input.release)}`),
@@ -201,7 +201,7 @@ async function afterSwitch(server: PxeServer, input: PublishInput, state: Master
   const script: string[] = [sh('mkdir', '-p', '--', at('boot/by-mac')), ...liveLinks(server.dir, input.name, members, input.runId)];
   for (const file of input.bootFiles) {
     const temporary = `${at(path.posix.dirname(file.path))}/.${path.posix.basename(file.path)}.vauban-${input.runId}`;
-    script.push(`printf '%s' ${sh(file.content)} > ${sh(temporary)}`, ...protect([temporary], input.group, '0640'), sh('mv', '-f', '--', temporary, at(file.path)));
+    script.push(sh('rm', '-f', '--', temporary), `printf '%s' ${sh(file.content)} | ${newFileCommand(temporary)}`, ...protect([temporary], input.group, '0640'), sh('mv', '-f', '--', temporary, at(file.path)));
   }
   const pruned = releasesToPrune([...releaseNames(state), input.release], input.release, input.keep);
   for (const old of pruned) script.push(sh('rm', '-rf', '--', at(releaseDir(input.name, old))));

@@ -26,10 +26,27 @@ export function sh(...words: string[]): string {
   return words.map(shellQuote).join(' ');
 }
 
-/** Modes of what is served: private keys are in rootfs and conffs, readable by the web server's group only (A9). */
+/**
+ * Modes of what is served: private keys are in rootfs and conffs, readable by
+ * the web server's group only (A9). Never through a link (these run as root):
+ * chgrp -h changes a link itself, and chmod, which has no such flag, is given
+ * only what find saw is no link.
+ */
 export function protect(paths: string[], group: string | undefined, mode: string): string[] {
   if (paths.length === 0) return [];
-  return [sh('chmod', mode, '--', ...paths), ...(group === undefined ? [] : [sh('chgrp', group, '--', ...paths)])];
+  return [
+    `find -P ${sh('--', ...paths)} -maxdepth 0 ! -type l -exec chmod ${sh(mode)} -- {} +`,
+    ...(group === undefined ? [] : [sh('chgrp', '-h', group, '--', ...paths)]),
+  ];
+}
+
+/**
+ * Writes its standard input to `file` as a new file, 0640 from its creation:
+ * never through a link and never over anything already there (dd's excl and
+ * nofollow: O_EXCL, O_NOFOLLOW), where `>` or tee would follow a planted link.
+ */
+export function newFileCommand(file: string): string {
+  return `(umask 027 && exec dd ${sh(`of=${file}`)} conv=excl oflag=nofollow bs=1M status=none)`;
 }
 
 /** What ssh said, as one line; a host key that does not match UPLOAD_KNOWN_HOSTS said as such. */
@@ -74,7 +91,7 @@ export async function openSshServer(input: OpenSshServerInput): Promise<PxeServe
       return sshRun(target, shell, { ...options, input: `${lines.join('\n')}\n` });
     },
     send: async (local, path, options = runOptions) => {
-      await sshRun(target, `${sudo ? 'sudo -n ' : ''}${sh('tee', '--', path)} > /dev/null`, { ...options, inputFile: local });
+      await sshRun(target, `${sudo ? 'sudo -n ' : ''}sh -c ${sh(newFileCommand(path))}`, { ...options, inputFile: local });
     },
   };
 }

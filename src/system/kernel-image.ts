@@ -5,6 +5,7 @@ import { lstatSync, readdirSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { VaubanError } from '../errors.js';
+import { isKernelVersion } from '../kernel-version.js';
 import { regularFileInTree, resolveInTree } from './tree-path.js';
 
 export async function readKernelVersion(file: string): Promise<string> {
@@ -17,7 +18,8 @@ export async function readKernelVersion(file: string): Promise<string> {
     const text = Buffer.alloc(256);
     await handle.read(text, 0, text.length, offset);
     const version = text.toString('latin1').split(/[\s\0]/)[0] ?? '';
-    if (!/^\d+\.\d+/.test(version)) throw new VaubanError(`cannot read the kernel version of ${file}`);
+    // It names files on the PXE servers (linux/vmlinuz-<version>) and dracut's module folder: a version, nothing else.
+    if (!isKernelVersion(version)) throw new VaubanError(`cannot read the kernel version of ${file}: ${JSON.stringify(version.slice(0, 80))} is not one`);
     return version;
   } finally {
     await handle.close();

@@ -105,12 +105,15 @@ async function startExec(docker: DockerClient, container: Dockerode.Container, o
 async function exitCodeOf(container: Dockerode.Container, started: StartedExec, consumers: Promise<void>[], what: string, signal?: AbortSignal): Promise<number> {
   const { exec, stream, stdout, stderr } = started;
   // A reader that gives up (a line too long, a line its protocol refuses) cuts the stream: nobody reads what follows.
-  consumers = consumers.map((consumer) =>
-    consumer.catch((error: unknown) => {
+  consumers = consumers.map((consumer) => {
+    const read = consumer.catch((error: unknown) => {
       stream.destroy(error instanceof Error ? error : new VaubanError(String(error)));
       throw error;
-    }),
-  );
+    });
+    // Awaited below, once the stream has ended: until then its failure is not unhandled.
+    read.catch(() => undefined);
+    return read;
+  });
   const onAbort = (): void => {
     stream.destroy(new VaubanError('interrupted', { exitCode: 130 }));
   };
