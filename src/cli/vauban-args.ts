@@ -41,7 +41,6 @@ function positiveInteger(value: string): number {
 export function buildProgram(output: ArgsOutput): Command {
   const program = new Command('vauban')
     .description('Build master images (rootfs, conffs, kernel and initramfs) for PXE-booted Debian servers')
-    .version(versionText(installDir()), '--version', 'prints the version')
     .argument(
       '[stages...]',
       'the stages to add to this image: ansible playbooks to apply, each [<branch>@]<playbook>, e.g. pb_base.yml',
@@ -78,6 +77,7 @@ export function buildProgram(output: ArgsOutput): Command {
     .option('--dry-run', 'print the plan (steps, images, artifacts, uploads) and exit; needs neither root nor Docker', false)
     .option('--json', 'print the result of the run as JSON on stdout (human lines go to stderr); with --dry-run, the plan', false)
     .option('--debug', 'print every command run and full error chains', false)
+    .version(versionText(installDir()), '--version', 'prints the version')
     .helpOption('-h, --help', 'prints help')
     .addHelpText(
       'after',

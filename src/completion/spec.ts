@@ -66,6 +66,7 @@ export function optionSpecOf(option: Option): OptionSpec {
 }
 
 const HELP: OptionSpec = { short: '-h', long: '--help', description: 'prints help' };
+const VERSION: OptionSpec = { long: '--version', description: 'prints the version' };
 
 function optionsOf(program: Command): OptionSpec[] {
   const options = program.options.filter((option) => !option.hidden).map(optionSpecOf);
@@ -102,6 +103,7 @@ const BOOT_OPTIONS: OptionSpec[] = [
   { long: '--expect-file', description: 'a file of the booted host must contain text (path=text)', value: { kind: 'free' } },
   { long: '--tamper', description: 'change one byte of the served file: the boot must stop (proves the check)', value: { kind: 'choices', choices: ['rootfs', 'conffs'] } },
   { long: '--debug', description: 'print every command run' },
+  VERSION,
   HELP,
 ];
 
@@ -120,10 +122,10 @@ export async function completionSpecs(): Promise<CommandSpec[]> {
       positional: { kind: 'stages' },
       subcommands: [
         { name: 'boot', options: BOOT_OPTIONS },
-        { name: 'serve', options: [...SERVE_OPTIONS, HELP] },
-        { name: 'promote', options: [...RELEASE_OPTIONS, HELP], positional: { kind: 'masters' } },
-        { name: 'rollback', options: [...RELEASE_OPTIONS, HELP], positional: { kind: 'masters' } },
-        { name: 'completion', options: [HELP], positional: { kind: 'choices', choices: [...SHELLS] } },
+        { name: 'serve', options: [...SERVE_OPTIONS, VERSION, HELP] },
+        { name: 'promote', options: [...RELEASE_OPTIONS, VERSION, HELP], positional: { kind: 'masters' } },
+        { name: 'rollback', options: [...RELEASE_OPTIONS, VERSION, HELP], positional: { kind: 'masters' } },
+        { name: 'completion', options: [VERSION, HELP], positional: { kind: 'choices', choices: [...SHELLS] } },
       ],
     },
     { name: 'vauban-ci', options: optionsOf(buildCiProgram()) },
