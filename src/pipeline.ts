@@ -1,6 +1,7 @@
 // The build, as a table of contents: each step in the order of A2, each
 // deciding for itself from the plan whether it has anything to do.
 import type { Context } from './context.js';
+import { duringBuild } from './errors.js';
 import { prefixOfSourceImage } from './image-name.js';
 import { applyStages } from './steps/apply-stages.js';
 import { bootstrapFs } from './steps/bootstrap-fs.js';
@@ -25,7 +26,12 @@ export async function runPipeline(ctx: Context): Promise<void> {
 }
 
 async function buildAll(ctx: Context, controllers: PlayControllers): Promise<void> {
+  // Bad input found by the preflight is a usage or configuration error (exit 1); what fails after it, a build failure.
   const checked = await preflight(ctx, controllers);
+  await duringBuild(() => build(ctx, controllers, checked));
+}
+
+async function build(ctx: Context, controllers: PlayControllers, checked: Awaited<ReturnType<typeof preflight>>): Promise<void> {
   // A raw-iso of the same base, still fresh, spares the mount when no kernel is to be built from it (issue 12).
   // Likewise a kernel and initramfs of the same base (issue 12): with both, the base is not mounted at all.
   const cachedBase = await findCachedRawBase(ctx);

@@ -14,14 +14,26 @@ function fakeStream(isTTY: boolean): NodeJS.WriteStream & { text: () => string }
 
 describe('output mode (B8)', () => {
   it('is plain in CI, in a pipe and with TERM=dumb; colour only on an interactive terminal without NO_COLOR', () => {
-    expect(detectOutput({}, fakeStream(true))).toEqual({ mode: 'tty', color: true });
-    expect(detectOutput({ NO_COLOR: '' }, fakeStream(true))).toEqual({ mode: 'tty', color: false });
-    expect(detectOutput({ CI: 'true' }, fakeStream(true))).toEqual({ mode: 'plain', color: false });
-    expect(detectOutput({}, fakeStream(false))).toEqual({ mode: 'plain', color: false });
-    expect(detectOutput({ TERM: 'dumb' }, fakeStream(true))).toEqual({ mode: 'plain', color: false });
+    expect(detectOutput({}, fakeStream(true))).toEqual({ mode: 'tty', color: true, sections: false });
+    expect(detectOutput({ NO_COLOR: '' }, fakeStream(true))).toEqual({ mode: 'tty', color: false, sections: false });
+    expect(detectOutput({ CI: 'true' }, fakeStream(true))).toEqual({ mode: 'plain', color: false, sections: false });
+    expect(detectOutput({}, fakeStream(false))).toEqual({ mode: 'plain', color: false, sections: false });
+    expect(detectOutput({ TERM: 'dumb' }, fakeStream(true))).toEqual({ mode: 'plain', color: false, sections: false });
     const unknownWidth = fakeStream(true);
     (unknownWidth as { columns: number }).columns = 0;
-    expect(detectOutput({}, unknownWidth)).toEqual({ mode: 'plain', color: false });
+    expect(detectOutput({}, unknownWidth)).toEqual({ mode: 'plain', color: false, sections: false });
+    // In a GitLab job: sections (issue 31).
+    expect(detectOutput({ CI: 'true', GITLAB_CI: 'true' }, fakeStream(false))).toEqual({ mode: 'plain', color: false, sections: true });
+  });
+
+  it('in a GitLab job log, each step and each block is a section GitLab folds (issue 31)', async () => {
+    const stream = fakeStream(false);
+    const reporter = new Reporter({ mode: 'plain', color: false, debug: false, stream, sections: true });
+    await reporter.step('apply_stages', async () => undefined);
+    reporter.block('[KO] db01 (log: /x)', ['     failed task: Refuse db hosts']);
+    const text = (stream as unknown as { text: () => string }).text();
+    expect(text).toMatch(/^\u001b\[0Ksection_start:\d+:vauban_1\r\u001b\[0K\n\S+ ==> apply_stages\n\S+ <== apply_stages done in [\d.]+ s\n\u001b\[0Ksection_end:\d+:vauban_1\r\u001b\[0K\n/);
+    expect(text).toMatch(/\u001b\[0Ksection_start:\d+:vauban_2\r\u001b\[0K\[KO\] db01 \(log: \/x\)\n\S+      failed task: Refuse db hosts\n\u001b\[0Ksection_end:\d+:vauban_2\r\u001b\[0K\n$/);
   });
 
   it('writes timestamped lines without escape sequences in plain mode, and times each step', async () => {

@@ -15,6 +15,8 @@ export interface ReporterOptions {
   stream?: NodeJS.WriteStream;
   /** Strings that must never be printed (secrets); replaced by ***. */
   redact?: readonly string[];
+  /** In a GitLab job log: each step and each failed host a collapsible section (section_start/section_end). */
+  sections?: boolean;
 }
 
 export interface StepHandle {
@@ -44,14 +46,15 @@ const plainPalette: Palette = { red: (t) => t, yellow: (t) => t, green: (t) => t
  * TERM=dumb, or on a terminal of unknown width (a spinner redraws by lines of
  * the terminal's width: with a width of 0 it would never stop clearing).
  */
-export function detectOutput(env: NodeJS.ProcessEnv, stream: NodeJS.WriteStream): { mode: OutputMode; color: boolean } {
+export function detectOutput(env: NodeJS.ProcessEnv, stream: NodeJS.WriteStream): { mode: OutputMode; color: boolean; sections: boolean } {
   const interactive = Boolean(stream.isTTY) && (stream.columns ?? 0) > 0 && !env.CI && env.TERM !== 'dumb';
   const color = interactive && env.NO_COLOR === undefined && env.FORCE_COLOR !== '0';
-  return { mode: interactive ? 'tty' : 'plain', color };
+  return { mode: interactive ? 'tty' : 'plain', color, sections: !interactive && env.GITLAB_CI === 'true' };
 }
 
 export class Reporter {
   readonly timings: StepTiming[] = [];
+  private sectionCount = 0;
   private readonly stream: NodeJS.WriteStream;
   private palette: Palette = plainPalette;
   private spinner: Ora | undefined;
@@ -113,6 +116,7 @@ export class Reporter {
   /** Runs one unit of work under a title, with a spinner or start/finish lines, and records its time. */
   async step<T>(title: string, work: (handle: StepHandle) => Promise<T>): Promise<T> {
     const started = performance.now();
+    const section = this.openSection(title, false);
     const handle = await this.startStep(title);
     try {
       const result = await work(handle);
@@ -121,7 +125,30 @@ export class Reporter {
     } catch (error) {
       this.finishStep(title, started, false);
       throw error;
+    } finally {
+      section();
     }
+  }
+
+  /** `lines` under `title`: in a GitLab job log a section of its own, collapsed when asked; elsewhere plain lines. */
+  block(title: string, lines: readonly string[], collapsed = false): void {
+    const close = this.openSection(title, collapsed, true);
+    if (!this.options.sections) this.line(title);
+    for (const line of lines) this.line(line);
+    close();
+  }
+
+  /**
+   * Opens a GitLab section (https://docs.gitlab.com/ee/ci/jobs/#custom-collapsible-sections),
+   * its header `title` when `withHeader`; returns what closes it. Nothing outside a GitLab job.
+   */
+  private openSection(title: string, collapsed: boolean, withHeader = false): () => void {
+    if (!this.options.sections) return () => undefined;
+    const id = `vauban_${++this.sectionCount}`;
+    const now = () => Math.floor(Date.now() / 1000);
+    const header = withHeader ? this.redact(title).replace(/[\r\n\u001b]/g, ' ') : '';
+    this.stream.write(`\u001b[0Ksection_start:${now()}:${id}${collapsed ? '[collapsed=true]' : ''}\r\u001b[0K${header}\n`);
+    return () => this.stream.write(`\u001b[0Ksection_end:${now()}:${id}\r\u001b[0K\n`);
   }
 
   private async startStep(title: string): Promise<StepHandle> {

@@ -4,6 +4,9 @@ export interface HostResult {
   ok: boolean;
   log: string;
   error?: string;
+  /** A failed host: the task it failed on and the module's message, read from its log (issue 31). */
+  failedTask?: string;
+  message?: string;
   /** Paths a stage deleted: listed in the conffs, removed from the root at boot (A6, B15). */
   deletions?: string[];
 }

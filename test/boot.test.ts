@@ -179,7 +179,7 @@ describe('kernel, initramfs, a master of real-world content and two hosts\' conf
 
   it('with BUILD_RELAX_SANDBOX=no the same unit fails in a stage as it did before the relaxation (217/USER: no user namespace in a container)', async () => {
     const run = await runVauban('vauban', ['-s', MASTER, '-n', BROKEN, '-i', 'no', '-l', 'no', '-u', 'no', 'pb_sandboxed.yml'], { cwd, env: { ...env, BUILD_RELAX_SANDBOX: 'no' }, log });
-    expect(run.exitCode).toBe(1);
+    expect(run.exitCode, 'a build failure').toBe(2);
     expect(run.output).toMatch(/fatal: \[master-itest-broken[^\]]*\]: FAILED! => [^\n]*Unable to start service vauban-sandboxed\.service/);
     expect(run.output).not.toMatch(/for the build only/);
     expect(await sh('docker', ['image', 'ls', '-q', BROKEN])).toBe('');
@@ -237,7 +237,7 @@ describe('kernel, initramfs, a master of real-world content and two hosts\' conf
 
   it('a role that fails for a real reason (validate refuses a broken nginx.conf) still fails the build, naming the task', async () => {
     const run = await runVauban('vauban', ['-s', MASTER, '-n', BROKEN, '-i', 'no', '-l', 'no', '-u', 'no', '--compression', 'zstd', 'pb_broken_nginx.yml'], { cwd, env, log });
-    expect(run.exitCode).toBe(1);
+    expect(run.exitCode, 'a build failure').toBe(2);
     expect(run.output).toMatch(/TASK \[webserver : Configure nginx\][\s\S]*fatal: \[master-itest-broken[^\]]*\]: FAILED![\s\S]*failed to validate/);
     expect(run.output).toMatch(/this_directive_does_not_exist/);
     expect(run.output).toMatch(/stage pb_broken_nginx\.yml \(branch master\) failed for master-itest-broken/);
@@ -247,7 +247,7 @@ describe('kernel, initramfs, a master of real-world content and two hosts\' conf
   it('a requirement that is not vendored is named, with the reason (no Galaxy during builds)', async () => {
     await bash(`clone=$(mktemp -d) && git clone -q "$1" "$clone" && cd "$clone" && git checkout -q -b needs-galaxy && printf 'collections:\\n  - name: example.missing\\n' > requirements.yml && git -c user.name=t -c user.email=t@t.invalid commit -qam 'needs a collection from Galaxy' && git push -q origin needs-galaxy && rm -rf "$clone"`, { args: [repo.bare] });
     const run = await runVauban('vauban', ['-s', MASTER, '-n', BROKEN, '-i', 'no', '-l', 'no', '-u', 'no', 'needs-galaxy@pb_base.yml'], { cwd, env, log });
-    expect(run.exitCode).toBe(1);
+    expect(run.exitCode, 'a build failure').toBe(2);
     expect(run.output).toMatch(/requirements\.yml asks for what is neither in the repository nor in the image, and builds have no network to Ansible Galaxy/);
     expect(run.output).toMatch(/collection example\.missing \(vendor it under collections\/ansible_collections\/example\/missing\)/);
   });

@@ -237,7 +237,7 @@ describe('a host\'s play in the shared controller (issue 11)', () => {
     const run = await vauban(['-r', 'no', '-s', MASTER, '-n', MASTER, '-a', 'web01', '-i', 'no', '-u', 'no', 'pb_slow.yml']);
     await killer;
     expect(killed).not.toBe('');
-    expect(run.exitCode, tail(run)).not.toBe(0);
+    expect(run.exitCode, tail(run)).toBe(3);
     expect(run.output).toMatch(/\[KO\] web01/);
     // Not the play's 600 s: ended when its container went away.
     expect(Date.now() - started).toBeLessThan(240_000);
@@ -246,7 +246,7 @@ describe('a host\'s play in the shared controller (issue 11)', () => {
   it('a line on a host\'s play channel that is not vauban\'s (a hook writing to the agent\'s descriptor) fails that host, naming the line; the other host is built (issue 30)', async () => {
     const hook = '[ "$VAUBAN_HOSTNAME" != web02 ] || echo "garbage from a hook" >&3';
     const run = await runVauban('vauban', ['-r', 'no', '-s', MASTER, '-n', MASTER, '-a', 'web01,web02', '-i', 'no', '-u', 'no', 'pb_base.yml'], { cwd, env: { ...env, HOOK_PRE_ANSIBLE: hook }, log });
-    expect(run.exitCode, tail(run)).not.toBe(0);
+    expect(run.exitCode, tail(run)).toBe(3);
     expect(run.output).toMatch(/\[OK\] web01/);
     expect(run.output).toMatch(/\[KO\] web02/);
     const logFile = /\[KO\] web02\s+\(log: (\S+)\)/.exec(run.output)?.[1] as string;
@@ -257,10 +257,17 @@ describe('a host\'s play in the shared controller (issue 11)', () => {
 
 describe('failures and deletions', () => {
   it('a host whose play fails: [KO] for it, [OK] for the others, non-zero exit, its log names the failed task', async () => {
-    const run = await vauban(['-r', 'no', '-s', MASTER, '-n', MASTER, '-a', 'web01,db01', '-i', 'no', '-u', 'no', 'pb_fail_db.yml']);
-    expect(run.exitCode).not.toBe(0);
+    const run = await vauban(['-r', 'no', '-s', MASTER, '-n', MASTER, '-a', 'web01,db01', '-i', 'no', '-u', 'no', '--json', 'pb_fail_db.yml']);
+    // Some hosts failed, the rest built (issue 31): 3.
+    expect(run.exitCode).toBe(3);
     expect(run.output).toMatch(/\[OK\] web01/);
     expect(run.output).toMatch(/\[KO\] db01/);
+    // Under the [KO] line, as in a CI job log: the failed task, the module's message, the end of the log (issue 31).
+    expect(run.output).toMatch(/\[KO\] db01 \(log: \S+\)\n\S+      failed task: Refuse db hosts\n\S+      message: fixture failure for db01\n\S+      last lines of its log:\n(\S+        \| .*\n)+/);
+    expect(run.output).toMatch(/\[KO\] db01  \(log: \S+\)\n\S+        failed task: Refuse db hosts: fixture failure for db01/);
+    const document = JSON.parse(run.stdout) as { result: { exit_code: number; hosts: Array<{ host: string; failed_task: string | null; message: string | null }> } };
+    expect(document.result.exit_code).toBe(3);
+    expect(document.result.hosts.find((one) => one.host === 'db01')).toMatchObject({ failed_task: 'Refuse db hosts', message: 'fixture failure for db01' });
     const logFile = /\[KO\] db01\s+\(log: (\S+)\)/.exec(run.output)?.[1];
     expect(logFile).toBeDefined();
     expect(readFileSync(logFile as string, 'utf8')).toMatch(/TASK \[Refuse db hosts\][\s\S]*fixture failure for db01/);

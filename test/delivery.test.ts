@@ -268,7 +268,7 @@ describe('a cut upload, and a re-deploy', () => {
     // --no-cache: a new build of the same inputs, so that there is a new release to upload (and to cut).
     const run = await runVauban('vauban', ['-s', MASTER_A, '-n', MASTER_B, '-i', 'no', '-l', 'no', '--no-cache', 'feature@pb_web.yml'], { cwd, env, log });
     expect(await watcher).toBe(true);
-    expect(run.exitCode).not.toBe(0);
+    expect(run.exitCode, 'a build failure').toBe(2);
     expect(await sha256(path.join(uploadDir, MASTER_B, 'rootfs.tgz'))).toBe(firstSha);
     expect(await sh('readlink', [path.join(uploadDir, MASTER_B, 'current')])).toBe(liveBefore);
     expect(readdirSync(path.join(uploadDir, MASTER_B)).filter((name) => name.includes('.vauban-'))).toEqual([]);

@@ -659,7 +659,7 @@ describe('bad input: one clear line naming the culprit, exit 1, nothing built or
         try {
           // The output folder (the working directory) is the small one; the work folder is not.
           const run = await runVauban('vauban', ['-s', BASE, '-n', `master-${ID}-tmp`, '-i', 'no', '-l', 'no', '-u', 'no', '-k', deployKey], { cwd: small, env, log });
-          expect(run.exitCode).toBe(1);
+          expect(run.exitCode, 'a build failure').toBe(2);
           expect(run.output).toMatch(/rootfs\.tgz/);
           expect(readdirSync(small).filter((name) => name.includes('.tmp'))).toEqual([]);
           expect(existsSync(path.join(small, 'rootfs.tgz'))).toBe(false);
@@ -684,7 +684,7 @@ describe('bad input: one clear line naming the culprit, exit 1, nothing built or
         await sh('mount', [loop, mountpoint]);
         try {
           const run = await vauban(['-s', BASE, '-n', `master-${ID}-full`, '-i', 'no', '-l', 'no', '-u', 'no'], { VAUBAN_WORK_DIR: mountpoint });
-          expect(run.exitCode).toBe(1);
+          expect(run.exitCode, 'a build failure').toBe(2);
           expect(run.output).toMatch(/no space left on device while writing \S+rootfs\.img/);
           expect(readdirSync(mountpoint).filter((name) => name.startsWith('vauban-'))).toEqual([]);
         } finally {

@@ -3,7 +3,7 @@
 // compressed stream), so it runs before any work and again in mount_iso.
 import { open } from 'node:fs/promises';
 import path from 'node:path';
-import { VaubanError } from '../errors.js';
+import { EXIT, VaubanError } from '../errors.js';
 import { peekDecompressed, type StreamCompression } from '../system/decompress.js';
 import { ACCEPTED_KINDS, DETECT_BYTES, detectDiskImage, detectImageKind } from '../system/disk-image.js';
 import { findFileInIso, IsoFormatError, type IsoFile } from '../system/iso9660.js';
@@ -41,7 +41,7 @@ export async function inspectBaseFile(file: string, runOptions: RunOptions = {})
       });
     }
     default:
-      throw new VaubanError(`${file} is not a base vauban can use: its content is none of the accepted kinds`, { hint: `accepted: ${ACCEPTED_KINDS}` });
+      throw new VaubanError(`${file} is not a base vauban can use: its content is none of the accepted kinds`, { hint: `accepted: ${ACCEPTED_KINDS}`, exitCode: EXIT.usage });
   }
 }
 
@@ -62,12 +62,13 @@ export async function locateLiveSquashfs(file: string): Promise<IsoFile> {
   try {
     squashfs = await findFileInIso(file, LIVE_SQUASHFS);
   } catch (error) {
-    if (error instanceof IsoFormatError) throw new VaubanError(`${file} is an unusable ISO 9660 image: ${error.message}`, { cause: error });
+    if (error instanceof IsoFormatError) throw new VaubanError(`${file} is an unusable ISO 9660 image: ${error.message}`, { cause: error, exitCode: EXIT.usage });
     throw error;
   }
   if (squashfs === undefined) {
     throw new VaubanError(`${file} is an ISO 9660 image without a filesystem.squashfs (looked for live/filesystem.squashfs and up to 3 folders down): not a live ISO`, {
       hint: `accepted: ${ACCEPTED_KINDS}`,
+      exitCode: EXIT.usage,
     });
   }
   const handle = await open(file, 'r');

@@ -29,6 +29,7 @@ export function printRecap(reporter: Reporter, report: RunReport, ok: boolean): 
     for (const host of report.hosts) {
       const status = host.ok ? paint.green('[OK]') : paint.red('[KO]');
       reporter.line(`  ${status} ${host.host}  (log: ${host.log})`);
+      if (!host.ok) reporter.line(`       ${host.failedTask === undefined ? '' : `failed task: ${host.failedTask}: `}${host.message ?? host.error ?? ''}`);
       for (const deleted of host.deletions ?? []) reporter.line(`       deleted by a stage, removed at boot: /${deleted}`);
     }
   }

@@ -67,8 +67,8 @@ describe('--json of a real run (issue 15, item 5)', () => {
       { name: 'overlayfs/2026-01-02T03:04:05Z-overlayfs-web01/conffs-web01.tgz', path: conffs, size: 6, sha256: createHash('sha256').update('conffs').digest('hex') },
     ]);
     expect(document.result.hosts).toEqual([
-      { host: 'web01', ok: true, log: '/var/log/vauban/debian-12.8-web01-x', conffs, error: null, deletions: [] },
-      { host: 'web02', ok: false, log: '/var/log/vauban/debian-12.8-web02-x', conffs: null, error: 'stage pb_base.yml failed', deletions: [] },
+      { host: 'web01', ok: true, log: '/var/log/vauban/debian-12.8-web01-x', conffs, error: null, failed_task: null, message: null, deletions: [] },
+      { host: 'web02', ok: false, log: '/var/log/vauban/debian-12.8-web02-x', conffs: null, error: 'stage pb_base.yml failed', failed_task: null, message: null, deletions: [] },
     ]);
     expect(document.result.steps).toEqual([
       { step: 'preflight', title: 'preflight: stages, hosts, vault, registry, servers', ok: true, seconds: 0.3 },

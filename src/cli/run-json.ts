@@ -86,6 +86,8 @@ export async function runToJson(input: RunJsonInput): Promise<string> {
     log: host.log,
     conffs: host.ok ? (conffsArchiveLeft(input, host.host) ?? null) : null,
     error: host.error ?? null,
+    failed_task: host.failedTask ?? null,
+    message: host.message ?? null,
     deletions: host.deletions ?? [],
   }));
   const artifactFiles = [...report.artifacts, ...hosts.flatMap((host) => (host.conffs === null ? [] : [host.conffs]))];

@@ -8,7 +8,7 @@ import { cacheLabels, imageId } from '../cache/image-cache.js';
 import { sha256Hex } from '../cache/inputs.js';
 import { stagePartsFrom } from '../cache/parts.js';
 import type { Context } from '../context.js';
-import { VaubanError, throwIfAborted } from '../errors.js';
+import { EXIT, VaubanError, throwIfAborted } from '../errors.js';
 import { stageImageName } from '../image-name.js';
 import type { Stage } from '../stage.js';
 import { tagImage } from '../system/docker/images.js';
@@ -61,7 +61,7 @@ export async function checkStages(ctx: Context, stages: readonly Stage[]): Promi
 export async function applyStagesAs(ctx: Context, input: ApplyStagesInput): Promise<AppliedStage[]> {
   const docker = await ctx.docker();
   if (!(await ctx.registry.ensureLocal(input.source))) {
-    throw new VaubanError(`source image ${input.source} does not exist`, { hint: 'build it first, or check --source-image' });
+    throw new VaubanError(`source image ${input.source} does not exist`, { hint: 'build it first, or check --source-image', exitCode: EXIT.usage });
   }
   const applied: AppliedStage[] = [];
   const settings = ctx.settings.values;

@@ -4,16 +4,17 @@
 // overlayfs/overlayfs-<host>/conffs-<host>.tgz with the host's sshd keys.
 // Hosts are built in parallel (bounded); a failing host does not stop the
 // others, but fails the run once they are done.
-import { copyFileSync, linkSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, linkSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { recordFileOf, writeArtifactRecord } from '../cache/artifact-record.js';
 import { imageId } from '../cache/image-cache.js';
 import type { Context } from '../context.js';
-import { VaubanError, throwIfAborted } from '../errors.js';
+import { EXIT, VaubanError, throwIfAborted } from '../errors.js';
 import type { HostResult } from '../run-report.js';
 import { KEPT_BASELINES, conffsArchive, conffsFolder, hostLogName, keptConffsFolder, macEntryIn } from '../local-layout.js';
 import { keepBaseline, keptBaselineFile, readKeptBaseline } from '../conffs/kept-baselines.js';
 import type { Baseline } from '../conffs/tree-diff.js';
+import { summarizeHostLog, type HostFailure } from '../conffs/host-failure.js';
 import { macEntry } from '../pxe/ipxe-entry.js';
 import { sshdKeysFor } from '../sshd-keys.js';
 import { temporaryFileFor } from '../system/temporary-file.js';
@@ -123,7 +124,8 @@ export async function buildConffs(ctx: Context, input: ConffsInput, controllers:
               counts.running--;
               await logStream.close();
               show();
-              ctx.reporter.info(`${result.ok ? '[OK]' : '[KO]'} ${host} (log: ${log})`);
+              if (result.ok) ctx.reporter.info(`[OK] ${host} (log: ${log})`);
+              else reportFailedHost(ctx, result);
             }
           }),
         ),
@@ -140,9 +142,32 @@ export async function buildConffs(ctx: Context, input: ConffsInput, controllers:
     for (const deleted of host.deletions ?? []) ctx.reporter.info(`${host.host}: a stage deleted /${deleted}; the conffs lists it, the host removes it at boot`);
   }
   if (counts.failed > 0) {
-    throw new VaubanError(`conffs failed for ${counts.failed} of ${hosts.length} host(s): ${ctx.report.hosts.filter((one) => !one.ok).map((one) => one.host).join(', ')}`);
+    throw new VaubanError(`conffs failed for ${counts.failed} of ${hosts.length} host(s): ${ctx.report.hosts.filter((one) => !one.ok).map((one) => one.host).join(', ')}`, {
+      exitCode: EXIT.someHosts,
+    });
   }
   return artifacts.sort((a, b) => a.host.localeCompare(b.host));
+}
+
+/**
+ * A failed host, as the terminal and a CI job log show it (issue 31): its [KO]
+ * line, then what failed and why, and the end of its log, which CI may not keep.
+ */
+function reportFailedHost(ctx: Context, result: HostResult): void {
+  let failure: HostFailure = { tail: [] };
+  try {
+    failure = summarizeHostLog(readFileSync(result.log, 'utf8'));
+  } catch (error) {
+    failure = { tail: [`(its log cannot be read: ${(error as Error).message})`] };
+  }
+  if (failure.task !== undefined) result.failedTask = failure.task;
+  if (failure.message !== undefined) result.message = failure.message;
+  ctx.reporter.block(`[KO] ${result.host} (log: ${result.log})`, [
+    ...(failure.task === undefined ? [] : [`     failed task: ${failure.task}`]),
+    `     message: ${failure.message ?? result.error ?? 'none given'}`,
+    '     last lines of its log:',
+    ...failure.tail.map((line) => `       | ${line}`),
+  ]);
 }
 
 /**

@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { sha256Hex } from '../cache/inputs.js';
 import type { Context } from '../context.js';
 import { assertHostName } from '../conffs/host-names.js';
-import { VaubanError, throwIfAborted } from '../errors.js';
+import { EXIT, VaubanError, throwIfAborted } from '../errors.js';
 import { normalizeMac } from '../pxe/layout.js';
 import { SLEEP_UNTIL_TERM, execCapture, putArchive, removeContainer, runContainerName } from '../system/docker/containers.js';
 import type { CommandOutput, PlayController, PlayControllers } from './play-controller.js';
@@ -36,7 +36,7 @@ export interface ResolvedHosts {
 export async function resolveHosts(ctx: Context, image: string, controllers: PlayControllers): Promise<ResolvedHosts> {
   const pattern = ctx.options.ansibleHost ?? '';
   if (!(await ctx.registry.ensureLocal(image))) {
-    throw new VaubanError(`the source image ${image} does not exist (needed to resolve the hosts '${pattern}')`);
+    throw new VaubanError(`the source image ${image} does not exist (needed to resolve the hosts '${pattern}')`, { exitCode: EXIT.usage });
   }
   const failure = (detail: string) => new VaubanError(`ansible could not resolve the host pattern '${pattern}' (branch ${ctx.options.branch}, in ${image}): ${detail}`);
   let controller: PlayController | undefined;

@@ -10,7 +10,10 @@ const BIN = fileURLToPath(new URL('../../bin/', import.meta.url));
 
 export interface VaubanRun {
   exitCode: number;
+  /** Standard output and error, as they came. */
   output: string;
+  /** Standard output alone (the --json document). */
+  stdout: string;
   log: string;
 }
 
@@ -32,7 +35,7 @@ export async function runVauban(
   const result = await subprocess;
   const output = String(result.all ?? '');
   appendFileSync(options.log, `${output}\n[exit ${result.exitCode}]\n`);
-  return { exitCode: result.exitCode ?? -1, output, log: options.log };
+  return { exitCode: result.exitCode ?? -1, output, stdout: String(result.stdout ?? ''), log: options.log };
 }
 
 /** The tail of a run's output, for assertion messages. */
