@@ -158,11 +158,16 @@ export class AnsibleRepository {
 
   /** The bare repository branches are fetched into, one at a time (git locks its refs). */
   private fetch(branch: string): Promise<{ mirror: string; sha: string }> {
-    const fetched = (this.mirror ?? this.openMirror()).then((dir) => this.fetchInto(dir, branch));
+    const mirror = this.mirror ?? this.openMirror();
+    const fetched = mirror.then((dir) => this.fetchInto(dir, branch));
+    // The next fetch waits for this one, whatever its outcome (a branch that does not exist leaves the mirror as it was);
+    // nothing runs in the background meanwhile (the run's cleanup may remove the work folder as soon as it fails).
     this.mirror = fetched.then(
-      ({ mirror }) => mirror,
-      () => this.openMirror(),
+      ({ mirror: dir }) => dir,
+      () => mirror,
     );
+    // A mirror that could not be opened fails the fetches that ask for it, never the process.
+    this.mirror.catch(() => undefined);
     return fetched;
   }
 

@@ -625,6 +625,17 @@ describe('bad input: one clear line naming the culprit, exit 1, nothing built or
       }), 600_000);
   }
 
+  it('--dry-run lists a stage whose playbook or branch does not exist, and exits 1 (issue 31)', () =>
+    kase('bad input: --dry-run lists unknown playbooks and branches', async () => {
+      const dryWork = path.join(work, 'dry-run-work');
+      mkdirSync(dryWork, { recursive: true });
+      const run = await vauban(['--dry-run', '-s', BASE, '-n', `master-${ID}-typo`, '-i', 'no', '-l', 'no', '-u', 'no', 'pb_bsae.yml', 'no-such-branch@pb_base.yml'], { VAUBAN_WORK_DIR: dryWork });
+      expect(run.exitCode).toBe(1);
+      expect(run.output).toMatch(/Problems \(the run would stop on these\):\n {2}- playbook pb_bsae\.yml does not exist on branch 'master' of the Ansible repository\n {2}- branch 'no-such-branch' does not exist in the Ansible repository/);
+      // Its mirror of the branches was made in the work folder, and removed.
+      expect(readdirSync(dryWork)).toEqual([]);
+    }), 60_000);
+
   it('--dry-run lists a missing -f file and a missing -k key among its problems', () =>
     kase('bad input: --dry-run lists missing -f and -k', async () => {
       const run = await vauban(['--dry-run', '-f', path.join(work, 'nope.raw'), '-k', path.join(work, 'no-key'), '-n', `master-${ID}-bad`, '-i', 'no', '-l', 'no', '-u', 'no']);

@@ -47,6 +47,51 @@ export async function lookUpForDryRun(input: DryRunInput): Promise<DryRunLookups
   if (!input.inputsOk) return none('not looked up: fix the problems below first');
   const url = settings.values.ANSIBLE_REPO ?? '';
   if (url === '' && (options.rootfs || options.conffs)) return none('not looked up: ANSIBLE_REPO is not set');
+  // A typo in a stage (its branch, its playbook) is what the run's preflight stops on: found here too, without Docker.
+  const stageProblems = options.stages.length > 0 && (options.rootfs || options.conffs) ? await checkStagesForDryRun(input, url) : [];
+  const found = await lookUp(input, url);
+  return { ...found, problems: [...stageProblems, ...found.problems] };
+}
+
+/**
+ * Each stage's branch and playbook in the Ansible repository, as the run's
+ * preflight checks them (AnsibleRepository.assertPlaybook), in a mirror of
+ * the dry run's own, removed at its end: the messages of what is missing.
+ */
+async function checkStagesForDryRun(input: DryRunInput, url: string): Promise<string[]> {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { AnsibleRepository } = await import('../ansible-repo.js');
+  const { options, settings } = input;
+  const work = mkdtempSync(path.join(settings.values.VAUBAN_WORK_DIR ?? '/var/tmp', 'vauban-dry-run-'));
+  try {
+    const { remoteBranchSha } = await import('../system/git.js');
+    const remote = { url, keyFile: path.resolve(input.io.cwd, options.sshPrivKey) };
+    const repository = new AnsibleRepository({ remote, workDir: work, rootDir: settings.values.ANSIBLE_ROOT_DIR, runOptions: {} });
+    const problems: string[] = [];
+    for (const stage of options.stages) {
+      const branch = stage.branch ?? options.branch;
+      // A repository that does not answer is no typo: the look-ups below say it was not looked up.
+      const sha = await remoteBranchSha(remote, branch).catch(() => null);
+      if (sha === null) return [];
+      if (sha === undefined) {
+        problems.push(`branch '${branch}' does not exist in the Ansible repository`);
+        continue;
+      }
+      try {
+        await repository.assertPlaybook(branch, stage.playbook);
+      } catch (error) {
+        problems.push((error as Error).message.split('\n')[0] ?? '');
+      }
+    }
+    return [...new Set(problems)];
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function lookUp(input: DryRunInput, url: string): Promise<DryRunLookups> {
+  const { options } = input;
+  const none = (unknown?: string): DryRunLookups => ({ cache: { entries: [], ...(unknown === undefined ? {} : { unknown }) }, problems: [] });
   let docker: DockerClient;
   try {
     const { createDockerClient } = await import('../system/docker/client.js');

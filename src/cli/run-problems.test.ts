@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { LoadedSettings } from '../config/settings.js';
 import { planRun } from '../plan.js';
 import { parseVaubanArgs } from './vauban-args.js';
-import { runProblems } from './run-problems.js';
+import { runProblems, toolProblems as missingTools } from './run-problems.js';
 
 const INSTALL_FILES = ['Dockerfile.base', 'stage.sh', 'dracut.conf', 'modules.d'].map((file) => `/opt/vauban/${file}`);
 
@@ -55,5 +55,35 @@ describe('--dry-run lists every problem the run would stop on (issue 13, item 10
     ]);
     // From a source image: only stage.sh is read.
     expect(problemsOf(['-s', 'x/iso', '-i', 'no', '-l', 'no', '-u', 'no'], SETTINGS, existing, ['/opt/vauban/stage.sh'])).toEqual([]);
+  });
+});
+
+describe('the programs the requested steps run, missing on this machine (issue 31)', () => {
+  function toolProblems(argv: string[], installed: string[], baseKind?: string): string[] {
+    const outcome = parseVaubanArgs(argv, { out: () => undefined, err: () => undefined });
+    if (outcome.kind !== 'run') throw new Error('parse failed');
+    return missingTools(outcome.options, planRun(outcome.options), baseKind, (name) => installed.includes(name)).map((one) => `${one.message} (${one.hint ?? ''})`);
+  }
+
+  it('names each with its Debian package, only for the steps asked', () => {
+    expect(toolProblems(['-d', 'bookworm', '-u', 'no', '-i', 'no', '-l', 'no'], ['git', 'tar', 'chroot', 'losetup', 'mount', 'sfdisk'])).toEqual([
+      'mksquashfs is not installed on this machine, and the requested steps run it (apt-get install squashfs-tools)',
+      'debootstrap is not installed on this machine, and the requested steps run it (apt-get install debootstrap)',
+    ]);
+    // Conffs only, from a source image: no mount, no squashfs, no debootstrap.
+    expect(toolProblems(['-r', 'no', '-s', 'master-a', '-a', 'web01', '-u', 'no', '-i', 'no'], ['git'])).toEqual([]);
+    expect(toolProblems(['-r', 'no', '-s', 'master-a', '-a', 'web01', '-u', 'yes', '-i', 'no'], ['git'])).toEqual([
+      'ssh is not installed on this machine, and the requested steps run it (apt-get install openssh-client)',
+    ]);
+  });
+
+  it('what a base file of that kind needs: qemu-img for qcow2, xz or zstd for compressed bases', () => {
+    const every = ['git', 'tar', 'chroot', 'losetup', 'mount', 'sfdisk', 'mksquashfs'];
+    expect(toolProblems(['-f', 'b.qcow2', '-u', 'no', '-l', 'no'], every, 'qcow2 disk image')).toEqual([
+      'qemu-img is not installed on this machine, and the requested steps run it (apt-get install qemu-utils)',
+    ]);
+    expect(toolProblems(['-f', 'b.raw.xz', '-u', 'no', '-l', 'no'], every, 'xz-compressed raw disk image')).toEqual([
+      'xz is not installed on this machine, and the requested steps run it (apt-get install xz-utils)',
+    ]);
   });
 });

@@ -55,6 +55,35 @@ export function runProblems(options: VaubanOptions, settings: LoadedSettings, pl
   return problems;
 }
 
+/** The programs of this machine each step runs, and the Debian package that brings each (scripts/install-deps.sh). */
+const STEP_TOOLS: Partial<Record<StepId, Array<[string, string]>>> = {
+  mount_iso: [['losetup', 'mount'], ['mount', 'mount'], ['sfdisk', 'fdisk']],
+  bootstrap_fs: [['chroot', 'coreutils']],
+  chroot_dracut: [['chroot', 'coreutils']],
+  build_rootfs: [['mksquashfs', 'squashfs-tools'], ['tar', 'tar']],
+  upload: [['ssh', 'openssh-client']],
+};
+
+/**
+ * The programs a requested step runs that this machine lacks, each with its
+ * package (issue 31): listed by --dry-run, and a real run stops on them before
+ * any work. `baseKind`: the base file's kind, when read (a qcow2 or compressed
+ * base needs its tool); `hasTool`: true when the program is installed.
+ */
+export function toolProblems(options: VaubanOptions, plan: Plan, baseKind: string | undefined, hasTool: (name: string) => boolean): RunProblem[] {
+  const needed = new Map<string, string>(plan.steps.flatMap((step) => STEP_TOOLS[step.id] ?? []));
+  if (options.rootfs || options.conffs) needed.set('git', 'git');
+  if (plan.steps.some((step) => step.id === 'mount_iso')) {
+    if (options.debianRelease !== undefined) needed.set('debootstrap', 'debootstrap');
+    if (baseKind?.includes('qcow2')) needed.set('qemu-img', 'qemu-utils');
+    if (baseKind?.includes('xz')) needed.set('xz', 'xz-utils');
+    if (baseKind?.includes('zstd')) needed.set('zstd', 'zstd');
+  }
+  return [...needed]
+    .filter(([tool]) => !hasTool(tool))
+    .map(([tool, debianPackage]) => ({ message: `${tool} is not installed on this machine, and the requested steps run it`, hint: `apt-get install ${debianPackage}` }));
+}
+
 /** The files of vauban's install folder each step reads. */
 const INSTALL_FILES: Partial<Record<StepId, string[]>> = {
   chroot_dracut: ['dracut.conf', 'modules.d'],

@@ -56,7 +56,7 @@ export async function main(io: MainIo): Promise<number> {
 async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('../reporter.js').Reporter): Promise<number> {
   const { loadSettings } = await import('../config/settings.js');
   const { planRun } = await import('../plan.js');
-  const { runProblems } = await import('./run-problems.js');
+  const { runProblems, toolProblems } = await import('./run-problems.js');
   const { installDir } = await import('../install-dir.js');
   const install = installDir();
 
@@ -70,14 +70,17 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
     registry: values.REGISTRY_HOSTNAME,
   };
   let plan = planRun(options, facts);
-  const problems = runProblems(options, settings, plan, { cwd: io.cwd, installDir: install, exists: existsSync });
   // The base file's kind, read from its content: shown in the plan, or one clear problem before any work.
   const base = await inspectIsoOption(io, options, plan);
   if (base.kind !== undefined) {
     facts = { ...facts, baseKind: base.kind };
     plan = planRun(options, facts);
   }
+  const problems = runProblems(options, settings, plan, { cwd: io.cwd, installDir: install, exists: existsSync });
   if (base.error !== undefined) problems.push({ message: base.error.message, hint: base.error.hint });
+  // The programs vauban runs are found on its own PATH (src/system/run.ts passes it on).
+  const { isInstalled } = await import('../system/which.js');
+  problems.push(...toolProblems(options, plan, base.kind, (name) => isInstalled(name, process.env.PATH)));
 
   if (options.dryRun) {
     const { planToJson, planToText } = await import('./print-plan.js');
