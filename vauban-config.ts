@@ -115,7 +115,7 @@ export const settingsSchema = z.object({
     .regex(/^[0-9]+$/, 'a whole number of days (0 rebuilds every time)')
     .optional(),
   // Services during builds (issue 25): `yes` (default) relaxes, for the build only, the directives of a unit's
-  // sandbox that a build container cannot give (PrivateUsers=, when it cannot create a user namespace), in a
+  // sandbox that a build container cannot give (PrivateUsers=, bind mounts: a user or mount namespace), in a
   // runtime drop-in that never reaches an image or a conffs; `no` runs every unit as written.
   BUILD_RELAX_SANDBOX: z.enum(['yes', 'no']).optional(),
   // How many releases of a master each PXE server keeps (default 3; the live one is always kept): what rollback can go back to.

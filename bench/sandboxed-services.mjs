@@ -138,7 +138,7 @@ try {
   console.log('|---|---|---|---|---|');
   for (const [index, one] of after.entries()) {
     const old = before[index];
-    console.log(`| ${one.pair} | ${old.started} / ${old.restarted} | ${one.started} / ${one.restarted} | ${one.directives.trim()} | ${one.why.trim()} |`);
+    console.log(`| ${one.pair} | ${old.started} / ${old.restarted} | ${one.started} / ${one.restarted} | ${old.directives.trim()} | ${one.why.trim()} |`);
   }
   const active = (rows) => rows.filter((row) => row.started === 'active' && row.restarted === 'active').length;
   console.log(`\nactive after start and restart: before ${active(before)}/${before.length}, after ${active(after)}/${after.length}`);

@@ -152,12 +152,12 @@ describe('kernel, initramfs, a master of real-world content and two hosts\' conf
   });
 
   it('a unit that sandboxes itself (PrivateUsers=yes and more) starts and restarts from its handler in the master\'s stage and in each host\'s conffs; the relaxation is said once, and is in no image or conffs (issue 25)', async () => {
-    const relaxed = /services run with PrivateUsers=no during this run's builds/g;
+    const relaxed = /services run with PrivateUsers=no, no bind mounts \(BindPaths=, BindReadOnlyPaths=\) during this run's builds/g;
     expect(buildOutput.match(relaxed)?.length, 'said once per run').toBe(1);
     // In the master's stage: started, the handler's restart ran, active after it (the play's last check).
     const stageLog = buildOutput.slice(buildOutput.indexOf('pb_services.yml from branch'));
     expect(stageLog).toMatch(/RUNNING HANDLER \[sandboxed_daemon : Restart sandboxed\][\s\S]*TASK \[sandboxed_daemon : The sandboxed daemon is active after its restart\][^\n]*\n[^\n]*ok: \[/);
-    expect(stageLog).toMatch(/systemd running \(for the build only: PrivateUsers=no\)/);
+    expect(stageLog).toMatch(/systemd running \(for the build only: PrivateUsers=no BindReadOnlyPaths=\)/);
     // In each host's conffs: its own unit (its name templated in) restarted by the handler, then active.
     for (const host of ['web01', 'web02']) {
       const hostLogs = logs.created().filter((name) => name.includes(`-${host}-`));
@@ -317,8 +317,8 @@ describe('releases of the master on a PXE server, booted after promote, rollback
       ? [
           '--expect-active', 'nginx.service', '--expect-active', 'vauban-hello.service', '--expect-active', 'vauban-sandboxed.service',
           '--expect-http', 'http://127.0.0.1/=served by web01', '--expect-http', 'http://127.0.0.1:8765/=served by web01',
-          // Booted, the sandboxed daemon has its user namespace: root alone mapped (in a build, the whole range).
-          '--expect-http', 'http://127.0.0.1:8766/=uid_map 0 0 1 of web01',
+          // Booted, the sandboxed daemon has its user namespace (root alone mapped; in a build, the whole range) and its bind mount.
+          '--expect-http', 'http://127.0.0.1:8766/=uid_map 0 0 1 of web01, bound web01',
         ]
       : [];
     const run = await vauban(['boot', '-n', MASTER, '-a', 'web01', '--pxe-dir', uploadDir, '--timeout', whole ? '900' : '600', '--expect-file', `${MARKER}=${expected.marker}`, ...checks]);
@@ -334,7 +334,7 @@ describe('releases of the master on a PXE server, booted after promote, rollback
     expect(run.output).toMatch(/\[OK\] unit nginx\.service: expected active, got active/);
     expect(run.output).toMatch(/\[OK\] unit vauban-hello\.service: expected active, got active/);
     expect(run.output).toMatch(/\[OK\] unit vauban-sandboxed\.service: expected active, got active/);
-    expect(run.output).toMatch(/\[OK\] page http:\/\/127\.0\.0\.1:8766\/: expected containing "uid_map 0 0 1 of web01", got uid_map 0 0 1 of web01/);
+    expect(run.output).toMatch(/\[OK\] page http:\/\/127\.0\.0\.1:8766\/: expected containing "uid_map 0 0 1 of web01, bound web01", got uid_map 0 0 1 of web01, bound web01/);
     expect(run.output).toMatch(/\[OK\] page http:\/\/127\.0\.0\.1\/: expected containing "served by web01", got served by web01 \(web\)/);
     expect(run.output).toMatch(/\[OK\] page http:\/\/127\.0\.0\.1:8765\/: expected containing "served by web01"/);
     expect(run.output).toMatch(/\[OK\] sshd ed25519 key fingerprint: expected SHA256:\S+, got SHA256:/);

@@ -72,22 +72,30 @@ function records(buffer: Buffer): string[] {
  * What a container cannot give a service that a booted host can (issue 25,
  * SPEC B10), relaxed for the build only: a drop-in for every service in
  * /run/systemd/system/service.d/, on the container's /run tmpfs, so it never
- * reaches a committed image or a conffs. Relaxed only when it fails here,
- * probed before systemd starts: `PrivateUsers=yes` needs a user namespace,
- * which the engine's default seccomp profile refuses an unprivileged
- * container (the service exits 217/USER). The rest of a unit's sandbox stays
- * as the unit says. Measured here, 48 directives one unit each: 44 start as
- * written (systemd applies them, or skips a mount namespace it cannot make,
- * "assuming containerized execution": ProtectSystem=, PrivateDevices=,
- * RestrictNamespaces=...); PrivateUsers= exits 217/USER; DynamicUser=,
- * BindPaths= and TemporaryFileSystem= exit 226/NAMESPACE, and stay so: relaxing
- * them would change which user or which files the service has, so such a unit
- * fails in the build and the stage names it (units-failed in /imginfo).
+ * reaches a committed image or a conffs. Relaxed only what fails here, probed
+ * before systemd starts:
+ * - `PrivateUsers=yes` needs a user namespace, which the engine's default
+ *   seccomp profile refuses an unprivileged container (the service exits
+ *   217/USER: Debian's redis-server): `PrivateUsers=no`;
+ * - bind mounts (`BindReadOnlyPaths=`, `BindPaths=`) need a mount namespace,
+ *   which a container without CAP_SYS_ADMIN cannot make, and systemd insists on
+ *   them (226/NAMESPACE: Debian's haproxy binds /dev/log into its chroot): the
+ *   list emptied (`BindReadOnlyPaths=` empties both, one list in systemd).
+ * The rest of a unit's sandbox stays as the unit says. Measured here, 48
+ * directives one unit each: 44 start as written (systemd applies them, or skips
+ * a mount namespace it cannot make, "assuming containerized execution":
+ * ProtectSystem=, PrivateDevices=, RestrictNamespaces=...); DynamicUser= and
+ * TemporaryFileSystem= (226/NAMESPACE) stay so: relaxing them would change
+ * which user owns what the service writes, or let its scratch files into the
+ * image, so such a unit fails in the build and the stage names it
+ * (units-failed in /imginfo).
  */
 export const BUILD_DROP_IN = '/run/systemd/system/service.d/zz-vauban-build.conf';
 const RELAX_SANDBOX =
-  `if ! unshare --user true 2>/dev/null; then mkdir -p ${path.posix.dirname(BUILD_DROP_IN)} && ` +
-  `printf '# vauban: for the build only (this container cannot create a user namespace)\\n[Service]\\nPrivateUsers=no\\n' > ${BUILD_DROP_IN}; fi; `;
+  "relax=''; unshare --user true 2>/dev/null || relax='PrivateUsers=no\\n'; " +
+  "unshare --mount true 2>/dev/null || relax=\"${relax}BindReadOnlyPaths=\\n\"; " +
+  `if [ -n "$relax" ]; then mkdir -p ${path.posix.dirname(BUILD_DROP_IN)} && ` +
+  `printf "# vauban: for the build only (what this container cannot give a service)\\n[Service]\\n$relax" > ${BUILD_DROP_IN}; fi; `;
 
 /**
  * PID 1 of a stage container. In a container systemd reads its arguments as
@@ -485,9 +493,10 @@ interface StartState {
 
 /** The run's one line on what services could not have during its builds. */
 function relaxedMessage(relaxed: readonly string[]): string {
+  const said = relaxed.map((directive) => (directive === 'BindReadOnlyPaths=' ? 'no bind mounts (BindPaths=, BindReadOnlyPaths=)' : directive));
   return (
-    `services run with ${relaxed.join(', ')} during this run's builds: the build container cannot give them what the unit asks ` +
-    `(a user namespace); a runtime drop-in (${BUILD_DROP_IN}) relaxes it there only, and the images and conffs keep every unit as written ` +
+    `services run with ${said.join(', ')} during this run's builds: the build container cannot give them what the unit asks ` +
+    `(a user namespace, a mount namespace); a runtime drop-in (${BUILD_DROP_IN}) relaxes it there only, and the images and conffs keep every unit as written ` +
     '(BUILD_RELAX_SANDBOX=no: units as written, and those that need it fail in builds)'
   );
 }
