@@ -201,3 +201,58 @@ describe('promote and rollback (B14)', () => {
     expect(readlinkSync(path.join(dir, 'm', 'current'))).toBe(`releases/${R3}`);
   });
 });
+
+describe('a release on several servers: staged on all, live on all or on none (issue 30)', () => {
+  let dir2: string;
+  let second: PxeServer;
+  beforeEach(async () => {
+    dir2 = path.join(work, 'pxe2');
+    mkdirSync(dir2);
+    second = openLocalServer(dir2);
+    // R1 live on both.
+    for (const one of [server, second]) await publishRelease(one, input({ release: R1, files: [{ member: 'rootfs.tgz', ...local('r1', 'rootfs R1') }] }));
+  });
+  const liveOn = (folder: string) => readlinkSync(path.join(folder, 'm', 'current'));
+  const releasesOn = (folder: string) => readdirSync(path.join(folder, 'm', 'releases')).sort();
+  const r2 = () => input({ release: R2, files: [{ member: 'rootfs.tgz', ...local('r2', 'rootfs R2') }] });
+
+  it('both servers stage it, then both switch', async () => {
+    const { publishEverywhere } = await import('./publish-everywhere.js');
+    const staged: string[] = [];
+    const results = await publishEverywhere([server, second], r2(), { onStaging: (name) => staged.push(`${name}: ${liveOn(name)}`) });
+    // The second was staged while the first still served R1: nothing live before both were complete.
+    expect(staged).toEqual([`${dir}: releases/${R1}`, `${dir2}: releases/${R1}`]);
+    expect(results.map((one) => [one.server, one.published.previous])).toEqual([[dir, R1], [dir2, R1]]);
+    for (const folder of [dir, dir2]) {
+      expect(liveOn(folder)).toBe(`releases/${R2}`);
+      expect(readFileSync(path.join(folder, 'm', 'rootfs.tgz'), 'utf8')).toBe('rootfs R2');
+    }
+  });
+
+  it('a server that fails to stage it: no server switched, the copy staged on the other removed', async () => {
+    const { publishEverywhere } = await import('./publish-everywhere.js');
+    const full: PxeServer = { ...second, name: 'full', send: () => Promise.reject(new Error('tee: write error: No space left on device')) };
+    await expect(publishEverywhere([server, full], r2())).rejects.toThrow(
+      `full: release ${R2} of m could not be staged: tee: write error: No space left on device; no server was switched (the copies staged on ${dir} removed)`,
+    );
+    for (const folder of [dir, dir2]) {
+      expect(liveOn(folder)).toBe(`releases/${R1}`);
+      expect(releasesOn(folder)).toEqual([R1]);
+    }
+  });
+
+  it('a server that fails to switch: the other switched back, the release removed from both', async () => {
+    const { publishEverywhere } = await import('./publish-everywhere.js');
+    const readOnly: PxeServer = {
+      ...second,
+      name: 'read-only',
+      script: (lines, options) => (lines.some((line) => line.includes('/current') && line.includes(R2)) ? Promise.reject(new Error('mv: Read-only file system')) : second.script(lines, options)),
+    };
+    await expect(publishEverywhere([server, readOnly], r2())).rejects.toThrow(new RegExp(`switching m to ${R2} failed on read-only: mv: Read-only file system; switched back: .*back on ${R1}`));
+    for (const folder of [dir, dir2]) {
+      expect(liveOn(folder)).toBe(`releases/${R1}`);
+      expect(releasesOn(folder)).toEqual([R1]);
+    }
+    expect(readFileSync(path.join(dir, 'm', 'rootfs.tgz'), 'utf8')).toBe('rootfs R1');
+  });
+});

@@ -89,29 +89,97 @@ function parseSums(text: string): Map<string, string> {
   return sums;
 }
 
+/** A release complete on a server (`releases/<release>`), not live yet: what its switch and finish need. */
+export interface StagedRelease {
+  server: PxeServer;
+  state: MasterState;
+  inherited: Member[];
+  unchanged: ReleaseFile[];
+  entries: string[];
+  /** Its members: the article's paths and the kernel links made once it is live. */
+  members: string[];
+  /** Removes the staged release, unless it was made live (a failed upload; the run's cleanup does it too). */
+  remove: () => Promise<void>;
+  /** It is live: never removed. */
+  madeLive: () => Promise<void>;
+}
+
+/** One server: the release staged, then made live by one rename of `current`, then finished. */
 export async function publishRelease(server: PxeServer, input: PublishInput): Promise<PublishedRelease> {
+  const staged = await stageRelease(server, input);
+  await server.script([linkCommand(`${server.dir}/${currentLink(input.name)}`, currentTarget(input.release), input.runId)]);
+  await staged.madeLive();
+  return finishRelease(staged, input);
+}
+
+/**
+ * Every step of a release on `server` but its switch: this run's files sent
+ * and checked, the rest linked from the live release, the entries and
+ * SHA256SUMS written, the modes set, the folder renamed to
+ * `releases/<release>`. `current` still names the live release: a release
+ * staged on every server is switched on all of them at once (publishEverywhere).
+ */
+export async function stageRelease(server: PxeServer, input: PublishInput): Promise<StagedRelease> {
   const state = await readMasterState(server, input.name);
   if (state.releases.has(input.release)) throw new VaubanError(`${server.name}: release ${input.release} of ${input.name} already exists`);
   const staging = `${server.dir}/${stagingDir(input.name, input.release)}`;
-  const removeStaging = input.cleanup.push(`partial release ${server.name}:${staging}`, async () => {
-    await server.script([sh('rm', '-rf', '--', staging)], { debug: server.runOptions.debug, allowFailure: true });
+  const complete = `${server.dir}/${releaseDir(input.name, input.release)}`;
+  const remove = (folder: string) => async () => {
+    await server.script([sh('rm', '-rf', '--', folder)], { debug: server.runOptions.debug, allowFailure: true });
+  };
+  const removeStaging = input.cleanup.push(`partial release ${server.name}:${staging}`, remove(staging));
+  // Registered before the rename: a cut between the two leaves neither folder behind; once live, never removed.
+  let isLive = false;
+  const removeComplete = input.cleanup.push(`release not made live ${server.name}:${complete}`, async () => {
+    if (!isLive) await remove(complete)();
   });
-  await server.script([sh('mkdir', '-p', '--', staging)]);
-  // What the live release already has, byte for byte (its SHA256SUMS, checked when it was made), is linked, not sent.
-  const live = state.current === undefined ? new Map<string, string>() : parseSums((await server.script([`cat -- ${sh(`${server.dir}/${releaseDir(input.name, state.current)}/${SUMS}`)} 2>/dev/null || true`])).stdout);
-  const unchanged = input.files.filter((file) => live.get(file.member) === file.sha256);
-  const sums = await sendFiles(server, staging, { ...input, files: input.files.filter((file) => !unchanged.includes(file)) });
-  if (unchanged.length > 0 && state.current !== undefined) {
-    const from = `${server.dir}/${releaseDir(input.name, state.current)}`;
-    await server.script([`cd ${sh(staging)}`, ...unchanged.map((file) => sh('ln', '--', `${from}/${file.member}`, file.member))]);
-    for (const file of unchanged) sums.set(file.member, file.sha256);
+  try {
+    await server.script([sh('mkdir', '-p', '--', staging)]);
+    // What the live release already has, byte for byte (its SHA256SUMS, checked when it was made), is linked, not sent.
+    const live = state.current === undefined ? new Map<string, string>() : parseSums((await server.script([`cat -- ${sh(`${server.dir}/${releaseDir(input.name, state.current)}/${SUMS}`)} 2>/dev/null || true`])).stdout);
+    const unchanged = input.files.filter((file) => live.get(file.member) === file.sha256);
+    const sums = await sendFiles(server, staging, { ...input, files: input.files.filter((file) => !unchanged.includes(file)) });
+    if (unchanged.length > 0 && state.current !== undefined) {
+      const from = `${server.dir}/${releaseDir(input.name, state.current)}`;
+      await server.script([`cd ${sh(staging)}`, ...unchanged.map((file) => sh('ln', '--', `${from}/${file.member}`, file.member))]);
+      for (const file of unchanged) sums.set(file.member, file.sha256);
+    }
+    const inherited = await inheritFromLive(server, staging, state, input, sums);
+    const entries = await completeRelease(server, staging, input, sums);
+    await removeStaging();
+    const links = inherited.some((member) => member.type === 'l') || input.kernelVersion !== undefined;
+    return {
+      server,
+      state,
+      inherited,
+      unchanged,
+      entries,
+      members: [...sums.keys(), ...(links ? KERNEL_LINKS : [])],
+      remove: removeComplete,
+      madeLive: async () => {
+        isLive = true;
+        await removeComplete();
+      },
+    };
+  } catch (error) {
+    // Nothing of a release that failed stays on the server (the run's cleanup would do it at its end).
+    await removeStaging();
+    await removeComplete();
+    throw error;
   }
-  const inherited = await inheritFromLive(server, staging, state, input, sums);
-  const entries = await completeAndSwitch(server, staging, input, sums);
-  await removeStaging();
-  const links = inherited.some((member) => member.type === 'l') || input.kernelVersion !== undefined;
-  const pruned = await afterSwitch(server, input, state, [...sums.keys(), ...(links ? KERNEL_LINKS : [])]);
-  return { release: input.release, previous: state.current, inherited: inherited.map((member) => member.name).sort(), unchanged: unchanged.map((file) => file.member).sort(), entries, pruned };
+}
+
+/** Once live: the article's paths, the MAC entries, the releases past RELEASES_KEEP, the folder modes. */
+export async function finishRelease(staged: StagedRelease, input: PublishInput): Promise<PublishedRelease> {
+  const pruned = await afterSwitch(staged.server, input, staged.state, staged.members);
+  return {
+    release: input.release,
+    previous: staged.state.current,
+    inherited: staged.inherited.map((member) => member.name).sort(),
+    unchanged: staged.unchanged.map((file) => file.member).sort(),
+    entries: staged.entries,
+    pruned,
+  };
 }
 
 /** This run's files into the partial release, each checked once there; their sha256 by member. */
@@ -165,10 +233,10 @@ async function inheritFromLive(server: PxeServer, staging: string, state: Master
 
 /**
  * The boot entries for exactly this set and its SHA256SUMS, the modes, the
- * rename to `releases/<release>`, then one rename of `current`: live.
- * Returns the hosts given an entry (none without a rootfs).
+ * rename to `releases/<release>`: complete, not live. Returns the hosts given
+ * an entry (none without a rootfs).
  */
-async function completeAndSwitch(server: PxeServer, staging: string, input: PublishInput, sums: Map<string, string>): Promise<string[]> {
+async function completeRelease(server: PxeServer, staging: string, input: PublishInput, sums: Map<string, string>): Promise<string[]> {
   const hosts = [...sums.keys()].map(hostOfConffs).filter((host): host is string => host !== undefined).sort();
   const rootfsSha256 = sums.get(ROOTFS);
   const generated = new Map<string, string>();
@@ -190,7 +258,6 @@ async function completeAndSwitch(server: PxeServer, staging: string, input: Publ
     ...protect(regular, input.group, '0640'),
     ...protect([staging], input.group, '0750'),
     sh('mv', '-T', '--', staging, `${server.dir}/${releaseDir(input.name, input.release)}`),
-    linkCommand(`${server.dir}/${currentLink(input.name)}`, currentTarget(input.release), input.runId),
   ]);
   return rootfsSha256 === undefined ? [] : hosts;
 }

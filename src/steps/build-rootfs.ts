@@ -17,7 +17,7 @@ import { sshdKeysFor } from '../sshd-keys.js';
 import { imageLayers, mountLayers } from '../system/docker/layers.js';
 import { findNewestKernel } from '../system/kernel-image.js';
 import { run } from '../system/run.js';
-import { makeSquashfs } from '../system/squashfs.js';
+import { makeSquashfs, type SquashfsProgress } from '../system/squashfs.js';
 import { temporaryFileFor } from '../system/temporary-file.js';
 import { copyIntoTree, existsInTree, removeInTree, resolveInTree, symlinkInTree, writeFileInTree } from '../system/tree-path.js';
 import { sha256File } from '../system/sha256-file.js';
@@ -71,8 +71,10 @@ export async function buildRootfs(ctx: Context, image: string | undefined): Prom
 
   const sbom = await ctx.reporter.step('build_rootfs: SBOM (CycloneDX)', () => writeMasterSbom(ctx, tree, image));
 
-  await ctx.reporter.step(`build_rootfs: mksquashfs (${ctx.compression})`, async () => {
-    await makeSquashfs({ source: tree, output: squashfs, compression: ctx.compression }, ctx.runOptions);
+  await ctx.reporter.step(`build_rootfs: mksquashfs (${ctx.compression})`, async (status) => {
+    // xz takes minutes: its progress as it goes (a live line on a terminal, a line every 10 s in CI).
+    const onProgress = ({ done, total, percent }: SquashfsProgress) => status.update(`${percent}% (${done} of ${total} blocks)`);
+    await makeSquashfs({ source: tree, output: squashfs, compression: ctx.compression, onProgress }, ctx.runOptions);
     await release();
   });
 

@@ -1,16 +1,18 @@
 // upload (A9, B14): what this run built, to every PXE server. The kernel files
 // go to UPLOAD_DIR/linux/ (shared by every release, each written under a
 // temporary name, checked, renamed); the rest is a release of the master,
-// made live on that server by one rename of `<name>/current` once complete
-// (src/pxe/publish-release.ts), with its boot entries. With sudo when the ssh
+// staged complete on every server, then made live on all of them by one
+// rename of `<name>/current` each, or on none (src/pxe/publish-everywhere.ts),
+// with its boot entries. With sudo when the ssh
 // user cannot write UPLOAD_DIR. rootfs.tgz and conffs carry private sshd
 // keys: files are 0640 and folders 0750, with UPLOAD_OWNER's group (the web
 // server's), so that no other user of the PXE server can read them.
 import { readFileSync } from 'node:fs';
 import type { Context } from '../context.js';
 import { ROOTFS, SBOM, byMacEntry, conffsMember, kernelFile, releaseDir, releaseName } from '../pxe/layout.js';
-import { openSshServer } from '../pxe/pxe-server.js';
-import { publishRelease, type ReleaseFile } from '../pxe/publish-release.js';
+import { publishEverywhere } from '../pxe/publish-everywhere.js';
+import { openSshServer, type PxeServer } from '../pxe/pxe-server.js';
+import type { ReleaseFile } from '../pxe/publish-release.js';
 import { putFile } from '../pxe/put-file.js';
 import { pxeTargets } from '../pxe/ssh-options.js';
 import { sha256File } from '../system/sha256-file.js';
@@ -60,7 +62,9 @@ export async function upload(ctx: Context, input: UploadInput): Promise<undefine
   const keep = Number(ctx.settings.values.RELEASES_KEEP ?? '3');
   const dir = ctx.settings.values.UPLOAD_DIR ?? '';
 
-  for (const target of pxeTargets(ctx.settings.values, ctx.workDir)) {
+  const targets = pxeTargets(ctx.settings.values, ctx.workDir);
+  const servers: PxeServer[] = [];
+  for (const target of targets) {
     await ctx.reporter.step(`upload to ${target.destination}`, async (status) => {
       const folders = [...(kernelFiles.length > 0 ? ['linux'] : []), ...(releaseFiles.length > 0 ? [name, `${name}/releases`, 'boot', 'boot/by-mac'] : [])];
       const server = await openSshServer({
@@ -70,14 +74,21 @@ export async function upload(ctx: Context, input: UploadInput): Promise<undefine
         runOptions: ctx.runOptions,
         onSudo: () => ctx.reporter.debug(`${target.destination}: writing ${dir} with sudo`),
       });
+      servers.push(server);
       for (const file of kernelFiles) {
         status.update(file.path);
         const sent = await putFile(server, { local: file.local, path: file.path, sha256: sums.get(file.local) as string, group, runId: ctx.runId, cleanup: ctx.cleanup });
         if (sent) ctx.report.uploaded.push(`${target.destination}:${dir}/${file.path}`);
         else ctx.reporter.info(`${target.destination}: ${file.path} is already there with the same sha256: not sent`);
       }
-      if (releaseFiles.length === 0) return;
-      const published = await publishRelease(server, {
+    });
+  }
+  if (releaseFiles.length === 0) return undefined;
+  // Staged on every server, then live on all of them or on none (issue 30).
+  const published = await ctx.reporter.step(`release ${release} of ${name} on ${servers.length} server(s), all or none`, (status) =>
+    publishEverywhere(
+      servers,
+      {
         name,
         release,
         files: withSums,
@@ -87,18 +98,24 @@ export async function upload(ctx: Context, input: UploadInput): Promise<undefine
         keep,
         runId: ctx.runId,
         cleanup: ctx.cleanup,
-        onProgress: (text) => status.update(`release ${release}: ${text}`),
+        onProgress: (text) => status.update(text),
         onWarning: (text) => ctx.reporter.warn(text),
-      });
-      for (const file of withSums) {
-        if (!published.unchanged.includes(file.member)) ctx.report.uploaded.push(`${target.destination}:${dir}/${releaseDir(name, release)}/${file.member}`);
-      }
-      for (const file of bootFiles) ctx.report.uploaded.push(`${target.destination}:${dir}/${file.path}`);
-      ctx.report.live.push(`${target.destination}: ${name} release ${release} (was ${published.previous ?? 'none'})`);
-      const same = published.unchanged.length > 0 ? `; unchanged (same sha256, linked, not sent): ${published.unchanged.join(', ')}` : '';
-      const kept = `${published.inherited.length > 0 ? `; kept from ${published.previous ?? 'the flat layout'}: ${published.inherited.join(', ')}` : ''}${same}`;
-      ctx.reporter.info(`${target.destination}: ${name} release ${release} is live, ${published.entries.length} boot entr${published.entries.length === 1 ? 'y' : 'ies'}${kept}${published.pruned.length > 0 ? `; removed ${published.pruned.join(', ')}` : ''}`);
-    });
+      },
+      {
+        onStaging: (server) => status.update(`staging on ${server}`),
+        onSwitched: (server, from, to) => ctx.reporter.debug(`${server}: ${name} ${from ?? 'none'} -> ${to}`),
+      },
+    ),
+  );
+  for (const { server, published: one } of published) {
+    for (const file of withSums) {
+      if (!one.unchanged.includes(file.member)) ctx.report.uploaded.push(`${server}:${dir}/${releaseDir(name, release)}/${file.member}`);
+    }
+    for (const file of bootFiles) ctx.report.uploaded.push(`${server}:${dir}/${file.path}`);
+    ctx.report.live.push(`${server}: ${name} release ${release} (was ${one.previous ?? 'none'})`);
+    const same = one.unchanged.length > 0 ? `; unchanged (same sha256, linked, not sent): ${one.unchanged.join(', ')}` : '';
+    const kept = `${one.inherited.length > 0 ? `; kept from ${one.previous ?? 'the flat layout'}: ${one.inherited.join(', ')}` : ''}${same}`;
+    ctx.reporter.info(`${server}: ${name} release ${release} is live, ${one.entries.length} boot entr${one.entries.length === 1 ? 'y' : 'ies'}${kept}${one.pruned.length > 0 ? `; removed ${one.pruned.join(', ')}` : ''}`);
   }
   return undefined;
 }

@@ -97,7 +97,8 @@ export async function run(command: string, args: readonly string[], options: Run
       let pending = '';
       stream?.on('data', (chunk: Buffer) => {
         pending += chunk.toString('utf8');
-        const lines = pending.split('\n');
+        // A lone carriage return ends a line too: a progress bar redrawn in place (mksquashfs -progress) gives one line a redraw.
+        const lines = pending.split(/\r\n|\n|\r(?=.)/s);
         pending = lines.pop() ?? '';
         for (const line of lines) onLine(line);
       });
