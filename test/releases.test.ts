@@ -5,7 +5,7 @@
 // read-only. Releases are published with vauban's own code over ssh from files
 // made here; promote, rollback and serve are the real commands.
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -154,6 +154,28 @@ describe('releases over ssh, with sudo (B14)', () => {
     expect(served(`${MASTER}/rootfs.tgz`).toString()).toBe('rootfs r2');
     expect(readdirSync(path.join(uploadDir, MASTER, 'releases')).sort()).toEqual([R1, R2]);
   }, 300_000);
+
+  it('two uploads of one master at once over ssh: the second waits for the first\'s lock on the server, then keeps its files (issue 30)', async () => {
+    const { publishEverywhere } = await import('../src/pxe/publish-everywhere.js');
+    const other = `${MASTER}-lock`;
+    const base = { name: other, kernelVersion: undefined, bootFiles: [], group: 'www-data', keep: 3, runId: 'itest', cleanup };
+    await publishEverywhere([server], { ...base, release: R1, files: [await file('rootfs.tgz', 'rootfs of the lock test')] });
+    let letGo: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (letGo = resolve));
+    const slow: PxeServer = { ...server, send: async (local, to, options) => { await gate; await server.send(local, to, options); } };
+    const first = publishEverywhere([slow], { ...base, release: R2, files: [await file('conffs-web01.tgz', 'conffs web01 of the lock test')] });
+    const partial = path.join(uploadDir, other, 'releases', `.partial-${R2}`);
+    for (let tries = 0; !existsSync(partial) && tries < 600; tries++) await new Promise((resolve) => setTimeout(resolve, 50));
+    const waited: string[] = [];
+    const second = publishEverywhere([server], { ...base, release: R3, files: [await file('conffs-web02.tgz', 'conffs web02 of the lock test')] }, { onWaiting: (name) => waited.push(name) });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(waited).toEqual([server.name]);
+    letGo();
+    await first;
+    await second;
+    expect(readlinkSync(path.join(uploadDir, other, 'current'))).toBe(`releases/${R3}`);
+    expect(readdirSync(path.join(uploadDir, other, 'releases', R3)).filter((name) => name.startsWith('conffs-')).sort()).toEqual(['conffs-web01.tgz', 'conffs-web02.tgz']);
+  });
 
   it('past RELEASES_KEEP the oldest release goes, never the live one', async () => {
     await publish({ release: R3, files: [await file('rootfs.tgz', 'rootfs r3')], keep: 2 });

@@ -63,10 +63,14 @@ export async function mainRelease(io: MainIo, kind: 'promote' | 'rollback'): Pro
           return 0;
         }
         const runId = path.basename(workDir).replace(/^vauban-/, '').toLowerCase();
+        const { withMasterLocks } = await import('../pxe/master-lock.js');
+        const waiting = (server: string) => reporter.info(`${server}: another vauban run is publishing or switching ${name}: waiting for it`);
         const result = await reporter.step(`${kind} ${name} on ${servers.length} server(s)`, () =>
-          switchRelease(servers, name, kind === 'promote' ? { kind, release } : { kind }, runId, (server, from, to) => {
-            report.live.push(`${server}: ${name} release ${to} (was ${from ?? 'none'})`);
-          }),
+          withMasterLocks(servers, name, waiting, () =>
+            switchRelease(servers, name, kind === 'promote' ? { kind, release } : { kind }, runId, (server, from, to) => {
+              report.live.push(`${server}: ${name} release ${to} (was ${from ?? 'none'})`);
+            }),
+          ),
         );
         reporter.info(`${name}: release ${result.release} is live on ${servers.map((server) => server.name).join(', ')}`);
         return 0;

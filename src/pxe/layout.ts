@@ -67,6 +67,11 @@ export function stagingDir(name: string, release: string): string {
   return `${name}/releases/.partial-${release}`;
 }
 
+/** The master's lock on a server (hidden: never served, never a release). */
+export function lockFile(name: string): string {
+  return `${name}/.vauban.lock`;
+}
+
 export function currentLink(name: string): string {
   return `${name}/current`;
 }

@@ -5,6 +5,7 @@
 // with nothing switched anywhere, and the staged copies are removed. The fleet
 // never boots two releases of a master because one server failed.
 import { VaubanError } from '../errors.js';
+import { withMasterLocks } from './master-lock.js';
 import { readMasterState } from './master-state.js';
 import { finishRelease, stageRelease, type PublishInput, type PublishedRelease, type StagedRelease } from './publish-release.js';
 import type { PxeServer } from './pxe-server.js';
@@ -18,10 +19,16 @@ export interface ServerPublication {
 export interface PublishHooks {
   /** Before a server's staging starts. */
   onStaging?: (server: string) => void;
+  /** Another run holds the master's lock on that server: this one waits. */
+  onWaiting?: (server: string) => void;
   onSwitched?: (server: string, from: string | undefined, to: string) => void;
 }
 
-export async function publishEverywhere(servers: readonly PxeServer[], input: PublishInput, hooks: PublishHooks = {}): Promise<ServerPublication[]> {
+export function publishEverywhere(servers: readonly PxeServer[], input: PublishInput, hooks: PublishHooks = {}): Promise<ServerPublication[]> {
+  return withMasterLocks(servers, input.name, (server) => hooks.onWaiting?.(server), () => publishLocked(servers, input, hooks));
+}
+
+async function publishLocked(servers: readonly PxeServer[], input: PublishInput, hooks: PublishHooks): Promise<ServerPublication[]> {
   const staged: StagedRelease[] = [];
   for (const server of servers) {
     try {

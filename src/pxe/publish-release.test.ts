@@ -255,4 +255,25 @@ describe('a release on several servers: staged on all, live on all or on none (i
     }
     expect(readFileSync(path.join(dir, 'm', 'rootfs.tgz'), 'utf8')).toBe('rootfs R1');
   });
+
+  it('two publishes of one master at once: the second waits for the first\'s lock, then keeps its files (issue 30)', async () => {
+    const { publishEverywhere } = await import('./publish-everywhere.js');
+    let letGo: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (letGo = resolve));
+    const slow: PxeServer = { ...server, send: async (file, to, options) => { await gate; await server.send(file, to, options); } };
+    const first = publishEverywhere([slow], input({ release: R2, files: [{ member: 'conffs-web01.tgz', ...local('c1', 'conffs web01') }] }));
+    while (!existsSync(path.join(dir, 'm', 'releases', `.partial-${R2}`))) await new Promise((resolve) => setTimeout(resolve, 20));
+    const waited: string[] = [];
+    const second = publishEverywhere([server], input({ release: R3, files: [{ member: 'conffs-web02.tgz', ...local('c2', 'conffs web02') }] }), { onWaiting: (name) => waited.push(name) });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(waited).toEqual([dir]);
+    expect(existsSync(path.join(dir, 'm', 'releases', `.partial-${R3}`))).toBe(false);
+    letGo();
+    await first;
+    await second;
+    expect(liveOn(dir)).toBe(`releases/${R3}`);
+    // R3 inherited from R2, live when it staged: web01's conffs is not lost.
+    expect(readdirSync(path.join(dir, 'm', 'releases', R3)).sort()).toEqual(['SHA256SUMS', 'conffs-web01.tgz', 'conffs-web02.tgz', 'rootfs.tgz', 'web01.ipxe', 'web02.ipxe']);
+  });
 });
+

@@ -17,6 +17,13 @@ export interface PxeServer {
   script(lines: readonly string[], options?: RunOptions): Promise<RunResult>;
   /** Streams a local file into `path` there (created or truncated). */
   send(local: string, path: string, options?: RunOptions): Promise<void>;
+  /**
+   * Holds the lock of `file` there (flock(2), one writer per master, issue 30)
+   * until the returned function is called; `onWaiting` when another holds it.
+   * The lock belongs to a process that lives as long as its connection: a run
+   * that dies, however, lets it go.
+   */
+  lock(file: string, onWaiting: () => void): Promise<() => Promise<void>>;
   /** Run options of the command using this server (abort signal, debug log): the default of script() and send(). */
   readonly runOptions: RunOptions;
 }
@@ -47,6 +54,53 @@ export function protect(paths: string[], group: string | undefined, mode: string
  */
 export function newFileCommand(file: string): string {
   return `(umask 027 && exec dd ${sh(`of=${file}`)} conv=excl oflag=nofollow bs=1M status=none)`;
+}
+
+/** How long a run waits for another run's lock on a server: a publish takes minutes, not half an hour. */
+const LOCK_WAIT_SECONDS = 1800;
+
+/**
+ * The shell command that takes the lock of `file` and holds it while its
+ * standard input stays open (the connection's): `waiting` when another holds
+ * it, `locked` once taken; exit 76 after LOCK_WAIT_SECONDS.
+ */
+export function lockCommand(file: string): string {
+  const hold = `'echo locked; exec cat >/dev/null'`;
+  const folder = file.slice(0, file.lastIndexOf('/')) || '/';
+  return `mkdir -p -- ${sh(folder)} && { flock -n -E 75 ${sh(file)} -c ${hold} || { [ $? = 75 ] && echo waiting && exec flock -w ${LOCK_WAIT_SECONDS} -E 76 ${sh(file)} -c ${hold}; }; }`;
+}
+
+/**
+ * Runs `start` (a lock command's process, given its abort signal and line
+ * handler) until told to stop; resolves once it says `locked`, with what
+ * releases it (its input closed, then the process stopped).
+ */
+async function holdLock(file: string, where: string, onWaiting: () => void, start: (signal: AbortSignal, onLine: (line: string) => void) => Promise<RunResult>): Promise<() => Promise<void>> {
+  const holder = new AbortController();
+  let locked: (() => void) | undefined;
+  const taken = new Promise<void>((resolve) => (locked = resolve));
+  const running = start(holder.signal, (line) => {
+    if (line === 'waiting') onWaiting();
+    if (line === 'locked') locked?.();
+  });
+  const ended = running.then(
+    (result) => {
+      throw new VaubanError(
+        result.exitCode === 76
+          ? `${where}: another vauban run held the lock ${file} for ${LOCK_WAIT_SECONDS / 60} minutes: given up`
+          : `${where}: cannot take the lock ${file}: ${result.stderr.trim().split('\n').at(-1) ?? `exit status ${result.exitCode}`}`,
+      );
+    },
+    (error: unknown) => {
+      throw error;
+    },
+  );
+  ended.catch(() => undefined);
+  await Promise.race([taken, ended]);
+  return async () => {
+    holder.abort();
+    await running.catch(() => undefined);
+  };
 }
 
 /** What ssh said, as one line; a host key that does not match UPLOAD_KNOWN_HOSTS said as such. */
@@ -93,6 +147,10 @@ export async function openSshServer(input: OpenSshServerInput): Promise<PxeServe
     send: async (local, path, options = runOptions) => {
       await sshRun(target, `${sudo ? 'sudo -n ' : ''}sh -c ${sh(newFileCommand(path))}`, { ...options, inputFile: local });
     },
+    lock: (file, onWaiting) =>
+      holdLock(file, target.destination, onWaiting, (signal, onLine) =>
+        sshRun(target, `${sudo ? 'sudo -n ' : ''}sh -c ${sh(lockCommand(file))}`, { debug: runOptions.debug, signal, onLine, allowFailure: true }),
+      ),
   };
 }
 
@@ -109,5 +167,6 @@ export function openLocalServer(dir: string, runOptions: RunOptions = {}): PxeSe
     send: async (local, path, options = runOptions) => {
       await run('cp', ['--', local, path], options);
     },
+    lock: (file, onWaiting) => holdLock(file, dir, onWaiting, (signal, onLine) => run('sh', ['-c', lockCommand(file)], { debug: runOptions.debug, signal, onLine, allowFailure: true })),
   };
 }

@@ -103,6 +103,7 @@ export async function upload(ctx: Context, input: UploadInput): Promise<undefine
       },
       {
         onStaging: (server) => status.update(`staging on ${server}`),
+        onWaiting: (server) => ctx.reporter.info(`${server}: another vauban run is publishing or switching ${name}: waiting for it`),
         onSwitched: (server, from, to) => ctx.reporter.debug(`${server}: ${name} ${from ?? 'none'} -> ${to}`),
       },
     ),
