@@ -85,22 +85,22 @@ describe('the plan', () => {
     expect(plan.uploads.filter((upload) => upload.server === 'pxe2').map(describeUpload)).toEqual(pxe1);
   });
 
-  it('uploads the A9 layout as a release (B14): versioned kernel files, the rootfs and its links in the release, the article\'s paths through current', () => {
+  it('uploads the A9 layout as a release (B14, B19): the kernel files, the rootfs in the release, the article\'s paths through current, then the versioned kernel files', () => {
     const plan = planRun(options({ iso: 'x.raw', name: 'master-a' }), { uploadHosts: ['pxe1'], uploadDir: '/srv/pxe' });
     expect(plan.uploads.map(describeUpload)).toEqual([
-      '/srv/pxe/linux/vmlinuz-<kver> <- vmlinuz',
-      '/srv/pxe/linux/initramfs.img-<kver> <- initramfs.img',
+      '/srv/pxe/master-a/releases/<release>/vmlinuz <- vmlinuz',
+      '/srv/pxe/master-a/releases/<release>/initramfs.img <- initramfs.img',
       '/srv/pxe/master-a/releases/<release>/rootfs.tgz <- rootfs.tgz',
       '/srv/pxe/master-a/releases/<release>/sbom.cdx.json <- sbom.cdx.json',
-      '/srv/pxe/master-a/releases/<release>/vmlinuz -> ../../../linux/vmlinuz-<kver>',
-      '/srv/pxe/master-a/releases/<release>/initramfs.img -> ../../../linux/initramfs.img-<kver>',
       '/srv/pxe/master-a/releases/<release>/<host>.ipxe (generated)',
       '/srv/pxe/master-a/releases/<release>/SHA256SUMS (generated)',
       '/srv/pxe/master-a/current -> releases/<release>',
-      '/srv/pxe/master-a/rootfs.tgz -> current/rootfs.tgz',
-      '/srv/pxe/master-a/sbom.cdx.json -> current/sbom.cdx.json',
       '/srv/pxe/master-a/vmlinuz -> current/vmlinuz',
       '/srv/pxe/master-a/initramfs.img -> current/initramfs.img',
+      '/srv/pxe/master-a/rootfs.tgz -> current/rootfs.tgz',
+      '/srv/pxe/master-a/sbom.cdx.json -> current/sbom.cdx.json',
+      '/srv/pxe/linux/vmlinuz-<kver> (generated)',
+      '/srv/pxe/linux/initramfs.img-<kver> (generated)',
     ]);
   });
 
@@ -112,9 +112,12 @@ describe('the plan', () => {
     expect(uploads.join('\n')).not.toContain('<kver>');
   });
 
-  it('a kernel-only upload makes no release', () => {
+  it('a kernel-only upload is a release too (the rest of the live one kept), then the versioned kernel files', () => {
     const plan = planRun(options({ iso: 'x.raw', name: 'master-a', rootfs: false, conffs: false }), { uploadHosts: ['pxe1'], uploadDir: '/srv/pxe' });
-    expect(plan.uploads.map(describeUpload)).toEqual(['/srv/pxe/linux/vmlinuz-<kver> <- vmlinuz', '/srv/pxe/linux/initramfs.img-<kver> <- initramfs.img']);
+    const uploads = plan.uploads.map(describeUpload);
+    expect(uploads.slice(0, 2)).toEqual(['/srv/pxe/master-a/releases/<release>/vmlinuz <- vmlinuz', '/srv/pxe/master-a/releases/<release>/initramfs.img <- initramfs.img']);
+    expect(uploads).toContain('/srv/pxe/master-a/current -> releases/<release>');
+    expect(uploads.slice(-2)).toEqual(['/srv/pxe/linux/vmlinuz-<kver> (generated)', '/srv/pxe/linux/initramfs.img-<kver> (generated)']);
   });
 
   it('before Ansible has resolved the pattern, one placeholder host stands for each', () => {

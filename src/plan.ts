@@ -216,25 +216,38 @@ interface UploadsInput {
   rootfsKernelVersion: string;
 }
 
-/** What an upload writes on one server (A9, B14, B15): the kernel files, then one release of the master made live. */
+/**
+ * What an upload writes on one server (A9, B14, B15, B19): one release of the
+ * master (its kernel files, rootfs, conffs) made live, then the kernel files at
+ * their A9 path; a kernel that is not the rootfs's goes to linux/ only.
+ */
 function plannedUploads(input: UploadsInput): PlannedUpload[] {
   const { server, dir, name } = input;
   const uploads: PlannedUpload[] = [];
   const file = (remote: string, local: string) => uploads.push({ server, local, remote: `${dir}/${remote}` });
   const link = (remote: string, target: string) => uploads.push({ server, local: undefined, remote: `${dir}/${remote}`, target });
   const generated = (remote: string, what: string) => uploads.push({ server, local: undefined, remote: `${dir}/${remote}`, generated: what });
-  if (input.kernel) {
+  const kernelInRelease = input.kernel && (!input.rootfs || input.kernelVersion === input.rootfsKernelVersion);
+  if (input.kernel && !kernelInRelease) {
     file(kernelFile(VMLINUZ, input.kernelVersion), VMLINUZ);
     file(kernelFile(INITRAMFS, input.kernelVersion), INITRAMFS);
   }
-  if (!input.rootfs && input.hosts.length === 0) return uploads;
+  if (!kernelInRelease && !input.rootfs && input.hosts.length === 0) return uploads;
   const release = releaseDir(name, RELEASE_PLACEHOLDER);
   const members: string[] = [];
+  if (kernelInRelease) {
+    file(`${release}/${VMLINUZ}`, VMLINUZ);
+    file(`${release}/${INITRAMFS}`, INITRAMFS);
+    members.push(VMLINUZ, INITRAMFS);
+  }
   if (input.rootfs) {
     file(`${release}/${ROOTFS}`, ROOTFS_TARBALL);
     file(`${release}/${SBOM}`, SBOM_FILE);
-    for (const kind of KERNEL_LINKS) link(`${release}/${kind}`, kernelLinkTarget(kind, input.rootfsKernelVersion));
-    members.push(ROOTFS, SBOM, ...KERNEL_LINKS);
+    members.push(ROOTFS, SBOM);
+    if (!kernelInRelease) {
+      for (const kind of KERNEL_LINKS) link(`${release}/${kind}`, kernelLinkTarget(kind, input.rootfsKernelVersion));
+      members.push(...KERNEL_LINKS);
+    }
   }
   for (const host of input.hosts) {
     file(`${release}/${conffsMember(host)}`, conffsArchive(host));
@@ -253,6 +266,9 @@ function plannedUploads(input: UploadsInput): PlannedUpload[] {
     const entry = bootEntryLink(name, host);
     link(entry.path, entry.target);
     generated(byMacEntry('<mac>'), `when the inventory gives ${host} a vauban_mac: chains to ../${entryMember(host)}`);
+  }
+  if (kernelInRelease) {
+    for (const kind of KERNEL_LINKS) generated(kernelFile(kind, input.kernelVersion), `the release's ${kind}, hard-linked once it is live`);
   }
   return uploads;
 }

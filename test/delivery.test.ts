@@ -6,7 +6,7 @@
 // an interrupted upload, and a re-deploy of an older tag with
 // vauban-version-control.
 import { createHash } from 'node:crypto';
-import { chmodSync, createReadStream, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, createReadStream, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
@@ -183,10 +183,11 @@ describe('vauban-ci stage=all build_parents=-1 on a three-level tree', () => {
   it('left the server folder in the A9 layout as releases (B14): the rootfs run, then the conffs run, each a release; the article\'s paths through current', async () => {
     const kernel = readdirSync(path.join(uploadDir, 'linux')).find((name) => name.startsWith('vmlinuz-'))?.slice('vmlinuz-'.length);
     expect(kernel).toMatch(/^\d+\.\d+\.\d+-\d+-amd64$/);
-    // vauban-ci uploads the rootfs, then the conffs (a release that keeps the rootfs), then the kernel files.
+    // vauban-ci uploads the rootfs, then the conffs (a release that keeps the rootfs), then the kernel files (a release
+    // that keeps both, with the kernel files its own: issue 30).
     const releases = readdirSync(path.join(uploadDir, MASTER_B, 'releases')).sort();
-    expect(releases).toHaveLength(2);
-    const [first, second] = releases as [string, string];
+    expect(releases).toHaveLength(3);
+    const [first, second, third] = releases as [string, string, string];
     expect(serverTree()).toEqual(
       [
         `linux/initramfs.img-${kernel}`,
@@ -196,9 +197,17 @@ describe('vauban-ci stage=all build_parents=-1 on a three-level tree', () => {
         ...['.vauban.lock', 'conffs-web01.tgz', 'current', 'initramfs.img', 'rootfs.tgz', 'sbom.cdx.json', 'vmlinuz'].map((member) => `${MASTER_B}/${member}`),
         ...['SHA256SUMS', 'initramfs.img', 'rootfs.tgz', 'sbom.cdx.json', 'vmlinuz'].map((member) => `${MASTER_B}/releases/${first}/${member}`),
         ...['SHA256SUMS', 'conffs-web01.tgz', 'initramfs.img', 'rootfs.tgz', 'sbom.cdx.json', 'vmlinuz', 'web01.ipxe'].map((member) => `${MASTER_B}/releases/${second}/${member}`),
+        ...['SHA256SUMS', 'conffs-web01.tgz', 'initramfs.img', 'rootfs.tgz', 'sbom.cdx.json', 'vmlinuz', 'web01.ipxe'].map((member) => `${MASTER_B}/releases/${third}/${member}`),
       ].sort(),
     );
-    expect(await sh('readlink', [path.join(uploadDir, MASTER_B, 'current')])).toBe(`releases/${second}`);
+    expect(await sh('readlink', [path.join(uploadDir, MASTER_B, 'current')])).toBe(`releases/${third}`);
+    // The third release holds its kernel files (linux/ has hard links of them, its A9 paths); the first two link to linux/.
+    for (const kind of ['vmlinuz', 'initramfs.img']) {
+      const own = path.join(uploadDir, MASTER_B, 'releases', third, kind);
+      expect(lstatSync(own).isFile(), kind).toBe(true);
+      expect(statSync(own).ino, kind).toBe(statSync(path.join(uploadDir, 'linux', `${kind}-${kernel}`)).ino);
+    }
+    expect(readFileSync(path.join(uploadDir, MASTER_B, 'releases', third, 'SHA256SUMS'), 'utf8')).toContain(`${await sha256(path.join(cwd, 'initramfs.img'))}  initramfs.img`);
     for (const member of ['rootfs.tgz', 'sbom.cdx.json', 'vmlinuz', 'initramfs.img', 'conffs-web01.tgz']) expect(await sh('readlink', [path.join(uploadDir, MASTER_B, member)])).toBe(`current/${member}`);
     expect(await sh('readlink', [path.join(uploadDir, MASTER_B, 'releases', second, 'vmlinuz')])).toBe(`../../../linux/vmlinuz-${kernel}`);
     expect(await sh('readlink', [path.join(uploadDir, 'boot', 'web01.ipxe')])).toBe(`../${MASTER_B}/current/web01.ipxe`);
@@ -212,9 +221,10 @@ describe('vauban-ci stage=all build_parents=-1 on a three-level tree', () => {
     expect(await sha256(path.join(uploadDir, MASTER_B, 'conffs-web01.tgz'))).toBe(conffsSha);
     // web01's entry boots that release and pins what is served.
     const entry = readFileSync(path.join(uploadDir, 'boot', 'web01.ipxe'), 'utf8');
-    expect(entry).toContain(`root=live:\${vauban-url}/${MASTER_B}/releases/${second}/rootfs.tgz`);
+    expect(entry).toContain(`root=live:\${vauban-url}/${MASTER_B}/releases/${third}/rootfs.tgz`);
     expect(entry).toContain(`vauban.rootfs.sha256=${await sha256(path.join(cwd, 'rootfs.tgz'))} vauban.conffs.sha256=${conffsSha}`);
     expect(run.output).toMatch(new RegExp(`${MASTER_B} release ${second} is live, 1 boot entry; kept from ${first}: initramfs\\.img, rootfs\\.tgz, sbom\\.cdx\\.json, vmlinuz`));
+    expect(run.output).toMatch(new RegExp(`${MASTER_B} release ${third} is live, 1 boot entry; kept from ${second}: conffs-web01\\.tgz, rootfs\\.tgz, sbom\\.cdx\\.json`));
   });
 
   it('set the modes: readable by UPLOAD_OWNER\'s group only, files 0640, folders 0750 (the sudo path; issue 13, item 8)', async () => {

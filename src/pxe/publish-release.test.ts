@@ -277,3 +277,44 @@ describe('a release on several servers: staged on all, live on all or on none (i
   });
 });
 
+describe('the kernel files belong to their release (issue 30)', () => {
+  const kernelRelease = (minute: number, initramfs: string) =>
+    input({
+      release: release(minute),
+      files: [
+        { member: 'vmlinuz', ...local(`k${minute}`, 'kernel 6.3') },
+        { member: 'initramfs.img', ...local(`i${minute}`, initramfs) },
+        { member: 'rootfs.tgz', ...local(`r${minute}`, 'rootfs with 6.3') },
+      ],
+      linuxCopies: [
+        { member: 'vmlinuz', path: 'linux/vmlinuz-6.3' },
+        { member: 'initramfs.img', path: 'linux/initramfs.img-6.3' },
+      ],
+    });
+
+  it('a rebuilt initramfs of the same kernel version is a new release: the one booted before keeps its bytes, rollback restores them', async () => {
+    await publishRelease(server, kernelRelease(1, 'initramfs 6.3, first dracut.conf'));
+    await publishRelease(server, kernelRelease(2, 'initramfs 6.3, second dracut.conf'));
+    // Each release holds its own files (the unchanged vmlinuz linked, not copied); linux/ has the live one's.
+    expect(lstatSync(path.join(dir, 'm', 'releases', R1, 'initramfs.img')).isFile()).toBe(true);
+    expect(read(`m/releases/${R1}/initramfs.img`)).toBe('initramfs 6.3, first dracut.conf');
+    expect(read(`m/releases/${R2}/initramfs.img`)).toBe('initramfs 6.3, second dracut.conf');
+    expect(statSync(path.join(dir, 'm', 'releases', R1, 'vmlinuz')).ino).toBe(statSync(path.join(dir, 'm', 'releases', R2, 'vmlinuz')).ino);
+    expect(read('linux/initramfs.img-6.3')).toBe('initramfs 6.3, second dracut.conf');
+    expect(statSync(path.join(dir, 'linux', 'initramfs.img-6.3')).ino).toBe(statSync(path.join(dir, 'm', 'releases', R2, 'initramfs.img')).ino);
+    expect(read(`m/releases/${R2}/SHA256SUMS`)).toContain(`${sha('initramfs 6.3, second dracut.conf')}  initramfs.img`);
+    expect((await switchRelease([server], 'm', { kind: 'rollback' }, 'test')).release).toBe(R1);
+    expect(read('m/initramfs.img')).toBe('initramfs 6.3, first dracut.conf');
+  });
+
+  it('a rootfs-only release takes the shared kernel files as they are then (hard links), not a link that a later upload would change', async () => {
+    mkdirSync(path.join(dir, 'm'), { recursive: true });
+    await publishRelease(server, input({ release: R1, files: [{ member: 'rootfs.tgz', ...local('r1', 'rootfs on 6.1') }], kernelVersion: '6.1' }));
+    expect(lstatSync(path.join(dir, 'm', 'releases', R1, 'vmlinuz')).isFile()).toBe(true);
+    expect(read(`m/releases/${R1}/SHA256SUMS`)).toContain(`${sha('initramfs 6.1')}  initramfs.img`);
+    // Without the shared file, a link to where it will be.
+    await publishRelease(server, input({ release: R2, files: [{ member: 'rootfs.tgz', ...local('r2', 'rootfs on 6.9') }], kernelVersion: '6.9' }));
+    expect(readlinkSync(path.join(dir, 'm', 'releases', R2, 'vmlinuz'))).toBe('../../../linux/vmlinuz-6.9');
+  });
+});
+

@@ -22,6 +22,7 @@ import {
   flatLinkInRelease,
   hasDropIn,
   hostOfConffs,
+  kernelFile,
   kernelLinkTarget,
   releaseDir,
   releasesDir,
@@ -43,8 +44,20 @@ export interface PublishInput {
   name: string;
   release: string;
   files: ReleaseFile[];
-  /** The kernel of the rootfs, for the release's vmlinuz and initramfs.img links; undefined keeps the live release's. */
+  /**
+   * The kernel of the rootfs, for the release's vmlinuz and initramfs.img when
+   * `files` has none: UPLOAD_DIR/linux/<kind>-<version> hard-linked into the
+   * release (its bytes as they are now), else a link to it; undefined keeps
+   * the live release's.
+   */
   kernelVersion: string | undefined;
+  /**
+   * The kernel files of `files` (members vmlinuz, initramfs.img) also put at
+   * their A9 path, UPLOAD_DIR/linux/<kind>-<version>, once the release is live:
+   * the release keeps its own (issue 30: a rebuilt initramfs of the same kernel
+   * never changes a release that was booted).
+   */
+  linuxCopies?: Array<{ member: string; path: string }>;
   /** Files outside the release written once it is live (paths under UPLOAD_DIR): the MAC entries. */
   bootFiles: Array<{ path: string; content: string }>;
   /** UPLOAD_OWNER: the web server's group. */
@@ -154,7 +167,7 @@ export async function stageRelease(server: PxeServer, input: PublishInput): Prom
       inherited,
       unchanged,
       entries,
-      members: [...sums.keys(), ...(links ? KERNEL_LINKS : [])],
+      members: [...new Set([...sums.keys(), ...(links ? KERNEL_LINKS : [])])],
       remove: removeComplete,
       madeLive: async () => {
         isLive = true;
@@ -212,12 +225,24 @@ async function inheritFromLive(server: PxeServer, staging: string, state: Master
   for (const member of inherited) {
     script.push(member.type === 'l' ? sh('ln', '-s', '--', member.target, member.name) : sh('ln', '--', `${server.dir}/${source?.folder ?? ''}/${member.name}`, member.name));
   }
+  const captured: string[] = [];
   if (input.kernelVersion !== undefined) {
-    for (const kind of KERNEL_LINKS) script.push(sh('ln', '-sfn', '--', kernelLinkTarget(kind, input.kernelVersion), kind));
+    for (const kind of KERNEL_LINKS.filter((one) => !sums.has(one))) {
+      // The shared file's bytes as they are now (a hard link: a later upload replaces it by a rename, never in place).
+      const shared = `${server.dir}/${kernelFile(kind, input.kernelVersion)}`;
+      script.push(`if [ -f ${sh(shared)} ] && [ ! -L ${sh(shared)} ]; then ${sh('ln', '--', shared, kind)}; else ${sh('ln', '-sfn', '--', kernelLinkTarget(kind, input.kernelVersion), kind)}; fi`);
+      captured.push(kind);
+    }
   }
   const files = inherited.filter((member) => member.type === 'f').map((member) => member.name);
   if (source !== undefined && state.current !== undefined && files.length > 0) script.push(`cat -- ${sh(`${server.dir}/${source.folder}/${SUMS}`)} 2>/dev/null || true`);
+  // The kernel files captured above are read once, there; a link (no shared file yet) has no sum.
+  if (captured.length > 0) script.push(`for member in ${captured.map((one) => sh(one)).join(' ')}; do [ -L "$member" ] || sha256sum -- "$member"; done`);
   const known = parseSums((await server.script(script)).stdout);
+  for (const kind of captured) {
+    const sum = known.get(kind);
+    if (sum !== undefined) sums.set(kind, sum);
+  }
   // The flat layout has no SHA256SUMS: its files are read once, there.
   const unknown = files.filter((member) => !known.has(member));
   if (unknown.length > 0) {
@@ -251,7 +276,8 @@ async function completeRelease(server: PxeServer, staging: string, input: Publis
   for (const [member, content] of generated) sums.set(member, createHash('sha256').update(content).digest('hex'));
   const listed = [...sums.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([member, sum]) => `${sum}  ${member}`);
   generated.set(SUMS, `${listed.join('\n')}\n`);
-  const regular = [...sums.keys(), SUMS].filter((member) => !(KERNEL_LINKS as readonly string[]).includes(member));
+  // What has a sum is a file (a kernel member too, when it is one); links have none.
+  const regular = [...sums.keys(), SUMS];
   await server.script([
     `cd ${sh(staging)}`,
     ...[...generated].map(([member, content]) => `printf '%s' ${sh(content)} | ${newFileCommand(member)}`),
@@ -270,6 +296,18 @@ async function afterSwitch(server: PxeServer, input: PublishInput, state: Master
     const temporary = `${at(path.posix.dirname(file.path))}/.${path.posix.basename(file.path)}.vauban-${input.runId}`;
     script.push(sh('rm', '-f', '--', temporary), `printf '%s' ${sh(file.content)} | ${newFileCommand(temporary)}`, ...protect([temporary], input.group, '0640'), sh('mv', '-f', '--', temporary, at(file.path)));
   }
+  for (const copy of input.linuxCopies ?? []) {
+    // The A9 path of the live kernel: a new name renamed over the old one (a release booted holds its own bytes).
+    const temporary = `${at(path.posix.dirname(copy.path))}/.${path.posix.basename(copy.path)}.vauban-${input.runId}`;
+    script.push(
+      sh('mkdir', '-p', '--', at(path.posix.dirname(copy.path))),
+      sh('rm', '-f', '--', temporary),
+      sh('ln', '--', `${at(releaseDir(input.name, input.release))}/${copy.member}`, temporary),
+      // Already that file (an unchanged kernel): mv would refuse to rename a file over itself.
+      `if [ ${sh(temporary)} -ef ${sh(at(copy.path))} ]; then ${sh('rm', '-f', '--', temporary)}; else ${sh('mv', '-f', '--', temporary, at(copy.path))}; fi`,
+    );
+  }
+  if ((input.linuxCopies ?? []).length > 0) script.push(...protect([at('linux')], input.group, '0750'));
   const pruned = releasesToPrune([...releaseNames(state), input.release], input.release, input.keep);
   for (const old of pruned) script.push(sh('rm', '-rf', '--', at(releaseDir(input.name, old))));
   script.push(...protect([at(input.name), at(releasesDir(input.name)), at('boot'), at('boot/by-mac')], input.group, '0750'));

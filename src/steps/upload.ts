@@ -1,19 +1,21 @@
-// upload (A9, B14): what this run built, to every PXE server. The kernel files
-// go to UPLOAD_DIR/linux/ (shared by every release, each written under a
-// temporary name, checked, renamed); the rest is a release of the master,
-// staged complete on every server, then made live on all of them by one
-// rename of `<name>/current` each, or on none (src/pxe/publish-everywhere.ts),
-// with its boot entries. With sudo when the ssh
-// user cannot write UPLOAD_DIR. rootfs.tgz and conffs carry private sshd
+// upload (A9, B14, B19): what this run built, to every PXE server, as a
+// release of the master: its kernel files (the rootfs's kernel), rootfs and
+// conffs, staged complete on every server, then made live on all of them by
+// one rename of `<name>/current` each, or on none
+// (src/pxe/publish-everywhere.ts), with its boot entries; then the kernel files
+// at their A9 path, UPLOAD_DIR/linux/<kind>-<kver>, hard links of the
+// release's (a release keeps the bytes it was booted with). With sudo when the
+// ssh user cannot write UPLOAD_DIR. rootfs.tgz and conffs carry private sshd
 // keys: files are 0640 and folders 0750, with UPLOAD_OWNER's group (the web
 // server's), so that no other user of the PXE server can read them.
 import { readFileSync } from 'node:fs';
 import type { Context } from '../context.js';
+import { INITRAMFS, VMLINUZ } from '../local-layout.js';
 import { ROOTFS, SBOM, byMacEntry, conffsMember, kernelFile, releaseDir, releaseName } from '../pxe/layout.js';
 import { publishEverywhere } from '../pxe/publish-everywhere.js';
+import { putFile } from '../pxe/put-file.js';
 import { openSshServer, type PxeServer } from '../pxe/pxe-server.js';
 import type { ReleaseFile } from '../pxe/publish-release.js';
-import { putFile } from '../pxe/put-file.js';
 import { pxeTargets } from '../pxe/ssh-options.js';
 import { sha256File } from '../system/sha256-file.js';
 import type { ConffsArtifact, KernelArtifacts, RootfsArtifact } from './types.js';
@@ -35,15 +37,24 @@ export async function upload(ctx: Context, input: UploadInput): Promise<undefine
     kernel === undefined
       ? []
       : [
-          { local: kernel.vmlinuz, path: kernelFile('vmlinuz', kernel.kernelVersion) },
-          { local: kernel.initramfs, path: kernelFile('initramfs.img', kernel.kernelVersion) },
+          { member: VMLINUZ, local: kernel.vmlinuz, path: kernelFile(VMLINUZ, kernel.kernelVersion) },
+          { member: INITRAMFS, local: kernel.initramfs, path: kernelFile(INITRAMFS, kernel.kernelVersion) },
         ];
+  // The kernel files are members of the release (issue 30): promote and rollback restore the ones booted with it;
+  // also put at their A9 path once live. A release boots the kernel of its rootfs (A9): one of another version only
+  // goes to linux/, as before releases.
+  const rootfsKernel = input.rootfs?.kernelVersion;
+  const kernelInRelease = kernel !== undefined && (rootfsKernel === undefined || rootfsKernel === kernel.kernelVersion);
+  if (kernel !== undefined && !kernelInRelease) {
+    ctx.reporter.warn(`the kernel built (${kernel.kernelVersion}) is not the rootfs's (${rootfsKernel ?? ''}): it goes to linux/ only, the release boots linux/vmlinuz-${rootfsKernel ?? ''}`);
+  }
   const releaseFiles = [
+    ...(kernelInRelease ? kernelFiles.map((file) => ({ member: file.member, local: file.local })) : []),
     ...(input.rootfs === undefined ? [] : [{ member: ROOTFS, local: input.rootfs.tarball }]),
     ...(input.rootfs?.sbom === undefined ? [] : [{ member: SBOM, local: input.rootfs.sbom }]),
     ...(input.conffs ?? []).map((conffs) => ({ member: conffsMember(conffs.host), local: conffs.tarball })),
   ];
-  if (kernelFiles.length === 0 && releaseFiles.length === 0) {
+  if (releaseFiles.length === 0 && kernelFiles.length === 0) {
     ctx.reporter.info('upload: this run built nothing to upload');
     return undefined;
   }
@@ -53,7 +64,7 @@ export async function upload(ctx: Context, input: UploadInput): Promise<undefine
   }
   // Each file is read once, whatever the number of servers.
   const sums = new Map<string, string>();
-  for (const file of [...kernelFiles, ...releaseFiles]) sums.set(file.local, await sha256File(file.local));
+  for (const file of [...releaseFiles, ...kernelFiles]) sums.set(file.local, await sha256File(file.local));
   const withSums: ReleaseFile[] = releaseFiles.map((file) => ({ ...file, sha256: sums.get(file.local) as string }));
   const bootFiles = (input.conffs ?? []).flatMap((conffs) =>
     conffs.byMac === undefined ? [] : [{ path: byMacEntry(conffs.byMac.mac), content: readFileSync(conffs.byMac.file, 'utf8') }],
@@ -64,25 +75,18 @@ export async function upload(ctx: Context, input: UploadInput): Promise<undefine
 
   const targets = pxeTargets(ctx.settings.values, ctx.workDir);
   const servers: PxeServer[] = [];
-  for (const target of targets) {
-    await ctx.reporter.step(`upload to ${target.destination}`, async (status) => {
-      const folders = [...(kernelFiles.length > 0 ? ['linux'] : []), ...(releaseFiles.length > 0 ? [name, `${name}/releases`, 'boot', 'boot/by-mac'] : [])];
-      const server = await openSshServer({
-        target,
-        dir,
-        folders,
-        runOptions: ctx.runOptions,
-        onSudo: () => ctx.reporter.debug(`${target.destination}: writing ${dir} with sudo`),
-      });
+  await ctx.reporter.step(`upload: reach ${targets.length} PXE server(s)`, async () => {
+    for (const target of targets) {
+      const folders = [name, `${name}/releases`, 'boot', 'boot/by-mac', ...(kernelFiles.length > 0 ? ['linux'] : [])];
+      const server = await openSshServer({ target, dir, folders, runOptions: ctx.runOptions, onSudo: () => ctx.reporter.debug(`${target.destination}: writing ${dir} with sudo`) });
       servers.push(server);
-      for (const file of kernelFiles) {
-        status.update(file.path);
+      // A kernel that is not the rootfs's: to linux/ only (each file under a temporary name, checked, renamed).
+      for (const file of kernelInRelease ? [] : kernelFiles) {
         const sent = await putFile(server, { local: file.local, path: file.path, sha256: sums.get(file.local) as string, group, runId: ctx.runId, cleanup: ctx.cleanup });
         if (sent) ctx.report.uploaded.push(`${target.destination}:${dir}/${file.path}`);
-        else ctx.reporter.info(`${target.destination}: ${file.path} is already there with the same sha256: not sent`);
       }
-    });
-  }
+    }
+  });
   if (releaseFiles.length === 0) return undefined;
   // Staged on every server, then live on all of them or on none (issue 30).
   const published = await ctx.reporter.step(`release ${release} of ${name} on ${servers.length} server(s), all or none`, (status) =>
@@ -93,6 +97,7 @@ export async function upload(ctx: Context, input: UploadInput): Promise<undefine
         release,
         files: withSums,
         kernelVersion: input.rootfs?.kernelVersion,
+        linuxCopies: kernelInRelease ? kernelFiles.map((file) => ({ member: file.member, path: file.path })) : [],
         bootFiles,
         group,
         keep,
@@ -112,7 +117,7 @@ export async function upload(ctx: Context, input: UploadInput): Promise<undefine
     for (const file of withSums) {
       if (!one.unchanged.includes(file.member)) ctx.report.uploaded.push(`${server}:${dir}/${releaseDir(name, release)}/${file.member}`);
     }
-    for (const file of bootFiles) ctx.report.uploaded.push(`${server}:${dir}/${file.path}`);
+    for (const file of [...bootFiles, ...(kernelInRelease ? kernelFiles : [])]) ctx.report.uploaded.push(`${server}:${dir}/${file.path}`);
     ctx.report.live.push(`${server}: ${name} release ${release} (was ${one.previous ?? 'none'})`);
     const same = one.unchanged.length > 0 ? `; unchanged (same sha256, linked, not sent): ${one.unchanged.join(', ')}` : '';
     const kept = `${one.inherited.length > 0 ? `; kept from ${one.previous ?? 'the flat layout'}: ${one.inherited.join(', ')}` : ''}${same}`;
