@@ -41,7 +41,13 @@ export async function readVaultEntry(vaultDir: string, id: string, passphrase: s
     }
     throw new VaubanError(`${file} is not a vault file vauban or gpg can read: ${reason}`, { cause: error });
   }
-  const keys = await unpackKeys(Buffer.from(tarBytes), id);
+  let keys: KeyFile[];
+  try {
+    keys = await unpackKeys(Buffer.from(tarBytes), id);
+  } catch (error) {
+    // Decrypted, but what it holds is no tar (a file made by hand, a corrupt one): named, never regenerated over.
+    throw new VaubanError(`${file} decrypts, but what it holds is not a tar of ${id}/etc/ssh/ssh_host_*: ${(error as Error).message}`, { cause: error });
+  }
   if (keys.length === 0) throw new VaubanError(`${file} holds no ${id}/etc/ssh/ssh_host_* key`);
   return keys;
 }

@@ -61,6 +61,28 @@ describe('vault compatibility with gpg', () => {
     expect(hash(path.join(vault, 'web01.tar.gpg'))).toBe(digest);
   });
 
+  it('a corrupt vault file (cut short, random bytes, not a tar inside) is a clear error naming it, and changes no file (issue 27)', async () => {
+    const vault = path.join(dir, 'vault');
+    const good = readFileSync(path.join(vault, 'web01.tar.gpg'));
+    writeFileSync(path.join(vault, 'cut.tar.gpg'), good.subarray(0, Math.floor(good.length / 2)));
+    writeFileSync(path.join(vault, 'noise.tar.gpg'), Buffer.from(Array.from({ length: 4096 }, (_, index) => (index * 7919) % 251)));
+    await bash('printf "not a tar" | gpg --batch --quiet --homedir "$1" --pinentry-mode loopback --passphrase-fd 3 -c -o "$2" 3< "$3"', {
+      args: [path.join(dir, 'gnupg'), path.join(vault, 'nottar.tar.gpg'), path.join(dir, 'pass')],
+    });
+    const hash = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+    const before = readdirSync(vault, { recursive: true }).map(String).sort();
+    const digests = ['cut', 'noise', 'nottar'].map((id) => hash(path.join(vault, `${id}.tar.gpg`)));
+    for (const id of ['cut', 'noise', 'nottar']) {
+      const error = await readVaultEntry(vault, id, PASS).then(() => undefined, (failure: Error) => failure);
+      expect(error, id).toBeInstanceOf(Error);
+      expect(error?.message, id).toContain(`${id}.tar.gpg`);
+      expect(error?.message, id).not.toMatch(/\n\s+at /);
+    }
+    expect(readdirSync(vault, { recursive: true }).map(String).sort()).toEqual(before);
+    expect(['cut', 'noise', 'nottar'].map((id) => hash(path.join(vault, `${id}.tar.gpg`)))).toEqual(digests);
+    for (const id of ['cut', 'noise', 'nottar']) rmSync(path.join(vault, `${id}.tar.gpg`));
+  });
+
   it('refuses ids that would escape vault/', async () => {
     for (const id of ['../x', 'a/../../b', '/etc/x', 'a b']) {
       await expect(readVaultEntry(path.join(dir, 'vault'), id, PASS), id).rejects.toThrow(/cannot name a vault entry/);
