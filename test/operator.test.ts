@@ -320,7 +320,7 @@ describe('the example .gitlab-ci.yml, its jobs run as a shell runner would (item
   const pipeline = yaml.load(readFileSync(fileURLToPath(new URL('../examples/.gitlab-ci.yml', import.meta.url)), 'utf8')) as {
     stages: string[];
     variables: Record<string, { value: string; description: string; options?: string[] }>;
-    default: { before_script: string[]; after_script: string[] };
+    default: { before_script: string[]; after_script: string[]; artifacts: Record<string, unknown>; cache: Record<string, unknown> };
   } & Record<string, GitlabJob>;
   const master = `master-${ID}-gl`;
   let project: string;
@@ -431,7 +431,14 @@ describe('the example .gitlab-ci.yml, its jobs run as a shell runner would (item
       // after_script took the secrets away.
       expect(existsSync(path.join(run.checkout, '.secrets.env')) || existsSync(path.join(run.checkout, 'ansible-ro'))).toBe(false);
       expect(run.output).not.toContain(REGISTRY_PASSWORD);
+      // The artifact the job keeps (issue 31): the --json document of its chain, the human lines in the job log.
+      const result = JSON.parse(readFileSync(path.join(run.checkout, 'vauban-result.json'), 'utf8')) as { invocations: Array<{ kind: string; exit_code: number }>; result: { ok: boolean } };
+      expect(result.result.ok, job).toBe(true);
+      expect(result.invocations.map((invocation) => invocation.kind), job).toContain(job);
+      expect(run.output).toMatch(/==> preflight/);
     }
+    // Its artifacts and cache, as GitLab reads them.
+    expect(pipeline.default.artifacts).toMatchObject({ when: 'always', paths: expect.arrayContaining(['logs/', 'vauban-result.json', 'sbom.cdx.json']), reports: { cyclonedx: 'sbom.cdx.json' } });
     expect(statSync(path.join(uploadDir, master, 'rootfs.tgz')).size).toBeGreaterThan(0);
     expect(statSync(path.join(uploadDir, master, 'conffs-web01.tgz')).size).toBeGreaterThan(0);
     // The master's SBOM went with its rootfs.
@@ -441,6 +448,14 @@ describe('the example .gitlab-ci.yml, its jobs run as a shell runner would (item
     // Each job pushed its new entries (the second one on top of the first's): the master's keys and web01's.
     expect((await sh('git', ['-C', project, 'log', '--format=%s'])).split('\n')).toEqual(['[CI] Update vault/', '[CI] Update vault/', 'seed']);
     expect((await sh('git', ['-C', project, 'ls-tree', '--name-only', 'master', 'vault/'])).split('\n').sort()).toEqual(['vault/.gitkeep', `vault/${master}.tar.gpg`, 'vault/web01.tar.gpg']);
+  });
+
+  it('runs on schedules and API triggers as on the form and triggers; never on a push (issue 31)', () => {
+    const variables = formVariables({ name: master });
+    const jobsOn = (source: string) =>
+      Object.keys(pipeline).filter((key) => (pipeline[key] as GitlabJob | undefined)?.stage !== undefined && (pipeline[key] as GitlabJob).rules.some((rule) => ruleHolds(rule.if, { ...variables, CI_PIPELINE_SOURCE: source })));
+    for (const source of ['web', 'trigger', 'schedule', 'api']) expect(jobsOn(source), source).toEqual(['rootfs', 'conffs', 'initramfs']);
+    expect(jobsOn('push')).toEqual([]);
   });
 
   it('version control: only its job runs, and re-deploys a dated push of the registry', async () => {
