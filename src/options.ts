@@ -28,4 +28,6 @@ export interface VaubanOptions {
   dryRun: boolean;
   json: boolean;
   debug: boolean;
+  /** --keep-failed: a stage that fails leaves its container (renamed, named in the error) for `docker exec`. */
+  keepFailed?: boolean;
 }

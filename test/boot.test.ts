@@ -235,9 +235,17 @@ describe('kernel, initramfs, a master of real-world content and two hosts\' conf
     }
   });
 
-  it('a role that fails for a real reason (validate refuses a broken nginx.conf) still fails the build, naming the task', async () => {
-    const run = await runVauban('vauban', ['-s', MASTER, '-n', BROKEN, '-i', 'no', '-l', 'no', '-u', 'no', '--compression', 'zstd', 'pb_broken_nginx.yml'], { cwd, env, log });
+  it('a role that fails for a real reason (validate refuses a broken nginx.conf) still fails the build, naming the task; --keep-failed leaves its container to look into', async () => {
+    const run = await runVauban('vauban', ['-s', MASTER, '-n', BROKEN, '-i', 'no', '-l', 'no', '-u', 'no', '--compression', 'zstd', '--keep-failed', 'pb_broken_nginx.yml'], { cwd, env, log });
     expect(run.exitCode, 'a build failure').toBe(2);
+    // The failed stage's container, named in the error, running: the operator looks inside (issue 31).
+    const kept = /its container is kept: docker exec -it (vauban-failed-\S+) bash \(then docker rm -f \1\)/.exec(run.output)?.[1];
+    expect(kept, tail(run)).toBeDefined();
+    try {
+      expect(await sh('docker', ['exec', kept as string, 'sh', '-c', 'hostname; test -f /root/ansible/pb_broken_nginx.yml && echo tree there'])).toBe(`${BROKEN}\ntree there`);
+    } finally {
+      await sh('docker', ['rm', '-f', kept as string]);
+    }
     expect(run.output).toMatch(/TASK \[webserver : Configure nginx\][\s\S]*fatal: \[master-itest-broken[^\]]*\]: FAILED![\s\S]*failed to validate/);
     expect(run.output).toMatch(/this_directive_does_not_exist/);
     expect(run.output).toMatch(/stage pb_broken_nginx\.yml \(branch master\) failed for master-itest-broken/);

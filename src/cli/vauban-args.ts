@@ -77,6 +77,7 @@ export function buildProgram(output: ArgsOutput): Command {
     .option('--dry-run', 'print the plan (steps, images, artifacts, uploads) and exit; needs neither root nor Docker', false)
     .option('--json', 'print the result of the run as JSON on stdout (human lines go to stderr); with --dry-run, the plan', false)
     .option('--debug', 'print every command run and full error chains', false)
+    .option('--keep-failed', "a stage that fails leaves its container running, named in the error, to look inside with docker exec (remove it with docker rm -f)", false)
     .version(versionText(installDir()), '--version', 'prints the version')
     .helpOption('-h, --help', 'prints help')
     .addHelpText(
@@ -121,6 +122,7 @@ interface RawFlags {
   dryRun: boolean;
   json: boolean;
   debug: boolean;
+  keepFailed: boolean;
 }
 
 /**
@@ -204,6 +206,7 @@ export function parseVaubanArgs(argv: readonly string[], output: ArgsOutput): Pa
     dryRun: flags.dryRun,
     json: flags.json,
     debug: flags.debug,
+    ...(flags.keepFailed ? { keepFailed: true } : {}),
   };
   const hasBase = options.iso !== undefined || options.debianRelease !== undefined;
   const warnings: string[] = [];

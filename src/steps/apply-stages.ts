@@ -100,7 +100,9 @@ export async function applyStagesAs(ctx: Context, input: ApplyStagesInput): Prom
         input.onLine(`stage ${stage.playbook}: ${image} (${id.slice(7, 19)}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       } catch (error) {
         if (ctx.signal.aborted) throw error;
-        throw new VaubanError(`stage ${stage.playbook} (branch ${branch}) failed for ${input.hostname}: ${(error as Error).message}`, { cause: error });
+        const kept = ctx.options.keepFailed === true && container !== undefined ? await container.keep(`${input.hostname}-${stage.playbook}`).catch(() => undefined) : undefined;
+        const look = kept === undefined ? '' : `; its container is kept: docker exec -it ${kept} bash (then docker rm -f ${kept})`;
+        throw new VaubanError(`stage ${stage.playbook} (branch ${branch}) failed for ${input.hostname}: ${(error as Error).message}${look}`, { cause: error });
       } finally {
         await container?.close();
       }

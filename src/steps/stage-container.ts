@@ -180,7 +180,20 @@ export class StageContainer {
     private readonly sourceConfig: Dockerode.ImageInspectInfo['Config'],
     /** The ID of the image the container was made from. */
     readonly imageId: string,
+    private readonly kept: { name: string | undefined },
   ) {}
+
+  /**
+   * Leaves the container running after the run (--keep-failed): renamed out of
+   * the run's names (its cleanup removes those), its own name returned.
+   */
+  async keep(label: string): Promise<string> {
+    const name = `vauban-failed-${label.toLowerCase().replace(/[^a-z0-9_.-]+/g, '-').slice(0, 80)}-${randomBytes(3).toString('hex')}`;
+    await this.container.rename({ name });
+    this.kept.name = name;
+    await this.release();
+    return name;
+  }
 
   /** Creates and starts the container; it is removed by close() or by the run's cleanup. */
   static async open(ctx: Context, input: StageContainerInput): Promise<StageContainer> {
@@ -201,7 +214,11 @@ export class StageContainer {
         ...(cgroupVersion === '2' ? { CgroupnsMode: 'private' } : { Binds: ['/sys/fs/cgroup:/sys/fs/cgroup:ro'] }),
       },
     } as Dockerode.ContainerCreateOptions);
-    const release = ctx.cleanup.push(`container ${container.id.slice(0, 12)} (${input.hostname})`, () => removeContainer(docker, container.id));
+    // Kept (--keep-failed): the run leaves it for the operator to look into.
+    const kept = { name: undefined as string | undefined };
+    const release = ctx.cleanup.push(`container ${container.id.slice(0, 12)} (${input.hostname})`, async () => {
+      if (kept.name === undefined) await removeContainer(docker, container.id);
+    });
     try {
       // Read once per image and run, from the first container made of it: every host of a conffs run shares them.
       const init = await imageInit(ctx, source.Id, container);
@@ -218,7 +235,7 @@ export class StageContainer {
       const notes = [...(failedAtBoot.length ? [`failed at boot: ${failedAtBoot.join(' ')}`] : []), ...(relaxed.length ? [`for the build only: ${relaxed.join(' ')}`] : [])];
       input.onLine(`container ${container.id.slice(0, 12)} of ${input.image} as ${input.hostname}: ${init.hasSystemd ? `systemd running${notes.length ? ` (${notes.join('; ')})` : ''}` : 'no systemd in the image: services cannot run during this build'}`);
       if (relaxed.length > 0) void ctx.once('build-sandbox-relaxed', async () => ctx.reporter.info(relaxedMessage(relaxed)));
-      return new StageContainer(ctx, docker, container, input, release, init.hasSystemd ? 'systemd' : 'none', machineId, failedAtBoot, source.Config, source.Id);
+      return new StageContainer(ctx, docker, container, input, release, init.hasSystemd ? 'systemd' : 'none', machineId, failedAtBoot, source.Config, source.Id, kept);
     } catch (error) {
       await release();
       throw error;
