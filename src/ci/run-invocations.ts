@@ -2,6 +2,8 @@
 // the first failure stops the chain with its exit status. With --json, each
 // vauban runs with --json too: its document is collected from its stdout, and
 // vauban-ci prints one document for the chain at the end.
+import { installDir } from '../install-dir.js';
+import { documentHeader } from '../cli/version.js';
 import { spawn } from 'node:child_process';
 import type { MainIo } from '../cli/vauban.js';
 import { shellJoin } from '../shell-quote.js';
@@ -28,7 +30,7 @@ export interface InvocationResult {
 
 /** vauban-ci's --json document: the chain planned, what each invocation did, how it ended. */
 export function chainDocument(results: readonly InvocationResult[], exitCode: number, reason: string): string {
-  return `${JSON.stringify({ invocations: results, result: { ok: exitCode === 0, exit_code: exitCode, exit_reason: reason } }, null, 2)}\n`;
+  return `${JSON.stringify({ ...documentHeader(installDir()), invocations: results, result: { ok: exitCode === 0, exit_code: exitCode, exit_reason: reason } }, null, 2)}\n`;
 }
 
 export function plannedResults(invocations: readonly Invocation[]): InvocationResult[] {

@@ -36,6 +36,18 @@ async function run(command: typeof main, argv: string[], env: NodeJS.ProcessEnv 
 
 const SETTINGS = { ANSIBLE_REPO: 'file:///srv/ansible.git', VAULTED_SSHD_KEYS_KEY: 'pass-phrase', UPLOAD_HOSTS_LIST: 'pxe1 pxe2', UPLOAD_DIR: '/srv/pxe' };
 
+describe('--json answers usage errors too, and says which vauban wrote it (issue 31)', () => {
+  it('a refused flag: the error on stderr, a document on stdout with the reason and exit 1', async () => {
+    const result = await run(main, ['--json', '-r', 'maybe'], SETTINGS);
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/error: option '-r, --rootfs <yes\|no>' argument 'maybe' is invalid/);
+    const document = JSON.parse(result.out) as { vauban: string; schema_version: number; result: Record<string, unknown> };
+    expect(document.vauban).toMatch(/^\d+\.\d+\.\d+/);
+    expect(document.schema_version).toBe(1);
+    expect(document.result).toEqual({ ok: false, exit_code: 1, exit_reason: "option '-r, --rootfs <yes|no>' argument 'maybe' is invalid. expected yes or no" });
+  });
+});
+
 describe('vauban --dry-run (B4)', () => {
   it('prints the plan as text', async () => {
     const result = await run(main, ['-n', 'master-12-web', '-s', 'master-12-base', '-i', 'no', '-a', 'web*', 'pb_web.yml', '--dry-run'], SETTINGS);

@@ -1,5 +1,7 @@
 // --dry-run output: the plan as text for people, or as JSON for scripts (B4);
 // a real run's --json document shares its parts (src/cli/run-json.ts).
+import { installDir } from '../install-dir.js';
+import { documentHeader } from './version.js';
 import type { VaubanOptions } from '../options.js';
 import type { Plan, PlannedImage } from '../plan.js';
 import type { PredictedEntry } from '../cache/predict.js';
@@ -72,7 +74,7 @@ export function planDocument(plan: Plan) {
 }
 
 export function planToJson(options: VaubanOptions, plan: Plan, problems: string[], cache: DryRunCache = { entries: [] }): string {
-  return `${JSON.stringify({ options: optionsDocument(options), plan: planDocument(plan), cache: cacheDocument(options, cache), problems }, null, 2)}\n`;
+  return `${JSON.stringify({ ...documentHeader(installDir()), options: optionsDocument(options), plan: planDocument(plan), cache: cacheDocument(options, cache), problems }, null, 2)}\n`;
 }
 
 export function planToText(options: VaubanOptions, plan: Plan, problems: string[], cache: DryRunCache = { entries: [] }): string {

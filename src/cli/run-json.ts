@@ -3,6 +3,8 @@
 // and `plan` as they were, and a `result`: the exit reason, every step timed,
 // the images built or reused with their ids, the artifacts with their size
 // and sha256, each conffs host OK/KO with its log, what was uploaded.
+import { installDir } from '../install-dir.js';
+import { documentHeader } from './version.js';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -56,7 +58,7 @@ function conffsArchiveLeft(input: RunJsonInput, host: string): string | undefine
 export function unstartedRunToJson(options: VaubanOptions, plan: Plan | undefined, exitCode: number, reason: string): string {
   const now = new Date().toISOString();
   const result = { ok: exitCode === 0, exit_code: exitCode, exit_reason: reason, started_at: now, finished_at: now, seconds: 0, steps: [], images: [], artifacts: [], hosts: [], uploaded: [], logs: [], new_vault_entries: [] };
-  return `${JSON.stringify({ options: optionsDocument(options), plan: plan === undefined ? null : planDocument(plan), result }, null, 2)}\n`;
+  return `${JSON.stringify({ ...documentHeader(installDir()), options: optionsDocument(options), plan: plan === undefined ? null : planDocument(plan), result }, null, 2)}\n`;
 }
 
 export async function runToJson(input: RunJsonInput): Promise<string> {
@@ -121,5 +123,5 @@ export async function runToJson(input: RunJsonInput): Promise<string> {
       new_vault_entries: report.newVaultEntries,
     },
   };
-  return `${JSON.stringify(document, null, 2)}\n`;
+  return `${JSON.stringify({ ...documentHeader(installDir()), ...document }, null, 2)}\n`;
 }

@@ -7,6 +7,8 @@ import type { VaubanOptions } from '../options.js';
 import type { Plan, PlanFacts } from '../plan.js';
 import { parseVaubanArgs } from './vauban-args.js';
 import { describeFailure } from './fail.js';
+import { documentHeader } from './version.js';
+import { installDir as installDirOfPackage } from '../install-dir.js';
 
 export interface MainIo {
   argv: readonly string[];
@@ -30,8 +32,19 @@ export async function main(io: MainIo): Promise<number> {
     case 'completion':
       return (await import('./vauban-completion.js')).mainCompletion(rest);
   }
-  const parsed = parseVaubanArgs(io.argv, { out: (text) => io.stdout.write(text), err: (text) => io.stderr.write(text) });
-  if (parsed.kind === 'exit') return parsed.code;
+  let said = '';
+  const parsed = parseVaubanArgs(io.argv, {
+    out: (text) => io.stdout.write(text),
+    err: (text) => {
+      said += text;
+      io.stderr.write(text);
+    },
+  });
+  if (parsed.kind === 'exit') {
+    // --json answers a usage error too: a script reads why from stdout, as for any other failure (issue 31).
+    if (parsed.code !== 0 && io.argv.includes('--json')) io.stdout.write(usageErrorDocument(parsed.code, said));
+    return parsed.code;
+  }
   const { options, warnings } = parsed;
 
   // Everything below is loaded only when there is work to do: `vauban -h` stays fast.
@@ -155,4 +168,10 @@ async function inspectIsoOption(io: MainIo, options: VaubanOptions, plan: Plan):
     if (error instanceof VaubanError) return { error };
     throw error;
   }
+}
+
+/** The --json document of a command line refused before anything was planned. */
+function usageErrorDocument(code: number, said: string): string {
+  const reason = /^error: (.*)$/m.exec(said)?.[1] ?? said.trim().split('\n')[0] ?? 'usage error';
+  return `${JSON.stringify({ ...documentHeader(installDirOfPackage()), result: { ok: false, exit_code: code, exit_reason: reason } }, null, 2)}\n`;
 }

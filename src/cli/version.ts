@@ -34,3 +34,11 @@ export function checkoutCommit(dir: string): string | undefined {
     .find(([, name]) => name === ref)?.[0];
   return packed !== undefined && /^[0-9a-f]{40,64}$/.test(packed) ? packed : undefined;
 }
+
+/** The schema of vauban's --json documents: raised when a field changes meaning or goes (new fields do not). */
+export const JSON_SCHEMA_VERSION = 1;
+
+/** What every --json document begins with (issue 31): which vauban wrote it, and in which schema. */
+export function documentHeader(installDir: string): { vauban: string; schema_version: number } {
+  return { vauban: versionText(installDir).replace(/^vauban /, ''), schema_version: JSON_SCHEMA_VERSION };
+}
