@@ -15,7 +15,9 @@ describe('the environment of every child (issue 13, item 3)', () => {
 
   it('keeps only the allow-list, then adds what the call gives', () => {
     const env = childEnv({ GIT_TERMINAL_PROMPT: '0', HOME: undefined }, { PATH: '/usr/bin', HOME: '/root', LC_ALL: 'C', http_proxy: 'http://proxy:3128', ...secrets });
-    expect(env).toEqual({ PATH: '/usr/bin', LC_ALL: 'C', http_proxy: 'http://proxy:3128', GIT_TERMINAL_PROMPT: '0' });
+    // PATH with the sbin folders a user's PATH lacks (issue 31: sfdisk and mkfs.vfat for a non-root unit test run).
+    expect(env).toEqual({ PATH: '/usr/bin:/usr/local/sbin:/usr/sbin:/sbin', LC_ALL: 'C', http_proxy: 'http://proxy:3128', GIT_TERMINAL_PROMPT: '0' });
+    expect(childEnv({}, { PATH: '/sbin:/usr/bin:/usr/sbin' }).PATH).toBe('/sbin:/usr/bin:/usr/sbin:/usr/local/sbin');
   });
 
   it('run() never hands vauban\'s secrets to a program', async () => {
