@@ -9,7 +9,7 @@
 // byte of the served rootfs or conffs is changed and the boot must stop with
 // the integrity message.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { VaubanError } from '../errors.js';
 import { INITRAMFS, ROOTFS_IMAGE, VAULT_DIR, VMLINUZ } from '../local-layout.js';
@@ -85,8 +85,9 @@ export async function bootCheck(options: BootCheckOptions): Promise<BootCheckRes
   const layout = await reporter.step('boot: publish the artifacts as a release of a PXE server folder', async () => {
     const linux = path.join(serve, 'linux');
     mkdirSync(linux, { recursive: true });
-    symlinkSync(path.resolve(artifacts.vmlinuz), path.join(serve, kernelFile(VMLINUZ, kernelVersion)));
-    symlinkSync(path.resolve(artifacts.initramfs), path.join(serve, kernelFile(INITRAMFS, kernelVersion)));
+    // Copies, not links: the server serves only files inside its folder (issue 30), and the release takes them as its own.
+    copyFileSync(path.resolve(artifacts.vmlinuz), path.join(serve, kernelFile(VMLINUZ, kernelVersion)));
+    copyFileSync(path.resolve(artifacts.initramfs), path.join(serve, kernelFile(INITRAMFS, kernelVersion)));
 
     // The expectations, from the artifacts and the vault.
     const witness = await pickWitness(artifacts.conffs, artifacts.rootfs, options.workDir, runOptions);
