@@ -119,10 +119,11 @@ function vauban(argv, extraEnv = {}, mayFail = false) {
 function survey(name, extraEnv) {
   vauban(['-s', installed, '-n', name, '-i', 'no', '-l', 'no', '-u', 'no', '--compression', 'zstd', 'pb_survey_check.yml'], extraEnv);
   return sh('docker', ['run', '--rm', '--entrypoint', 'cat', name, '/root/vauban-survey.tsv'])
-    .trim()
     .split('\n')
+    .filter((line) => line !== '')
     .map((line) => line.split('\t'))
-    .map(([pair, started, restarted, why, directives]) => ({ pair, started, restarted, why, directives }));
+    // A unit without sandbox directives ends its line with an empty field: missing fields are empty, not undefined.
+    .map(([pair = '', started = '', restarted = '', why = '', directives = '']) => ({ pair, started, restarted, why, directives }));
 }
 
 const installed = `survey-installed-${id}`;
