@@ -10,6 +10,7 @@
 //   <name>/rootfs.tgz -> current/rootfs.tgz ...                the article's paths, through current
 //   boot/<host>.ipxe -> ../<name>/current/<host>.ipxe          a host's entry follows its live release
 //   boot/by-mac/<mac>.ipxe                                     chains to ../<host>.ipxe
+import path from 'node:path';
 import { VaubanError } from '../errors.js';
 import { isKernelVersion } from '../kernel-version.js';
 
@@ -65,6 +66,14 @@ export function releaseDir(name: string, release: string): string {
 /** Where a release is filled before it is complete: a dot folder, never a release, never served as one. */
 export function stagingDir(name: string, release: string): string {
   return `${name}/releases/.partial-${release}`;
+}
+
+/**
+ * Where a file or link of the server is written before one rename puts it at
+ * `file`: beside it, hidden (never served), named by the run (its own only).
+ */
+export function temporaryBeside(file: string, runId: string): string {
+  return `${path.posix.dirname(file)}/.${path.posix.basename(file)}.vauban-${runId}`;
 }
 
 /** The master's lock on a server (hidden: never served, never a release). */

@@ -1,8 +1,7 @@
 // The links that make a release live: `<name>/current`, and the paths that
 // reach the live release through it. Each is replaced in one rename, so that
 // no request ever finds it missing.
-import path from 'node:path';
-import { bootEntryLink, dropInLink, hasDropIn } from './layout.js';
+import { bootEntryLink, dropInLink, hasDropIn, temporaryBeside } from './layout.js';
 import { sh } from './pxe-server.js';
 
 /**
@@ -11,7 +10,7 @@ import { sh } from './pxe-server.js';
  * sh -e does not stop on a failure inside the latter.
  */
 export function linkCommand(link: string, target: string, runId: string): string {
-  const temporary = `${path.posix.dirname(link)}/.${path.posix.basename(link)}.vauban-${runId}`;
+  const temporary = temporaryBeside(link, runId);
   return `if [ "$(readlink -- ${sh(link)} 2>/dev/null)" != ${sh(target)} ]; then ${sh('ln', '-sfn', '--', target, temporary)}; ${sh('mv', '-Tf', '--', temporary, link)}; fi`;
 }
 

@@ -9,7 +9,7 @@ import { withMasterLocks } from './master-lock.js';
 import { readMasterState } from './master-state.js';
 import { finishRelease, stageRelease, type PublishInput, type PublishedRelease, type StagedRelease } from './publish-release.js';
 import type { PxeServer } from './pxe-server.js';
-import { switchRelease } from './switch-release.js';
+import { reason, switchRelease } from './switch-release.js';
 
 export interface ServerPublication {
   server: string;
@@ -37,7 +37,7 @@ async function publishLocked(servers: readonly PxeServer[], input: PublishInput,
     } catch (error) {
       for (const one of staged) await one.remove();
       const removed = staged.length > 0 ? ` (the copies staged on ${staged.map((one) => one.server.name).join(', ')} removed)` : '';
-      throw new VaubanError(`${server.name}: release ${input.release} of ${input.name} could not be staged: ${lastLine(error)}; no server was switched${removed}`, { cause: error });
+      throw new VaubanError(`${server.name}: release ${input.release} of ${input.name} could not be staged: ${reason(error)}; no server was switched${removed}`, { cause: error });
     }
   }
   try {
@@ -54,10 +54,4 @@ async function publishLocked(servers: readonly PxeServer[], input: PublishInput,
   const results: ServerPublication[] = [];
   for (const one of staged) results.push({ server: one.server.name, published: await finishRelease(one, input) });
   return results;
-}
-
-/** The last line of a failure (a failed command's message ends with what it said). */
-function lastLine(error: unknown): string {
-  const lines = (error instanceof Error ? error.message : String(error)).split('\n').map((line) => line.trim()).filter(Boolean);
-  return lines.at(-1) ?? 'failed';
 }

@@ -28,6 +28,7 @@ import {
   releasesDir,
   releasesToPrune,
   stagingDir,
+  temporaryBeside,
 } from './layout.js';
 import { linkCommand, liveLinks } from './live-links.js';
 import { readMasterState, releaseNames, type MasterState, type Member } from './master-state.js';
@@ -293,12 +294,12 @@ async function afterSwitch(server: PxeServer, input: PublishInput, state: Master
   const at = (relative: string) => `${server.dir}/${relative}`;
   const script: string[] = [sh('mkdir', '-p', '--', at('boot/by-mac')), ...liveLinks(server.dir, input.name, members, input.runId)];
   for (const file of input.bootFiles) {
-    const temporary = `${at(path.posix.dirname(file.path))}/.${path.posix.basename(file.path)}.vauban-${input.runId}`;
+    const temporary = temporaryBeside(at(file.path), input.runId);
     script.push(sh('rm', '-f', '--', temporary), `printf '%s' ${sh(file.content)} | ${newFileCommand(temporary)}`, ...protect([temporary], input.group, '0640'), sh('mv', '-f', '--', temporary, at(file.path)));
   }
   for (const copy of input.linuxCopies ?? []) {
     // The A9 path of the live kernel: a new name renamed over the old one (a release booted holds its own bytes).
-    const temporary = `${at(path.posix.dirname(copy.path))}/.${path.posix.basename(copy.path)}.vauban-${input.runId}`;
+    const temporary = temporaryBeside(at(copy.path), input.runId);
     script.push(
       sh('mkdir', '-p', '--', at(path.posix.dirname(copy.path))),
       sh('rm', '-f', '--', temporary),

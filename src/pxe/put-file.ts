@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { VaubanError } from '../errors.js';
 import type { CleanupStack } from '../system/cleanup.js';
+import { temporaryBeside } from './layout.js';
 import { protect, sh, type PxeServer } from './pxe-server.js';
 
 export interface PutFileInput {
@@ -28,7 +29,7 @@ export async function putFile(server: PxeServer, input: PutFileInput): Promise<b
     await server.script([...protect([final], input.group, '0640'), ...folder]);
     return false;
   }
-  const temporary = `${path.posix.dirname(final)}/.${path.posix.basename(final)}.vauban-${input.runId}`;
+  const temporary = temporaryBeside(final, input.runId);
   const removeTemporary = input.cleanup.push(`temporary ${server.name}:${temporary}`, async () => {
     await server.script([sh('rm', '-f', '--', temporary)], { debug: server.runOptions.debug, allowFailure: true });
   });

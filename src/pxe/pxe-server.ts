@@ -83,18 +83,14 @@ async function holdLock(file: string, where: string, onWaiting: () => void, star
     if (line === 'waiting') onWaiting();
     if (line === 'locked') locked?.();
   });
-  const ended = running.then(
-    (result) => {
-      throw new VaubanError(
-        result.exitCode === 76
-          ? `${where}: another vauban run held the lock ${file} for ${LOCK_WAIT_SECONDS / 60} minutes: given up`
-          : `${where}: cannot take the lock ${file}: ${result.stderr.trim().split('\n').at(-1) ?? `exit status ${result.exitCode}`}`,
-      );
-    },
-    (error: unknown) => {
-      throw error;
-    },
-  );
+  // The holder ending before it said `locked` (a failure passes through as it is).
+  const ended = running.then((result) => {
+    throw new VaubanError(
+      result.exitCode === 76
+        ? `${where}: another vauban run held the lock ${file} for ${LOCK_WAIT_SECONDS / 60} minutes: given up`
+        : `${where}: cannot take the lock ${file}: ${result.stderr.trim().split('\n').at(-1) ?? `exit status ${result.exitCode}`}`,
+    );
+  });
   ended.catch(() => undefined);
   await Promise.race([taken, ended]);
   return async () => {

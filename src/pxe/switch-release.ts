@@ -38,7 +38,7 @@ async function makeLive(server: PxeServer, name: string, release: string, state:
 }
 
 /** What went wrong, in one line: the last line of a failed command's error output (the command line itself is long). */
-function reason(error: unknown): string {
+export function reason(error: unknown): string {
   const lines = (error instanceof Error ? error.message : String(error)).split('\n').map((line) => line.trim()).filter((line) => line !== '');
   return lines.at(-1) ?? 'failed';
 }
