@@ -64,15 +64,17 @@ export function childEnv(extra: Record<string, string | undefined> = {}, base: N
     if (value === undefined) delete env[key];
     else env[key] = value;
   }
-  // The sbin folders a user's PATH (Debian's default) lacks: losetup, sfdisk, mkfs.* and debootstrap live there.
-  if (env.PATH !== undefined) {
-    const folders = env.PATH.split(':');
-    env.PATH = [...folders, ...SBIN.filter((folder) => !folders.includes(folder))].join(':');
-  }
+  if (env.PATH !== undefined) env.PATH = withSbin(env.PATH);
   return env;
 }
 
 const SBIN = ['/usr/local/sbin', '/usr/sbin', '/sbin'];
+
+/** `pathVariable` and, after it, the sbin folders a user's PATH (Debian's default) lacks: losetup, sfdisk, mkfs.* and debootstrap live there. */
+export function withSbin(pathVariable: string): string {
+  const folders = pathVariable.split(':');
+  return [...folders, ...SBIN.filter((folder) => !folders.includes(folder))].join(':');
+}
 
 /** Runs `command args...`; resolves with its output, rejects with a VaubanError. */
 export async function run(command: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
