@@ -1,7 +1,7 @@
 // What every vauban command does the same way: parse its flags with commander
 // (help and usage errors printed on the command's own streams), set up its
 // output, and turn SIGINT/SIGTERM/SIGHUP into an abort of the work under way.
-import { CommanderError, type Command } from 'commander';
+import { CommanderError, Option, type Command } from 'commander';
 import { VaubanError } from '../errors.js';
 import type { Reporter } from '../reporter.js';
 import { installDir } from '../install-dir.js';
@@ -10,8 +10,7 @@ import { versionText } from './version.js';
 
 /** Parses `io.argv`; returns an exit status when commander ended the command (-h, a usage error). */
 export function parseCommand(program: Command, io: MainIo): number | undefined {
-  program
-    .version(versionText(installDir()), '--version', 'prints the version')
+  addVersionOption(program, installDir, (text) => io.stdout.write(text))
     .helpOption('-h, --help', 'prints help')
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) });
@@ -77,4 +76,17 @@ export function watchInterruptions(reporter: Reporter): Interruption {
       process.stderr.off('error', ignore);
     },
   };
+}
+
+/**
+ * `--version` on `program`, as commander's own but read only when asked: the
+ * package.json and .git/HEAD reads stay off every other start (`vauban -h`
+ * included). It ends the parse as commander's does (exit 0, `commander.version`).
+ */
+export function addVersionOption(program: Command, findInstallDir: () => string, write: (text: string) => void): Command {
+  return program.addOption(new Option('--version', 'prints the version')).on('option:version', () => {
+    const text = versionText(findInstallDir());
+    write(`${text}\n`);
+    throw new CommanderError(0, 'commander.version', text);
+  });
 }

@@ -4,7 +4,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { VaubanError } from '../errors.js';
 import { installDir } from '../install-dir.js';
-import { versionText } from './version.js';
+import { addVersionOption } from './command.js';
 import type { Compression, VaubanOptions } from '../options.js';
 import { assertImageReference, assertMasterName } from '../image-name.js';
 import { isBranchName, parseStage } from '../stage.js';
@@ -78,7 +78,6 @@ export function buildProgram(output: ArgsOutput): Command {
     .option('--json', 'print the result of the run as JSON on stdout (human lines go to stderr); with --dry-run, the plan', false)
     .option('--debug', 'print every command run and full error chains', false)
     .option('--keep-failed', "a stage that fails leaves its container running, named in the error, to look inside with docker exec (remove it with docker rm -f)", false)
-    .version(versionText(installDir()), '--version', 'prints the version')
     .helpOption('-h, --help', 'prints help')
     .addHelpText(
       'after',
@@ -98,6 +97,7 @@ export function buildProgram(output: ArgsOutput): Command {
     .allowExcessArguments(true)
     .exitOverride()
     .configureOutput({ writeOut: output.out, writeErr: output.err });
+  addVersionOption(program, installDir, output.out);
   return program;
 }
 

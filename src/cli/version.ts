@@ -3,7 +3,6 @@
 // answering it costs what `vauban -h` costs.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-
 /** "vauban 0.1.0" and, in a checkout, " (commit 1a2b3c4d5e6f)". */
 export function versionText(installDir: string): string {
   const { version } = JSON.parse(readFileSync(path.join(installDir, 'package.json'), 'utf8')) as { version?: string };
