@@ -16,6 +16,7 @@ import type { VaubanOptions } from '../options.js';
 import { HOST_PLACEHOLDER, type Plan } from '../plan.js';
 import type { Reporter } from '../reporter.js';
 import type { DockerClient } from '../system/docker/client.js';
+import type { GitRemote } from '../system/git.js';
 import type { DryRunCache } from './print-plan.js';
 import type { MainIo } from './vauban.js';
 
@@ -47,9 +48,17 @@ export async function lookUpForDryRun(input: DryRunInput): Promise<DryRunLookups
   if (!input.inputsOk) return none('not looked up: fix the problems below first');
   const url = settings.values.ANSIBLE_REPO ?? '';
   if (url === '' && (options.rootfs || options.conffs)) return none('not looked up: ANSIBLE_REPO is not set');
+  // Each branch's commit, asked once (git ls-remote) for the stages' check and the images' verdicts.
+  const { remoteBranchSha } = await import('../system/git.js');
+  const remote: GitRemote = { url, keyFile: path.resolve(input.io.cwd, options.sshPrivKey) };
+  const shas = new Map<string, Promise<string | undefined>>();
+  const branchSha = (branch: string): Promise<string | undefined> => {
+    if (!shas.has(branch)) shas.set(branch, remoteBranchSha(remote, branch));
+    return shas.get(branch) as Promise<string | undefined>;
+  };
   // A typo in a stage (its branch, its playbook) is what the run's preflight stops on: found here too, without Docker.
-  const stageProblems = options.stages.length > 0 && (options.rootfs || options.conffs) ? await checkStagesForDryRun(input, url) : [];
-  const found = await lookUp(input, url);
+  const stageProblems = options.stages.length > 0 && (options.rootfs || options.conffs) ? await checkStagesForDryRun(input, remote, branchSha) : [];
+  const found = await lookUp(input, branchSha);
   return { ...found, problems: [...stageProblems, ...found.problems] };
 }
 
@@ -58,20 +67,18 @@ export async function lookUpForDryRun(input: DryRunInput): Promise<DryRunLookups
  * preflight checks them (AnsibleRepository.assertPlaybook), in a mirror of
  * the dry run's own, removed at its end: the messages of what is missing.
  */
-async function checkStagesForDryRun(input: DryRunInput, url: string): Promise<string[]> {
+async function checkStagesForDryRun(input: DryRunInput, remote: GitRemote, branchSha: (branch: string) => Promise<string | undefined>): Promise<string[]> {
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { AnsibleRepository } = await import('../ansible-repo.js');
   const { options, settings } = input;
   const work = mkdtempSync(path.join(settings.values.VAUBAN_WORK_DIR ?? '/var/tmp', 'vauban-dry-run-'));
   try {
-    const { remoteBranchSha } = await import('../system/git.js');
-    const remote = { url, keyFile: path.resolve(input.io.cwd, options.sshPrivKey) };
     const repository = new AnsibleRepository({ remote, workDir: work, rootDir: settings.values.ANSIBLE_ROOT_DIR, runOptions: {} });
     const problems: string[] = [];
     for (const stage of options.stages) {
       const branch = stage.branch ?? options.branch;
       // A repository that does not answer is no typo: the look-ups below say it was not looked up.
-      const sha = await remoteBranchSha(remote, branch).catch(() => null);
+      const sha = await branchSha(branch).catch(() => null);
       if (sha === null) return [];
       if (sha === undefined) {
         problems.push(`branch '${branch}' does not exist in the Ansible repository`);
@@ -89,7 +96,7 @@ async function checkStagesForDryRun(input: DryRunInput, url: string): Promise<st
   }
 }
 
-async function lookUp(input: DryRunInput, url: string): Promise<DryRunLookups> {
+async function lookUp(input: DryRunInput, branchSha: (branch: string) => Promise<string | undefined>): Promise<DryRunLookups> {
   const { options } = input;
   const none = (unknown?: string): DryRunLookups => ({ cache: { entries: [], ...(unknown === undefined ? {} : { unknown }) }, problems: [] });
   let docker: DockerClient;
@@ -107,7 +114,7 @@ async function lookUp(input: DryRunInput, url: string): Promise<DryRunLookups> {
 
   let prediction: Prediction = { entries: [] };
   try {
-    if (options.rootfs || options.initramfs) prediction = await predictImages(input, docker, url);
+    if (options.rootfs || options.initramfs) prediction = await predictImages(input, docker, branchSha);
   } catch (error) {
     return none(`not looked up: ${(error as Error).message.split('\n')[0] ?? ''}`);
   }
@@ -134,16 +141,9 @@ async function lookUp(input: DryRunInput, url: string): Promise<DryRunLookups> {
 }
 
 /** Images and artifacts: from the local images (read only) and the branches' commits (git ls-remote). */
-async function predictImages(input: DryRunInput, docker: DockerClient, url: string): Promise<Prediction> {
+async function predictImages(input: DryRunInput, docker: DockerClient, branchSha: (branch: string) => Promise<string | undefined>): Promise<Prediction> {
   const { options, settings } = input;
   const { predictCache } = await import('../cache/predict.js');
-  const { remoteBranchSha } = await import('../system/git.js');
-  const remote = { url, keyFile: path.resolve(input.io.cwd, options.sshPrivKey) };
-  const shas = new Map<string, Promise<string | undefined>>();
-  const branchSha = (branch: string): Promise<string | undefined> => {
-    if (!shas.has(branch)) shas.set(branch, remoteBranchSha(remote, branch));
-    return shas.get(branch) as Promise<string | undefined>;
-  };
   const policy = { noCache: options.noCache, maxAgeDays: Number(settings.values.CACHE_MAX_AGE_DAYS ?? '7'), now: new Date() };
   return predictCache({ options, settings: settings.values, policy, cwd: input.io.cwd, installDir: input.installDir, docker, branchSha });
 }
