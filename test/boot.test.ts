@@ -355,7 +355,8 @@ describe('releases of the master on a PXE server, booted after promote, rollback
     expect(run.output).toMatch(new RegExp(`GET /boot/by-mac/52-54-00-00-14-01\\.ipxe 200, GET /boot/web01\\.ipxe 200, GET /${MASTER}/releases/${expected.release}/vmlinuz 200, GET /${MASTER}/releases/${expected.release}/initramfs\\.img 200`));
     expect(run.output).toMatch(new RegExp(`GET /${MASTER}/releases/${expected.release}/conffs-web01\\.tgz 200, GET /${MASTER}/releases/${expected.release}/rootfs\\.tgz 200`));
     const serial = readFileSync(path.join(cwd, `vauban-boot-${MASTER}-web01.log`), 'latin1');
-    expect(serial).toMatch(/Reached target .*Multi-User System/);
+    // systemd's own "Reached target" line is not always on the serial console (silenced while a getty holds it).
+    expect(run.output).toMatch(/\[OK\] multi-user\.target: expected active, got active/);
     expect(serial).toMatch(/reboot: Power down/);
   }
 

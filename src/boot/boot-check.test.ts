@@ -8,6 +8,7 @@ const GOOD = [
   'VAUBAN-CHECK witness=abc',
   'VAUBAN-CHECK sshd-ed25519=SHA256:xyz',
   'VAUBAN-CHECK root=overlay',
+  'VAUBAN-CHECK multi-user=active',
   'VAUBAN-CHECK integrity=vauban.conffs.sha256=ok vauban.rootfs.sha256=ok ',
   'VAUBAN-CHECK rw-layer=tmpfs 999.2M holds /',
   'VAUBAN-CHECK end',
@@ -30,6 +31,11 @@ describe('vauban boot: the verdict', () => {
     expect(verdict.checks.every((check) => !check.ok)).toBe(true);
   });
 
+  it('fails when systemd had not reached multi-user.target', () => {
+    const verdict = judgeBoot(GOOD.replace('multi-user=active', 'multi-user=activating'), EXPECTED);
+    expect(verdict.checks.filter((check) => !check.ok).map((check) => check.name)).toEqual(['multi-user.target']);
+  });
+
   it('fails when the checks did not complete', () => {
     expect(judgeBoot(GOOD.replace('VAUBAN-CHECK end', ''), EXPECTED).ok).toBe(false);
   });
@@ -38,7 +44,7 @@ describe('vauban boot: the verdict', () => {
     const services = { ...EXPECTED, active: ['nginx.service'], http: [{ url: 'http://127.0.0.1/', text: 'served by web01' }] };
     const serial = GOOD.replace('VAUBAN-CHECK end', 'VAUBAN-CHECK active:nginx.service=active\r\nVAUBAN-CHECK http:0=served by web01 (web)\r\nVAUBAN-CHECK end');
     expect(judgeBoot(serial, services).ok).toBe(true);
-    const failed = judgeBoot(serial.replace('=active', '=failed').replace('by web01', 'by web02'), services);
+    const failed = judgeBoot(serial.replace('nginx.service=active', 'nginx.service=failed').replace('by web01', 'by web02'), services);
     expect(failed.checks.filter((check) => !check.ok).map((check) => check.name)).toEqual(['unit nginx.service', 'page http://127.0.0.1/']);
     expect(judgeBoot(GOOD, services).ok).toBe(false);
   });

@@ -256,6 +256,8 @@ export function judgeBoot(serial: string, expected: BootExpectations): { ok: boo
     { name: `conffs file /${expected.witness.path}`, expected: expected.witness.sha256, got: lines.get('witness') },
     { name: 'sshd ed25519 key fingerprint', expected: expected.fingerprint, got: lines.get('sshd-ed25519') },
     { name: 'root file system', expected: 'overlay', got: lines.get('root') },
+    // Said by systemd itself: its status line on the console is silenced once a getty holds the console.
+    { name: 'multi-user.target', expected: 'active', got: lines.get('multi-user') },
     ...(expected.release === undefined ? [] : [{ name: 'release booted', expected: expected.release, got: lines.get('release') }]),
     // Both downloads checked against the entry's boot line by our dracut module (B15).
     { name: 'integrity of rootfs.tgz and conffs', expected: 'vauban.conffs.sha256=ok vauban.rootfs.sha256=ok', got: lines.get('integrity')?.trim().split(/\s+/).sort().join(' ') },

@@ -69,6 +69,7 @@ function checkScript(witness: string, expect: ServiceExpectations): string {
 # vauban boot check: added by vauban boot for this test boot only.
 say() { echo "${CHECK_MARKER} $*" > /dev/ttyS0; }
 say "hostname=$(cat /proc/sys/kernel/hostname)"
+say "multi-user=$(systemctl is-active multi-user.target)"
 say "witness=$(sha256sum ${shellQuote(`/${witness}`)} 2>/dev/null | cut -d' ' -f1)"
 say "sshd-ed25519=$(ssh-keygen -E sha256 -lf /etc/ssh/ssh_host_ed25519_key.pub 2>/dev/null | cut -d' ' -f2)"
 say "root=$(findmnt -n -o FSTYPE /)"
