@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { LoadedSettings } from './config/settings.js';
 import { Context, type ContextInit } from './context.js';
 import type { VaubanOptions } from './options.js';
-import { OS_NAME_PLACEHOLDER, planRun, type PlanFacts } from './plan.js';
+import { OS_NAME_PLACEHOLDER, planRun, plannedImage, plannedStageImages, type PlanFacts } from './plan.js';
 import type { Reporter } from './reporter.js';
 import { emptyReport } from './run-report.js';
 import { parseStage } from './stage.js';
@@ -29,13 +29,12 @@ const OPTIONS: VaubanOptions = {
   debug: false,
 };
 
-function contextOf(planFacts: PlanFacts | undefined): Context {
+function contextOf(facts: PlanFacts): Context {
   const settings: LoadedSettings = { values: {}, sources: {}, ci: false, secrets: [] };
   const init: ContextInit = {
     options: OPTIONS,
     settings,
-    plan: planRun(OPTIONS, planFacts),
-    planFacts,
+    facts,
     // Never called: the plan is pure.
     reporter: {} as Reporter,
     cleanup: new CleanupStack(),
@@ -59,10 +58,13 @@ describe("the run's plan, refined as facts arrive (B12)", () => {
     expect(ctx.runStamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   });
 
-  it('a plan not made by planRun (vauban-version-control) stays as it was given', () => {
-    const ctx = contextOf(undefined);
-    const before = ctx.plan;
-    ctx.learn({ hosts: ['web01'] });
-    expect(ctx.plan).toBe(before);
+  it('names the images the steps make from the plan: the base pair once the OS name is known, then each stage and the master', () => {
+    const ctx = contextOf({});
+    ctx.learn({ osName: 'debian-12.8' });
+    expect(plannedImage(ctx.plan, 'raw-base').name).toBe('debian-12.8/raw-iso');
+    expect(plannedImage(ctx.plan, 'base').name).toBe('debian-12.8/iso');
+    expect(ctx.plan.source).toBe('debian-12.8/iso');
+    expect(plannedStageImages(ctx.plan).map((image) => [image.name, image.from, image.branch, image.hostname])).toEqual([['debian-12.8/pb_web.yml', 'debian-12.8/iso', 'master', 'master-12-web']]);
+    expect(plannedImage(ctx.plan, 'master')).toMatchObject({ name: 'master-12-web', from: 'debian-12.8/pb_web.yml' });
   });
 });

@@ -15,13 +15,15 @@ import { CONFFS_DIR, KEPT_MIRROR, VAULT_DIR, runStamp } from './local-layout.js'
 import { ensurePrivateDir } from './system/log-file.js';
 import type { RunOptions } from './system/run.js';
 import { Registry } from './registry.js';
+import { INSTALL_FILES, installDigest } from './install-dir.js';
+import { cachePolicyOf, settleRunValues, type RunValues } from './run-values.js';
+import { runIdOf } from './system/work-dir.js';
 
 export interface ContextInit {
   options: VaubanOptions;
   settings: LoadedSettings;
-  plan: Plan;
-  /** What the plan was made from (planRun): given, the plan is refined as the run learns facts (learn()). */
-  planFacts?: PlanFacts;
+  /** What the plan is made from besides the options (planRun); the plan is refined as the run learns more (learn()). */
+  facts?: PlanFacts;
   reporter: Reporter;
   cleanup: CleanupStack;
   report: RunReport;
@@ -46,8 +48,11 @@ export class Context {
   readonly installDir: string;
   readonly workDir: string;
   readonly startedAt: Date;
+  /** What the run derives from its options and settings, settled once. */
+  readonly values: RunValues;
   private currentPlan: Plan;
-  private planFacts: PlanFacts | undefined;
+  private readonly installDigests = new Map<keyof typeof INSTALL_FILES, string>();
+  private planFacts: PlanFacts;
   private dockerClient: Promise<DockerClient> | undefined;
   private readonly memos = new Map<string, Promise<unknown>>();
   private ansibleRepository: AnsibleRepository | undefined;
@@ -57,8 +62,8 @@ export class Context {
   constructor(init: ContextInit) {
     this.options = init.options;
     this.settings = init.settings;
-    this.currentPlan = init.plan;
-    this.planFacts = init.planFacts;
+    this.planFacts = init.facts ?? {};
+    this.currentPlan = planRun(this.options, this.planFacts);
     this.reporter = init.reporter;
     this.cleanup = init.cleanup;
     this.report = init.report;
@@ -67,6 +72,7 @@ export class Context {
     this.installDir = init.installDir;
     this.workDir = init.workDir;
     this.startedAt = init.startedAt ?? new Date();
+    this.values = settleRunValues(this.options, this.settings.values);
   }
 
   /** What the run will do; refined as facts arrive (learn()). */
@@ -76,12 +82,12 @@ export class Context {
 
   /**
    * The plan made again with what the run has learned (the OS name once the
-   * base is imported, the conffs hosts once resolved), so that what --json
-   * prints is what the dry run would have said knowing them. Which steps run
-   * does not depend on these facts.
+   * base is imported, the conffs hosts once resolved): the steps read the
+   * names of what they make from it, and what --json prints is what the dry
+   * run would have said knowing them. Which steps run does not depend on
+   * these facts.
    */
   learn(facts: PlanFacts): void {
-    if (this.planFacts === undefined) return;
     this.planFacts = { ...this.planFacts, ...facts };
     this.currentPlan = planRun(this.options, this.planFacts);
   }
@@ -156,7 +162,7 @@ export class Context {
 
   /** A short id of this run, for names of containers and temporary files. */
   get runId(): string {
-    return path.basename(this.workDir).replace(/^vauban-/, '').toLowerCase();
+    return runIdOf(this.workDir);
   }
 
   /** True when the plan has this step. */
@@ -197,16 +203,26 @@ export class Context {
   }
 
   get compression(): Compression {
-    return this.options.compression ?? this.settings.values.SQUASHFS_COMPRESSION ?? 'xz';
+    return this.values.compression;
   }
 
   /** When an image or artifact with unchanged inputs is reused (issue 12): --no-cache, CACHE_MAX_AGE_DAYS (default 7). */
   get cachePolicy(): CachePolicy {
-    return { noCache: this.options.noCache, maxAgeDays: Number(this.settings.values.CACHE_MAX_AGE_DAYS ?? '7'), now: this.startedAt };
+    return cachePolicyOf(this.values, this.startedAt);
   }
 
   get conffsParallel(): number {
-    return this.options.conffsParallel ?? Number(this.settings.values.CONFFS_PARALLEL ?? '20');
+    return this.values.conffsParallel;
+  }
+
+  /** The digest of some of vauban's own files (INSTALL_FILES), read once per run. */
+  installDigest(files: keyof typeof INSTALL_FILES): string {
+    let digest = this.installDigests.get(files);
+    if (digest === undefined) {
+      digest = installDigest(this.installDir, INSTALL_FILES[files]);
+      this.installDigests.set(files, digest);
+    }
+    return digest;
   }
 
   /** Passes a command's debug line to the reporter. */

@@ -71,3 +71,8 @@ export function prefixOfSourceImage(sourceImage: string): string {
 export function stageImageName(prefix: string, playbook: string): string {
   return `${prefix}/${playbook}`;
 }
+
+/** The two images of a base (A4): as imported (`<prefix>/raw-iso`), then with Dockerfile.base (`<prefix>/iso`). */
+export function baseImageNames(prefix: string): { raw: string; base: string } {
+  return { raw: `${prefix}/raw-iso`, base: `${prefix}/iso` };
+}

@@ -30,4 +30,39 @@ export interface VaubanOptions {
   debug: boolean;
   /** --keep-failed: a stage that fails leaves its container (renamed, named in the error) for `docker exec`. */
   keepFailed?: boolean;
+  /**
+   * vauban-version-control (A14): the registry image (`<registry>/vauban/<image>:<tag>`) whose
+   * rootfs is made and uploaded as the master `name`: no base, no stage, no conffs.
+   */
+  redeploy?: string;
+}
+
+/** The values of `vauban`'s flags left out (A2): the defaults of vauban.sh. */
+export const OPTION_DEFAULTS = {
+  sshPrivKey: './ansible-ro',
+  name: 'master-test',
+  branch: 'master',
+} as const;
+
+/** The options of a run that builds only what `wanted` says (every step off, every flag at its default, otherwise). */
+export function vaubanOptions(wanted: Partial<VaubanOptions>): VaubanOptions {
+  return {
+    rootfs: false,
+    initramfs: false,
+    conffs: false,
+    upload: false,
+    iso: undefined,
+    debianRelease: undefined,
+    sourceImage: undefined,
+    ...OPTION_DEFAULTS,
+    ansibleHost: undefined,
+    stages: [],
+    compression: undefined,
+    conffsParallel: undefined,
+    noCache: false,
+    dryRun: false,
+    json: false,
+    debug: false,
+    ...wanted,
+  };
 }

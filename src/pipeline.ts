@@ -2,7 +2,6 @@
 // deciding for itself from the plan whether it has anything to do.
 import type { Context } from './context.js';
 import { duringBuild } from './errors.js';
-import { prefixOfSourceImage } from './image-name.js';
 import { applyStages } from './steps/apply-stages.js';
 import { bootstrapFs } from './steps/bootstrap-fs.js';
 import { buildConffs } from './steps/build-conffs.js';
@@ -41,19 +40,17 @@ async function build(ctx: Context, controllers: PlayControllers, checked: Awaite
   await bootstrapFs(ctx, base);
   const kernel = cachedKernel.reused ?? (await chrootDracut(ctx, base, cachedKernel.reason));
   if (kernel !== undefined) ctx.learn({ kernelVersion: kernel.kernelVersion });
+  // Once imported, the base's OS name is the plan's prefix: the stages' images and the conffs' source are named from it.
   const imported = await importIso(ctx, base, cachedBase);
-  const sourceImage = ctx.options.sourceImage;
-  const source = imported?.image ?? sourceImage;
-  const prefix = imported?.prefix ?? (sourceImage === undefined ? undefined : prefixOfSourceImage(sourceImage));
-  if (imported !== undefined) ctx.learn({ osName: imported.prefix });
+  const { source } = ctx.plan;
   // From a base file, the hosts are known once its image exists, before any stage is built.
   const hosts = checked.hosts ?? (ctx.runs('build_conffs') && imported !== undefined ? await ctx.reporter.step(`hosts: '${ctx.options.ansibleHost ?? ''}' in ${imported.image}`, () => resolveHosts(ctx, imported.image, controllers)) : undefined);
   if (hosts !== undefined) ctx.learn({ hosts: hosts.hosts });
-  const master = await applyStages(ctx, source, prefix);
+  const master = await applyStages(ctx);
   const rootfs = await buildRootfs(ctx, master);
   if (rootfs?.kernelVersion !== undefined) ctx.learn({ rootfsKernelVersion: rootfs.kernelVersion });
   // The conffs of the run are built on the same source as the master (A2).
-  const conffs = await buildConffs(ctx, { source, prefix, hosts: hosts?.hosts, macs: hosts?.macs, vars: hosts?.vars, inventory: hosts?.inventory, ahead: checked.ahead }, controllers);
+  const conffs = await buildConffs(ctx, { source, prefix: source === undefined ? undefined : ctx.plan.prefix, hosts: hosts?.hosts, macs: hosts?.macs, vars: hosts?.vars, inventory: hosts?.inventory, ahead: checked.ahead }, controllers);
   if (ctx.registry.enabled) await ctx.reporter.step('registry: pushes', () => ctx.registry.flush());
   await upload(ctx, { kernel, rootfs, conffs });
   // The uploaded rootfs' image is the one `deployed` points to (A10).

@@ -52,9 +52,9 @@ describe('the plan', () => {
     );
     expect(plan.steps.map((step) => step.id)).toEqual(['apply_stages', 'build_rootfs']);
     expect(plan.images).toEqual([
-      { name: 'master-11-base/pb_web.yml', from: 'master-11-base', step: 'apply_stages', playbook: 'pb_web.yml', branch: 'feature', hostname: 'master-11-web' },
-      { name: 'master-11-base/pb_x.yml', from: 'master-11-base/pb_web.yml', step: 'apply_stages', playbook: 'pb_x.yml', branch: 'master', hostname: 'master-11-web' },
-      { name: 'master-11-web', from: 'master-11-base/pb_x.yml', step: 'apply_stages' },
+      { name: 'master-11-base/pb_web.yml', from: 'master-11-base', step: 'apply_stages', role: 'stage', playbook: 'pb_web.yml', branch: 'feature', hostname: 'master-11-web' },
+      { name: 'master-11-base/pb_x.yml', from: 'master-11-base/pb_web.yml', step: 'apply_stages', role: 'stage', playbook: 'pb_x.yml', branch: 'master', hostname: 'master-11-web' },
+      { name: 'master-11-web', from: 'master-11-base/pb_x.yml', step: 'apply_stages', role: 'master' },
     ]);
   });
 

@@ -2,8 +2,9 @@
 // order (A2), the images each produces (A4), the artifacts (A6) and the upload
 // targets (A9). Pure, so that `--dry-run` can print it without root or Docker
 // and the pipeline can follow it step by step.
+import type { Settings } from '../vauban-config.js';
 import type { VaubanOptions } from './options.js';
-import { prefixOfSourceImage, stageImageName } from './image-name.js';
+import { baseImageNames, prefixOfSourceImage, stageImageName } from './image-name.js';
 import { INITRAMFS, KERNEL_ARTIFACTS, ROOTFS_TARBALL, SBOM_FILE, TIME_PLACEHOLDER, VMLINUZ, conffsArchive, keptConffsArchive } from './local-layout.js';
 import {
   KERNEL_LINKS,
@@ -48,10 +49,14 @@ export interface PlannedStep {
   description: string;
 }
 
+/** What an image is to the run: the base as imported, the base with Dockerfile.base, a stage's commit, the master's tag. */
+export type ImageRole = 'raw-base' | 'base' | 'stage' | 'master';
+
 export interface PlannedImage {
   name: string;
   from: string;
   step: 'import_iso' | 'apply_stages' | 'build_conffs';
+  role: ImageRole;
   playbook?: string;
   branch?: string;
   /** The hostname the stage is applied as (the master's name, or a conffs host). */
@@ -106,12 +111,19 @@ export interface PlanFacts {
   registry?: string;
 }
 
+/** What the settings tell the plan: the PXE servers and their folder, the registry. */
+export function settingsFacts(values: Settings): PlanFacts {
+  return { uploadHosts: values.UPLOAD_HOSTS_LIST?.trim().split(/\s+/), uploadDir: values.UPLOAD_DIR, registry: values.REGISTRY_HOSTNAME };
+}
+
 export function planRun(options: VaubanOptions, facts: PlanFacts = {}): Plan {
+  if (options.redeploy !== undefined) return planRedeploy(options, options.redeploy, facts);
   const fromBase = options.rootfs && options.sourceImage === undefined;
   const needsBase = fromBase || options.initramfs;
   const prefix =
     options.sourceImage !== undefined ? prefixOfSourceImage(options.sourceImage) : (facts.osName ?? OS_NAME_PLACEHOLDER);
-  const source = options.sourceImage ?? (fromBase ? `${prefix}/iso` : undefined);
+  const baseImages = baseImageNames(prefix);
+  const source = options.sourceImage ?? (fromBase ? baseImages.base : undefined);
   const baseName = options.iso ?? `debootstrap ${options.debianRelease ?? ''}`.trim();
 
   const steps: PlannedStep[] = [];
@@ -136,8 +148,8 @@ export function planRun(options: VaubanOptions, facts: PlanFacts = {}): Plan {
 
   const images: PlannedImage[] = [];
   if (fromBase) {
-    images.push({ name: `${prefix}/raw-iso`, from: baseName, step: 'import_iso' });
-    images.push({ name: `${prefix}/iso`, from: `${prefix}/raw-iso`, step: 'import_iso' });
+    images.push({ name: baseImages.raw, from: baseName, step: 'import_iso', role: 'raw-base' });
+    images.push({ name: baseImages.base, from: baseImages.raw, step: 'import_iso', role: 'base' });
   }
   if (options.rootfs && source !== undefined) {
     images.push(...stageImages({ source, prefix, stages: options.stages, branch: options.branch, hostname: options.name, finalName: options.name }));
@@ -181,6 +193,29 @@ export function planRun(options: VaubanOptions, facts: PlanFacts = {}): Plan {
   };
 }
 
+/** vauban-version-control (A14): the rootfs of a registry image, uploaded as the master; nothing else built. */
+function planRedeploy(options: VaubanOptions, remote: string, facts: PlanFacts): Plan {
+  const uploads: PlannedUpload[] = [];
+  if (options.upload) {
+    for (const server of facts.uploadHosts?.length ? facts.uploadHosts : ['<UPLOAD_HOSTS_LIST>']) {
+      uploads.push(...plannedUploads({ server, dir: facts.uploadDir ?? '<UPLOAD_DIR>', name: options.name, kernel: false, rootfs: true, hosts: [], kernelVersion: KVER_PLACEHOLDER, rootfsKernelVersion: facts.rootfsKernelVersion ?? KVER_PLACEHOLDER }));
+    }
+  }
+  return {
+    steps: [
+      { id: 'build_rootfs', description: `rootfs of ${remote}` },
+      ...(options.upload ? [{ id: 'upload' as const, description: `${ROOTFS_TARBALL} to ${options.name}/` }] : []),
+    ],
+    prefix: options.name,
+    source: remote,
+    images: [],
+    conffs: undefined,
+    artifacts: [ROOTFS_TARBALL, SBOM_FILE],
+    uploads,
+    registry: facts.registry,
+  };
+}
+
 interface StageImagesInput {
   source: string;
   prefix: string;
@@ -197,12 +232,27 @@ export function stageImages(input: StageImagesInput): PlannedImage[] {
   let from = input.source;
   for (const stage of input.stages) {
     const name = stageImageName(input.prefix, stage.playbook);
-    images.push({ name, from, step: 'apply_stages', playbook: stage.playbook, branch: stage.branch ?? input.branch, hostname: input.hostname });
+    images.push({ name, from, step: 'apply_stages', role: 'stage', playbook: stage.playbook, branch: stage.branch ?? input.branch, hostname: input.hostname });
     from = name;
   }
   // The last image is also tagged with the master's name.
-  images.push({ name: input.finalName, from, step: 'apply_stages' });
+  images.push({ name: input.finalName, from, step: 'apply_stages', role: 'master' });
   return images;
+}
+
+/** The plan's image of `role` (the first one); throws when the plan has none: a step asked for what the plan does not make. */
+export function plannedImage(plan: Plan, role: ImageRole): PlannedImage {
+  const image = plan.images.find((one) => one.role === role);
+  if (image === undefined) throw new Error(`the plan has no ${role} image`);
+  return image;
+}
+
+/** A stage's image: what it applies, on which branch, as which host. */
+export type PlannedStageImage = PlannedImage & { playbook: string; branch: string; hostname: string };
+
+/** The plan's stage images, in the order they are built: one per stage of the master. */
+export function plannedStageImages(plan: Plan): PlannedStageImage[] {
+  return plan.images.filter((image): image is PlannedStageImage => image.role === 'stage');
 }
 
 interface UploadsInput {

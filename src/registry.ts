@@ -47,7 +47,7 @@ export class Registry {
 
   /** <host>/vauban/<image> */
   remoteName(image: string): string {
-    return `${this.options.hostname}/vauban/${splitTag(image).repository}`;
+    return registryImageName(this.options.hostname ?? '', image);
   }
 
   /** Tags and pushes an image built or tagged by the run; the push goes on in the background until flush(). */
@@ -173,4 +173,9 @@ export class Registry {
     reporter.debug(`registry ${host}: logged in as ${auth.username || 'an identity token'} with the credentials of ${origin}`);
     return auth;
   }
+}
+
+/** Where the registry keeps an image of vauban's (A10): `<REGISTRY_HOSTNAME>/vauban/<name>`, without its tag. */
+export function registryImageName(hostname: string, image: string): string {
+  return `${hostname}/vauban/${splitTag(image).repository}`;
 }

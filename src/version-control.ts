@@ -5,8 +5,9 @@ import type { MainIo } from './cli/vauban.js';
 import type { LoadedSettings } from './config/settings.js';
 import { Context } from './context.js';
 import { assertImageReference, assertMasterName } from './image-name.js';
-import { ROOTFS_TARBALL } from './local-layout.js';
-import type { Plan } from './plan.js';
+import { vaubanOptions } from './options.js';
+import { settingsFacts } from './plan.js';
+import { registryImageName } from './registry.js';
 import type { Reporter } from './reporter.js';
 import { buildRootfs } from './steps/build-rootfs.js';
 import { upload } from './steps/upload.js';
@@ -27,19 +28,7 @@ export interface RedeployInput {
 export async function redeploy(input: RedeployInput): Promise<number> {
   assertMasterName(input.master, '-m, --master');
   assertImageReference(`${input.image}:${input.tag}`, '-i/-t');
-  const plan: Plan = {
-    steps: [
-      { id: 'build_rootfs', description: `rootfs of ${input.image}:${input.tag}` },
-      { id: 'upload', description: `${ROOTFS_TARBALL} to ${input.master}/` },
-    ],
-    prefix: input.master,
-    source: undefined,
-    images: [],
-    conffs: undefined,
-    artifacts: [ROOTFS_TARBALL],
-    uploads: [],
-    registry: input.settings.values.REGISTRY_HOSTNAME,
-  };
+  const remote = `${registryImageName(input.settings.values.REGISTRY_HOSTNAME ?? '', input.image)}:${input.tag}`;
   const { runSession } = await import('./cli/session.js');
   return runSession({
     io: input.io,
@@ -49,13 +38,9 @@ export async function redeploy(input: RedeployInput): Promise<number> {
     command: `vauban-version-control ${input.io.argv.join(' ')}`,
     work: async ({ cleanup, report, signal, workDir }) => {
       const ctx = new Context({
-        options: {
-          rootfs: true, initramfs: false, conffs: false, upload: true, iso: undefined, debianRelease: undefined, sourceImage: undefined,
-          sshPrivKey: './ansible-ro', name: input.master, branch: 'master', ansibleHost: undefined, stages: [],
-          compression: input.compression, conffsParallel: undefined, noCache: false, dryRun: false, json: false, debug: input.debug,
-        },
+        options: vaubanOptions({ rootfs: true, upload: true, name: input.master, compression: input.compression, debug: input.debug, redeploy: remote }),
+        facts: settingsFacts(input.settings.values),
         settings: input.settings,
-        plan,
         reporter: input.reporter,
         cleanup,
         report,
@@ -64,7 +49,6 @@ export async function redeploy(input: RedeployInput): Promise<number> {
         installDir: input.installDir,
         workDir,
       });
-      const remote = `${ctx.registry.remoteName(input.image)}:${input.tag}`;
       await input.reporter.step(`pull ${remote}`, async () => pullImage(await ctx.docker(), remote, await ctx.registry.login(), ctx.signal));
       // The rootfs gets the sshd keys of the master it is deployed as.
       const rootfs = await buildRootfs(ctx, remote);

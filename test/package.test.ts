@@ -3,7 +3,7 @@
 // and its three commands are run from a folder that holds none of vauban's
 // files: they must find Dockerfile.base, stage.sh, dracut.conf and modules.d
 // where the package was installed. Everything goes with the test's folder.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';

@@ -5,7 +5,7 @@ import { existsSync, readFileSync, readdirSync, readlinkSync, realpathSync } fro
 import path from 'node:path';
 import { VaubanError } from '../errors.js';
 import { CONFFS_DIR, INITRAMFS, ROOTFS_TARBALL, VMLINUZ, conffsArchiveIn, conffsFolder, keptConffsFoldersOf, macEntriesIn } from '../local-layout.js';
-import { ROOTFS, conffsMember, currentLink, entryMember, releaseDir, releaseOfCurrent } from '../pxe/layout.js';
+import { BY_MAC_DIR, ROOTFS, conffsMember, currentLink, entryMember, releaseDir, releaseOfCurrent } from '../pxe/layout.js';
 
 export interface BootArtifacts {
   vmlinuz: string;
@@ -69,7 +69,7 @@ export function liveReleaseArtifacts(pxeDir: string, master: string, host: strin
     return resolved;
   };
   const chain = `chain ../${entryMember(host)}`;
-  const byMacDir = path.join(pxeDir, 'boot', 'by-mac');
+  const byMacDir = path.join(pxeDir, BY_MAC_DIR);
   const macFile = existsSync(byMacDir)
     ? readdirSync(byMacDir)
         .sort()

@@ -4,10 +4,12 @@
 // only), the branches' commits (`git ls-remote`), the artifact records. What
 // cannot be known (Docker unreachable, a parent to be rebuilt whose id does
 // not exist yet) is said so.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Settings } from '../../vauban-config.js';
-import { prefixOfSourceImage } from '../image-name.js';
+import { INSTALL_FILES, installDigest } from '../install-dir.js';
+import { planRun, plannedImage, plannedStageImages } from '../plan.js';
+import { settleRunValues } from '../run-values.js';
 import { KERNEL_ARTIFACTS, ROOTFS_TARBALL, VAULT_DIR, keptArtifact } from '../local-layout.js';
 import type { VaubanOptions } from '../options.js';
 import { sha256File } from '../system/sha256-file.js';
@@ -17,7 +19,7 @@ import { decideArtifact } from './artifact-record.js';
 import { baseIdentity, kernelInputs } from './base-identity.js';
 import { decideCache, type CachePolicy } from './decide.js';
 import { OS_NAME_LABEL, findCachedImage, imageId, previousBuildOf } from './image-cache.js';
-import { inputsDigest, sha256Hex, type InputParts } from './inputs.js';
+import { inputsDigest, type InputParts } from './inputs.js';
 import { baseImageParts, rootfsParts, stagePartsFrom } from './parts.js';
 
 export interface PredictedEntry {
@@ -49,7 +51,9 @@ export interface Prediction {
 export async function predictCache(input: PredictInput): Promise<Prediction> {
   const { options, settings, policy, docker } = input;
   const entries: PredictedEntry[] = [];
-  const fromBase = options.rootfs && options.sourceImage === undefined;
+  // The images are the plan's: named as the run names them, once the OS name is read (from a reusable raw-iso).
+  const planOf = (osName: string | undefined) => planRun(options, osName === undefined ? {} : { osName });
+  const fromBase = planOf(undefined).images.some((image) => image.role === 'raw-base');
   // The id the next image is built on, when it exists already; undefined: it will be built by this run.
   let parent: string | undefined;
   let osName: string | undefined;
@@ -76,15 +80,16 @@ export async function predictCache(input: PredictInput): Promise<Prediction> {
       osName = (await docker.getImage(decision.reused.id).inspect()).Config.Labels?.[OS_NAME_LABEL];
       parent = decision.reused.id;
     }
-    const prefix = osName ?? '<os-name>';
-    entries.push({ kind: 'image', name: `${prefix}/raw-iso`, action: decision.action, reason: decision.reason });
+    const plan = planOf(osName);
+    entries.push({ kind: 'image', name: plannedImage(plan, 'raw-base').name, action: decision.action, reason: decision.reason });
+    const base = plannedImage(plan, 'base').name;
     if (parent !== undefined) {
-      const dockerfile = sha256Hex(readFileSync(path.join(input.installDir, 'Dockerfile.base')));
+      const dockerfile = installDigest(input.installDir, INSTALL_FILES.baseDockerfile);
       const ansiblePackages = settings.ANSIBLE_PACKAGES?.trim() || 'ansible';
-      parent = await decide(`${prefix}/iso`, baseImageParts({ parent, dockerfile, origin, ansiblePackages }));
+      parent = await decide(base, baseImageParts({ parent, dockerfile, origin, ansiblePackages }));
       baseImageId = parent;
     } else {
-      rebuilt(`${prefix}/iso`);
+      rebuilt(base);
     }
   } else if (options.rootfs && options.sourceImage !== undefined) {
     parent = await imageId(docker, options.sourceImage).catch(() => undefined);
@@ -99,11 +104,9 @@ export async function predictCache(input: PredictInput): Promise<Prediction> {
   }
   if (!options.rootfs) return { entries, osName, baseImageId };
 
-  const prefix = options.sourceImage !== undefined ? prefixOfSourceImage(options.sourceImage) : (osName ?? '<os-name>');
-  const script = sha256Hex(readFileSync(path.join(input.installDir, 'stage.sh')));
-  for (const stage of options.stages) {
-    const name = `${prefix}/${stage.playbook}`;
-    const branch = stage.branch ?? options.branch;
+  const plan = planOf(osName);
+  const script = installDigest(input.installDir, INSTALL_FILES.stageScript);
+  for (const { name, branch, playbook, hostname } of plannedStageImages(plan)) {
     const commit = parent === undefined ? undefined : await input.branchSha(branch);
     if (parent !== undefined && commit === undefined) unknown = `branch ${branch} not found`;
     if (parent === undefined || commit === undefined) {
@@ -111,10 +114,10 @@ export async function predictCache(input: PredictInput): Promise<Prediction> {
       parent = undefined;
       continue;
     }
-    parent = await decide(name, stagePartsFrom(settings, { parent, playbook: stage.playbook, branch, commit, hostname: options.name, script }));
+    parent = await decide(name, stagePartsFrom(settings, { parent, playbook, branch, commit, hostname, script }));
   }
   const last = entries.at(-1);
-  if (options.stages.length > 0 && last !== undefined) entries.push({ kind: 'image', name: options.name, action: last.action, reason: `tag of ${last.name}` });
+  if (options.stages.length > 0 && last !== undefined) entries.push({ kind: 'image', name: plannedImage(plan, 'master').name, action: last.action, reason: `tag of ${last.name}` });
 
   const tarball = path.join(input.cwd, ROOTFS_TARBALL);
   if (unknown !== undefined) {
@@ -124,7 +127,7 @@ export async function predictCache(input: PredictInput): Promise<Prediction> {
   } else {
     const entry = vaultFile(path.join(input.cwd, VAULT_DIR), options.name);
     const keys = existsSync(entry) ? await sha256File(entry) : '';
-    const compression = options.compression ?? settings.SQUASHFS_COMPRESSION ?? 'xz';
+    const { compression } = settleRunValues(options, settings);
     const decision = await decideArtifact(tarball, rootfsParts({ name: options.name, image: parent, compression, keys }), policy, path.join(input.cwd, keptArtifact(options.name, ROOTFS_TARBALL)), true);
     entries.push({ kind: 'artifact', name: ROOTFS_TARBALL, action: decision.action, reason: decision.reason });
   }

@@ -13,7 +13,7 @@ import type { PredictedEntry, Prediction } from '../cache/predict.js';
 import type { LoadedSettings } from '../config/settings.js';
 import { VaubanError } from '../errors.js';
 import type { VaubanOptions } from '../options.js';
-import { HOST_PLACEHOLDER, type Plan } from '../plan.js';
+import { HOST_PLACEHOLDER, planRun, type PlanFacts } from '../plan.js';
 import type { Reporter } from '../reporter.js';
 import type { DockerClient } from '../system/docker/client.js';
 import type { GitRemote } from '../system/git.js';
@@ -25,7 +25,8 @@ export interface DryRunInput {
   options: VaubanOptions;
   settings: LoadedSettings;
   installDir: string;
-  plan: Plan;
+  /** What the plan is made from besides the options (planRun). */
+  facts: PlanFacts;
   reporter: Reporter;
   /** False when the plan already has problems: nothing is looked up then. */
   inputsOk: boolean;
@@ -128,7 +129,7 @@ async function lookUp(input: DryRunInput, branchSha: (branch: string) => Promise
     problems: [],
   });
   if (source === undefined) {
-    const built = prediction.osName === undefined ? input.plan.source : `${prediction.osName}/iso`;
+    const built = planRun(options, { ...input.facts, osName: prediction.osName }).source;
     return placeholder('build', options.noCache ? '--no-cache' : `source image ${built ?? ''} built by this run: hosts resolved then`);
   }
   const { imageExists } = await import('../system/docker/images.js');
@@ -144,7 +145,8 @@ async function lookUp(input: DryRunInput, branchSha: (branch: string) => Promise
 async function predictImages(input: DryRunInput, docker: DockerClient, branchSha: (branch: string) => Promise<string | undefined>): Promise<Prediction> {
   const { options, settings } = input;
   const { predictCache } = await import('../cache/predict.js');
-  const policy = { noCache: options.noCache, maxAgeDays: Number(settings.values.CACHE_MAX_AGE_DAYS ?? '7'), now: new Date() };
+  const { cachePolicyOf, settleRunValues } = await import('../run-values.js');
+  const policy = cachePolicyOf(settleRunValues(options, settings.values), new Date());
   return predictCache({ options, settings: settings.values, policy, cwd: input.io.cwd, installDir: input.installDir, docker, branchSha });
 }
 
@@ -179,7 +181,7 @@ async function predictConffsHosts(input: DryRunInput, source: string): Promise<C
       const ctx = new Context({
         options: input.options,
         settings: input.settings,
-        plan: input.plan,
+        facts: input.facts,
         reporter: input.reporter,
         cleanup,
         report: emptyReport(),

@@ -7,6 +7,7 @@ import { requiredSettingKeys, type LoadedSettings } from '../config/settings.js'
 import type { VaubanOptions } from '../options.js';
 import type { Plan, StepId } from '../plan.js';
 import { isSshUrl } from '../system/git.js';
+import { INSTALL_FILES } from '../install-dir.js';
 
 export interface RunProblem {
   message: string;
@@ -85,16 +86,16 @@ export function toolProblems(options: VaubanOptions, plan: Plan, baseKind: strin
 }
 
 /** The files of vauban's install folder each step reads. */
-const INSTALL_FILES: Partial<Record<StepId, string[]>> = {
-  chroot_dracut: ['dracut.conf', 'modules.d'],
-  import_iso: ['Dockerfile.base'],
-  apply_stages: ['stage.sh'],
-  build_conffs: ['stage.sh', 'play/controller.py', 'play/agent.py'],
+const STEP_FILES: Partial<Record<StepId, readonly string[]>> = {
+  chroot_dracut: INSTALL_FILES.dracut,
+  import_iso: INSTALL_FILES.baseDockerfile,
+  apply_stages: INSTALL_FILES.stageScript,
+  build_conffs: INSTALL_FILES.conffsTools,
 };
 
 /** A package installed without its files would fail mid-run: say so now, naming the folder. */
 function installProblems(plan: Plan, facts: ProblemFacts): RunProblem[] {
-  const needed = new Set(plan.steps.flatMap((step) => INSTALL_FILES[step.id] ?? []));
+  const needed = new Set(plan.steps.flatMap((step) => STEP_FILES[step.id] ?? []));
   return [...needed]
     .filter((file) => !facts.exists(path.join(facts.installDir, file)))
     .map((file) => ({

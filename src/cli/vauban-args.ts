@@ -5,7 +5,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { VaubanError } from '../errors.js';
 import { installDir } from '../install-dir.js';
 import { addVersionOption } from './command.js';
-import type { Compression, VaubanOptions } from '../options.js';
+import { OPTION_DEFAULTS, type Compression, type VaubanOptions } from '../options.js';
 import { assertImageReference, assertMasterName } from '../image-name.js';
 import { isBranchName, parseStage } from '../stage.js';
 import { wholeInventoryPattern } from '../conffs/host-names.js';
@@ -51,9 +51,9 @@ export function buildProgram(output: ArgsOutput): Command {
     .option('-u, --upload <yes|no>', 'upload the generated master to the PXE servers ?', yesNo, 'yes')
     .option('-f, --iso <path>', 'the base to build from: a Debian raw disk image, live ISO, qcow2, or one of them xz/zstd-compressed (no default)')
     .option('-s, --source-image <image>', 'the source image to use as a base (no default)')
-    .option('-k, --ssh-priv-key <path>', 'the SSH private key giving read access to the Ansible repository', './ansible-ro')
-    .option('-n, --name <name>', 'the name of the image to be built', 'master-test')
-    .option('-b, --branch <branch>', 'the default ansible branch', 'master')
+    .option('-k, --ssh-priv-key <path>', 'the SSH private key giving read access to the Ansible repository', OPTION_DEFAULTS.sshPrivKey)
+    .option('-n, --name <name>', 'the name of the image to be built', OPTION_DEFAULTS.name)
+    .option('-b, --branch <branch>', 'the default ansible branch', OPTION_DEFAULTS.branch)
     .option(
       '-a, --ansible-host <pattern>',
       "the hosts to build conffs for, as ansible's --limit pattern (no default)",

@@ -2,7 +2,6 @@
 // one release of a master live on every PXE server of UPLOAD_HOSTS_LIST, or
 // on none. Same run lifecycle as a build (the folder's lock, Ctrl-C, recap).
 import { Command } from 'commander';
-import path from 'node:path';
 import { assertMasterName } from '../image-name.js';
 import { createReporter, parseCommand } from './command.js';
 import { describeFailure } from './fail.js';
@@ -62,7 +61,8 @@ export async function mainRelease(io: MainIo, kind: 'promote' | 'rollback'): Pro
           }
           return 0;
         }
-        const runId = path.basename(workDir).replace(/^vauban-/, '').toLowerCase();
+        const { runIdOf } = await import('../system/work-dir.js');
+        const runId = runIdOf(workDir);
         const { withMasterLocks } = await import('../pxe/master-lock.js');
         const waiting = (server: string) => reporter.info(`${server}: another vauban run is publishing or switching ${name}: waiting for it`);
         const result = await reporter.step(`${kind} ${name} on ${servers.length} server(s)`, () =>

@@ -68,20 +68,15 @@ export async function main(io: MainIo): Promise<number> {
 
 async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('../reporter.js').Reporter): Promise<number> {
   const { loadSettings } = await import('../config/settings.js');
-  const { planRun } = await import('../plan.js');
+  const { planRun, settingsFacts } = await import('../plan.js');
   const { runProblems, toolProblems } = await import('./run-problems.js');
   const { installDir } = await import('../install-dir.js');
   const install = installDir();
 
   const settings = await loadSettings({ env: io.env, cwd: io.cwd });
   reporter.redactAlso(settings.secrets);
-  const values = settings.values;
   // What the plan is made from; the run refines it as facts arrive (Context.learn).
-  let facts: PlanFacts = {
-    uploadHosts: values.UPLOAD_HOSTS_LIST?.trim().split(/\s+/),
-    uploadDir: values.UPLOAD_DIR,
-    registry: values.REGISTRY_HOSTNAME,
-  };
+  let facts: PlanFacts = settingsFacts(settings.values);
   let plan = planRun(options, facts);
   // The base file's kind, read from its content: shown in the plan, or one clear problem before any work.
   const base = await inspectIsoOption(io, options, plan);
@@ -98,7 +93,7 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
   if (options.dryRun) {
     const { planToJson, planToText } = await import('./print-plan.js');
     const { lookUpForDryRun } = await import('./dry-run.js');
-    const found = await lookUpForDryRun({ io, options, settings, installDir: install, plan, reporter, inputsOk: problems.length === 0 });
+    const found = await lookUpForDryRun({ io, options, settings, installDir: install, facts, reporter, inputsOk: problems.length === 0 });
     if (found.interrupted !== undefined) return found.interrupted;
     plan = planRun(options, { ...facts, osName: found.cache.osName, hosts: found.hosts });
     const messages = [...problems.map((problem) => problem.message), ...found.problems];
@@ -132,7 +127,7 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
     debug: options.debug,
     command: `vauban ${io.argv.join(' ')}`,
     work: async ({ cleanup, report, signal, workDir }) => {
-      const ctx = new Context({ options, settings, plan, planFacts: facts, reporter, cleanup, report, signal, cwd: io.cwd, installDir: install, workDir });
+      const ctx = new Context({ options, settings, facts, reporter, cleanup, report, signal, cwd: io.cwd, installDir: install, workDir });
       ran = ctx;
       await runPipeline(ctx);
       return report.hosts.some((host) => !host.ok) ? 1 : 0;

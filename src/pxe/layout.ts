@@ -22,6 +22,13 @@ export const ROOTFS = 'rootfs.tgz';
 export const SBOM = 'sbom.cdx.json';
 export const KERNEL_LINKS = ['vmlinuz', 'initramfs.img'] as const;
 export const SUMS = 'SHA256SUMS';
+/** The shared kernel files' folder, the hosts' boot entries, their entries by MAC address. */
+export const KERNEL_DIR = 'linux';
+export const BOOT_DIR = 'boot';
+export const BY_MAC_DIR = `${BOOT_DIR}/by-mac`;
+/** Inside a master's folder: its releases, and the link to the live one. */
+const RELEASES = 'releases';
+const CURRENT = 'current';
 
 /** A release's name: its UTC start, sortable, then the run's id (two runners may start in the same second). */
 export function releaseName(startedAt: Date, runId: string): string {
@@ -52,20 +59,37 @@ export function hostOfConffs(member: string): string | undefined {
 }
 
 export function kernelFile(kind: (typeof KERNEL_LINKS)[number], kernelVersion: string): string {
-  return `linux/${kind}-${kernelVersion}`;
+  return `${KERNEL_DIR}/${kind}-${kernelVersion}`;
 }
 
 export function releasesDir(name: string): string {
-  return `${name}/releases`;
+  return `${name}/${RELEASES}`;
 }
 
 export function releaseDir(name: string, release: string): string {
-  return `${name}/releases/${release}`;
+  return `${releasesDir(name)}/${release}`;
+}
+
+/** The folders an upload of the master `name` writes in (made when missing). */
+export function uploadFolders(name: string, withKernelFiles: boolean): string[] {
+  return [name, releasesDir(name), BOOT_DIR, BY_MAC_DIR, ...(withKernelFiles ? [KERNEL_DIR] : [])];
+}
+
+/**
+ * What a path of a master's folder listing (relative to `<name>/`) is: the
+ * live link, the releases folder, a release folder or something in one, or
+ * a file at the top.
+ */
+export function classifyMasterPath(relative: string): { kind: 'current' | 'releases' | 'top' } | { kind: 'release'; release: string; member: string | undefined } | { kind: 'other' } {
+  const parts = relative.split('/');
+  if (parts.length === 1) return relative === CURRENT ? { kind: 'current' } : relative === RELEASES ? { kind: 'releases' } : { kind: 'top' };
+  if (parts[0] === RELEASES && isReleaseName(parts[1] as string) && parts.length <= 3) return { kind: 'release', release: parts[1] as string, member: parts[2] };
+  return { kind: 'other' };
 }
 
 /** Where a release is filled before it is complete: a dot folder, never a release, never served as one. */
 export function stagingDir(name: string, release: string): string {
-  return `${name}/releases/.partial-${release}`;
+  return `${releasesDir(name)}/.partial-${release}`;
 }
 
 /**
@@ -82,17 +106,17 @@ export function lockFile(name: string): string {
 }
 
 export function currentLink(name: string): string {
-  return `${name}/current`;
+  return `${name}/${CURRENT}`;
 }
 
 /** What `<name>/current` points to for a release. */
 export function currentTarget(release: string): string {
-  return `releases/${release}`;
+  return `${RELEASES}/${release}`;
 }
 
 /** The release a `current` link names, or undefined for anything else. */
 export function releaseOfCurrent(target: string): string | undefined {
-  const release = /^releases\/([^/]+)\/?$/.exec(target)?.[1];
+  const release = new RegExp(`^${RELEASES}/([^/]+)/?$`).exec(target)?.[1];
   return release !== undefined && isReleaseName(release) ? release : undefined;
 }
 
@@ -112,8 +136,8 @@ export function flatLinkInRelease(target: string): string | undefined {
  * that walks elsewhere (`../linux/../..`).
  */
 export function isKernelLinkTarget(target: string, up: string): boolean {
-  if (!target.startsWith(`${up}linux/`)) return false;
-  const file = target.slice(up.length + 'linux/'.length);
+  if (!target.startsWith(`${up}${KERNEL_DIR}/`)) return false;
+  const file = target.slice(up.length + KERNEL_DIR.length + 1);
   return KERNEL_LINKS.some((kind) => file.startsWith(`${kind}-`) && isKernelVersion(file.slice(kind.length + 1)));
 }
 
@@ -124,7 +148,7 @@ export function isMemberName(name: string): boolean {
 
 /** The article's path of a release member (`<name>/rootfs.tgz`) and where it points: through current. */
 export function dropInLink(name: string, member: string): { path: string; target: string } {
-  return { path: `${name}/${member}`, target: `current/${member}` };
+  return { path: `${name}/${member}`, target: `${CURRENT}/${member}` };
 }
 
 /** Members of a release that get a drop-in path at `<name>/` (the generated files do not). */
@@ -133,7 +157,7 @@ export function hasDropIn(member: string): boolean {
 }
 
 export function bootEntryLink(name: string, host: string): { path: string; target: string } {
-  return { path: `boot/${entryMember(host)}`, target: `../${name}/current/${entryMember(host)}` };
+  return { path: `${BOOT_DIR}/${entryMember(host)}`, target: `../${name}/${CURRENT}/${entryMember(host)}` };
 }
 
 /** A MAC address as iPXE's `${net0/mac:hexhyp}` spells it (52-54-00-12-34-56), or undefined when it is none. */
@@ -143,7 +167,7 @@ export function normalizeMac(value: string): string | undefined {
 }
 
 export function byMacEntry(mac: string): string {
-  return `boot/by-mac/${mac}.ipxe`;
+  return `${BY_MAC_DIR}/${mac}.ipxe`;
 }
 
 /** The releases to remove: all but the `keep` newest, never the live one. */

@@ -1,7 +1,7 @@
 // What a PXE server holds for one master: its releases and their members, the
 // live one, and the files of the flat layout of vauban.sh (before releases),
 // read in one round trip.
-import { isKernelLinkTarget, isMemberName, isReleaseName, releaseOfCurrent } from './layout.js';
+import { classifyMasterPath, dropInLink, isKernelLinkTarget, isMemberName, releaseOfCurrent } from './layout.js';
 import { sh, type PxeServer } from './pxe-server.js';
 
 export interface Member {
@@ -29,16 +29,15 @@ export function parseMasterListing(output: string): MasterState {
   let currentTarget: string | undefined;
   for (let index = 0; index + 2 < fields.length; index += 3) {
     const [type, relative, target] = [fields[index] as string, fields[index + 1] as string, fields[index + 2] as string];
-    const parts = relative.split('/');
-    if (parts.length === 1) {
-      if (relative === 'current' && type === 'l') currentTarget = target;
-      else if (relative !== 'releases' && isMemberName(relative) && (type !== 'l' || isKernelLinkTarget(target, '../') || target === `current/${relative}`)) top.push({ name: relative, type, target });
-    } else if (parts[0] === 'releases' && isReleaseName(parts[1] as string)) {
-      const release = parts[1] as string;
-      if (parts.length === 2 && type === 'd') releases.set(release, []);
+    const place = classifyMasterPath(relative);
+    if (place.kind === 'current' && type === 'l') currentTarget = target;
+    else if ((place.kind === 'top' || place.kind === 'current') && isMemberName(relative) && (type !== 'l' || isKernelLinkTarget(target, '../') || target === dropInLink('', relative).target)) {
+      top.push({ name: relative, type, target });
+    } else if (place.kind === 'release') {
+      if (place.member === undefined && type === 'd') releases.set(place.release, []);
       // What vauban makes only: a name read back is reused in commands, a link's target in new links.
-      else if (parts.length === 3 && isMemberName(parts[2] as string) && (type !== 'l' || isKernelLinkTarget(target, '../../../'))) {
-        releases.get(release)?.push({ name: parts[2] as string, type, target });
+      else if (place.member !== undefined && isMemberName(place.member) && (type !== 'l' || isKernelLinkTarget(target, '../../../'))) {
+        releases.get(place.release)?.push({ name: place.member, type, target });
       }
     }
   }

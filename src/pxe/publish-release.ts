@@ -15,6 +15,8 @@ import {
   KERNEL_LINKS,
   ROOTFS,
   SUMS,
+  BOOT_DIR,
+  BY_MAC_DIR,
   conffsMember,
   currentLink,
   currentTarget,
@@ -292,7 +294,7 @@ async function completeRelease(server: PxeServer, staging: string, input: Publis
 /** Once live: the article's paths and boot links through current (made once), the MAC entries, old releases, folder modes. Returns the releases removed. */
 async function afterSwitch(server: PxeServer, input: PublishInput, state: MasterState, members: string[]): Promise<string[]> {
   const at = (relative: string) => `${server.dir}/${relative}`;
-  const script: string[] = [sh('mkdir', '-p', '--', at('boot/by-mac')), ...liveLinks(server.dir, input.name, members, input.runId)];
+  const script: string[] = [sh('mkdir', '-p', '--', at(BY_MAC_DIR)), ...liveLinks(server.dir, input.name, members, input.runId)];
   for (const file of input.bootFiles) {
     const temporary = temporaryBeside(at(file.path), input.runId);
     script.push(sh('rm', '-f', '--', temporary), `printf '%s' ${sh(file.content)} | ${newFileCommand(temporary)}`, ...protect([temporary], input.group, '0640'), sh('mv', '-f', '--', temporary, at(file.path)));
@@ -311,7 +313,7 @@ async function afterSwitch(server: PxeServer, input: PublishInput, state: Master
   if ((input.linuxCopies ?? []).length > 0) script.push(...protect([at('linux')], input.group, '0750'));
   const pruned = releasesToPrune([...releaseNames(state), input.release], input.release, input.keep);
   for (const old of pruned) script.push(sh('rm', '-rf', '--', at(releaseDir(input.name, old))));
-  script.push(...protect([at(input.name), at(releasesDir(input.name)), at('boot'), at('boot/by-mac')], input.group, '0750'));
+  script.push(...protect([at(input.name), at(releasesDir(input.name)), at(BOOT_DIR), at(BY_MAC_DIR)], input.group, '0750'));
   await server.script(script);
   return pruned;
 }

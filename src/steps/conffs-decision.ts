@@ -2,11 +2,10 @@
 // of, the newest one an earlier run kept, and the decision. One function for
 // build_conffs and for the dry run, which says beforehand what the run then
 // does (src/cli/dry-run.ts).
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import path from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
 import { decideArtifact, type ArtifactDecision } from '../cache/artifact-record.js';
 import { imageId } from '../cache/image-cache.js';
-import { sha256Hex, type InputParts } from '../cache/inputs.js';
+import type { InputParts } from '../cache/inputs.js';
 import { READS_OTHER_HOSTS } from '../cache/other-hosts.js';
 import { conffsPartsFrom } from '../cache/parts.js';
 import type { Context } from '../context.js';
@@ -52,9 +51,7 @@ export async function conffsParts(ctx: Context, input: ConffsHost): Promise<Inpu
     host: input.host,
     stages,
     // What runs the play: stage.sh, the shared controller and the host's agent.
-    script: await ctx.once('conffs-scripts', async () =>
-      sha256Hex(Buffer.concat(['stage.sh', 'play/controller.py', 'play/agent.py'].map((file) => readFileSync(path.join(ctx.installDir, file))))),
-    ),
+    script: ctx.installDigest('conffsTools'),
     vars: input.vars,
     inventory: input.inventory,
     readsOtherHosts,

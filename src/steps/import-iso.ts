@@ -4,14 +4,14 @@
 // installed, the Ansible repository under /root/ansible, and the headers of
 // /imginfo and /packages. Each image is reused instead when one with the same
 // inputs exists (issue 12): a reusable raw-iso spares mounting the base at all.
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { decideImage, type ImageDecision } from '../cache/decide-image.js';
 import { baseIdentity } from '../cache/base-identity.js';
 import { OS_NAME_LABEL, cacheLabels, imageId } from '../cache/image-cache.js';
-import { sha256Hex, type InputParts } from '../cache/inputs.js';
+import type { InputParts } from '../cache/inputs.js';
 import { baseImageParts } from '../cache/parts.js';
 import type { Context } from '../context.js';
+import { plannedImage } from '../plan.js';
 import { buildImage, importImage, tagImage } from '../system/docker/images.js';
 import { consumeTar, createTarStream } from '../system/tar.js';
 import { readOsName } from '../os-name.js';
@@ -55,7 +55,9 @@ export async function importIso(ctx: Context, base: MountedBase | undefined, cac
   let rawIso: string;
   if (cached !== undefined && cached.decision.reused !== undefined) {
     ({ prefix, origin } = cached);
-    rawIso = `${prefix}/raw-iso`;
+    // Known now: the plan names the base's images from here on.
+    ctx.learn({ osName: prefix });
+    rawIso = plannedImage(ctx.plan, 'raw-base').name;
     await tagImage(docker, cached.decision.reused.id, rawIso);
     ctx.reporter.line(`  reused ${rawIso} (${cached.decision.reused.id.slice(7, 19)}): ${cached.decision.reason}`);
     ctx.report.images.push(rawIso);
@@ -63,7 +65,8 @@ export async function importIso(ctx: Context, base: MountedBase | undefined, cac
   } else if (base !== undefined) {
     prefix = readOsName(base.root);
     origin = base.origin;
-    rawIso = `${prefix}/raw-iso`;
+    ctx.learn({ osName: prefix });
+    rawIso = plannedImage(ctx.plan, 'raw-base').name;
     const { parts } = rawBaseOf(ctx);
     const decision = await decideImage(ctx, { name: rawIso, parts, parentRebuilt: false });
     const labels = { ...cacheLabels(decision.digest, parts, new Date()), [OS_NAME_LABEL]: prefix };
@@ -81,13 +84,13 @@ export async function importIso(ctx: Context, base: MountedBase | undefined, cac
   }
   ctx.registry.publish(rawIso);
 
-  const image = `${prefix}/iso`;
+  const image = plannedImage(ctx.plan, 'base').name;
   const checkout = await ctx.ansible.checkout(ctx.options.branch);
   const ansiblePackages = ctx.settings.values.ANSIBLE_PACKAGES?.trim() || 'ansible';
   const dockerfile = path.join(ctx.installDir, 'Dockerfile.base');
   const parts = baseImageParts({
     parent: await imageId(docker, rawIso),
-    dockerfile: sha256Hex(readFileSync(dockerfile)),
+    dockerfile: ctx.installDigest('baseDockerfile'),
     origin,
     ansiblePackages,
   });

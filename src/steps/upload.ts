@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import type { Context } from '../context.js';
 import { INITRAMFS, VMLINUZ } from '../local-layout.js';
-import { ROOTFS, SBOM, byMacEntry, conffsMember, kernelFile, releaseDir, releaseName } from '../pxe/layout.js';
+import { ROOTFS, SBOM, byMacEntry, uploadFolders, conffsMember, kernelFile, releaseDir, releaseName } from '../pxe/layout.js';
 import { publishEverywhere } from '../pxe/publish-everywhere.js';
 import { putFile } from '../pxe/put-file.js';
 import { openSshServer, type PxeServer } from '../pxe/pxe-server.js';
@@ -77,7 +77,7 @@ export async function upload(ctx: Context, input: UploadInput): Promise<undefine
   const servers: PxeServer[] = [];
   await ctx.reporter.step(`upload: reach ${targets.length} PXE server(s)`, async () => {
     for (const target of targets) {
-      const folders = [name, `${name}/releases`, 'boot', 'boot/by-mac', ...(kernelFiles.length > 0 ? ['linux'] : [])];
+      const folders = uploadFolders(name, kernelFiles.length > 0);
       const server = await openSshServer({ target, dir, folders, runOptions: ctx.runOptions, onSudo: () => ctx.reporter.debug(`${target.destination}: writing ${dir} with sudo`) });
       servers.push(server);
       // A kernel that is not the rootfs's: to linux/ only (each file under a temporary name, checked, renamed).

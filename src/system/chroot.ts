@@ -1,7 +1,6 @@
 // Commands inside a chroot of the base, with /proc, /sys and /dev mounted and
 // working DNS, as bootstrap_fs and chroot_dracut need (A8).
 import { lstatSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { VaubanError } from '../errors.js';
 import type { CleanupStack } from './cleanup.js';
 import { mount } from './mount.js';

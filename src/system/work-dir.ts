@@ -15,6 +15,11 @@ export function createWorkDir(parent: string, cleanup: CleanupStack): string {
   return dir;
 }
 
+/** A short id of the run that made `workDir` (its random part), for names of containers and temporary files. */
+export function runIdOf(workDir: string): string {
+  return path.basename(workDir).replace(/^vauban-/, '').toLowerCase();
+}
+
 /** Removes a folder of ours, refusing when a mount is still below it. */
 export async function removeTree(dir: string): Promise<void> {
   if (!existsSync(dir)) return;
