@@ -1,7 +1,7 @@
 // The work of vauban-version-control (A14), with the same steps, context and
 // run lifecycle as a build (the folder's lock, new vault entries committed in
 // CI): build_rootfs of the pulled image, then upload of rootfs.tgz only.
-import type { MainIo } from './cli/vauban.js';
+import type { Session } from './cli/session.js';
 import type { LoadedSettings } from './config/settings.js';
 import { Context } from './context.js';
 import { assertImageReference, assertMasterName } from './image-name.js';
@@ -14,7 +14,8 @@ import { upload } from './steps/upload.js';
 import { pullImage } from './system/docker/registry.js';
 
 export interface RedeployInput {
-  io: MainIo;
+  /** The working directory: vault/ and the outputs. */
+  cwd: string;
   settings: LoadedSettings;
   reporter: Reporter;
   installDir: string;
@@ -25,36 +26,30 @@ export interface RedeployInput {
   debug: boolean;
 }
 
-export async function redeploy(input: RedeployInput): Promise<number> {
+/** Fails before anything is acquired when the names given cannot be used. */
+export function checkRedeploy(input: Pick<RedeployInput, 'master' | 'image' | 'tag'>): void {
   assertMasterName(input.master, '-m, --master');
   assertImageReference(`${input.image}:${input.tag}`, '-i/-t');
+}
+
+export async function redeploy(input: RedeployInput, { cleanup, report, signal, workDir }: Session): Promise<number> {
   const remote = `${registryImageName(input.settings.values.REGISTRY_HOSTNAME ?? '', input.image)}:${input.tag}`;
-  const { runSession } = await import('./cli/session.js');
-  return runSession({
-    io: input.io,
+  const ctx = new Context({
+    options: vaubanOptions({ rootfs: true, upload: true, name: input.master, compression: input.compression, debug: input.debug, redeploy: remote }),
+    facts: settingsFacts(input.settings.values),
     settings: input.settings,
     reporter: input.reporter,
-    debug: input.debug,
-    command: `vauban-version-control ${input.io.argv.join(' ')}`,
-    work: async ({ cleanup, report, signal, workDir }) => {
-      const ctx = new Context({
-        options: vaubanOptions({ rootfs: true, upload: true, name: input.master, compression: input.compression, debug: input.debug, redeploy: remote }),
-        facts: settingsFacts(input.settings.values),
-        settings: input.settings,
-        reporter: input.reporter,
-        cleanup,
-        report,
-        signal,
-        cwd: input.io.cwd,
-        installDir: input.installDir,
-        workDir,
-      });
-      await input.reporter.step(`pull ${remote}`, async () => pullImage(await ctx.docker(), remote, await ctx.registry.login(), ctx.signal));
-      // The rootfs gets the sshd keys of the master it is deployed as.
-      const rootfs = await buildRootfs(ctx, remote);
-      await upload(ctx, { kernel: undefined, rootfs: rootfs && { ...rootfs, kernelVersion: undefined }, conffs: undefined });
-      await ctx.registry.markDeployed(input.image, input.tag);
-      return 0;
-    },
+    cleanup,
+    report,
+    signal,
+    cwd: input.cwd,
+    installDir: input.installDir,
+    workDir,
   });
+  await input.reporter.step(`pull ${remote}`, async () => pullImage(await ctx.docker(), remote, await ctx.registry.login(), ctx.signal));
+  // The rootfs gets the sshd keys of the master it is deployed as.
+  const rootfs = await buildRootfs(ctx, remote);
+  await upload(ctx, { kernel: undefined, rootfs: rootfs && { ...rootfs, kernelVersion: undefined }, conffs: undefined });
+  await ctx.registry.markDeployed(input.image, input.tag);
+  return 0;
 }

@@ -5,13 +5,13 @@
 import { installDir } from '../install-dir.js';
 import { documentHeader } from '../cli/version.js';
 import { spawn } from 'node:child_process';
-import type { MainIo } from '../cli/vauban.js';
+import type { CommandIo } from '../cli/io.js';
 import { shellJoin } from '../shell-quote.js';
 import type { Invocation } from './plan-invocations.js';
 
 export interface RunInvocationsOptions {
   vaubanBin: string;
-  io: MainIo;
+  io: CommandIo;
   json: boolean;
 }
 
@@ -79,7 +79,7 @@ function parseDocument(text: string): unknown {
   }
 }
 
-async function runVauban(vaubanBin: string, args: string[], io: MainIo, captureStdout: boolean): Promise<{ code: number; stdout: string }> {
+async function runVauban(vaubanBin: string, args: string[], io: CommandIo, captureStdout: boolean): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve, reject) => {
     // The one child that gets the whole environment: vauban itself reads its settings there.
     const child = spawn(process.execPath, [vaubanBin, ...args], { cwd: io.cwd, env: io.env, stdio: ['inherit', captureStdout ? 'pipe' : 'inherit', 'inherit'] });
@@ -102,7 +102,7 @@ async function runVauban(vaubanBin: string, args: string[], io: MainIo, captureS
 }
 
 /** After a rootfs build, what ci.py printed: the built image's /imginfo. */
-async function readImginfo(image: string, io: MainIo): Promise<string | undefined> {
+async function readImginfo(image: string, io: CommandIo): Promise<string | undefined> {
   try {
     const { createDockerClient } = await import('../system/docker/client.js');
     const { readFileFromImage } = await import('../system/docker/containers.js');

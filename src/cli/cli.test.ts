@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { main, type MainIo } from './vauban.js';
+import type { CommandIo } from './io.js';
+import { main } from './vauban.js';
 import { mainCi } from './vauban-ci.js';
 
 function capture(): NodeJS.WriteStream & { text: () => string } {
@@ -23,7 +24,7 @@ beforeEach(() => {
 afterEach(() => rmSync(cwd, { recursive: true, force: true }));
 
 async function run(command: typeof main, argv: string[], env: NodeJS.ProcessEnv = {}) {
-  const io: MainIo & { stdout: ReturnType<typeof capture>; stderr: ReturnType<typeof capture> } = {
+  const io: CommandIo & { stdout: ReturnType<typeof capture>; stderr: ReturnType<typeof capture> } = {
     argv,
     env,
     cwd,

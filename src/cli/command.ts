@@ -5,15 +5,21 @@ import { CommanderError, Option, type Command } from 'commander';
 import { VaubanError } from '../errors.js';
 import type { Reporter } from '../reporter.js';
 import { installDir } from '../install-dir.js';
-import type { MainIo } from './vauban.js';
+import type { CommandIo } from './io.js';
 import { versionText } from './version.js';
 
-/** Parses `io.argv`; returns an exit status when commander ended the command (-h, a usage error). */
-export function parseCommand(program: Command, io: MainIo): number | undefined {
+/** Parses `io.argv`; returns an exit status when commander ended the command (-h, a usage error). `said` hears what commander printed on stderr. */
+export function parseCommand(program: Command, io: CommandIo, said?: (text: string) => void): number | undefined {
   addVersionOption(program, installDir, (text) => io.stdout.write(text))
     .helpOption('-h, --help', 'prints help')
     .exitOverride()
-    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) });
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => {
+        said?.(text);
+        io.stderr.write(text);
+      },
+    });
   try {
     program.parse([...io.argv], { from: 'user' });
     return undefined;
@@ -24,7 +30,7 @@ export function parseCommand(program: Command, io: MainIo): number | undefined {
 }
 
 /** The reporter of a command: spinners on a terminal, timestamped lines elsewhere. */
-export async function createReporter(io: MainIo, debug: boolean): Promise<Reporter> {
+export async function createReporter(io: CommandIo, debug: boolean): Promise<Reporter> {
   const { Reporter, detectOutput } = await import('../reporter.js');
   const reporter = new Reporter({ ...detectOutput(io.env, io.stderr), debug, stream: io.stderr });
   await reporter.init();

@@ -18,10 +18,10 @@ import type { Reporter } from '../reporter.js';
 import type { DockerClient } from '../system/docker/client.js';
 import type { GitRemote } from '../system/git.js';
 import type { DryRunCache } from './print-plan.js';
-import type { MainIo } from './vauban.js';
+import type { CommandIo } from './io.js';
 
 export interface DryRunInput {
-  io: MainIo;
+  io: CommandIo;
   options: VaubanOptions;
   settings: LoadedSettings;
   installDir: string;

@@ -10,7 +10,7 @@ import { emptyReport, type RunReport } from '../run-report.js';
 import type { CleanupStack } from '../system/cleanup.js';
 import { failureLine, runLifecycle } from './lifecycle.js';
 import { printRecap } from './recap.js';
-import type { MainIo } from './vauban.js';
+import type { CommandIo } from './io.js';
 
 export interface Session {
   cleanup: CleanupStack;
@@ -31,7 +31,7 @@ export interface SessionOutcome {
 }
 
 export interface SessionInput {
-  io: MainIo;
+  io: CommandIo;
   settings: LoadedSettings;
   reporter: Reporter;
   debug: boolean;

@@ -7,8 +7,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { assertHostName } from '../conffs/host-names.js';
 import { VaubanError } from '../errors.js';
 import { assertMasterName } from '../image-name.js';
-import { createReporter, parseCommand } from './command.js';
-import type { MainIo } from './vauban.js';
+import { commanderParse, runCommand, type CommandDefinition } from './shell.js';
+import type { CommandIo } from './io.js';
 
 interface BootFlags {
   name: string;
@@ -59,8 +59,8 @@ function positive(value: string): number {
   return Number(value);
 }
 
-export async function mainBoot(io: MainIo): Promise<number> {
-  const program = new Command('vauban boot')
+function bootProgram(): Command {
+  return new Command('vauban boot')
     .description('PXE-boot a built master with one host\'s conffs under QEMU, and check the host came up as itself')
     // Both name files of --dir (the serial log, overlayfs/, vault/): never a path out of it.
     .requiredOption('-n, --name <master>', 'the master to boot', checked((value) => assertMasterName(value, '--name')))
@@ -82,55 +82,57 @@ export async function mainBoot(io: MainIo): Promise<number> {
       return value;
     })
     .option('--debug', 'print every command run', false);
-  const ended = parseCommand(program, io);
-  if (ended !== undefined) return ended;
-  const flags = program.opts<BootFlags>();
-  const reporter = await createReporter(io, flags.debug);
-  const { runLifecycle } = await import('./lifecycle.js');
-  const outcome = await runLifecycle({
-    reporter,
-    debug: flags.debug,
-    work: async ({ cleanup, signal }) => {
-      const { loadSettings } = await import('../config/settings.js');
-      const settings = await loadSettings({ env: io.env, cwd: io.cwd });
-      reporter.redactAlso(settings.secrets);
-      const passphrase = settings.values.VAULTED_SSHD_KEYS_KEY;
-      if (passphrase === undefined) throw new VaubanError('setting VAULTED_SSHD_KEYS_KEY is required to check the host\'s sshd key against the vault');
-      const { createWorkDir } = await import('../system/work-dir.js');
-      const { bootCheck } = await import('../boot/boot-check.js');
-      const { bootSerialLogName } = await import('../local-layout.js');
-      const dir = path.resolve(io.cwd, flags.dir);
-      const serialLog = path.resolve(io.cwd, flags.serialLog ?? path.join(dir, bootSerialLogName(flags.name, flags.ansibleHost)));
-      const result = await bootCheck({
-        dir,
-        pxeDir: flags.pxeDir === undefined ? undefined : path.resolve(io.cwd, flags.pxeDir),
-        master: flags.name,
-        host: flags.ansibleHost,
-        passphrase,
-        accelerator: flags.accel,
-        timeoutSeconds: flags.timeout,
-        memoryMiB: flags.memory,
-        serialLog,
-        workDir: createWorkDir(settings.values.VAUBAN_WORK_DIR ?? '/var/tmp', cleanup),
-        reporter,
-        cleanup,
-        runOptions: { signal, debug: (line) => reporter.debug(line) },
-        expectActive: flags.expectActive,
-        expectHttp: flags.expectHttp,
-        expectFiles: flags.expectFile,
-        tamper: flags.tamper,
-      });
-      for (const check of result.checks) {
-        reporter.line(`${check.ok ? '[OK]' : '[KO]'} ${check.name}: expected ${check.expected}, got ${check.got ?? '(nothing)'}`);
-      }
-      reporter.line(`booted from: ${result.entry} (release ${result.release})`);
-      reporter.line(`served: ${result.requests.join(', ') || 'nothing'}`);
-      reporter.line(`serial log: ${serialLog}`);
-      if (result.secondsToChecks !== undefined) reporter.line(`boot to ${flags.tamper === undefined ? 'checks passed' : 'refusal'}: ${result.secondsToChecks.toFixed(1)} s`);
-      const success = flags.tamper === undefined ? 'the host came up as itself' : `the boot stopped on the changed ${flags.tamper}, as it must`;
-      reporter.line(result.ok ? `Result: ${success}` : 'Result: FAILED');
-      return result.ok ? 0 : 1;
-    },
-  });
-  return outcome.exitCode;
+}
+
+const boot: CommandDefinition<BootFlags, { passphrase: string }, 'lifecycle', true> = {
+  name: 'vauban boot',
+  parse: commanderParse(bootProgram, (program) => program.opts<BootFlags>()),
+  debug: (flags) => flags.debug,
+  settings: true,
+  prepare: async ({ settings }) => {
+    const passphrase = settings.values.VAULTED_SSHD_KEYS_KEY;
+    if (passphrase === undefined) throw new VaubanError('setting VAULTED_SSHD_KEYS_KEY is required to check the host\'s sshd key against the vault');
+    return { passphrase };
+  },
+  needs: 'lifecycle',
+  work: async ({ io, flags, reporter, settings }, { passphrase }, { cleanup, signal }) => {
+    const { createWorkDir } = await import('../system/work-dir.js');
+    const { bootCheck } = await import('../boot/boot-check.js');
+    const { bootSerialLogName } = await import('../local-layout.js');
+    const dir = path.resolve(io.cwd, flags.dir);
+    const serialLog = path.resolve(io.cwd, flags.serialLog ?? path.join(dir, bootSerialLogName(flags.name, flags.ansibleHost)));
+    const result = await bootCheck({
+      dir,
+      pxeDir: flags.pxeDir === undefined ? undefined : path.resolve(io.cwd, flags.pxeDir),
+      master: flags.name,
+      host: flags.ansibleHost,
+      passphrase,
+      accelerator: flags.accel,
+      timeoutSeconds: flags.timeout,
+      memoryMiB: flags.memory,
+      serialLog,
+      workDir: createWorkDir(settings.values.VAUBAN_WORK_DIR ?? '/var/tmp', cleanup),
+      reporter,
+      cleanup,
+      runOptions: { signal, debug: (line) => reporter.debug(line) },
+      expectActive: flags.expectActive,
+      expectHttp: flags.expectHttp,
+      expectFiles: flags.expectFile,
+      tamper: flags.tamper,
+    });
+    for (const check of result.checks) {
+      reporter.line(`${check.ok ? '[OK]' : '[KO]'} ${check.name}: expected ${check.expected}, got ${check.got ?? '(nothing)'}`);
+    }
+    reporter.line(`booted from: ${result.entry} (release ${result.release})`);
+    reporter.line(`served: ${result.requests.join(', ') || 'nothing'}`);
+    reporter.line(`serial log: ${serialLog}`);
+    if (result.secondsToChecks !== undefined) reporter.line(`boot to ${flags.tamper === undefined ? 'checks passed' : 'refusal'}: ${result.secondsToChecks.toFixed(1)} s`);
+    const success = flags.tamper === undefined ? 'the host came up as itself' : `the boot stopped on the changed ${flags.tamper}, as it must`;
+    reporter.line(result.ok ? `Result: ${success}` : 'Result: FAILED');
+    return result.ok ? 0 : 1;
+  },
+};
+
+export function mainBoot(io: CommandIo): Promise<number> {
+  return runCommand(boot, io);
 }

@@ -5,9 +5,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { VaubanError } from '../errors.js';
-import { parseCommand } from './command.js';
-import { describeFailure } from './fail.js';
-import type { MainIo } from './vauban.js';
+import { chainDocument } from '../ci/run-invocations.js';
+import { commanderParse, runCommand, type CommandDefinition } from './shell.js';
+import type { CommandIo } from './io.js';
 
 interface CiFlags {
   name?: string;
@@ -41,14 +41,26 @@ export function buildCiProgram(): Command {
     .option('--iso-dir <dir>', 'where base files are looked up first', '/srv/iso');
 }
 
-export async function mainCi(io: MainIo): Promise<number> {
-  const program = buildCiProgram();
-  const ended = parseCommand(program, io);
-  if (ended !== undefined) return ended;
-  const flags = program.opts<CiFlags>();
-  const debug = flags.debug === true || truthy(io.env.debug);
-  const json = flags.json === true;
-  try {
+interface CiCall extends CiFlags {
+  /** --debug, or the variable debug: print the invocations instead of running them. */
+  printOnly: boolean;
+}
+
+const ci: CommandDefinition<CiCall, void, 'nothing', false> = {
+  name: 'vauban-ci',
+  parse: (io) =>
+    commanderParse(buildCiProgram, (program) => {
+      const flags = program.opts<CiFlags>();
+      return { ...flags, printOnly: flags.debug === true || truthy(io.env.debug) };
+    })(io),
+  debug: (flags) => flags.printOnly,
+  json: (flags) => flags.json === true,
+  failureDocument: (_flags, exitCode, reason) => chainDocument([], exitCode, reason),
+  settings: false,
+  plainOutput: true,
+  needs: 'nothing',
+  work: async ({ io, flags }) => {
+    const json = flags.json === true;
     const { parseMasterTree } = await import('../config/master-tree.js');
     const { parseBuildParents, parseCiStage, planInvocations } = await import('../ci/plan-invocations.js');
     const name = flags.name ?? io.env.name;
@@ -69,26 +81,22 @@ export async function mainCi(io: MainIo): Promise<number> {
       },
       { cwd: io.cwd, isoDir: flags.isoDir, exists: existsSync },
     );
-    const { chainDocument, plannedResults, runInvocations } = await import('../ci/run-invocations.js');
+    const { plannedResults, runInvocations } = await import('../ci/run-invocations.js');
     if (invocations.length === 0) {
       io.stderr.write(`nothing to do for ${stage} of ${name} (no conffs key?)\n`);
       if (json) io.stdout.write(chainDocument([], 0, `nothing to do for ${stage} of ${name}`));
       return 0;
     }
-    if (debug) {
+    if (flags.printOnly) {
       if (json) io.stdout.write(chainDocument(plannedResults(invocations), 0, 'debug: nothing run'));
       else for (const invocation of plannedResults(invocations)) io.stdout.write(`${invocation.command}\n`);
       return 0;
     }
     const { installDir } = await import('../install-dir.js');
-    return await runInvocations(invocations, { vaubanBin: path.join(installDir(), 'bin', 'vauban.js'), io, json });
-  } catch (error) {
-    const failure = describeFailure(error, debug);
-    io.stderr.write(`${failure.text}\n`);
-    if (json) {
-      const { chainDocument } = await import('../ci/run-invocations.js');
-      io.stdout.write(chainDocument([], failure.exitCode, failure.text.split('\n')[0]?.replace(/^error: /, '') ?? ''));
-    }
-    return failure.exitCode;
-  }
+    return runInvocations(invocations, { vaubanBin: path.join(installDir(), 'bin', 'vauban.js'), io, json });
+  },
+};
+
+export function mainCi(io: CommandIo): Promise<number> {
+  return runCommand(ci, io);
 }

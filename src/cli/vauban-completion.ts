@@ -3,17 +3,18 @@
 // `vauban completion --candidates <kind> -- <word>` for what only the working
 // directory knows (masters of config.yml, branches and playbooks).
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { parseCommand } from './command.js';
-import type { MainIo } from './vauban.js';
+import { VaubanError } from '../errors.js';
+import { CANDIDATE_KINDS } from '../completion/candidates.js';
+import { commanderParse, runCommand, type CommandDefinition } from './shell.js';
+import type { CommandIo } from './io.js';
 
 interface CompletionFlags {
   candidates?: 'masters' | 'branches' | 'stages';
   branch: string;
 }
 
-export async function mainCompletion(io: MainIo): Promise<number> {
-  const { CANDIDATE_KINDS } = await import('../completion/candidates.js');
-  const program = new Command('vauban completion')
+function completionProgram(): Command {
+  return new Command('vauban completion')
     .description('print the shell completion of vauban and vauban-ci for bash, zsh or fish')
     .argument('[shell]', 'bash, zsh or fish')
     .addOption(
@@ -36,29 +37,43 @@ export async function mainCompletion(io: MainIo): Promise<number> {
         '(fish: also link vauban-ci.fish to it, or source it for vauban-ci too)',
       ].join('\n'),
     );
-  const ended = parseCommand(program, io);
-  if (ended !== undefined) return ended;
-  const flags = program.opts<CompletionFlags>();
-  const [word] = program.processedArgs as Array<string | undefined>;
+}
 
-  if (flags.candidates !== undefined) {
-    const { completionCandidates } = await import('../completion/candidates.js');
-    const values = await completionCandidates(flags.candidates, { cwd: io.cwd, env: io.env, branch: flags.branch, current: word ?? '' });
-    io.stdout.write(values.map((value) => `${value}\n`).join(''));
+const completion: CommandDefinition<CompletionFlags & { word: string | undefined }, void, 'nothing', false> = {
+  name: 'vauban completion',
+  parse: commanderParse(completionProgram, (program) => {
+    const [word] = program.processedArgs as Array<string | undefined>;
+    return { ...program.opts<CompletionFlags>(), word };
+  }),
+  debug: () => false,
+  settings: false,
+  plainOutput: true,
+  needs: 'nothing',
+  work: async ({ io, flags }) => {
+    const { word } = flags;
+
+    if (flags.candidates !== undefined) {
+      const { completionCandidates } = await import('../completion/candidates.js');
+      const values = await completionCandidates(flags.candidates, { cwd: io.cwd, env: io.env, branch: flags.branch, current: word ?? '' });
+      io.stdout.write(values.map((value) => `${value}\n`).join(''));
+      return 0;
+    }
+
+    const { SHELLS, completionSpecs } = await import('../completion/spec.js');
+    if (word === undefined || !(SHELLS as readonly string[]).includes(word)) {
+      throw new VaubanError(`${word === undefined ? 'which shell?' : `no completion for the shell '${word}'`}: give one of ${SHELLS.join(', ')}, e.g. vauban completion bash`);
+    }
+    const specs = await completionSpecs();
+    const scripts = {
+      bash: async () => (await import('../completion/bash.js')).bashScript(specs),
+      zsh: async () => (await import('../completion/zsh.js')).zshScript(specs),
+      fish: async () => (await import('../completion/fish.js')).fishScript(specs),
+    };
+    io.stdout.write(await scripts[word as keyof typeof scripts]());
     return 0;
-  }
+  },
+};
 
-  const { SHELLS, completionSpecs } = await import('../completion/spec.js');
-  if (word === undefined || !(SHELLS as readonly string[]).includes(word)) {
-    io.stderr.write(`error: ${word === undefined ? 'which shell?' : `no completion for the shell '${word}'`}: give one of ${SHELLS.join(', ')}, e.g. vauban completion bash\n`);
-    return 1;
-  }
-  const specs = await completionSpecs();
-  const scripts = {
-    bash: async () => (await import('../completion/bash.js')).bashScript(specs),
-    zsh: async () => (await import('../completion/zsh.js')).zshScript(specs),
-    fish: async () => (await import('../completion/fish.js')).fishScript(specs),
-  };
-  io.stdout.write(await scripts[word as keyof typeof scripts]());
-  return 0;
+export function mainCompletion(io: CommandIo): Promise<number> {
+  return runCommand(completion, io);
 }

@@ -3,16 +3,20 @@
 // on none. Same run lifecycle as a build (the folder's lock, Ctrl-C, recap).
 import { Command } from 'commander';
 import { assertMasterName } from '../image-name.js';
-import { createReporter, parseCommand } from './command.js';
-import { describeFailure } from './fail.js';
-import type { MainIo } from './vauban.js';
+import { commanderParse, runCommand, type CommandDefinition } from './shell.js';
+import type { CommandIo } from './io.js';
 
 interface Flags {
   list: boolean;
   debug: boolean;
 }
 
-export async function mainRelease(io: MainIo, kind: 'promote' | 'rollback'): Promise<number> {
+interface ReleaseFlags extends Flags {
+  name: string;
+  release: string | undefined;
+}
+
+function releaseProgram(kind: 'promote' | 'rollback'): Command {
   const program = new Command(`vauban ${kind}`)
     .argument('<name>', 'the master, as named on the PXE servers')
     .option('--list', "list each server's releases of the master and the live one; switch nothing", false)
@@ -24,61 +28,64 @@ export async function mainRelease(io: MainIo, kind: 'promote' | 'rollback'): Pro
   } else {
     program.description('Make the release before the live one live again on every PXE server, or on none');
   }
-  const ended = parseCommand(program, io);
-  if (ended !== undefined) return ended;
-  const [name, release] = program.processedArgs as [string, string | undefined];
-  const flags = program.opts<Flags>();
-  const reporter = await createReporter(io, flags.debug);
-  try {
-    assertMasterName(name, '<name>');
-    const { assertReleaseName } = await import('../pxe/layout.js');
-    if (release !== undefined) assertReleaseName(release);
-    const { loadSettings, assertRequiredSettings } = await import('../config/settings.js');
-    const settings = await loadSettings({ env: io.env, cwd: io.cwd });
-    reporter.redactAlso(settings.secrets);
-    assertRequiredSettings(settings, { ansible: false, vault: false, upload: true }, `${kind} a release`);
-    const { runSession } = await import('./session.js');
-    const { openSshServer } = await import('../pxe/pxe-server.js');
-    const { pxeTargets } = await import('../pxe/ssh-options.js');
-    const { readMasterState, releaseNames } = await import('../pxe/master-state.js');
-    const { switchRelease } = await import('../pxe/switch-release.js');
-    return await runSession({
-      io,
-      settings,
-      reporter,
-      debug: flags.debug,
-      command: `vauban ${kind} ${io.argv.join(' ')}`,
-      work: async ({ report, signal, workDir }) => {
-        const dir = settings.values.UPLOAD_DIR ?? '';
-        const runOptions = { signal, debug: (line: string) => reporter.debug(line) };
-        const servers = await reporter.step(`${kind} ${name}: reach the PXE servers`, () =>
-          Promise.all(pxeTargets(settings.values, workDir).map((target) => openSshServer({ target, dir, folders: [name], runOptions }))),
-        );
-        if (flags.list) {
-          for (const server of servers) {
-            const state = await readMasterState(server, name);
-            reporter.line(`${server.name}: ${releaseNames(state).map((one) => (one === state.current ? `${one} (live)` : one)).join(', ') || 'no release'}`);
-          }
-          return 0;
-        }
-        const { runIdOf } = await import('../system/work-dir.js');
-        const runId = runIdOf(workDir);
-        const { withMasterLocks } = await import('../pxe/master-lock.js');
-        const waiting = (server: string) => reporter.info(`${server}: another vauban run is publishing or switching ${name}: waiting for it`);
-        const result = await reporter.step(`${kind} ${name} on ${servers.length} server(s)`, () =>
-          withMasterLocks(servers, name, waiting, () =>
-            switchRelease(servers, name, kind === 'promote' ? { kind, release } : { kind }, runId, (server, from, to) => {
-              report.live.push(`${server}: ${name} release ${to} (was ${from ?? 'none'})`);
-            }),
-          ),
-        );
-        reporter.info(`${name}: release ${result.release} is live on ${servers.map((server) => server.name).join(', ')}`);
-        return 0;
+  return program;
+}
+
+function releaseCommand(kind: 'promote' | 'rollback'): CommandDefinition<ReleaseFlags, void, 'session', true> {
+  return {
+    name: `vauban ${kind}`,
+    parse: commanderParse(
+      () => releaseProgram(kind),
+      (program) => {
+        const [name, release] = program.processedArgs as [string, string | undefined];
+        return { ...program.opts<Flags>(), name, release };
       },
-    });
-  } catch (error) {
-    const failure = describeFailure(error, flags.debug);
-    io.stderr.write(`${failure.text}\n`);
-    return failure.exitCode;
-  }
+    ),
+    debug: (flags) => flags.debug,
+    settings: true,
+    prepare: async ({ flags, settings }) => {
+      assertMasterName(flags.name, '<name>');
+      const { assertReleaseName } = await import('../pxe/layout.js');
+      if (flags.release !== undefined) assertReleaseName(flags.release);
+      const { assertRequiredSettings } = await import('../config/settings.js');
+      assertRequiredSettings(settings, { ansible: false, vault: false, upload: true }, `${kind} a release`);
+    },
+    needs: 'session',
+    work: async ({ flags, reporter, settings }, _prepared, { report, signal, workDir }) => {
+      const { name, release } = flags;
+      const values = (settings).values;
+      const { openSshServer } = await import('../pxe/pxe-server.js');
+      const { pxeTargets } = await import('../pxe/ssh-options.js');
+      const { readMasterState, releaseNames } = await import('../pxe/master-state.js');
+      const { switchRelease } = await import('../pxe/switch-release.js');
+      const dir = values.UPLOAD_DIR ?? '';
+      const runOptions = { signal, debug: (line: string) => reporter.debug(line) };
+      const servers = await reporter.step(`${kind} ${name}: reach the PXE servers`, () =>
+        Promise.all(pxeTargets(values, workDir).map((target) => openSshServer({ target, dir, folders: [name], runOptions }))),
+      );
+      if (flags.list) {
+        for (const server of servers) {
+          const state = await readMasterState(server, name);
+          reporter.line(`${server.name}: ${releaseNames(state).map((one) => (one === state.current ? `${one} (live)` : one)).join(', ') || 'no release'}`);
+        }
+        return 0;
+      }
+      const { runIdOf } = await import('../system/work-dir.js');
+      const { withMasterLocks } = await import('../pxe/master-lock.js');
+      const waiting = (server: string) => reporter.info(`${server}: another vauban run is publishing or switching ${name}: waiting for it`);
+      const result = await reporter.step(`${kind} ${name} on ${servers.length} server(s)`, () =>
+        withMasterLocks(servers, name, waiting, () =>
+          switchRelease(servers, name, kind === 'promote' ? { kind, release } : { kind }, runIdOf(workDir), (server, from, to) => {
+            report.live.push(`${server}: ${name} release ${to} (was ${from ?? 'none'})`);
+          }),
+        ),
+      );
+      reporter.info(`${name}: release ${result.release} is live on ${servers.map((server) => server.name).join(', ')}`);
+      return 0;
+    },
+  };
+}
+
+export function mainRelease(io: CommandIo, kind: 'promote' | 'rollback'): Promise<number> {
+  return runCommand(releaseCommand(kind), io);
 }

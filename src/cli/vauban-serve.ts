@@ -5,9 +5,8 @@
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { VaubanError } from '../errors.js';
-import { createReporter, parseCommand, watchInterruptions } from './command.js';
-import { describeFailure } from './fail.js';
-import type { MainIo } from './vauban.js';
+import { commanderParse, runCommand, type CommandDefinition } from './shell.js';
+import type { CommandIo } from './io.js';
 
 interface Flags {
   dir: string;
@@ -21,19 +20,23 @@ function port(value: string): number {
   return Number(value);
 }
 
-export async function mainServe(io: MainIo): Promise<number> {
-  const program = new Command('vauban serve')
-    .description('Serve a folder laid out as the PXE servers are (UPLOAD_DIR) over HTTP, with byte ranges, until Ctrl-C')
-    .option('--dir <dir>', 'the folder to serve', '.')
-    .option('--port <port>', 'the TCP port (0: any free port)', port, 8080)
-    .option('--listen <address>', 'the address to listen on (0.0.0.0 for a lab network: conffs hold private host keys)', '127.0.0.1')
-    .option('--debug', 'print more', false);
-  const ended = parseCommand(program, io);
-  if (ended !== undefined) return ended;
-  const flags = program.opts<Flags>();
-  const reporter = await createReporter(io, flags.debug);
-  const interruption = watchInterruptions(reporter);
-  try {
+const serve: CommandDefinition<Flags, void, 'signals', false> = {
+  name: 'vauban serve',
+  parse: commanderParse(
+    () =>
+      new Command('vauban serve')
+        .description('Serve a folder laid out as the PXE servers are (UPLOAD_DIR) over HTTP, with byte ranges, until Ctrl-C')
+        .option('--dir <dir>', 'the folder to serve', '.')
+        .option('--port <port>', 'the TCP port (0: any free port)', port, 8080)
+        .option('--listen <address>', 'the address to listen on (0.0.0.0 for a lab network: conffs hold private host keys)', '127.0.0.1')
+        .option('--debug', 'print more', false),
+    (program) => program.opts<Flags>(),
+  ),
+  debug: (flags) => flags.debug,
+  settings: false,
+  needs: 'signals',
+  // Ctrl-C is how serving ends: exit 0.
+  work: async ({ io, flags, reporter }, _prepared, { signal }) => {
     const { existsSync, statSync } = await import('node:fs');
     const dir = path.resolve(io.cwd, flags.dir);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new VaubanError(`--dir ${dir} is not a folder`);
@@ -47,14 +50,12 @@ export async function mainServe(io: MainIo): Promise<number> {
     reporter.line(`serving ${dir} at ${url}/ (Ctrl-C stops)`);
     reporter.line(`listening on port ${server.port}`);
     reporter.line(`iPXE script to boot a host by its MAC address from here:\n${chainByMac(url).trimEnd()}`);
-    await new Promise<void>((resolve) => interruption.signal.addEventListener('abort', () => resolve(), { once: true }));
+    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     await server.close();
     return 0;
-  } catch (error) {
-    const failure = describeFailure(error, flags.debug);
-    io.stderr.write(`${failure.text}\n`);
-    return failure.exitCode;
-  } finally {
-    interruption.dispose();
-  }
+  },
+};
+
+export function mainServe(io: CommandIo): Promise<number> {
+  return runCommand(serve, io);
 }

@@ -5,20 +5,14 @@ import path from 'node:path';
 import { VaubanError } from '../errors.js';
 import type { VaubanOptions } from '../options.js';
 import type { Plan, PlanFacts } from '../plan.js';
+import type { Context } from '../context.js';
 import { parseVaubanArgs } from './vauban-args.js';
-import { describeFailure } from './fail.js';
+import { runCommand, type Call, type CommandDefinition } from './shell.js';
 import { documentHeader } from './version.js';
 import { installDir as installDirOfPackage } from '../install-dir.js';
+import type { CommandIo } from './io.js';
 
-export interface MainIo {
-  argv: readonly string[];
-  env: NodeJS.ProcessEnv;
-  cwd: string;
-  stdout: NodeJS.WriteStream;
-  stderr: NodeJS.WriteStream;
-}
-
-export async function main(io: MainIo): Promise<number> {
+export async function main(io: CommandIo): Promise<number> {
   // `vauban boot|serve|promote|rollback|completion ...` are commands of their own (B5, B6, B14, B16); everything else is vauban.sh's command line.
   const rest = { ...io, argv: io.argv.slice(1) };
   switch (io.argv[0]) {
@@ -32,49 +26,71 @@ export async function main(io: MainIo): Promise<number> {
     case 'completion':
       return (await import('./vauban-completion.js')).mainCompletion(rest);
   }
-  let said = '';
-  const parsed = parseVaubanArgs(io.argv, {
-    out: (text) => io.stdout.write(text),
-    err: (text) => {
-      said += text;
-      io.stderr.write(text);
-    },
-  });
-  if (parsed.kind === 'exit') {
-    // --json answers a usage error too: a script reads why from stdout, as for any other failure (issue 31).
-    if (parsed.code !== 0 && io.argv.includes('--json')) io.stdout.write(usageErrorDocument(parsed.code, said));
-    return parsed.code;
-  }
-  const { options, warnings } = parsed;
-
-  // Everything below is loaded only when there is work to do: `vauban -h` stays fast.
-  const { createReporter } = await import('./command.js');
-  const reporter = await createReporter(io, options.debug);
-  for (const warning of warnings) reporter.warn(warning);
-
-  try {
-    return await runCommand(io, options, reporter);
-  } catch (error) {
-    const failure = describeFailure(error, options.debug);
-    io.stderr.write(`${failure.text}\n`);
-    if (options.json && !options.dryRun) {
-      const { unstartedRunToJson } = await import('./run-json.js');
-      const { planRun } = await import('../plan.js');
-      io.stdout.write(unstartedRunToJson(options, planRun(options), failure.exitCode, failure.text.split('\n')[0]?.replace(/^error: /, '') ?? ''));
-    }
-    return failure.exitCode;
-  }
+  return runCommand(build, io);
 }
 
-async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('../reporter.js').Reporter): Promise<number> {
-  const { loadSettings } = await import('../config/settings.js');
+/** What the checks before a build settle: its plan and what the plan was made from. */
+interface Prepared {
+  plan: Plan;
+  facts: PlanFacts;
+  install: string;
+  /** The run's context, once the work has made it: --json prints the plan as the run refined it. */
+  ran: { ctx: Context | undefined };
+}
+
+const build: CommandDefinition<VaubanOptions, Prepared, 'session', true> = {
+  name: 'vauban',
+  parse: (io) => {
+    let said = '';
+    const parsed = parseVaubanArgs(io.argv, {
+      out: (text) => io.stdout.write(text),
+      err: (text) => {
+        said += text;
+        io.stderr.write(text);
+      },
+    });
+    return parsed.kind === 'exit' ? { kind: 'exit', code: parsed.code, said } : { kind: 'run', flags: parsed.options, warnings: parsed.warnings };
+  },
+  debug: (options) => options.debug,
+  // A dry run's --json is the plan, problems included: it is printed whatever they are.
+  json: (options) => options.json && !options.dryRun,
+  failureDocument: async (options, exitCode, reason) => {
+    if (options === undefined) return `${JSON.stringify({ ...documentHeader(installDirOfPackage()), result: { ok: false, exit_code: exitCode, exit_reason: reason } }, null, 2)}\n`;
+    const { unstartedRunToJson } = await import('./run-json.js');
+    const { planRun } = await import('../plan.js');
+    return unstartedRunToJson(options, planRun(options), exitCode, reason);
+  },
+  settings: true,
+  prepare: prepareBuild,
+  needs: 'session',
+  work: async ({ io, flags: options, reporter, settings }, prepared, { cleanup, report, signal, workDir }) => {
+    const { Context } = await import('../context.js');
+    const { runPipeline } = await import('../pipeline.js');
+    const ctx = new Context({ options, settings, facts: prepared.facts, reporter, cleanup, report, signal, cwd: io.cwd, installDir: prepared.install, workDir });
+    prepared.ran.ctx = ctx;
+    await runPipeline(ctx);
+    return report.hosts.some((host) => !host.ok) ? 1 : 0;
+  },
+  onFinish: async ({ io, flags: options, reporter }, prepared, outcome) => {
+    if (!options.json) return;
+    const { runToJson } = await import('./run-json.js');
+    const { createDockerClient } = await import('../system/docker/client.js');
+    const { imageId } = await import('../system/docker/images.js');
+    const docker = await createDockerClient();
+    const ctx = prepared.ran.ctx;
+    // The plan as the run refined it (hosts, OS name): what the dry run says when it can know them.
+    const json = await runToJson({ options, plan: ctx?.plan ?? prepared.plan, outcome, timings: reporter.timings, outputDir: io.cwd, runStamp: ctx?.runStamp, imageId: (name) => imageId(docker, name) });
+    io.stdout.write(json);
+  },
+};
+
+/** Everything a build checks before it acquires anything; a dry run ends here, with the plan printed. */
+async function prepareBuild({ io, flags: options, reporter, settings }: Call<VaubanOptions, true>): Promise<Prepared | number> {
   const { planRun, settingsFacts } = await import('../plan.js');
   const { runProblems, toolProblems } = await import('./run-problems.js');
   const { installDir } = await import('../install-dir.js');
   const install = installDir();
 
-  const settings = await loadSettings({ env: io.env, cwd: io.cwd });
-  reporter.redactAlso(settings.secrets);
   // What the plan is made from; the run refines it as facts arrive (Context.learn).
   let facts: PlanFacts = settingsFacts(settings.values);
   let plan = planRun(options, facts);
@@ -115,35 +131,7 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
       hint: 'run it with sudo, or use --dry-run to see the plan without root',
     });
   }
-
-  const { Context } = await import('../context.js');
-  let ran: InstanceType<typeof Context> | undefined;
-  const { runPipeline } = await import('../pipeline.js');
-  const { runSession } = await import('./session.js');
-  return runSession({
-    io,
-    settings,
-    reporter,
-    debug: options.debug,
-    command: `vauban ${io.argv.join(' ')}`,
-    work: async ({ cleanup, report, signal, workDir }) => {
-      const ctx = new Context({ options, settings, facts, reporter, cleanup, report, signal, cwd: io.cwd, installDir: install, workDir });
-      ran = ctx;
-      await runPipeline(ctx);
-      return report.hosts.some((host) => !host.ok) ? 1 : 0;
-    },
-    onFinish: options.json
-      ? async (outcome) => {
-          const { runToJson } = await import('./run-json.js');
-          const { createDockerClient } = await import('../system/docker/client.js');
-          const { imageId } = await import('../system/docker/images.js');
-          const docker = await createDockerClient();
-          // The plan as the run refined it (hosts, OS name): what the dry run says when it can know them.
-          const json = await runToJson({ options, plan: ran?.plan ?? plan, outcome, timings: reporter.timings, outputDir: io.cwd, runStamp: ran?.runStamp, imageId: (name) => imageId(docker, name) });
-          io.stdout.write(json);
-        }
-      : undefined,
-  });
+  return { plan, facts, install, ran: { ctx: undefined } };
 }
 
 /**
@@ -151,7 +139,7 @@ async function runCommand(io: MainIo, options: VaubanOptions, reporter: import('
  * the error that makes it unusable (an unknown kind, an ISO without
  * filesystem.squashfs...). Needs no root: it only reads the file.
  */
-async function inspectIsoOption(io: MainIo, options: VaubanOptions, plan: Plan): Promise<{ kind?: string; error?: VaubanError }> {
+async function inspectIsoOption(io: CommandIo, options: VaubanOptions, plan: Plan): Promise<{ kind?: string; error?: VaubanError }> {
   if (options.iso === undefined || !plan.steps.some((step) => step.id === 'mount_iso')) return {};
   const file = path.resolve(io.cwd, options.iso);
   // A missing file is a problem of its own (runProblems).
@@ -163,10 +151,4 @@ async function inspectIsoOption(io: MainIo, options: VaubanOptions, plan: Plan):
     if (error instanceof VaubanError) return { error };
     throw error;
   }
-}
-
-/** The --json document of a command line refused before anything was planned. */
-function usageErrorDocument(code: number, said: string): string {
-  const reason = /^error: (.*)$/m.exec(said)?.[1] ?? said.trim().split('\n')[0] ?? 'usage error';
-  return `${JSON.stringify({ ...documentHeader(installDirOfPackage()), result: { ok: false, exit_code: code, exit_reason: reason } }, null, 2)}\n`;
 }
