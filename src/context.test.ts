@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { LoadedSettings } from './config/settings.js';
 import { Context, type ContextInit } from './context.js';
-import type { VaubanOptions } from './options.js';
-import { OS_NAME_PLACEHOLDER, planRun, plannedImage, plannedStageImages, type PlanFacts } from './plan.js';
+import type { VaubanOptions } from './model/options.js';
+import { OS_NAME_PLACEHOLDER, planRun, plannedImage, plannedStageImages, type PlanFacts } from './model/plan.js';
 import type { Reporter } from './reporter.js';
-import { emptyReport } from './run-report.js';
-import { parseStage } from './stage.js';
+import { emptyReport } from './model/run-report.js';
+import { parseStage } from './model/stage.js';
 import { CleanupStack } from './system/cleanup.js';
 
 const OPTIONS: VaubanOptions = {

@@ -4,20 +4,29 @@
 import path from 'node:path';
 import type { CachePolicy } from './cache/decide.js';
 import type { LoadedSettings } from './config/settings.js';
-import type { VaubanOptions, Compression } from './options.js';
-import { planRun, type Plan, type PlanFacts, type StepId } from './plan.js';
+import type { VaubanOptions, Compression } from './model/options.js';
+import { planRun, type Plan, type PlanFacts, type StepId } from './model/plan.js';
 import type { Reporter } from './reporter.js';
-import type { RunReport } from './run-report.js';
-import { AnsibleRepository } from './ansible-repo.js';
+import type { RunReport } from './model/run-report.js';
+import { AnsibleRepository } from './ansible/repository.js';
 import type { CleanupStack } from './system/cleanup.js';
 import { createDockerClient, type DockerClient } from './system/docker/client.js';
-import { CONFFS_DIR, KEPT_MIRROR, VAULT_DIR, runStamp } from './local-layout.js';
+import { CONFFS_DIR, KEPT_MIRROR, VAULT_DIR, runStamp } from './model/local-layout.js';
 import { ensurePrivateDir } from './system/log-file.js';
 import type { RunOptions } from './system/run.js';
 import { Registry } from './registry.js';
 import { INSTALL_FILES, installDigest } from './install-dir.js';
-import { cachePolicyOf, settleRunValues, type RunValues } from './run-values.js';
+import { cachePolicyOf, settleRunValues, type RunValues } from './model/run-values.js';
 import { runIdOf } from './system/work-dir.js';
+
+/** What a run holds while it works: its cleanup stack, its report, its abort signal, its private work folder. */
+export interface RunResources {
+  cleanup: CleanupStack;
+  report: RunReport;
+  signal: AbortSignal;
+  /** The run's private work folder (removed at the end). */
+  workDir: string;
+}
 
 export interface ContextInit {
   options: VaubanOptions;
@@ -182,7 +191,7 @@ export class Context {
     return path.join(this.outputDir, CONFFS_DIR);
   }
 
-  /** A path of src/local-layout.ts (relative to the output folder), as a path of this machine. */
+  /** A path of src/model/local-layout.ts (relative to the output folder), as a path of this machine. */
   output(relative: string): string {
     return path.join(this.outputDir, relative);
   }

@@ -9,9 +9,9 @@ import { buildRootfs } from './steps/build-rootfs.js';
 import { chrootDracut, findCachedKernel } from './steps/chroot-dracut.js';
 import { findCachedRawBase, importIso } from './steps/import-iso.js';
 import { mountIso } from './steps/mount-iso.js';
-import { PlayControllers } from './steps/play-controller.js';
+import { PlayControllers } from './ansible/play-controller.js';
 import { preflight } from './steps/preflight.js';
-import { resolveHosts } from './steps/resolve-hosts.js';
+import { resolveHosts } from './ansible/resolve-hosts.js';
 import { upload } from './steps/upload.js';
 
 export async function runPipeline(ctx: Context): Promise<void> {

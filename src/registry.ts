@@ -5,7 +5,7 @@
 // everything stays local (said once).
 import { INPUTS_LABEL } from './cache/image-cache.js';
 import { VaubanError } from './errors.js';
-import { splitTag } from './image-name.js';
+import { splitTag } from './model/image-name.js';
 import type { Reporter } from './reporter.js';
 import type { DockerClient } from './system/docker/client.js';
 import { imageExists, tagImage } from './system/docker/images.js';

@@ -1,12 +1,11 @@
 // The work of vauban-version-control (A14), with the same steps, context and
 // run lifecycle as a build (the folder's lock, new vault entries committed in
 // CI): build_rootfs of the pulled image, then upload of rootfs.tgz only.
-import type { Session } from './cli/session.js';
 import type { LoadedSettings } from './config/settings.js';
-import { Context } from './context.js';
-import { assertImageReference, assertMasterName } from './image-name.js';
-import { vaubanOptions } from './options.js';
-import { settingsFacts } from './plan.js';
+import { Context, type RunResources } from './context.js';
+import { assertImageReference, assertMasterName } from './model/image-name.js';
+import { vaubanOptions } from './model/options.js';
+import { settingsFacts } from './model/plan.js';
 import { registryImageName } from './registry.js';
 import type { Reporter } from './reporter.js';
 import { buildRootfs } from './steps/build-rootfs.js';
@@ -32,7 +31,7 @@ export function checkRedeploy(input: Pick<RedeployInput, 'master' | 'image' | 't
   assertImageReference(`${input.image}:${input.tag}`, '-i/-t');
 }
 
-export async function redeploy(input: RedeployInput, { cleanup, report, signal, workDir }: Session): Promise<number> {
+export async function redeploy(input: RedeployInput, { cleanup, report, signal, workDir }: RunResources): Promise<number> {
   const remote = `${registryImageName(input.settings.values.REGISTRY_HOSTNAME ?? '', input.image)}:${input.tag}`;
   const ctx = new Context({
     options: vaubanOptions({ rootfs: true, upload: true, name: input.master, compression: input.compression, debug: input.debug, redeploy: remote }),

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync }
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readVaultEntry } from '../src/vault.js';
+import { readVaultEntry } from '../src/vault/vault.js';
 import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
 import { watchConffsLogs, type LogWatch, CONFFS_LOG_DIR } from './helpers/logs.js';
 import { readHostState, type HostState } from './helpers/host-state.js';

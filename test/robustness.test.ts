@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStaticServer } from '../src/system/http-server.js';
 import { removeTree } from '../src/system/work-dir.js';
-import { readVaultEntry } from '../src/vault.js';
+import { readVaultEntry } from '../src/vault/vault.js';
 import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
 import { watchConffsLogs, type LogWatch, CONFFS_LOG_DIR } from './helpers/logs.js';
 import { readHostState, type HostState } from './helpers/host-state.js';

@@ -15,7 +15,7 @@ import { uniqueName } from './helpers/sh.js';
 const REPO = fileURLToPath(new URL('../', import.meta.url)).replace(/\/$/, '');
 const DEMO_DIR = path.join(REPO, '.demo');
 const DEMO_PLAN = ['--', '--dry-run'];
-const ONE_UNIT_FILE = ['--', '--project', 'unit', 'src/image-name.test.ts'];
+const ONE_UNIT_FILE = ['--', '--project', 'unit', 'src/model/image-name.test.ts'];
 
 let user: PxeUser;
 let demoExisted: boolean;

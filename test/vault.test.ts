@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateHostKeys } from '../src/system/ssh-keygen.js';
-import { readVaultEntry, writeVaultEntry } from '../src/vault.js';
+import { readVaultEntry, writeVaultEntry } from '../src/vault/vault.js';
 import { bash, sh } from './helpers/sh.js';
 
 let dir: string;

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { VaubanError } from '../errors.js';
-import { CONFFS_DIR, INITRAMFS, ROOTFS_TARBALL, VMLINUZ, conffsArchiveIn, conffsFolder, keptConffsFoldersOf, macEntriesIn } from '../local-layout.js';
+import { CONFFS_DIR, INITRAMFS, ROOTFS_TARBALL, VMLINUZ, conffsArchiveIn, conffsFolder, keptConffsFoldersOf, macEntriesIn } from '../model/local-layout.js';
 import { BY_MAC_DIR, ROOTFS, conffsMember, currentLink, entryMember, releaseDir, releaseOfCurrent } from '../pxe/layout.js';
 
 export interface BootArtifacts {

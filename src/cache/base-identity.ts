@@ -4,7 +4,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Settings } from '../../vauban-config.js';
-import type { VaubanOptions } from '../options.js';
+import type { VaubanOptions } from '../model/options.js';
 import { inputsDigest, sha256Hex, type InputParts } from './inputs.js';
 import { kernelParts, rawBaseParts } from './parts.js';
 

@@ -1,15 +1,11 @@
 // Reuse or build, and why (issue 12): the pure decision for one image or
 // artifact, from what was found under its inputs' digest and from the run's
 // freshness rules. The reason is what the plan and the recap print.
+import type { CachePolicy } from '../model/run-values.js';
 import { changedParts, type InputParts } from './inputs.js';
 
-export interface CachePolicy {
-  /** --no-cache (or config.yml's no_cache): build everything. */
-  noCache: boolean;
-  /** CACHE_MAX_AGE_DAYS: a build older than this is made again (0: always). */
-  maxAgeDays: number;
-  now: Date;
-}
+export type { CachePolicy };
+
 
 /** A build found under the same digest. */
 export interface CachedBuild {

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { VaubanError } from '../errors.js';
 import { chainOf, findMaster, type Master, type MasterTree } from '../config/master-tree.js';
-import { parseStage } from '../stage.js';
+import { parseStage } from '../model/stage.js';
 
 export const CI_STAGES = ['rootfs', 'conffs', 'initramfs', 'all'] as const;
 export type CiStage = (typeof CI_STAGES)[number];

@@ -12,8 +12,8 @@ import path from 'node:path';
 import type { PredictedEntry, Prediction } from '../cache/predict.js';
 import type { LoadedSettings } from '../config/settings.js';
 import { VaubanError } from '../errors.js';
-import type { VaubanOptions } from '../options.js';
-import { HOST_PLACEHOLDER, planRun, type PlanFacts } from '../plan.js';
+import type { VaubanOptions } from '../model/options.js';
+import { HOST_PLACEHOLDER, planRun, type PlanFacts } from '../model/plan.js';
 import type { Reporter } from '../reporter.js';
 import type { DockerClient } from '../system/docker/client.js';
 import type { GitRemote } from '../system/git.js';
@@ -70,7 +70,7 @@ export async function lookUpForDryRun(input: DryRunInput): Promise<DryRunLookups
  */
 async function checkStagesForDryRun(input: DryRunInput, remote: GitRemote, branchSha: (branch: string) => Promise<string | undefined>): Promise<string[]> {
   const { mkdtempSync, rmSync } = await import('node:fs');
-  const { AnsibleRepository } = await import('../ansible-repo.js');
+  const { AnsibleRepository } = await import('../ansible/repository.js');
   const { options, settings } = input;
   const work = mkdtempSync(path.join(settings.values.VAUBAN_WORK_DIR ?? '/var/tmp', 'vauban-dry-run-'));
   try {
@@ -145,7 +145,7 @@ async function lookUp(input: DryRunInput, branchSha: (branch: string) => Promise
 async function predictImages(input: DryRunInput, docker: DockerClient, branchSha: (branch: string) => Promise<string | undefined>): Promise<Prediction> {
   const { options, settings } = input;
   const { predictCache } = await import('../cache/predict.js');
-  const { cachePolicyOf, settleRunValues } = await import('../run-values.js');
+  const { cachePolicyOf, settleRunValues } = await import('../model/run-values.js');
   const policy = cachePolicyOf(settleRunValues(options, settings.values), new Date());
   return predictCache({ options, settings: settings.values, policy, cwd: input.io.cwd, installDir: input.installDir, docker, branchSha });
 }
@@ -169,10 +169,10 @@ async function predictConffsHosts(input: DryRunInput, source: string): Promise<C
   const { runLifecycle } = await import('./lifecycle.js');
   const { Context } = await import('../context.js');
   const { createWorkDir } = await import('../system/work-dir.js');
-  const { emptyReport } = await import('../run-report.js');
-  const { resolveHosts } = await import('../steps/resolve-hosts.js');
-  const { PlayControllers } = await import('../steps/play-controller.js');
-  const { conffsHost, decideConffs } = await import('../steps/conffs-decision.js');
+  const { emptyReport } = await import('../model/run-report.js');
+  const { resolveHosts } = await import('../ansible/resolve-hosts.js');
+  const { PlayControllers } = await import('../ansible/play-controller.js');
+  const { conffsHost, decideConffs } = await import('../conffs/decision.js');
   let lookup: ConffsLookup = { entries: [] };
   const outcome = await runLifecycle({
     reporter: input.reporter,

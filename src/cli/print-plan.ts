@@ -2,10 +2,10 @@
 // a real run's --json document shares its parts (src/cli/run-json.ts).
 import { installDir } from '../install-dir.js';
 import { documentHeader } from './version.js';
-import type { VaubanOptions } from '../options.js';
-import type { Plan, PlannedImage } from '../plan.js';
+import type { VaubanOptions } from '../model/options.js';
+import type { Plan, PlannedImage } from '../model/plan.js';
 import type { PredictedEntry } from '../cache/predict.js';
-import { formatStage } from '../stage.js';
+import { formatStage } from '../model/stage.js';
 
 /** The dry run's reuse-or-build per image and artifact (issue 12), or why it could not be looked up. */
 export interface DryRunCache {

@@ -1,7 +1,7 @@
 // The end-of-run recap (A2): one block per section, then where the logs are.
 import type { Reporter } from '../reporter.js';
 import { formatSeconds } from '../reporter.js';
-import type { RunReport } from '../run-report.js';
+import type { RunReport } from '../model/run-report.js';
 
 export function printRecap(reporter: Reporter, report: RunReport, ok: boolean): void {
   const paint = reporter.paint;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LoadedSettings } from '../config/settings.js';
-import { planRun } from '../plan.js';
+import { planRun } from '../model/plan.js';
 import { parseVaubanArgs } from './vauban-args.js';
 import { runProblems, toolProblems as missingTools } from './run-problems.js';
 

@@ -4,8 +4,8 @@
 // a real run stops on the first, so that the two cannot disagree.
 import path from 'node:path';
 import { requiredSettingKeys, type LoadedSettings } from '../config/settings.js';
-import type { VaubanOptions } from '../options.js';
-import type { Plan, StepId } from '../plan.js';
+import type { VaubanOptions } from '../model/options.js';
+import type { Plan, StepId } from '../model/plan.js';
 import { isSshUrl } from '../system/git.js';
 import { INSTALL_FILES } from '../install-dir.js';
 

@@ -6,18 +6,14 @@
 import path from 'node:path';
 import type { LoadedSettings } from '../config/settings.js';
 import type { Reporter } from '../reporter.js';
-import { emptyReport, type RunReport } from '../run-report.js';
-import type { CleanupStack } from '../system/cleanup.js';
+import { emptyReport, type RunReport } from '../model/run-report.js';
 import { failureLine, runLifecycle } from './lifecycle.js';
 import { printRecap } from './recap.js';
 import type { CommandIo } from './io.js';
+import type { RunResources } from '../context.js';
 
-export interface Session {
-  cleanup: CleanupStack;
-  report: RunReport;
-  signal: AbortSignal;
-  workDir: string;
-}
+/** A session's resources, as a run's context holds them. */
+export type Session = RunResources;
 
 /** How a session ended, for a machine-readable result (--json). */
 export interface SessionOutcome {
@@ -65,7 +61,7 @@ export async function runSession(input: SessionInput): Promise<number> {
       });
       // Registered now, so run after the renames of this run's conffs folders (last in, first out).
       const { pruneConffsFolders } = await import('../conffs/prune.js');
-      const { CONFFS_DIR } = await import('../local-layout.js');
+      const { CONFFS_DIR } = await import('../model/local-layout.js');
       const keep = Number(settings.values.CONFFS_KEEP ?? '5');
       cleanup.push('old conffs folders', async () => {
         for (const removed of pruneConffsFolders(path.join(io.cwd, CONFFS_DIR), keep)) reporter.debug(`removed the old conffs folder ${removed}`);
@@ -75,7 +71,7 @@ export async function runSession(input: SessionInput): Promise<number> {
     // New sshd keys must not be lost with the CI job, whatever happened to the build.
     beforeCleanup: async () => {
       if (!settings.ci || report.newVaultEntries.length === 0) return;
-      const { commitVault } = await import('../vault-commit.js');
+      const { commitVault } = await import('../vault/commit.js');
       await reporter.step('vault: commit and push the new entries', () => commitVault(io.cwd, report.newVaultEntries, settings, { debug: (line) => reporter.debug(line) }));
     },
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { VaubanOptions } from '../options.js';
+import type { VaubanOptions } from '../model/options.js';
 import { parseVaubanArgs } from './vauban-args.js';
 
 function parse(...argv: string[]): { options?: VaubanOptions; warnings: string[]; code?: number; out: string; err: string } {

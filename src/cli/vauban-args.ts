@@ -5,10 +5,10 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { VaubanError } from '../errors.js';
 import { installDir } from '../install-dir.js';
 import { addVersionOption } from './command.js';
-import { OPTION_DEFAULTS, type Compression, type VaubanOptions } from '../options.js';
-import { assertImageReference, assertMasterName } from '../image-name.js';
-import { isBranchName, parseStage } from '../stage.js';
-import { wholeInventoryPattern } from '../conffs/host-names.js';
+import { OPTION_DEFAULTS, type Compression, type VaubanOptions } from '../model/options.js';
+import { assertImageReference, assertMasterName } from '../model/image-name.js';
+import { isBranchName, parseStage } from '../model/stage.js';
+import { wholeInventoryPattern } from '../model/host-names.js';
 
 export interface ArgsOutput {
   out: (text: string) => void;

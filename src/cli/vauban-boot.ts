@@ -4,9 +4,9 @@
 // status 0 only when every check passed.
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { assertHostName } from '../conffs/host-names.js';
+import { assertHostName } from '../model/host-names.js';
 import { VaubanError } from '../errors.js';
-import { assertMasterName } from '../image-name.js';
+import { assertMasterName } from '../model/image-name.js';
 import { commanderParse, runCommand, type CommandDefinition } from './shell.js';
 import type { CommandIo } from './io.js';
 
@@ -98,7 +98,7 @@ const boot: CommandDefinition<BootFlags, { passphrase: string }, 'lifecycle', tr
   work: async ({ io, flags, reporter, settings }, { passphrase }, { cleanup, signal }) => {
     const { createWorkDir } = await import('../system/work-dir.js');
     const { bootCheck } = await import('../boot/boot-check.js');
-    const { bootSerialLogName } = await import('../local-layout.js');
+    const { bootSerialLogName } = await import('../model/local-layout.js');
     const dir = path.resolve(io.cwd, flags.dir);
     const serialLog = path.resolve(io.cwd, flags.serialLog ?? path.join(dir, bootSerialLogName(flags.name, flags.ansibleHost)));
     const result = await bootCheck({

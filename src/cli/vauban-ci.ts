@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { VaubanError } from '../errors.js';
-import { chainDocument } from '../ci/run-invocations.js';
+import { chainDocument } from './run-invocations.js';
 import { commanderParse, runCommand, type CommandDefinition } from './shell.js';
 import type { CommandIo } from './io.js';
 
@@ -81,7 +81,7 @@ const ci: CommandDefinition<CiCall, void, 'nothing', false> = {
       },
       { cwd: io.cwd, isoDir: flags.isoDir, exists: existsSync },
     );
-    const { plannedResults, runInvocations } = await import('../ci/run-invocations.js');
+    const { plannedResults, runInvocations } = await import('./run-invocations.js');
     if (invocations.length === 0) {
       io.stderr.write(`nothing to do for ${stage} of ${name} (no conffs key?)\n`);
       if (json) io.stdout.write(chainDocument([], 0, `nothing to do for ${stage} of ${name}`));

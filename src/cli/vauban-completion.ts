@@ -4,7 +4,7 @@
 // directory knows (masters of config.yml, branches and playbooks).
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { VaubanError } from '../errors.js';
-import { CANDIDATE_KINDS } from '../completion/candidates.js';
+import { CANDIDATE_KINDS } from './completion/candidates.js';
 import { commanderParse, runCommand, type CommandDefinition } from './shell.js';
 import type { CommandIo } from './io.js';
 
@@ -53,21 +53,21 @@ const completion: CommandDefinition<CompletionFlags & { word: string | undefined
     const { word } = flags;
 
     if (flags.candidates !== undefined) {
-      const { completionCandidates } = await import('../completion/candidates.js');
+      const { completionCandidates } = await import('./completion/candidates.js');
       const values = await completionCandidates(flags.candidates, { cwd: io.cwd, env: io.env, branch: flags.branch, current: word ?? '' });
       io.stdout.write(values.map((value) => `${value}\n`).join(''));
       return 0;
     }
 
-    const { SHELLS, completionSpecs } = await import('../completion/spec.js');
+    const { SHELLS, completionSpecs } = await import('./completion/spec.js');
     if (word === undefined || !(SHELLS as readonly string[]).includes(word)) {
       throw new VaubanError(`${word === undefined ? 'which shell?' : `no completion for the shell '${word}'`}: give one of ${SHELLS.join(', ')}, e.g. vauban completion bash`);
     }
     const specs = await completionSpecs();
     const scripts = {
-      bash: async () => (await import('../completion/bash.js')).bashScript(specs),
-      zsh: async () => (await import('../completion/zsh.js')).zshScript(specs),
-      fish: async () => (await import('../completion/fish.js')).fishScript(specs),
+      bash: async () => (await import('./completion/bash.js')).bashScript(specs),
+      zsh: async () => (await import('./completion/zsh.js')).zshScript(specs),
+      fish: async () => (await import('./completion/fish.js')).fishScript(specs),
     };
     io.stdout.write(await scripts[word as keyof typeof scripts]());
     return 0;

@@ -2,7 +2,7 @@
 // one release of a master live on every PXE server of UPLOAD_HOSTS_LIST, or
 // on none. Same run lifecycle as a build (the folder's lock, Ctrl-C, recap).
 import { Command } from 'commander';
-import { assertMasterName } from '../image-name.js';
+import { assertMasterName } from '../model/image-name.js';
 import { commanderParse, runCommand, type CommandDefinition } from './shell.js';
 import type { CommandIo } from './io.js';
 

@@ -3,11 +3,13 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { VaubanError } from '../errors.js';
-import type { VaubanOptions } from '../options.js';
-import type { Plan, PlanFacts } from '../plan.js';
-import type { Context } from '../context.js';
+import type { VaubanOptions } from '../model/options.js';
+import type { Plan, PlanFacts } from '../model/plan.js';
+import type { Context, RunResources } from '../context.js';
+import type { LoadedSettings } from '../config/settings.js';
+import type { Reporter } from '../reporter.js';
 import { parseVaubanArgs } from './vauban-args.js';
-import { runCommand, type Call, type CommandDefinition } from './shell.js';
+import { runCommand, type CommandDefinition } from './shell.js';
 import { documentHeader } from './version.js';
 import { installDir as installDirOfPackage } from '../install-dir.js';
 import type { CommandIo } from './io.js';
@@ -57,20 +59,13 @@ const build: CommandDefinition<VaubanOptions, Prepared, 'session', true> = {
   failureDocument: async (options, exitCode, reason) => {
     if (options === undefined) return `${JSON.stringify({ ...documentHeader(installDirOfPackage()), result: { ok: false, exit_code: exitCode, exit_reason: reason } }, null, 2)}\n`;
     const { unstartedRunToJson } = await import('./run-json.js');
-    const { planRun } = await import('../plan.js');
+    const { planRun } = await import('../model/plan.js');
     return unstartedRunToJson(options, planRun(options), exitCode, reason);
   },
   settings: true,
-  prepare: prepareBuild,
+  prepare: ({ io, flags, reporter, settings }) => prepareBuild(io, flags, reporter, settings),
   needs: 'session',
-  work: async ({ io, flags: options, reporter, settings }, prepared, { cleanup, report, signal, workDir }) => {
-    const { Context } = await import('../context.js');
-    const { runPipeline } = await import('../pipeline.js');
-    const ctx = new Context({ options, settings, facts: prepared.facts, reporter, cleanup, report, signal, cwd: io.cwd, installDir: prepared.install, workDir });
-    prepared.ran.ctx = ctx;
-    await runPipeline(ctx);
-    return report.hosts.some((host) => !host.ok) ? 1 : 0;
-  },
+  work: ({ io, flags, reporter, settings }, prepared, resources) => runBuild(io.cwd, flags, reporter, settings, prepared, resources),
   onFinish: async ({ io, flags: options, reporter }, prepared, outcome) => {
     if (!options.json) return;
     const { runToJson } = await import('./run-json.js');
@@ -84,9 +79,19 @@ const build: CommandDefinition<VaubanOptions, Prepared, 'session', true> = {
   },
 };
 
+/** The build itself, in its session: the pipeline, with a context of the run. */
+async function runBuild(cwd: string, options: VaubanOptions, reporter: Reporter, settings: LoadedSettings, prepared: Prepared, resources: RunResources): Promise<number> {
+  const { Context } = await import('../context.js');
+  const { runPipeline } = await import('../pipeline.js');
+  const ctx = new Context({ options, settings, facts: prepared.facts, reporter, ...resources, cwd, installDir: prepared.install });
+  prepared.ran.ctx = ctx;
+  await runPipeline(ctx);
+  return resources.report.hosts.some((host) => !host.ok) ? 1 : 0;
+}
+
 /** Everything a build checks before it acquires anything; a dry run ends here, with the plan printed. */
-async function prepareBuild({ io, flags: options, reporter, settings }: Call<VaubanOptions, true>): Promise<Prepared | number> {
-  const { planRun, settingsFacts } = await import('../plan.js');
+async function prepareBuild(io: CommandIo, options: VaubanOptions, reporter: Reporter, settings: LoadedSettings): Promise<Prepared | number> {
+  const { planRun, settingsFacts } = await import('../model/plan.js');
   const { runProblems, toolProblems } = await import('./run-problems.js');
   const { installDir } = await import('../install-dir.js');
   const install = installDir();

@@ -3,7 +3,7 @@
 // Past CONFFS_KEEP folders per host, the oldest are removed.
 import { lstatSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { parseKeptConffsFolder } from '../local-layout.js';
+import { parseKeptConffsFolder } from '../model/local-layout.js';
 
 /** Removes all but the `keep` newest <time>-overlayfs-<host> folders of each host; returns what it removed. */
 export function pruneConffsFolders(dir: string, keep: number): string[] {

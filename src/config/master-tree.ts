@@ -4,7 +4,7 @@
 // value is a mapping is a child master, built FROM its parent.
 import { z } from 'zod';
 import { VaubanError } from '../errors.js';
-import { parseStage } from '../stage.js';
+import { parseStage } from '../model/stage.js';
 
 export interface Master {
   /** The key it is declared under in config.yml. */

@@ -12,7 +12,7 @@
 //   boot/by-mac/<mac>.ipxe                                     chains to ../<host>.ipxe
 import path from 'node:path';
 import { VaubanError } from '../errors.js';
-import { isKernelVersion } from '../kernel-version.js';
+import { isKernelVersion } from '../system/kernel-version.js';
 
 /** Stands for the release's name until the run starts. */
 export const RELEASE_PLACEHOLDER = '<release>';

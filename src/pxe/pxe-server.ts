@@ -4,7 +4,7 @@
 // code). Work is sent as POSIX shell scripts on standard input: one round trip
 // per phase, no length limit, and nothing of it in a process argument list.
 import { VaubanError } from '../errors.js';
-import { shellQuote } from '../shell-quote.js';
+import { shellQuote } from '../system/shell-quote.js';
 import { run, type RunOptions, type RunResult } from '../system/run.js';
 import { sshRun, type SshTarget } from '../system/ssh.js';
 

@@ -6,10 +6,10 @@ import { cacheLabels, imageId } from '../cache/image-cache.js';
 import { stagePartsFrom } from '../cache/parts.js';
 import type { Context } from '../context.js';
 import { EXIT, VaubanError, throwIfAborted } from '../errors.js';
-import { plannedImage, plannedStageImages, type PlannedStageImage } from '../plan.js';
-import type { Stage } from '../stage.js';
+import { plannedImage, plannedStageImages, type PlannedStageImage } from '../model/plan.js';
+import type { Stage } from '../model/stage.js';
 import { tagImage } from '../system/docker/images.js';
-import { StageContainer } from './stage-container.js';
+import { StageContainer } from '../ansible/stage-container.js';
 
 export interface ApplyStagesInput {
   /** The images to make, in order (the plan's): one per stage, each FROM the one before. */

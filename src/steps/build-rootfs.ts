@@ -12,8 +12,8 @@ import type { InputParts } from '../cache/inputs.js';
 import { rootfsParts } from '../cache/parts.js';
 import type { Context } from '../context.js';
 import { VaubanError } from '../errors.js';
-import { ROOTFS_IMAGE, ROOTFS_TARBALL, SBOM_FILE, keptArtifact } from '../local-layout.js';
-import { sshdKeysFor } from '../sshd-keys.js';
+import { ROOTFS_IMAGE, ROOTFS_TARBALL, SBOM_FILE, keptArtifact } from '../model/local-layout.js';
+import { sshdKeysFor } from '../vault/sshd-keys.js';
 import { imageLayers, mountLayers } from '../system/docker/layers.js';
 import { findNewestKernel } from '../system/kernel-image.js';
 import { run } from '../system/run.js';
@@ -21,8 +21,9 @@ import { makeSquashfs, type SquashfsProgress } from '../system/squashfs.js';
 import { temporaryFileFor } from '../system/temporary-file.js';
 import { copyIntoTree, existsInTree, removeInTree, resolveInTree, symlinkInTree, writeFileInTree } from '../system/tree-path.js';
 import { sha256File } from '../system/sha256-file.js';
-import { installHostKeys, vaultFile } from '../vault.js';
-import { writeMasterSbom } from './master-sbom.js';
+import { vaultFile } from '../model/local-layout.js';
+import { installHostKeys } from '../vault/vault.js';
+import { writeMasterSbom } from '../sbom/master-sbom.js';
 import type { RootfsArtifact } from './types.js';
 
 export async function buildRootfs(ctx: Context, image: string | undefined): Promise<RootfsArtifact | undefined> {

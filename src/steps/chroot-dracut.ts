@@ -10,7 +10,7 @@ import type { InputParts } from '../cache/inputs.js';
 import path from 'node:path';
 import type { Context } from '../context.js';
 import { VaubanError } from '../errors.js';
-import { INITRAMFS, KERNEL_ARTIFACTS, VMLINUZ, keptArtifact } from '../local-layout.js';
+import { INITRAMFS, KERNEL_ARTIFACTS, VMLINUZ, keptArtifact } from '../model/local-layout.js';
 import { prepareChroot, runInChroot } from '../system/chroot.js';
 import { findNewestKernel } from '../system/kernel-image.js';
 import { mountOverlay } from '../system/mount.js';

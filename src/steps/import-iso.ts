@@ -11,11 +11,11 @@ import { OS_NAME_LABEL, cacheLabels, imageId } from '../cache/image-cache.js';
 import type { InputParts } from '../cache/inputs.js';
 import { baseImageParts } from '../cache/parts.js';
 import type { Context } from '../context.js';
-import { plannedImage } from '../plan.js';
+import { plannedImage } from '../model/plan.js';
 import { buildImage, importImage, tagImage } from '../system/docker/images.js';
 import { consumeTar, createTarStream } from '../system/tar.js';
-import { readOsName } from '../os-name.js';
-import { createBuildContext } from './build-context.js';
+import { readOsName } from '../base/os-name.js';
+import { createBuildContext } from '../ansible/build-context.js';
 import type { ImportedBase, MountedBase } from './types.js';
 
 // Pseudo file systems and scratch space: empty in the image, as in a container.

@@ -9,12 +9,12 @@ import { VaubanError } from '../errors.js';
 import { sshFailure } from '../pxe/pxe-server.js';
 import { pxeTargets } from '../pxe/ssh-options.js';
 import { sshRun } from '../system/ssh.js';
-import { readVaultEntry } from '../vault.js';
+import { readVaultEntry } from '../vault/vault.js';
 import { checkStages } from './apply-stages.js';
 import { takeConffsBaseline } from './build-conffs.js';
-import { HostContainersAhead } from './host-containers-ahead.js';
-import type { PlayControllers } from './play-controller.js';
-import { resolveHosts, type ResolvedHosts } from './resolve-hosts.js';
+import { HostContainersAhead } from '../conffs/host-containers-ahead.js';
+import type { PlayControllers } from '../ansible/play-controller.js';
+import { resolveHosts, type ResolvedHosts } from '../ansible/resolve-hosts.js';
 
 export interface Preflight {
   /**

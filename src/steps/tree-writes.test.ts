@@ -6,7 +6,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { installHostKeys } from '../vault.js';
+import { installHostKeys } from '../vault/vault.js';
 import { findNewestKernel } from '../system/kernel-image.js';
 import { addComponents } from './bootstrap-fs.js';
 import { applyToSlash, cleanTree } from './build-rootfs.js';

@@ -10,7 +10,7 @@
 // server's), so that no other user of the PXE server can read them.
 import { readFileSync } from 'node:fs';
 import type { Context } from '../context.js';
-import { INITRAMFS, VMLINUZ } from '../local-layout.js';
+import { INITRAMFS, VMLINUZ } from '../model/local-layout.js';
 import { ROOTFS, SBOM, byMacEntry, uploadFolders, conffsMember, kernelFile, releaseDir, releaseName } from '../pxe/layout.js';
 import { publishEverywhere } from '../pxe/publish-everywhere.js';
 import { putFile } from '../pxe/put-file.js';

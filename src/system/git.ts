@@ -6,7 +6,7 @@
 // and no stored remote (the copy's .git/config that goes into images) has them.
 import path from 'node:path';
 import { VaubanError } from '../errors.js';
-import { shellQuote } from '../shell-quote.js';
+import { shellQuote } from './shell-quote.js';
 import { run, type RunOptions } from './run.js';
 
 export interface GitRemote {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isKernelVersion } from '../kernel-version.js';
+import { isKernelVersion } from './kernel-version.js';
 import { compareVersions } from './kernel-image.js';
 
 describe('kernel versions read from an image (they name files on the PXE servers)', () => {

@@ -5,7 +5,7 @@ import { lstatSync, readdirSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { VaubanError } from '../errors.js';
-import { isKernelVersion } from '../kernel-version.js';
+import { isKernelVersion } from './kernel-version.js';
 import { regularFileInTree, resolveInTree } from './tree-path.js';
 
 export async function readKernelVersion(file: string): Promise<string> {

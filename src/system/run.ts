@@ -3,7 +3,7 @@
 // and turns any failure into a VaubanError that names the command, its exit
 // status and the tail of its error output.
 import type { Options } from 'execa';
-import { shellJoin } from '../shell-quote.js';
+import { shellJoin } from './shell-quote.js';
 import { VaubanError } from '../errors.js';
 
 export interface RunOptions {

@@ -1,7 +1,9 @@
 // mksquashfs with vauban's options (A6): -noappend -always-use-fragments -no-exports.
 import { VaubanError } from '../errors.js';
-import type { Compression } from '../options.js';
 import { run, type RunOptions } from './run.js';
+
+/** The squashfs compressions vauban offers (--compression, SQUASHFS_COMPRESSION). */
+export type Compression = 'xz' | 'zstd';
 
 export interface MakeSquashfsOptions {
   source: string;

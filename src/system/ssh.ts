@@ -1,7 +1,7 @@
 // ssh to the PXE servers. Plain `ssh`, so the operator's ~/.ssh/config
 // applies; in CI, the user and the key come from the settings (the key is
 // written to a private file: its content is never an argument).
-import { shellQuote } from '../shell-quote.js';
+import { shellQuote } from './shell-quote.js';
 import { run, type RunOptions, type RunResult } from './run.js';
 
 export interface SshTarget {

@@ -1,7 +1,7 @@
 // The sshd host keys of a master or a host, from the vault (A11): decrypted
 // when the entry exists, generated and stored at once when it does not.
-import type { Context } from './context.js';
-import { generateHostKeys, type KeyFile } from './system/ssh-keygen.js';
+import type { Context } from '../context.js';
+import { generateHostKeys, type KeyFile } from '../system/ssh-keygen.js';
 import { readVaultEntry, writeVaultEntry } from './vault.js';
 
 export async function sshdKeysFor(ctx: Context, id: string): Promise<KeyFile[]> {

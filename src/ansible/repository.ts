@@ -7,9 +7,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { VaubanError } from './errors.js';
-import { checkoutBranch, fetchBranch, initMirror, pathInCommit, treeMatches, type GitRemote } from './system/git.js';
-import type { RunOptions } from './system/run.js';
+import { VaubanError } from '../errors.js';
+import { checkoutBranch, fetchBranch, initMirror, pathInCommit, treeMatches, type GitRemote } from '../system/git.js';
+import type { RunOptions } from '../system/run.js';
 
 /** A branch as fetched: what a cache decision or a check of its tree needs, without a working copy. */
 export interface Commit {
@@ -82,7 +82,7 @@ export class AnsibleRepository {
     if (archive === undefined) {
       archive = this.checkout(branch).then(async (checkout) => {
         const file = `${checkout.parent}.tar`;
-        const { consumeTar, createTarOf } = await import('./system/tar.js');
+        const { consumeTar, createTarOf } = await import('../system/tar.js');
         const { createWriteStream } = await import('node:fs');
         const { pipeline } = await import('node:stream/promises');
         const tar = await createTarOf(checkout.parent, ['ansible'], { signal: this.options.runOptions.signal });
@@ -110,7 +110,7 @@ export class AnsibleRepository {
 
   private computeTree(commit: Commit): Promise<string> {
     const tree = (async () => {
-      const { run } = await import('./system/run.js');
+      const { run } = await import('../system/run.js');
       const rootDir = this.rootInTree;
       const list = async (treeish: string) => (await run('git', ['--git-dir', commit.mirror, 'ls-tree', treeish], this.options.runOptions)).stdout.split('\n').filter(Boolean);
       const inventory = (line: string) => {

@@ -7,10 +7,10 @@
 // end of build_conffs. Only for hosts that will surely be built: --no-cache,
 // or no conffs of theirs from an earlier run (a reused one needs no container).
 import type { Context } from '../context.js';
-import { assertHostName } from '../conffs/host-names.js';
+import { assertHostName } from '../model/host-names.js';
 import { throwIfAborted } from '../errors.js';
-import { lastConffsOf } from './conffs-decision.js';
-import { StageContainer } from './stage-container.js';
+import { lastConffsOf } from './decision.js';
+import { StageContainer } from '../ansible/stage-container.js';
 
 interface Ahead {
   container: Promise<StageContainer>;

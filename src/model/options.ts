@@ -1,7 +1,8 @@
 // The resolved options of one `vauban` run, after flags and checks (A2).
+import type { Compression } from '../system/squashfs.js';
 import type { Stage } from './stage.js';
 
-export type Compression = 'xz' | 'zstd';
+export type { Compression };
 
 export interface VaubanOptions {
   rootfs: boolean;

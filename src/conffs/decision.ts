@@ -9,10 +9,10 @@ import type { InputParts } from '../cache/inputs.js';
 import { READS_OTHER_HOSTS } from '../cache/other-hosts.js';
 import { conffsPartsFrom } from '../cache/parts.js';
 import type { Context } from '../context.js';
-import { conffsArchiveIn, keptConffsFoldersOf } from '../local-layout.js';
+import { conffsArchiveIn, keptConffsFoldersOf } from '../model/local-layout.js';
 import { sha256File } from '../system/sha256-file.js';
-import { vaultFile } from '../vault.js';
-import type { ResolvedHosts } from './resolve-hosts.js';
+import { vaultFile } from '../model/local-layout.js';
+import type { ResolvedHosts } from '../ansible/resolve-hosts.js';
 
 /** A conffs host as the cache sees it: its name, the image its stages are replayed on, what the inventory says of it. */
 export interface ConffsHost {

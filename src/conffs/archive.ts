@@ -7,7 +7,7 @@ import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
 import type { KeyFile } from '../system/ssh-keygen.js';
-import type { StageContainer } from './stage-container.js';
+import type { StageContainer } from '../ansible/stage-container.js';
 
 const TO_SLASH = 'toslash';
 

@@ -8,7 +8,7 @@
 import { createReadStream } from 'node:fs';
 import { sha256Hex } from '../cache/inputs.js';
 import type { Context } from '../context.js';
-import { assertHostName } from '../conffs/host-names.js';
+import { assertHostName } from '../model/host-names.js';
 import { EXIT, VaubanError, throwIfAborted } from '../errors.js';
 import { normalizeMac } from '../pxe/layout.js';
 import { SLEEP_UNTIL_TERM, execCapture, putArchive, removeContainer, runContainerName } from '../system/docker/containers.js';

@@ -1,7 +1,7 @@
 // The OS name of a base, the prefix of its images (A2): the distributor id
 // lowercased, a dash, the content of /etc/debian_version: debian-12.8.
-import { VaubanError } from './errors.js';
-import { readFileInTree } from './system/tree-path.js';
+import { VaubanError } from '../errors.js';
+import { readFileInTree } from '../system/tree-path.js';
 
 export function readOsName(root: string): string {
   // Read inside the tree: os-release is a link to ../usr/lib/os-release.

@@ -5,7 +5,7 @@
 // completion never fails loudly: what cannot be read gives no candidate.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { run } from '../system/run.js';
+import { run } from '../../system/run.js';
 
 export const CANDIDATE_KINDS = ['masters', 'branches', 'stages'] as const;
 export type CandidateKind = (typeof CANDIDATE_KINDS)[number];
@@ -35,7 +35,7 @@ export async function completionCandidates(kind: CandidateKind, input: Candidate
 async function masterNames(cwd: string): Promise<string[]> {
   const file = path.join(cwd, 'config.yml');
   if (!existsSync(file)) return [];
-  const { parseMasterTree } = await import('../config/master-tree.js');
+  const { parseMasterTree } = await import('../../config/master-tree.js');
   const tree = await parseMasterTree(readFileSync(file, 'utf8'));
   return unique(tree.all.flatMap((master) => [master.key, master.name]).filter((name) => !tree.roots.some((root) => root.key === name)));
 }
@@ -51,7 +51,7 @@ export async function localAnsibleRepo(cwd: string, env: NodeJS.ProcessEnv): Pro
   const secretsFile = path.join(cwd, '.secrets.env');
   let fromFile: Record<string, string> = {};
   if (existsSync(secretsFile)) {
-    const { parseSecretsEnv } = await import('../config/secrets-env.js');
+    const { parseSecretsEnv } = await import('../../config/secrets-env.js');
     fromFile = parseSecretsEnv(readFileSync(secretsFile, 'utf8'), '.secrets.env', env);
   }
   const url = fromFile.ANSIBLE_REPO || env.ANSIBLE_REPO;

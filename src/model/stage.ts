@@ -1,6 +1,6 @@
 // A stage is `[<branch>@]<playbook>`: one playbook, optionally from its own
 // branch of the Ansible repository.
-import { VaubanError } from './errors.js';
+import { VaubanError } from '../errors.js';
 import { isImageName } from './image-name.js';
 
 export interface Stage {

@@ -1,6 +1,6 @@
 // Docker image names as vauban builds them (A4): `<prefix>/raw-iso`,
 // `<prefix>/iso`, `<prefix>/<playbook>`, `<prefix>/<host>/<playbook>`, `<name>`.
-import { VaubanError } from './errors.js';
+import { VaubanError } from '../errors.js';
 
 // One path component of a Docker reference (distribution/reference grammar).
 const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;

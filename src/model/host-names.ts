@@ -2,7 +2,7 @@
 // name that could leave those folders (/, .., spaces) or that Docker refuses
 // stops the run before anything is built.
 import { VaubanError } from '../errors.js';
-import { isImageName } from '../image-name.js';
+import { isImageName } from './image-name.js';
 
 export function assertHostName(host: string): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(host) || host.includes('..')) {

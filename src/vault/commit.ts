@@ -4,10 +4,10 @@
 // process argument list: git reads it from the environment through a
 // credential helper.
 import path from 'node:path';
-import type { LoadedSettings } from './config/settings.js';
-import { VaubanError } from './errors.js';
-import { credentialHelper, withoutCredentials } from './system/git.js';
-import { run, type RunOptions } from './system/run.js';
+import type { LoadedSettings } from '../config/settings.js';
+import { VaubanError } from '../errors.js';
+import { credentialHelper, withoutCredentials } from '../system/git.js';
+import { run, type RunOptions } from '../system/run.js';
 
 export async function commitVault(cwd: string, files: readonly string[], settings: LoadedSettings, runOptions: RunOptions): Promise<void> {
   const values = settings.values;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DELETIONS_MEMBER, listableDeletions } from './conffs-archive.js';
+import { DELETIONS_MEMBER, listableDeletions } from './archive.js';
 
 describe('the conffs list of deletions (B15)', () => {
   it('lists one path a line; a path holding a line break, or leaving the root, cannot be listed', () => {

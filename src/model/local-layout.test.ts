@@ -14,7 +14,7 @@ import {
   parseKeptConffsFolder,
   runStamp,
 } from './local-layout.js';
-import { conffsMember } from './pxe/layout.js';
+import { conffsMember } from '../pxe/layout.js';
 
 describe('the local layout', () => {
   it('names the artifacts as vauban.sh did (A6), the names they keep on the PXE servers', () => {

@@ -10,13 +10,13 @@ import { createReadStream, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
-import type { Commit } from '../ansible-repo.js';
+import type { Commit } from './repository.js';
 import type { Context } from '../context.js';
 import { VaubanError } from '../errors.js';
-import { shellQuote } from '../shell-quote.js';
+import { shellQuote } from '../system/shell-quote.js';
 import { baselineFromListing, parseChanged, treeChanges, type Baseline, type TreeChange } from '../conffs/tree-diff.js';
-import type { Stage } from '../stage.js';
-import { parseChannelLine, printable, type PlayController, type PlayHello, type PlayMessage } from './play-controller.js';
+import type { Stage } from '../model/stage.js';
+import { parseChannelLine, printable, type PlayHello, type PlayMessage, type PlayRelay } from './play-channel.js';
 import type { DockerClient } from '../system/docker/client.js';
 import {
   commitContainer,
@@ -261,7 +261,7 @@ export class StageContainer {
    * with `controllerFor`, the play runs in the controller it gives for the
    * play's environment, and this container's agent does what it asks (issue 11).
    */
-  async applyStage(run: StageRun, controllerFor?: (hello: PlayHello) => Promise<PlayController>): Promise<void> {
+  async applyStage(run: StageRun, controllerFor?: (hello: PlayHello) => Promise<PlayRelay>): Promise<void> {
     const { ctx } = this;
     const archive = await ctx.ansible.archive(run.branch);
     const script = readFileSync(path.join(ctx.installDir, 'stage.sh'), 'utf8');
@@ -295,10 +295,10 @@ export class StageContainer {
    * controller; the play's requests go to the agent and its answers back;
    * the play's exit status ends the agent, and stage.sh goes on from there.
    */
-  private async stageWithController(script: string, archive: string, env: Record<string, string>, controllerFor: (hello: PlayHello) => Promise<PlayController>): Promise<number> {
+  private async stageWithController(script: string, archive: string, env: Record<string, string>, controllerFor: (hello: PlayHello) => Promise<PlayRelay>): Promise<number> {
     const { onLine, hostname } = this.input;
     let playing: Promise<void> | undefined;
-    let controller: Promise<PlayController> | undefined;
+    let controller: Promise<PlayRelay> | undefined;
     const session = await openExecSession(this.docker, this.container, {
       cmd: ['/bin/bash', '-c', script, 'stage.sh'],
       env,

@@ -2,7 +2,7 @@
 // order (A2), the images each produces (A4), the artifacts (A6) and the upload
 // targets (A9). Pure, so that `--dry-run` can print it without root or Docker
 // and the pipeline can follow it step by step.
-import type { Settings } from '../vauban-config.js';
+import type { Settings } from '../../vauban-config.js';
 import type { VaubanOptions } from './options.js';
 import { baseImageNames, prefixOfSourceImage, stageImageName } from './image-name.js';
 import { INITRAMFS, KERNEL_ARTIFACTS, ROOTFS_TARBALL, SBOM_FILE, TIME_PLACEHOLDER, VMLINUZ, conffsArchive, keptConffsArchive } from './local-layout.js';
@@ -22,7 +22,7 @@ import {
   kernelFile,
   kernelLinkTarget,
   releaseDir,
-} from './pxe/layout.js';
+} from '../pxe/layout.js';
 import type { Stage } from './stage.js';
 
 export const STEP_IDS = [

@@ -112,8 +112,8 @@ export type Shell = (typeof SHELLS)[number];
 
 /** vauban (with its subcommands boot and completion) and vauban-ci. */
 export async function completionSpecs(): Promise<CommandSpec[]> {
-  const { buildProgram } = await import('../cli/vauban-args.js');
-  const { buildCiProgram } = await import('../cli/vauban-ci.js');
+  const { buildProgram } = await import('../vauban-args.js');
+  const { buildCiProgram } = await import('../vauban-ci.js');
   const silent = { out: () => undefined, err: () => undefined };
   return [
     {

@@ -7,7 +7,7 @@
 //
 //   vmlinuz, initramfs.img                          chroot_dracut
 //   rootfs.tgz (a tar of rootfs.img), sbom.cdx.json  build_rootfs
-//   vault/<name>.tar.gpg                            sshd keys (src/vault.ts)
+//   vault/<name>.tar.gpg                            sshd keys (src/vault/vault.ts)
 //   overlayfs/overlayfs-<host>/conffs-<host>.tgz    this run's conffs of a host,
 //   overlayfs/overlayfs-<host>/by-mac/<mac>.ipxe      and its boot entry by MAC
 //   overlayfs/<time>-overlayfs-<host>/              renamed so at the end of the run, kept (CONFFS_KEEP)
@@ -18,7 +18,9 @@
 //   .vauban/kept/<master>/<artifact>                each master's own rootfs.tgz, SBOM, kernel and
 //                                                   initramfs (hard links, with their records): the
 //                                                   files above are the last master's, as with vauban.sh
-import { KERNEL_LINKS, ROOTFS, SBOM, conffsMember } from './pxe/layout.js';
+import path from 'node:path';
+import { VaubanError } from '../errors.js';
+import { KERNEL_LINKS, ROOTFS, SBOM, conffsMember } from '../pxe/layout.js';
 
 export type KernelArtifact = (typeof KERNEL_LINKS)[number];
 export const VMLINUZ: KernelArtifact = 'vmlinuz';
@@ -110,4 +112,16 @@ export function hostLogName(prefix: string, host: string, stamp: string): string
 /** `vauban boot`'s serial console log, in the folder of the artifacts it booted. */
 export function bootSerialLogName(master: string, host: string): string {
   return `vauban-boot-${master}-${host}.log`;
+}
+
+/** Refuses ids that would put a vault file outside vault/ (an inventory name with /, .. or spaces). */
+export function assertVaultId(id: string): void {
+  if (id === '' || id.startsWith('/') || id.split('/').some((part) => part === '..' || part === '.' || part === '') || /[\s\\:]/.test(id)) {
+    throw new VaubanError(`'${id}' cannot name a vault entry: expected a host or image name without spaces, '..' or a leading '/'`);
+  }
+}
+
+export function vaultFile(vaultDir: string, id: string): string {
+  assertVaultId(id);
+  return path.join(vaultDir, `${id}.tar.gpg`);
 }

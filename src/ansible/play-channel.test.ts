@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseChannelLine, printable } from './play-controller.js';
+import { parseChannelLine, printable } from './play-channel.js';
 
 describe('the play channels: what a line may be', () => {
   it('takes a JSON object as a message', () => {

@@ -1,9 +1,16 @@
 // The values a run derives from its options and settings, settled once for
 // the run, its dry run and its --json: a flag wins over its setting, which
 // wins over vauban's default.
-import type { Settings } from '../vauban-config.js';
-import type { CachePolicy } from './cache/decide.js';
+import type { Settings } from '../../vauban-config.js';
 import type { Compression, VaubanOptions } from './options.js';
+
+export interface CachePolicy {
+  /** --no-cache (or config.yml's no_cache): build everything. */
+  noCache: boolean;
+  /** CACHE_MAX_AGE_DAYS: a build older than this is made again (0: always). */
+  maxAgeDays: number;
+  now: Date;
+}
 
 export interface RunValues {
   /** --compression, else SQUASHFS_COMPRESSION, else xz. */

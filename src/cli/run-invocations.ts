@@ -3,11 +3,11 @@
 // vauban runs with --json too: its document is collected from its stdout, and
 // vauban-ci prints one document for the chain at the end.
 import { installDir } from '../install-dir.js';
-import { documentHeader } from '../cli/version.js';
+import { documentHeader } from './version.js';
 import { spawn } from 'node:child_process';
-import type { CommandIo } from '../cli/io.js';
-import { shellJoin } from '../shell-quote.js';
-import type { Invocation } from './plan-invocations.js';
+import type { CommandIo } from './io.js';
+import { shellJoin } from '../system/shell-quote.js';
+import type { Invocation } from '../ci/plan-invocations.js';
 
 export interface RunInvocationsOptions {
   vaubanBin: string;

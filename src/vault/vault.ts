@@ -5,21 +5,10 @@
 // nothing.
 import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { VaubanError } from './errors.js';
-import type { KeyFile } from './system/ssh-keygen.js';
-import { makeDirInTree, writeFileInTree } from './system/tree-path.js';
-
-/** Refuses ids that would put a vault file outside vault/ (an inventory name with /, .. or spaces). */
-export function assertVaultId(id: string): void {
-  if (id === '' || id.startsWith('/') || id.split('/').some((part) => part === '..' || part === '.' || part === '') || /[\s\\:]/.test(id)) {
-    throw new VaubanError(`'${id}' cannot name a vault entry: expected a host or image name without spaces, '..' or a leading '/'`);
-  }
-}
-
-export function vaultFile(vaultDir: string, id: string): string {
-  assertVaultId(id);
-  return path.join(vaultDir, `${id}.tar.gpg`);
-}
+import { VaubanError } from '../errors.js';
+import { vaultFile } from '../model/local-layout.js';
+import type { KeyFile } from '../system/ssh-keygen.js';
+import { makeDirInTree, writeFileInTree } from '../system/tree-path.js';
 
 /** Decrypts vault/<id>.tar.gpg; undefined when there is no entry for `id`. */
 export async function readVaultEntry(vaultDir: string, id: string, passphrase: string): Promise<KeyFile[] | undefined> {

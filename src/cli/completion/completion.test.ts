@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mainBoot } from '../cli/vauban-boot.js';
+import { mainBoot } from '../vauban-boot.js';
 import { completionCandidates, localAnsibleRepo } from './candidates.js';
 import { completionSpecs, type CommandSpec } from './spec.js';
 
