@@ -5,9 +5,11 @@
 // web (its chain of stages replayed, as vauban-ci does), built three times in one fresh project folder:
 //   full       from scratch (--no-cache: nothing of an earlier run is reused);
 //   unchanged  the same invocations again;
-//   one leaf   after a one-line change of pb_leaf.yml, committed on branch leaf.
-// Prints the three wall times and the two ratios (issue targets: unchanged
-// <= 5 %, one leaf <= 25 % of the full build). Not part of CI.
+//   one leaf   after a one-line change of pb_leaf.yml, committed on branch leaf;
+//   one host   after one host's variable changed in the inventory (web02's
+//              http_port), committed on branches master and feature (issue 28).
+// Prints the four wall times and the three ratios (issue targets: unchanged
+// <= 5 %, one leaf <= 25 %, one host <= 10 % of the full build). Not part of CI.
 //
 //   sudo node bench/incremental.mjs [--keep]   (--keep: the folder and the images stay, to look into)
 //
@@ -15,7 +17,7 @@
 // (npm run build); uses the cached fixture base image (built if missing).
 // Removes its images and folders at the end.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fixtureBaseImage } from './fixture-base.mjs';
@@ -87,6 +89,7 @@ const invocations = [
 function buildTree(label, extra = []) {
   const started = Date.now();
   const each = [];
+  const built = [];
   for (const argv of invocations) {
     const one = Date.now();
     appendFileSync(log, `\n$ vauban ${[...argv, ...extra].join(' ')}\n`);
@@ -94,9 +97,10 @@ function buildTree(label, extra = []) {
     appendFileSync(log, `${result.stdout}${result.stderr}\n[exit ${result.status}]\n`);
     if (result.status !== 0) throw new Error(`${label}: vauban ${argv.join(' ')} failed (exit ${result.status}); see ${log}`);
     each.push(((Date.now() - one) / 1000).toFixed(1));
+    for (const match of `${result.stdout}${result.stderr}`.matchAll(/^\S*\s+build (?:image|artifact|conffs) (\S+):/gm)) built.push(match[1]);
   }
-  // Each invocation's time: where a slow rebuild spends it.
-  console.log(`${label}: ${each.join(' + ')} s`);
+  // Each invocation's time: where a slow rebuild spends it; and what was built.
+  console.log(`${label}: ${each.join(' + ')} s; built: ${built.join(', ') || 'nothing'}`);
   return (Date.now() - started) / 1000;
 }
 
@@ -110,10 +114,20 @@ try {
   git('commit', '-q', '-am', 'one line of the leaf');
   git('push', '-q', bare, 'leaf');
   const leaf = buildTree('one leaf');
+  // One host's variable, on every branch the tree reads.
+  for (const branch of ['master', 'feature']) {
+    git('checkout', '-q', branch);
+    const inventory = path.join(repoWork, 'inventory');
+    writeFileSync(inventory, readFileSync(inventory, 'utf8').replace('web02 http_port=8082', 'web02 http_port=9092'));
+    git('commit', '-q', '-am', 'web02 listens on 9092');
+    git('push', '-q', bare, branch);
+  }
+  const host = buildTree('one host');
   const percent = (value) => `${((100 * value) / full).toFixed(1)} %`;
   console.log(`full build from scratch: ${full.toFixed(1)} s`);
   console.log(`unchanged rebuild:       ${unchanged.toFixed(1)} s (${percent(unchanged)} of full; target <= 5 %)`);
   console.log(`one-leaf change:         ${leaf.toFixed(1)} s (${percent(leaf)} of full; target <= 25 %)`);
+  console.log(`one host's variable:     ${host.toFixed(1)} s (${percent(host)} of full; target <= 10 %)`);
 } finally {
   const created = [...imageIds()].filter((image) => !before.has(image));
   if (keep) console.log(`kept ${work} and the images ${Object.values(names).join(' ')} (docker image rm -f ${created.join(' ')})`);

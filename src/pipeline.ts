@@ -46,7 +46,7 @@ async function build(ctx: Context, controllers: PlayControllers, checked: Awaite
   // From a base file, the hosts are known once its image exists, before any stage is built.
   const hosts = checked.hosts ?? (ctx.runs('build_conffs') && imported !== undefined ? await ctx.reporter.step(`hosts: '${ctx.options.ansibleHost ?? ''}' in ${imported.image}`, () => resolveHosts(ctx, imported.image, controllers)) : undefined);
   if (hosts !== undefined) ctx.learn({ hosts: hosts.hosts });
-  const master = await applyStages(ctx);
+  const master = await applyStages(ctx, controllers);
   const rootfs = await buildRootfs(ctx, master);
   if (rootfs?.kernelVersion !== undefined) ctx.learn({ rootfsKernelVersion: rootfs.kernelVersion });
   // The conffs of the run are built on the same source as the master (A2).

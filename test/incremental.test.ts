@@ -168,7 +168,8 @@ describe('incremental builds', () => {
       expect(said[name], name).toMatch(/^reuse: /);
     }
     for (const name of [`${prefix}/pb_web.yml`, MASTER]) expect(now[name], name).not.toBe(first[name]);
-    expect(said[`${prefix}/pb_web.yml`]).toBe(`build: branch feature moved ${repo.shas.feature.slice(0, 7)} → ${moved.slice(0, 7)}`);
+    expect(said[`${prefix}/pb_web.yml`]).toBe('build: branch feature: its files changed (not only its inventory)');
+    expect(run.output).toContain(moved.slice(0, 10));
     expect(run.output).toMatch(/TASK \[One more line\]/);
     expect(said).toEqual(predicted);
     first = now;
@@ -291,7 +292,7 @@ describe('incremental builds', () => {
       expect(['rootfs.tgz', 'conffs-web01.tgz', 'conffs-web02.tgz'].map((member) => statSync(releaseFile(member)).ino)).toEqual(inodes);
     });
 
-    it("a changed host var rebuilds only that host's conffs and sends only its archive", async () => {
+    it("a changed host var rebuilds only that host's conffs and sends only its archive: the master's stage, image and rootfs are reused (issue 28)", async () => {
       const clone = path.join(work, 'clone-feature-inventory');
       await sh('git', ['clone', '-q', '-b', 'feature', repo.bare, clone]);
       const inventory = path.join(clone, 'inventory');
@@ -300,10 +301,19 @@ describe('incremental builds', () => {
       await git('commit', '-q', '-am', 'web02 listens on 9092');
       await git('push', '-q', 'origin', 'feature');
       const web01 = statSync(releaseFile('conffs-web01.tgz')).ino;
-      // Conffs only (the commit on feature would rebuild the master's stage too): the release keeps the live rootfs.
-      const run = await vauban(conffsArgs('no'), upload());
+      const master = await idOf(MASTER);
+      // The dry run says it beforehand.
+      const dry = await vauban([...conffsArgs(), '--dry-run', '--json'], upload());
+      expect(dry.exitCode, tail(dry)).toBe(0);
+      const predicted = Object.fromEntries((JSON.parse(dry.output.slice(dry.output.indexOf('{'))) as { cache: { entries: Array<{ name: string; action: string; reason: string }> } }).cache.entries.map((entry) => [entry.name, `${entry.action}: ${entry.reason}`]));
+      expect(predicted[`${prefix}/pb_web.yml`]).toMatch(/^reuse: inputs unchanged .*\(branch moved [0-9a-f]{10}\.\.[0-9a-f]{10}: the change concerns other hosts only\)$/);
+      const run = await vauban(conffsArgs(), upload());
       expect(run.exitCode, tail(run)).toBe(0);
       const said = decisions(run);
+      expect(said[`${prefix}/pb_web.yml`]).toMatch(/^reuse: inputs unchanged .*\(branch moved [0-9a-f]{10}\.\.[0-9a-f]{10}: the change concerns other hosts only\)$/);
+      expect(said[`${prefix}/pb_web.yml`]).toBe(predicted[`${prefix}/pb_web.yml`]);
+      expect(await idOf(MASTER)).toBe(master);
+      expect(said['rootfs.tgz']).toMatch(/^reuse: /);
       expect(said.web01).toMatch(/^reuse: inputs unchanged/);
       expect(said.web02).toBe('build: host vars changed');
       expect(uploaded(run)).toEqual(['conffs-web02.tgz']);
@@ -311,6 +321,25 @@ describe('incremental builds', () => {
       const listing = await sh('tar', ['-xzOf', releaseFile('conffs-web02.tgz'), '--wildcards', '*etc/vauban-web.conf']);
       // sh() strips the final newline.
       expect(listing).toBe('listen 9092 on web02');
+    });
+
+    it("a variable of the master's own (host_vars/ beside the playbooks) rebuilds its stage, saying so, and no host's conffs (issue 28)", async () => {
+      const clone = path.join(work, 'clone-feature-master-vars');
+      await sh('git', ['clone', '-q', '-b', 'feature', repo.bare, clone]);
+      mkdirSync(path.join(clone, 'host_vars'), { recursive: true });
+      writeFileSync(path.join(clone, 'host_vars', `${MASTER}.yml`), 'vauban_master_note: a variable of the master only\n');
+      const git = (...args: string[]) => sh('git', ['-c', 'user.name=t', '-c', 'user.email=t@vauban.invalid', ...args], { cwd: clone });
+      await git('add', 'host_vars');
+      await git('commit', '-q', '-m', 'a variable of the master');
+      await git('push', '-q', 'origin', 'feature');
+      const master = await idOf(MASTER);
+      const run = await vauban(conffsArgs(), upload());
+      expect(run.exitCode, tail(run)).toBe(0);
+      const said = decisions(run);
+      expect(said[`${prefix}/pb_web.yml`]).toBe(`build: variables or groups of ${MASTER} changed (inventory, group_vars, host_vars)`);
+      expect(await idOf(MASTER)).not.toBe(master);
+      expect(said.web01).toMatch(/^reuse: inputs unchanged/);
+      expect(said.web02).toMatch(/^reuse: inputs unchanged/);
     });
 
     it("once a template reads other hosts (groups, hostvars), another host's var rebuilds this host's conffs", async () => {

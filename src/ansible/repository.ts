@@ -95,12 +95,13 @@ export class AnsibleRepository {
   }
 
   /**
-   * A digest of the branch's tree without its inventory (issue 12): the
-   * entries `inventory*`, `host_vars` and `group_vars` of the folder ansible
-   * runs in are left out, so that a host's variables changing in the inventory
-   * change only that host's conffs (its variables, as the inventory resolves
-   * them, are an input of their own). Everything else (playbooks, roles,
-   * templates, ansible.cfg) is in it, by git object ids.
+   * A digest of the branch's tree without its inventory (issues 12, 28): the
+   * entries `inventory*`, `host_vars` and `group_vars` of the folder Ansible
+   * runs in (ANSIBLE_ROOT_DIR) are left out, so that a host's variables
+   * changing there change only that host's builds (its variables, as Ansible
+   * resolves them, are an input of their own: stage-reads.ts). Everything
+   * else is in it, by git object ids: playbooks, roles, templates, ansible.cfg,
+   * and every folder beside ANSIBLE_ROOT_DIR and beside each of its parents.
    */
   inventorylessTree(commit: Commit): Promise<string> {
     return (this.trees ??= new Map()).get(commit.sha) ?? this.computeTree(commit);
@@ -111,14 +112,20 @@ export class AnsibleRepository {
   private computeTree(commit: Commit): Promise<string> {
     const tree = (async () => {
       const { run } = await import('../system/run.js');
-      const rootDir = this.rootInTree;
       const list = async (treeish: string) => (await run('git', ['--git-dir', commit.mirror, 'ls-tree', treeish], this.options.runOptions)).stdout.split('\n').filter(Boolean);
-      const inventory = (line: string) => {
-        const name = line.split('\t')[1] ?? '';
-        return name.startsWith('inventory') || name === 'host_vars' || name === 'group_vars';
-      };
-      const top = rootDir === '' ? (await list(commit.sha)).filter((line) => !inventory(line)) : [...(await list(commit.sha)).filter((line) => line.split('\t')[1] !== rootDir.split('/')[0]), ...(await list(`${commit.sha}:${rootDir}`)).filter((line) => !inventory(line))];
-      return createHash('sha256').update(top.join('\n')).digest('hex');
+      const nameOf = (line: string) => line.split('\t')[1] ?? '';
+      const inventory = (name: string) => name.startsWith('inventory') || name === 'host_vars' || name === 'group_vars';
+      // Down the path to ANSIBLE_ROOT_DIR: at each level every entry but the next folder of the path (listed in turn).
+      const lines: string[] = [];
+      const parts = this.rootInTree === '' ? [] : this.rootInTree.split('/');
+      for (let depth = 0; depth <= parts.length; depth++) {
+        const folder = parts.slice(0, depth).join('/');
+        const entries = await list(folder === '' ? commit.sha : `${commit.sha}:${folder}`);
+        const next = parts[depth];
+        const kept = depth === parts.length ? entries.filter((line) => !inventory(nameOf(line))) : entries.filter((line) => nameOf(line) !== next);
+        lines.push(...kept.map((line) => `${folder}\t${line}`));
+      }
+      return createHash('sha256').update(lines.join('\n')).digest('hex');
     })();
     this.trees?.set(commit.sha, tree);
     return tree;

@@ -46,7 +46,7 @@ export async function resolveHosts(ctx: Context, image: string, controllers: Pla
     throwIfAborted(ctx.signal);
     ctx.reporter.debug(`  no Ansible controller in ${image} (${(error as Error).message}): the hosts are listed by Ansible's commands themselves`);
   }
-  const { listing, inventory } = controller === undefined ? await listInContainer(ctx, image, pattern, failure) : await listInController(controller, pattern, failure);
+  const { listing, inventory } = controller === undefined ? await listInContainer(ctx, image, ctx.options.branch, pattern, failure) : await listInController(controller, pattern, failure);
   const hosts = parseListHosts(listing);
   if (hosts.length === 0) {
     throw new VaubanError(`no host of the inventory (branch ${ctx.options.branch}) matches '${pattern}' (master-* hosts are never built)`);
@@ -62,30 +62,63 @@ interface Listings {
   inventory: string;
 }
 
+/**
+ * `ansible-inventory --list` as a play sees the inventory: with the playbooks'
+ * folder (ANSIBLE_ROOT_DIR, where the commands run), so that the group_vars/
+ * and host_vars/ beside the playbooks are in each host's variables, as
+ * ansible-playbook loads them, and not only those beside the inventory.
+ */
+const INVENTORY_LIST = ['--list', '--playbook-dir', '.'];
+
+function lastLines(output: CommandOutput): string {
+  return [output.stderr, output.stdout].map((buffer) => buffer.toString('utf8').split('\n').filter((line) => line.trim() !== '').slice(-3).join(' / ')).find((text) => text !== '') ?? `exit status ${output.code}`;
+}
+
 async function listInController(controller: PlayController, pattern: string, failure: (detail: string) => VaubanError): Promise<Listings> {
-  const [listed, dumped] = await Promise.all([controller.runCommand('ansible', [`${pattern},!master-*`, '--list-hosts']), controller.runCommand('ansible-inventory', ['--list'])]);
-  const lastLines = (output: CommandOutput) =>
-    [output.stderr, output.stdout].map((buffer) => buffer.toString('utf8').split('\n').filter((line) => line.trim() !== '').slice(-3).join(' / ')).find((text) => text !== '') ?? `exit status ${output.code}`;
+  const [listed, dumped] = await Promise.all([controller.runCommand('ansible', [`${pattern},!master-*`, '--list-hosts']), controller.runCommand('ansible-inventory', INVENTORY_LIST)]);
   if (listed.code !== 0) throw failure(lastLines(listed));
   if (dumped.code !== 0) throw failure(lastLines(dumped));
   return { listing: listed.stdout.toString('utf8'), inventory: dumped.stdout.toString('utf8') };
 }
 
+/**
+ * The inventory of `branch` as Ansible resolves it in `image` (`ansible-inventory
+ * --list`, JSON): what a stage's variables and groups are read from (issue 28).
+ * Asked once per run, image and branch; by the branch's controller, or in a
+ * container of its own when the image cannot load one.
+ */
+export function listInventory(ctx: Context, image: string, branch: string, controllers: PlayControllers): Promise<string> {
+  return ctx.once(`inventory:${image}:${branch}`, async () => {
+    const failure = (detail: string) => new VaubanError(`ansible could not list the inventory (branch ${branch}, in ${image}): ${detail}`);
+    let controller: PlayController | undefined;
+    try {
+      controller = await controllers.likely(image, branch);
+    } catch (error) {
+      throwIfAborted(ctx.signal);
+      ctx.reporter.debug(`  no Ansible controller in ${image} (${(error as Error).message}): the inventory is listed by ansible-inventory itself`);
+    }
+    if (controller === undefined) return (await listInContainer(ctx, image, branch, undefined, failure)).inventory;
+    const dumped = await controller.runCommand('ansible-inventory', INVENTORY_LIST);
+    if (dumped.code !== 0) throw failure(lastLines(dumped));
+    return dumped.stdout.toString('utf8');
+  });
+}
+
 const INVENTORY_MARKER = '#vauban-inventory';
 
 // The branch's tree exactly (files deleted since the image's copy gone), then Ansible's two commands in the
-// inventory's folder, at once.
+// inventory's folder, at once (without a pattern: the inventory alone).
 const LIST_HOSTS =
   `git -C /root/ansible clean -ffdxq 2>/dev/null; cd "/root/ansible/\${ANSIBLE_ROOT_DIR:-}" || exit 1; ` +
-  'ansible "$VAUBAN_PATTERN" --list-hosts >/tmp/vauban-hosts 2>/tmp/vauban-hosts.err & hosts=$!; ' +
-  'ansible-inventory --list >/tmp/vauban-inventory 2>/tmp/vauban-inventory.err & inventory=$!; ' +
+  'if [ -n "$VAUBAN_PATTERN" ]; then ansible "$VAUBAN_PATTERN" --list-hosts >/tmp/vauban-hosts 2>/tmp/vauban-hosts.err & hosts=$!; else : >/tmp/vauban-hosts; : >/tmp/vauban-hosts.err; true & hosts=$!; fi; ' +
+  `ansible-inventory ${INVENTORY_LIST.join(' ')} >/tmp/vauban-inventory 2>/tmp/vauban-inventory.err & inventory=$!; ` +
   'wait $hosts; listed=$?; wait $inventory; dumped=$?; ' +
   'cat /tmp/vauban-hosts.err >&2; [ $listed -eq 0 ] || { cat /tmp/vauban-hosts; exit $listed; }; ' +
   `cat /tmp/vauban-inventory.err >&2; cat /tmp/vauban-hosts; echo '${INVENTORY_MARKER}'; cat /tmp/vauban-inventory; exit $dumped`;
 
-async function listInContainer(ctx: Context, image: string, pattern: string, failure: (detail: string) => VaubanError): Promise<Listings> {
+async function listInContainer(ctx: Context, image: string, branch: string, pattern: string | undefined, failure: (detail: string) => VaubanError): Promise<Listings> {
   const docker = await ctx.docker();
-  const archive = await ctx.ansible.archive(ctx.options.branch);
+  const archive = await ctx.ansible.archive(branch);
   const container = await docker.createContainer({ Image: image, Entrypoint: [], Cmd: ['/bin/sh', '-c', SLEEP_UNTIL_TERM], name: runContainerName('hosts', ctx.runId) });
   const release = ctx.cleanup.push(`container ${container.id.slice(0, 12)} (host resolution)`, () => removeContainer(docker, container.id));
   try {
@@ -93,7 +126,7 @@ async function listInContainer(ctx: Context, image: string, pattern: string, fai
     await container.start();
     const run = await execCapture(docker, container, {
       cmd: ['/bin/sh', '-c', LIST_HOSTS],
-      env: { VAUBAN_PATTERN: `${pattern},!master-*`, ANSIBLE_ROOT_DIR: ctx.settings.values.ANSIBLE_ROOT_DIR ?? '', ANSIBLE_LOCALHOST_WARNING: 'false', ANSIBLE_NOCOLOR: '1', ANSIBLE_FORCE_COLOR: '0' },
+      env: { VAUBAN_PATTERN: pattern === undefined ? '' : `${pattern},!master-*`, ANSIBLE_ROOT_DIR: ctx.settings.values.ANSIBLE_ROOT_DIR ?? '', ANSIBLE_LOCALHOST_WARNING: 'false', ANSIBLE_NOCOLOR: '1', ANSIBLE_FORCE_COLOR: '0' },
       signal: ctx.signal,
     });
     const stdout = run.stdout.toString('utf8');

@@ -6,7 +6,7 @@ import { stageParts } from './parts.js';
 const now = new Date('2026-11-29T12:00:00Z');
 const policy: CachePolicy = { noCache: false, maxAgeDays: 7, now };
 const parts = stageParts({
-  parent: 'sha256:aaaa', playbook: 'pb.yml', branch: 'master', commit: '83a49cb0000', hostname: 'm',
+  parent: 'sha256:aaaa', playbook: 'pb.yml', branch: 'master', tree: '83a49cb0000', vars: 'v1', inventory: undefined, hostname: 'm',
   script: 'abc', ansibleRootDir: undefined, extraArgs: '-e secret=hunter2', hookPre: undefined, hookPost: undefined,
 });
 
@@ -42,10 +42,12 @@ describe('decideCache', () => {
   it('says why when nothing matches: parent rebuilt, a moved branch, a changed setting, nothing known', () => {
     expect(decideCache({ policy, parts, found: undefined, previous: undefined, parentRebuilt: true }).reason).toBe('parent rebuilt');
     expect(decideCache({ policy, parts, found: undefined, previous: undefined, parentRebuilt: false }).reason).toBe('no image with these inputs');
-    const moved = { ...parts, commit: '1f02a7e1111' };
-    expect(decideCache({ policy, parts: moved, found: undefined, previous: { parts }, parentRebuilt: false }).reason).toBe('branch master moved 83a49cb → 1f02a7e');
+    const moved = { ...parts, tree: '1f02a7e1111' };
+    expect(decideCache({ policy, parts: moved, found: undefined, previous: { parts }, parentRebuilt: false }).reason).toBe('branch master: its files changed (not only its inventory)');
+    expect(describeChange(parts, { ...parts, vars: 'v2' })).toBe('variables or groups of m changed (inventory, group_vars, host_vars)');
+    expect(describeChange({ kind: 'conffs', host: 'web01', vars: 'v1' }, { kind: 'conffs', host: 'web01', vars: 'v2' })).toBe('host vars changed');
     expect(describeChange(parts, { ...parts, ANSIBLE_EXTRA_ARGS: '' })).toBe('ANSIBLE_EXTRA_ARGS changed');
-    expect(describeChange(parts, { ...parts, branch: 'feature', commit: '1f02a7e' })).toBe('branch changed master → feature');
+    expect(describeChange(parts, { ...parts, branch: 'feature', tree: '1f02a7e' })).toBe('branch changed master → feature');
   });
 
   it('rebuilds an artifact that no longer matches its record, whatever its age', () => {

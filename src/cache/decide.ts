@@ -66,7 +66,9 @@ export function describeChange(before: InputParts, now: InputParts): string {
     if (key === 'image') return `image changed ${short(before.image)} → ${short(now.image)}`;
     if (key === 'keys') return 'sshd keys changed';
     if (key === 'name') return `made for ${before.name ?? '?'}, not ${now.name ?? '?'}`;
-    if (key === 'vars') return 'host vars changed';
+    if (key === 'tree') return `branch ${now.branch ?? before.branch ?? '?'}: its files changed (not only its inventory)`;
+    // A stage's are its master's (hostname); a conffs' its host's.
+    if (key === 'vars') return now.hostname !== undefined ? `variables or groups of ${now.hostname} changed (inventory, group_vars, host_vars)` : 'host vars changed';
     if (key === 'inventory') return before.inventory === undefined || now.inventory === undefined ? 'the stages now read other hosts (hostvars, groups...) or no longer do' : 'the inventory changed (the stages read other hosts: hostvars, groups...)';
     if (key === 'source') return `source image changed ${short(before.source)} → ${short(now.source)}`;
     if (key === 'stages') return 'stages or their branches moved';
@@ -74,5 +76,5 @@ export function describeChange(before: InputParts, now: InputParts): string {
     return `${key} changed`;
   });
   // The branch's name changed along with its commit: one reason says both.
-  return reasons.filter((reason, index) => !(changed[index] === 'commit' && changed.includes('branch'))).join(', ');
+  return reasons.filter((reason, index) => !((changed[index] === 'commit' || changed[index] === 'tree') && changed.includes('branch'))).join(', ');
 }

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
  * container, the cleanup of a rootfs...) in a way that changes the result:
  * every cached image and artifact of an older recipe is then rebuilt once.
  */
-export const CACHE_RECIPE = 'vauban-cache-1';
+export const CACHE_RECIPE = 'vauban-cache-2';
 
 /** One input: a value shown as it is (a commit, an image id), or a secret-free digest of a value that may hold secrets. */
 export type InputParts = Readonly<Record<string, string>>;

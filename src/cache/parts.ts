@@ -41,8 +41,17 @@ export interface StagePartsInput {
   parent: string;
   playbook: string;
   branch: string;
-  /** The branch's commit: the whole tree the playbook can reach (roles, inventory, group_vars). */
-  commit: string;
+  /**
+   * The branch's tree without its inventory (AnsibleRepository.inventorylessTree):
+   * every file the play can read (playbooks, roles, collections, templates,
+   * vars files, ansible.cfg, what a lookup reads) but the inventory sources
+   * and the group_vars/ and host_vars/ that `vars` covers.
+   */
+  tree: string;
+  /** sha256 of the variables and groups of `hostname` as Ansible resolves them (the inventory, group_vars/, host_vars/). */
+  vars: string;
+  /** sha256 of the whole inventory: given when the tree names a way to read other hosts (READS_OTHER_HOSTS). */
+  inventory: string | undefined;
   hostname: string;
   /** sha256 of stage.sh: what runs in the container. */
   script: string;
@@ -53,11 +62,15 @@ export interface StagePartsInput {
 }
 
 /**
- * One stage's image: its parent, the playbook, its branch and commit, the
- * hostname it plays as, stage.sh, and the settings that reach the play
- * (ANSIBLE_ROOT_DIR, ANSIBLE_EXTRA_ARGS, the hooks: the last three as digests,
- * since they may carry secrets and the parts are a label). The Ansible version
- * is in the parent (ANSIBLE_PACKAGES made the base).
+ * One stage's image: its parent, the playbook, its branch, what the play can
+ * read of the branch (issue 28: its tree without the inventory, and the
+ * variables and groups of the hostname it plays as, so that a commit that
+ * changes another host's variables reuses the master; the whole inventory
+ * when the tree can read other hosts), the hostname, stage.sh, and the
+ * settings that reach the play (ANSIBLE_ROOT_DIR, ANSIBLE_EXTRA_ARGS, the
+ * hooks: the last three as digests, since they may carry secrets and the
+ * parts are a label). The Ansible version is in the parent (ANSIBLE_PACKAGES
+ * made the base).
  */
 export function stageParts(input: StagePartsInput): InputParts {
   return {
@@ -65,7 +78,9 @@ export function stageParts(input: StagePartsInput): InputParts {
     parent: input.parent,
     playbook: input.playbook,
     branch: input.branch,
-    commit: input.commit,
+    tree: input.tree,
+    vars: input.vars,
+    ...(input.inventory === undefined ? {} : { inventory: input.inventory }),
     hostname: input.hostname,
     script: input.script,
     ANSIBLE_ROOT_DIR: input.ansibleRootDir ?? '',
@@ -87,7 +102,7 @@ export function rootfsParts(input: { name: string; image: string; compression: s
 /** A stage's parts with its settings read from the run's settings: the one way the steps and the dry run compute them. */
 export function stagePartsFrom(
   settings: Settings,
-  input: Pick<StagePartsInput, 'parent' | 'playbook' | 'branch' | 'commit' | 'hostname' | 'script'>,
+  input: Pick<StagePartsInput, 'parent' | 'playbook' | 'branch' | 'tree' | 'vars' | 'inventory' | 'hostname' | 'script'>,
 ): InputParts {
   return stageParts({
     ...input,

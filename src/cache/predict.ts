@@ -8,6 +8,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Settings } from '../../vauban-config.js';
 import { INSTALL_FILES, installDigest } from '../install-dir.js';
+import type { StageReads } from '../ansible/stage-reads.js';
+import { movedForOthersOnly } from './moved.js';
 import { planRun, plannedImage, plannedStageImages } from '../model/plan.js';
 import { settleRunValues } from '../model/run-values.js';
 import { KERNEL_ARTIFACTS, ROOTFS_TARBALL, VAULT_DIR, keptArtifact } from '../model/local-layout.js';
@@ -38,6 +40,11 @@ export interface PredictInput {
   docker: DockerClient;
   /** The commit a branch of the Ansible repository points to now. */
   branchSha: (branch: string) => Promise<string | undefined>;
+  /**
+   * What a stage of `branch` played as `hostname` reads (stage-reads.ts), the inventory listed in
+   * `source` (the image the stages start from), as the run computes it; a string: why it cannot be known.
+   */
+  stageReads: (source: string, branch: string, hostname: string) => Promise<StageReads | string>;
 }
 
 export interface Prediction {
@@ -60,11 +67,13 @@ export async function predictCache(input: PredictInput): Promise<Prediction> {
   let baseImageId: string | undefined;
   // Why what follows cannot be known (a source image not local yet, a missing branch).
   let unknown: string | undefined;
-  const decide = async (name: string, parts: InputParts): Promise<string | undefined> => {
+  const decide = async (name: string, parts: InputParts, commit?: string): Promise<string | undefined> => {
     const found = policy.noCache ? undefined : await findCachedImage(docker, inputsDigest(parts));
     const previous = found === undefined && !name.includes('<') ? await previousBuildOf(docker, name) : undefined;
     const decision = decideCache({ policy, parts, found, previous, parentRebuilt: false });
-    entries.push({ kind: 'image', name, action: decision.action, reason: decision.reason });
+    // As the run says it of a stage reused after a commit for other hosts (issue 28).
+    const moved = commit !== undefined && decision.reused !== undefined ? await movedForOthersOnly(docker, decision.reused.id, commit) : '';
+    entries.push({ kind: 'image', name, action: decision.action, reason: `${decision.reason}${moved}` });
     return decision.action === 'reuse' ? decision.reused?.id : undefined;
   };
   const rebuilt = (name: string): void => {
@@ -106,15 +115,18 @@ export async function predictCache(input: PredictInput): Promise<Prediction> {
 
   const plan = planOf(osName);
   const script = installDigest(input.installDir, INSTALL_FILES.stageScript);
+  const source = parent;
   for (const { name, branch, playbook, hostname } of plannedStageImages(plan)) {
     const commit = parent === undefined ? undefined : await input.branchSha(branch);
     if (parent !== undefined && commit === undefined) unknown = `branch ${branch} not found`;
-    if (parent === undefined || commit === undefined) {
+    const reads = parent === undefined || commit === undefined || source === undefined ? undefined : await input.stageReads(source, branch, hostname);
+    if (typeof reads === 'string') unknown = reads;
+    if (parent === undefined || commit === undefined || reads === undefined || typeof reads === 'string') {
       rebuilt(name);
       parent = undefined;
       continue;
     }
-    parent = await decide(name, stagePartsFrom(settings, { parent, playbook, branch, commit, hostname, script }));
+    parent = await decide(name, stagePartsFrom(settings, { parent, playbook, branch, ...reads, hostname, script }), commit);
   }
   const last = entries.at(-1);
   if (options.stages.length > 0 && last !== undefined) entries.push({ kind: 'image', name: plannedImage(plan, 'master').name, action: last.action, reason: `tag of ${last.name}` });

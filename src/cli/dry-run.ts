@@ -16,6 +16,8 @@ import type { VaubanOptions } from '../model/options.js';
 import { HOST_PLACEHOLDER, planRun, type PlanFacts } from '../model/plan.js';
 import type { Reporter } from '../reporter.js';
 import type { DockerClient } from '../system/docker/client.js';
+import type { Context } from '../context.js';
+import type { PlayControllers } from '../ansible/play-controller.js';
 import type { GitRemote } from '../system/git.js';
 import type { DryRunCache } from './print-plan.js';
 import type { CommandIo } from './io.js';
@@ -113,67 +115,49 @@ async function lookUp(input: DryRunInput, branchSha: (branch: string) => Promise
     return none(`not looked up: dockerd does not answer (${(error as Error).message})`);
   }
 
-  let prediction: Prediction = { entries: [] };
-  try {
-    if (options.rootfs || options.initramfs) prediction = await predictImages(input, docker, branchSha);
-  } catch (error) {
-    return none(`not looked up: ${(error as Error).message.split('\n')[0] ?? ''}`);
-  }
-  const cache: DryRunCache = { entries: prediction.entries, osName: prediction.osName };
-  if (!options.conffs) return { cache, problems: [] };
+  // One context of the dry run's own for what Ansible must say (the stages' inventory, the conffs hosts).
+  const looked = await withDryRunContext(input, async (ctx, controllers) => {
+    let prediction: Prediction = { entries: [] };
+    try {
+      if (options.rootfs || options.initramfs) prediction = await predictImages(input, docker, branchSha, ctx, controllers);
+    } catch (error) {
+      if (ctx.signal.aborted) throw error;
+      return none(`not looked up: ${(error as Error).message.split('\n')[0] ?? ''}`);
+    }
+    const cache: DryRunCache = { entries: prediction.entries, osName: prediction.osName };
+    if (!options.conffs) return { cache, problems: [] };
 
-  // The image the hosts' stages are replayed on (A2): -s, else the base image this run imports.
-  const source = options.sourceImage ?? prediction.baseImageId;
-  const placeholder = (action: PredictedEntry['action'], reason: string): DryRunLookups => ({
-    cache: { ...cache, entries: [...cache.entries, { kind: 'conffs', name: HOST_PLACEHOLDER, action, reason }] },
-    problems: [],
+    // The image the hosts' stages are replayed on (A2): -s, else the base image this run imports.
+    const source = options.sourceImage ?? prediction.baseImageId;
+    const placeholder = (action: PredictedEntry['action'], reason: string): DryRunLookups => ({
+      cache: { ...cache, entries: [...cache.entries, { kind: 'conffs', name: HOST_PLACEHOLDER, action, reason }] },
+      problems: [],
+    });
+    if (source === undefined) {
+      const built = planRun(options, { ...input.facts, osName: prediction.osName }).source;
+      return placeholder('build', options.noCache ? '--no-cache' : `source image ${built ?? ''} built by this run: hosts resolved then`);
+    }
+    const { imageExists } = await import('../system/docker/images.js');
+    if (!(await imageExists(docker, source).catch(() => false))) return placeholder('unknown', `source image ${source} is not local (looked up at run time)`);
+    const conffs = await predictConffsHosts(ctx, controllers, source);
+    if (conffs.problem !== undefined) return { ...placeholder('unknown', 'the hosts could not be resolved (see the problems below)'), problems: [conffs.problem] };
+    if (conffs.unknown !== undefined) return placeholder('unknown', `not looked up: ${conffs.unknown}`);
+    return { cache: { ...cache, entries: [...cache.entries, ...conffs.entries] }, hosts: conffs.hosts, problems: [] };
   });
-  if (source === undefined) {
-    const built = planRun(options, { ...input.facts, osName: prediction.osName }).source;
-    return placeholder('build', options.noCache ? '--no-cache' : `source image ${built ?? ''} built by this run: hosts resolved then`);
-  }
-  const { imageExists } = await import('../system/docker/images.js');
-  if (!(await imageExists(docker, source).catch(() => false))) return placeholder('unknown', `source image ${source} is not local (looked up at run time)`);
-  const conffs = await predictConffsHosts(input, source);
-  if (conffs.interrupted !== undefined) return { cache, problems: [], interrupted: conffs.interrupted };
-  if (conffs.problem !== undefined) return { ...placeholder('unknown', 'the hosts could not be resolved (see the problems below)'), problems: [conffs.problem] };
-  if (conffs.unknown !== undefined) return placeholder('unknown', `not looked up: ${conffs.unknown}`);
-  return { cache: { ...cache, entries: [...cache.entries, ...conffs.entries] }, hosts: conffs.hosts, problems: [] };
-}
-
-/** Images and artifacts: from the local images (read only) and the branches' commits (git ls-remote). */
-async function predictImages(input: DryRunInput, docker: DockerClient, branchSha: (branch: string) => Promise<string | undefined>): Promise<Prediction> {
-  const { options, settings } = input;
-  const { predictCache } = await import('../cache/predict.js');
-  const { cachePolicyOf, settleRunValues } = await import('../model/run-values.js');
-  const policy = cachePolicyOf(settleRunValues(options, settings.values), new Date());
-  return predictCache({ options, settings: settings.values, policy, cwd: input.io.cwd, installDir: input.installDir, docker, branchSha });
-}
-
-interface ConffsLookup {
-  hosts?: string[];
-  entries: PredictedEntry[];
-  /** Why the run would stop (the preflight's message). */
-  problem?: string;
-  /** Why it could not be looked up. */
-  unknown?: string;
-  interrupted?: number;
+  return looked.interrupted !== undefined ? { ...none(), interrupted: looked.interrupted } : looked.value;
 }
 
 /**
- * The hosts of -a resolved in `source` by the preflight's own function, then
- * each host's reuse or build by build_conffs' own decision, in a context of
- * the dry run's own (its work folder, its cleanup, Ctrl-C honoured).
+ * Runs `work` with a context of the dry run's own (its work folder, its
+ * cleanup, Ctrl-C honoured) and the Ansible controllers it opens.
  */
-async function predictConffsHosts(input: DryRunInput, source: string): Promise<ConffsLookup> {
+async function withDryRunContext(input: DryRunInput, work: (ctx: Context, controllers: PlayControllers) => Promise<DryRunLookups>): Promise<{ value: DryRunLookups; interrupted?: undefined } | { interrupted: number }> {
   const { runLifecycle } = await import('./lifecycle.js');
   const { Context } = await import('../context.js');
   const { createWorkDir } = await import('../system/work-dir.js');
   const { emptyReport } = await import('../model/run-report.js');
-  const { resolveHosts } = await import('../ansible/resolve-hosts.js');
   const { PlayControllers } = await import('../ansible/play-controller.js');
-  const { conffsHost, decideConffs } = await import('../conffs/decision.js');
-  let lookup: ConffsLookup = { entries: [] };
+  let value: DryRunLookups | undefined;
   const outcome = await runLifecycle({
     reporter: input.reporter,
     debug: input.options.debug,
@@ -192,22 +176,65 @@ async function predictConffsHosts(input: DryRunInput, source: string): Promise<C
       });
       const controllers = new PlayControllers(ctx);
       try {
-        const resolved = await resolveHosts(ctx, source, controllers);
-        const entries: PredictedEntry[] = [];
-        for (const host of resolved.hosts) {
-          const { decision } = await decideConffs(ctx, conffsHost(resolved, host, source));
-          entries.push({ kind: 'conffs', name: host, action: decision.action, reason: decision.reason });
-        }
-        lookup = { hosts: resolved.hosts, entries };
-      } catch (error) {
-        if (signal.aborted) throw error;
-        const line = (error as Error).message.split('\n')[0] ?? '';
-        lookup = error instanceof VaubanError ? { entries: [], problem: line } : { entries: [], unknown: line };
+        value = await work(ctx, controllers);
       } finally {
         await controllers.closeAll();
       }
       return 0;
     },
   });
-  return outcome.interruptedBy === undefined ? lookup : { entries: [], interrupted: outcome.exitCode };
+  if (outcome.interruptedBy !== undefined) return { interrupted: outcome.exitCode };
+  return { value: value ?? { cache: { entries: [], unknown: `not looked up: ${outcome.failure ?? 'the look-up failed'}` }, problems: [] } };
+}
+
+/** Images and artifacts: from the local images (read only) and the branches' commits (git ls-remote). */
+async function predictImages(input: DryRunInput, docker: DockerClient, branchSha: (branch: string) => Promise<string | undefined>, ctx: Context, controllers: PlayControllers): Promise<Prediction> {
+  const { options, settings } = input;
+  const { predictCache } = await import('../cache/predict.js');
+  const { listInventory } = await import('../ansible/resolve-hosts.js');
+  const { stageReads } = await import('../ansible/stage-reads.js');
+  // As apply_stages reads them (issue 28): the branch fetched into the dry run's own mirror, the inventory listed by Ansible in the source.
+  const readsOf = async (source: string, branch: string, hostname: string) => {
+    try {
+      return await stageReads(ctx.ansible, await ctx.ansible.commit(branch), hostname, await listInventory(ctx, source, branch, controllers));
+    } catch (error) {
+      if (ctx.signal.aborted) throw error;
+      return `the inventory could not be listed: ${(error as Error).message.split('\n')[0] ?? ''}`;
+    }
+  };
+  const { cachePolicyOf, settleRunValues } = await import('../model/run-values.js');
+  const policy = cachePolicyOf(settleRunValues(options, settings.values), new Date());
+  return predictCache({ options, settings: settings.values, policy, cwd: input.io.cwd, installDir: input.installDir, docker, branchSha, stageReads: readsOf });
+}
+
+interface ConffsLookup {
+  hosts?: string[];
+  entries: PredictedEntry[];
+  /** Why the run would stop (the preflight's message). */
+  problem?: string;
+  /** Why it could not be looked up. */
+  unknown?: string;
+  interrupted?: number;
+}
+
+/**
+ * The hosts of -a resolved in `source` by the preflight's own function, then
+ * each host's reuse or build by build_conffs' own decision.
+ */
+async function predictConffsHosts(ctx: Context, controllers: PlayControllers, source: string): Promise<ConffsLookup> {
+  const { resolveHosts } = await import('../ansible/resolve-hosts.js');
+  const { conffsHost, decideConffs } = await import('../conffs/decision.js');
+  try {
+    const resolved = await resolveHosts(ctx, source, controllers);
+    const entries: PredictedEntry[] = [];
+    for (const host of resolved.hosts) {
+      const { decision } = await decideConffs(ctx, conffsHost(resolved, host, source));
+      entries.push({ kind: 'conffs', name: host, action: decision.action, reason: decision.reason });
+    }
+    return { hosts: resolved.hosts, entries };
+  } catch (error) {
+    if (ctx.signal.aborted) throw error;
+    const line = (error as Error).message.split('\n')[0] ?? '';
+    return error instanceof VaubanError ? { entries: [], problem: line } : { entries: [], unknown: line };
+  }
 }

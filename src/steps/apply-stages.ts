@@ -10,6 +10,10 @@ import { plannedImage, plannedStageImages, type PlannedStageImage } from '../mod
 import type { Stage } from '../model/stage.js';
 import { tagImage } from '../system/docker/images.js';
 import { StageContainer } from '../ansible/stage-container.js';
+import type { PlayControllers } from '../ansible/play-controller.js';
+import { listInventory } from '../ansible/resolve-hosts.js';
+import { stageReads } from '../ansible/stage-reads.js';
+import { movedForOthersOnly } from '../cache/moved.js';
 
 export interface ApplyStagesInput {
   /** The images to make, in order (the plan's): one per stage, each FROM the one before. */
@@ -18,6 +22,8 @@ export interface ApplyStagesInput {
   finalName: string;
   /** Where each line of the builds goes. */
   onLine: (line: string) => void;
+  /** The run's Ansible controllers: the inventory a stage's variables are read from is listed by one. */
+  controllers: PlayControllers;
 }
 
 export interface AppliedStage {
@@ -27,7 +33,7 @@ export interface AppliedStage {
 }
 
 /** The rootfs's stages: the plan's stage images, made as the master's name on the plan's source. */
-export async function applyStages(ctx: Context): Promise<string | undefined> {
+export async function applyStages(ctx: Context, controllers: PlayControllers): Promise<string | undefined> {
   const { source } = ctx.plan;
   if (!ctx.runs('apply_stages') || source === undefined) return undefined;
   const images = plannedStageImages(ctx.plan);
@@ -36,6 +42,7 @@ export async function applyStages(ctx: Context): Promise<string | undefined> {
     await applyStagesAs(ctx, {
       images,
       finalName: master,
+      controllers,
       onLine: (line) => {
         status.update(line.slice(0, 60));
         ctx.reporter.line(`  │ ${line}`);
@@ -68,14 +75,16 @@ export async function applyStagesAs(ctx: Context, input: ApplyStagesInput): Prom
     throwIfAborted(ctx.signal);
     const { branch, hostname, name: image } = planned;
     const stage = stageOf(planned);
-    // The commit decides; the working copy is made only for a build (by applyStage).
+    // What the play reads decides (issue 28); the working copy is made only for a build (by applyStage).
     const commit = await ctx.ansible.commit(branch);
-    const parts = stagePartsFrom(settings, { parent: await imageId(docker, from), playbook: stage.playbook, branch, commit: commit.sha, hostname, script });
+    const reads = await stageReads(ctx.ansible, commit, hostname, await listInventory(ctx, source, branch, input.controllers));
+    const parts = stagePartsFrom(settings, { parent: await imageId(docker, from), playbook: stage.playbook, branch, ...reads, hostname, script });
     const decision = await decideImage(ctx, { name: image, parts, parentRebuilt });
     if (decision.action === 'reuse' && decision.reused !== undefined) {
       await tagImage(docker, decision.reused.id, image);
-      input.onLine(`stage ${index + 1}/${input.images.length}: ${stage.playbook}: reused ${image} (${decision.reused.id.slice(7, 19)}): ${decision.reason}`);
-      ctx.report.cache.push({ kind: 'image', name: image, action: 'reuse', reason: decision.reason, id: decision.reused.id });
+      const reason = `${decision.reason}${await movedForOthersOnly(docker, decision.reused.id, commit.sha)}`;
+      input.onLine(`stage ${index + 1}/${input.images.length}: ${stage.playbook}: reused ${image} (${decision.reused.id.slice(7, 19)}): ${reason}`);
+      ctx.report.cache.push({ kind: 'image', name: image, action: 'reuse', reason, id: decision.reused.id });
     } else {
       input.onLine(`stage ${index + 1}/${input.images.length}: ${stage.playbook} from branch ${branch} (${commit.sha.slice(0, 10)}) on ${from} as ${hostname} -> ${image} (build: ${decision.reason})`);
       const started = Date.now();
