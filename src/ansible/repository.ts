@@ -153,6 +153,11 @@ export class AnsibleRepository {
     return (this.options.rootDir ?? '').replace(/^\.?\/*|\/+$/g, '');
   }
 
+  /** Whether `name` is in ANSIBLE_ROOT_DIR of the commit (a file or a folder). */
+  inRootDir(commit: Commit, name: string): Promise<boolean> {
+    return pathInCommit(commit, path.posix.join(this.rootInTree, name), this.options.runOptions);
+  }
+
   /** Fails clearly when `playbook` is not in `branch` (before any build starts). */
   async assertPlaybook(branch: string, playbook: string): Promise<void> {
     const commit = await this.commit(branch);

@@ -82,13 +82,20 @@ async function listInController(controller: PlayController, pattern: string, fai
 }
 
 /**
- * The inventory of `branch` as Ansible resolves it in `image` (`ansible-inventory
- * --list`, JSON): what a stage's variables and groups are read from (issue 28).
- * Asked once per run, image and branch; by the branch's controller, or in a
- * container of its own when the image cannot load one.
+ * The inventory of `branch` as a stage played as `hostname` sees it, resolved
+ * by Ansible in `image` (`ansible-inventory --list`, JSON): what the stage's
+ * variables and groups are read from (issue 28). stage.sh adds the hostname
+ * to the `inventory` file or folder (a master is seldom in the inventory, and
+ * its host_vars/ and the group_vars/ of all still apply): so does this
+ * listing, as a source of its own beside `inventory` (measured: the same
+ * variables and groups). Asked once per run, image, branch and hostname; by
+ * the branch's controller, or in a container of its own when the image
+ * cannot load one.
  */
-export function listInventory(ctx: Context, image: string, branch: string, controllers: PlayControllers): Promise<string> {
-  return ctx.once(`inventory:${image}:${branch}`, async () => {
+export function listInventory(ctx: Context, image: string, branch: string, hostname: string, controllers: PlayControllers): Promise<string> {
+  return ctx.once(`inventory:${image}:${branch}:${hostname}`, async () => {
+    const commit = await ctx.ansible.commit(branch);
+    const sources = [...((await ctx.ansible.inRootDir(commit, 'inventory')) ? ['-i', 'inventory'] : []), '-i', `${hostname},`];
     const failure = (detail: string) => new VaubanError(`ansible could not list the inventory (branch ${branch}, in ${image}): ${detail}`);
     let controller: PlayController | undefined;
     try {
@@ -97,8 +104,8 @@ export function listInventory(ctx: Context, image: string, branch: string, contr
       throwIfAborted(ctx.signal);
       ctx.reporter.debug(`  no Ansible controller in ${image} (${(error as Error).message}): the inventory is listed by ansible-inventory itself`);
     }
-    if (controller === undefined) return (await listInContainer(ctx, image, branch, undefined, failure)).inventory;
-    const dumped = await controller.runCommand('ansible-inventory', INVENTORY_LIST);
+    if (controller === undefined) return (await listInContainer(ctx, image, branch, undefined, failure, sources)).inventory;
+    const dumped = await controller.runCommand('ansible-inventory', [...INVENTORY_LIST, ...sources]);
     if (dumped.code !== 0) throw failure(lastLines(dumped));
     return dumped.stdout.toString('utf8');
   });
@@ -111,12 +118,12 @@ const INVENTORY_MARKER = '#vauban-inventory';
 const LIST_HOSTS =
   `git -C /root/ansible clean -ffdxq 2>/dev/null; cd "/root/ansible/\${ANSIBLE_ROOT_DIR:-}" || exit 1; ` +
   'if [ -n "$VAUBAN_PATTERN" ]; then ansible "$VAUBAN_PATTERN" --list-hosts >/tmp/vauban-hosts 2>/tmp/vauban-hosts.err & hosts=$!; else : >/tmp/vauban-hosts; : >/tmp/vauban-hosts.err; true & hosts=$!; fi; ' +
-  `ansible-inventory ${INVENTORY_LIST.join(' ')} >/tmp/vauban-inventory 2>/tmp/vauban-inventory.err & inventory=$!; ` +
+  `ansible-inventory ${INVENTORY_LIST.join(' ')} "$@" >/tmp/vauban-inventory 2>/tmp/vauban-inventory.err & inventory=$!; ` +
   'wait $hosts; listed=$?; wait $inventory; dumped=$?; ' +
   'cat /tmp/vauban-hosts.err >&2; [ $listed -eq 0 ] || { cat /tmp/vauban-hosts; exit $listed; }; ' +
   `cat /tmp/vauban-inventory.err >&2; cat /tmp/vauban-hosts; echo '${INVENTORY_MARKER}'; cat /tmp/vauban-inventory; exit $dumped`;
 
-async function listInContainer(ctx: Context, image: string, branch: string, pattern: string | undefined, failure: (detail: string) => VaubanError): Promise<Listings> {
+async function listInContainer(ctx: Context, image: string, branch: string, pattern: string | undefined, failure: (detail: string) => VaubanError, inventorySources: string[] = []): Promise<Listings> {
   const docker = await ctx.docker();
   const archive = await ctx.ansible.archive(branch);
   const container = await docker.createContainer({ Image: image, Entrypoint: [], Cmd: ['/bin/sh', '-c', SLEEP_UNTIL_TERM], name: runContainerName('hosts', ctx.runId) });
@@ -125,7 +132,7 @@ async function listInContainer(ctx: Context, image: string, branch: string, patt
     await putArchive(container, createReadStream(archive), '/root');
     await container.start();
     const run = await execCapture(docker, container, {
-      cmd: ['/bin/sh', '-c', LIST_HOSTS],
+      cmd: ['/bin/sh', '-c', LIST_HOSTS, 'sh', ...inventorySources],
       env: { VAUBAN_PATTERN: pattern === undefined ? '' : `${pattern},!master-*`, ANSIBLE_ROOT_DIR: ctx.settings.values.ANSIBLE_ROOT_DIR ?? '', ANSIBLE_LOCALHOST_WARNING: 'false', ANSIBLE_NOCOLOR: '1', ANSIBLE_FORCE_COLOR: '0' },
       signal: ctx.signal,
     });

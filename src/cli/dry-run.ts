@@ -196,7 +196,7 @@ async function predictImages(input: DryRunInput, docker: DockerClient, branchSha
   // As apply_stages reads them (issue 28): the branch fetched into the dry run's own mirror, the inventory listed by Ansible in the source.
   const readsOf = async (source: string, branch: string, hostname: string) => {
     try {
-      return await stageReads(ctx.ansible, await ctx.ansible.commit(branch), hostname, await listInventory(ctx, source, branch, controllers));
+      return await stageReads(ctx.ansible, await ctx.ansible.commit(branch), hostname, await listInventory(ctx, source, branch, hostname, controllers));
     } catch (error) {
       if (ctx.signal.aborted) throw error;
       return `the inventory could not be listed: ${(error as Error).message.split('\n')[0] ?? ''}`;

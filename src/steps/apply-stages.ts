@@ -77,7 +77,7 @@ export async function applyStagesAs(ctx: Context, input: ApplyStagesInput): Prom
     const stage = stageOf(planned);
     // What the play reads decides (issue 28); the working copy is made only for a build (by applyStage).
     const commit = await ctx.ansible.commit(branch);
-    const reads = await stageReads(ctx.ansible, commit, hostname, await listInventory(ctx, source, branch, input.controllers));
+    const reads = await stageReads(ctx.ansible, commit, hostname, await listInventory(ctx, source, branch, hostname, input.controllers));
     const parts = stagePartsFrom(settings, { parent: await imageId(docker, from), playbook: stage.playbook, branch, ...reads, hostname, script });
     const decision = await decideImage(ctx, { name: image, parts, parentRebuilt });
     if (decision.action === 'reuse' && decision.reused !== undefined) {
