@@ -374,5 +374,59 @@ describe('incremental builds', () => {
       const peers = await sh('tar', ['-xzOf', path.join(cwd, 'overlayfs', folder, 'conffs-web01.tgz'), '--wildcards', '*etc/vauban-peers.conf']);
       expect(peers).toContain('web03:9093');
     });
+
+    it('an inventory folder with its own group_vars/: while a play reads other hosts, any inventory change rebuilds the stage; once not, a group variable of the hosts rebuilds their conffs only, one of the master\'s group its stage only (issue 28)', async () => {
+      const clone = path.join(work, 'clone-feature-inventory-folder');
+      await sh('git', ['clone', '-q', '-b', 'feature', repo.bare, clone]);
+      const git = (...args: string[]) => sh('git', ['-c', 'user.name=t', '-c', 'user.email=t@vauban.invalid', ...args], { cwd: clone });
+      const commit = async (message: string) => {
+        await git('add', '-A');
+        await git('commit', '-q', '-m', message);
+        await git('push', '-q', 'origin', 'feature');
+      };
+      const build = async () => {
+        const run = await vauban(conffsArgs(), upload());
+        expect(run.exitCode, tail(run)).toBe(0);
+        return { said: decisions(run), run };
+      };
+      const stage = `${prefix}/pb_web.yml`;
+      const masterChanged = `build: variables or groups of ${MASTER} changed (inventory, group_vars, host_vars)`;
+      // The inventory as a folder: its hosts, the master in a group of its own, a group_vars/ of its own.
+      const hosts = readFileSync(path.join(clone, 'inventory'), 'utf8');
+      rmSync(path.join(clone, 'inventory'));
+      mkdirSync(path.join(clone, 'inventory', 'group_vars'), { recursive: true });
+      writeFileSync(path.join(clone, 'inventory', 'hosts'), `${hosts}\n[itest_masters]\n${MASTER}\n`);
+      writeFileSync(path.join(clone, 'inventory', 'group_vars', 'web.yml'), 'web_note: one\n');
+      writeFileSync(path.join(clone, 'inventory', 'group_vars', 'itest_masters.yml'), 'master_note: one\n');
+      await commit('the inventory as a folder');
+      expect((await build()).said[stage]).toMatch(new RegExp(`^build: .*variables or groups of ${MASTER} changed`));
+
+      // pb_web.yml reads groups['web'] (the test before): an inventory change for the hosts is an input of the master too.
+      writeFileSync(path.join(clone, 'inventory', 'group_vars', 'web.yml'), 'web_note: two\n');
+      await commit('a variable of the web group, while a play reads other hosts');
+      expect((await build()).said[stage]).toBe('build: the inventory changed (the stages read other hosts: hostvars, groups...)');
+
+      // Without the play that reads other hosts, the same kind of change is the hosts' only.
+      const playbook = path.join(clone, 'pb_web.yml');
+      writeFileSync(playbook, readFileSync(playbook, 'utf8').slice(0, readFileSync(playbook, 'utf8').indexOf('    - name: The web peers')));
+      await commit('no play reads other hosts');
+      expect((await build()).said[stage]).toMatch(/^build: branch feature: its files changed \(not only its inventory\)/);
+      writeFileSync(path.join(clone, 'inventory', 'group_vars', 'web.yml'), 'web_note: three\n');
+      await commit('a variable of the web group');
+      const master = await idOf(MASTER);
+      const hostsRun = await build();
+      expect(hostsRun.said[stage]).toMatch(/^reuse: inputs unchanged .*: the change concerns other hosts only\)$/);
+      expect(await idOf(MASTER)).toBe(master);
+      expect(hostsRun.said['rootfs.tgz']).toMatch(/^reuse: /);
+      expect([hostsRun.said.web01, hostsRun.said.web02]).toEqual(['build: host vars changed', 'build: host vars changed']);
+      expect(uploaded(hostsRun.run)).toEqual(['conffs-web01.tgz', 'conffs-web02.tgz']);
+
+      writeFileSync(path.join(clone, 'inventory', 'group_vars', 'itest_masters.yml'), 'master_note: two\n');
+      await commit("a variable of the master's group");
+      const masterRun = await build();
+      expect(masterRun.said[stage]).toBe(masterChanged);
+      expect(await idOf(MASTER)).not.toBe(master);
+      expect([masterRun.said.web01, masterRun.said.web02].every((said) => /^reuse: inputs unchanged/.test(said ?? ''))).toBe(true);
+    });
   });
 });

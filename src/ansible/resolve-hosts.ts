@@ -7,6 +7,9 @@
 // as root on the build host.
 import { createReadStream } from 'node:fs';
 import { sha256Hex } from '../cache/inputs.js';
+import { imageId } from '../cache/image-cache.js';
+import { KEPT_INVENTORIES } from '../model/local-layout.js';
+import { keepInventory, keptInventoryFile, readKeptInventory } from './kept-inventories.js';
 import type { Context } from '../context.js';
 import { assertHostName } from '../model/host-names.js';
 import { EXIT, VaubanError, throwIfAborted } from '../errors.js';
@@ -90,25 +93,41 @@ async function listInController(controller: PlayController, pattern: string, fai
  * listing, as a source of its own beside `inventory` (measured: the same
  * variables and groups). Asked once per run, image, branch and hostname; by
  * the branch's controller, or in a container of its own when the image
- * cannot load one.
+ * cannot load one. Without a hostname, the inventory as it is.
  */
-export function listInventory(ctx: Context, image: string, branch: string, hostname: string, controllers: PlayControllers): Promise<string> {
-  return ctx.once(`inventory:${image}:${branch}:${hostname}`, async () => {
+export function listInventory(ctx: Context, image: string, branch: string, hostname: string | undefined, controllers: PlayControllers): Promise<string> {
+  return ctx.once(`inventory:${image}:${branch}:${hostname ?? ''}`, async () => {
     const commit = await ctx.ansible.commit(branch);
-    const sources = [...((await ctx.ansible.inRootDir(commit, 'inventory')) ? ['-i', 'inventory'] : []), '-i', `${hostname},`];
-    const failure = (detail: string) => new VaubanError(`ansible could not list the inventory (branch ${branch}, in ${image}): ${detail}`);
-    let controller: PlayController | undefined;
-    try {
-      controller = await controllers.likely(image, branch);
-    } catch (error) {
-      throwIfAborted(ctx.signal);
-      ctx.reporter.debug(`  no Ansible controller in ${image} (${(error as Error).message}): the inventory is listed by ansible-inventory itself`);
-    }
-    if (controller === undefined) return (await listInContainer(ctx, image, branch, undefined, failure, sources)).inventory;
-    const dumped = await controller.runCommand('ansible-inventory', [...INVENTORY_LIST, ...sources]);
-    if (dumped.code !== 0) throw failure(lastLines(dumped));
-    return dumped.stdout.toString('utf8');
+    const docker = await ctx.docker();
+    const values = ctx.settings.values;
+    const key = { imageId: await ctx.once(`image-id:${image}`, () => imageId(docker, image)), commit: commit.sha, hostname, settings: [values.ANSIBLE_ROOT_DIR ?? '', values.HOOK_PRE_ANSIBLE ?? ''] };
+    const file = keptInventoryFile(ctx.output(KEPT_INVENTORIES), key);
+    const kept = readKeptInventory(file);
+    if (kept !== undefined) return kept;
+    const listing = await listInventoryNow(ctx, image, branch, hostname, controllers);
+    // A dry run leaves the project as it found it.
+    if (!ctx.options.dryRun) keepInventory(file, listing);
+    return listing;
   });
+}
+
+/** `ansible-inventory --list` of `branch` in `image`, now (listInventory keeps it). */
+async function listInventoryNow(ctx: Context, image: string, branch: string, hostname: string | undefined, controllers: PlayControllers): Promise<string> {
+  const commit = await ctx.ansible.commit(branch);
+  // Without a hostname: the inventory as the hosts' plays see it (they are in it).
+  const sources = hostname === undefined ? [] : [...((await ctx.ansible.inRootDir(commit, 'inventory')) ? ['-i', 'inventory'] : []), '-i', `${hostname},`];
+  const failure = (detail: string) => new VaubanError(`ansible could not list the inventory (branch ${branch}, in ${image}): ${detail}`);
+  let controller: PlayController | undefined;
+  try {
+    controller = await controllers.likely(image, branch);
+  } catch (error) {
+    throwIfAborted(ctx.signal);
+    ctx.reporter.debug(`  no Ansible controller in ${image} (${(error as Error).message}): the inventory is listed by ansible-inventory itself`);
+  }
+  if (controller === undefined) return (await listInContainer(ctx, image, branch, undefined, failure, sources)).inventory;
+  const dumped = await controller.runCommand('ansible-inventory', [...INVENTORY_LIST, ...sources]);
+  if (dumped.code !== 0) throw failure(lastLines(dumped));
+  return dumped.stdout.toString('utf8');
 }
 
 const INVENTORY_MARKER = '#vauban-inventory';

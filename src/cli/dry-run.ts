@@ -228,7 +228,7 @@ async function predictConffsHosts(ctx: Context, controllers: PlayControllers, so
     const resolved = await resolveHosts(ctx, source, controllers);
     const entries: PredictedEntry[] = [];
     for (const host of resolved.hosts) {
-      const { decision } = await decideConffs(ctx, conffsHost(resolved, host, source));
+      const { decision } = await decideConffs(ctx, conffsHost(resolved, host, source), controllers);
       entries.push({ kind: 'conffs', name: host, action: decision.action, reason: decision.reason });
     }
     return { hosts: resolved.hosts, entries };

@@ -12,7 +12,9 @@ import type { Context } from '../context.js';
 import { conffsArchiveIn, keptConffsFoldersOf } from '../model/local-layout.js';
 import { sha256File } from '../system/sha256-file.js';
 import { vaultFile } from '../model/local-layout.js';
-import type { ResolvedHosts } from '../ansible/resolve-hosts.js';
+import type { PlayControllers } from '../ansible/play-controller.js';
+import { listInventory, type ResolvedHosts } from '../ansible/resolve-hosts.js';
+import { stageReads } from '../ansible/stage-reads.js';
 
 /** A conffs host as the cache sees it: its name, the image its stages are replayed on, what the inventory says of it. */
 export interface ConffsHost {
@@ -32,16 +34,23 @@ export function conffsHost(resolved: Partial<Pick<ResolvedHosts, 'macs' | 'vars'
 }
 
 /** What a host's conffs is made of: read before it is built, and again after (a first run makes its keys). */
-export async function conffsParts(ctx: Context, input: ConffsHost): Promise<InputParts> {
+export async function conffsParts(ctx: Context, input: ConffsHost, controllers: PlayControllers): Promise<InputParts> {
   const docker = await ctx.docker();
   const stages = [];
   let readsOtherHosts = false;
   for (const stage of ctx.options.stages) {
     const branch = stage.branch ?? ctx.options.branch;
     // On the run's branch, whose inventory gave the host's variables (vars): the tree without the inventory, so
-    // that another host's change does not rebuild this one. On another branch, its whole commit (its inventory too).
+    // that another host's change does not rebuild this one. On another branch (`feature@pb.yml`), whose
+    // inventory the stage plays with, that branch's tree without its inventory and the host's variables and
+    // groups there (issue 28), listed once per branch.
     const commit = await ctx.ansible.commit(branch);
-    stages.push({ playbook: stage.playbook, branch, commit: branch === ctx.options.branch ? await ctx.ansible.inventorylessTree(commit) : commit.sha });
+    if (branch === ctx.options.branch) {
+      stages.push({ playbook: stage.playbook, branch, commit: await ctx.ansible.inventorylessTree(commit) });
+    } else {
+      const reads = await stageReads(ctx.ansible, commit, input.host, await listInventory(ctx, input.source, branch, undefined, controllers));
+      stages.push({ playbook: stage.playbook, branch, commit: [reads.tree, reads.vars, reads.inventory ?? ''].join(':') });
+    }
     // ...unless a play can read other hosts (hostvars, groups...): then the whole inventory is an input.
     if (await ctx.ansible.matches(commit, READS_OTHER_HOSTS)) readsOtherHosts = true;
   }
@@ -74,8 +83,8 @@ export interface ConffsDecision {
 }
 
 /** Reuse the host's conffs of an earlier run (inputs unchanged, file as recorded), or build it: and why. Reads only. */
-export async function decideConffs(ctx: Context, input: ConffsHost): Promise<ConffsDecision> {
-  const parts = await conffsParts(ctx, input);
+export async function decideConffs(ctx: Context, input: ConffsHost, controllers: PlayControllers): Promise<ConffsDecision> {
+  const parts = await conffsParts(ctx, input, controllers);
   const last = lastConffsOf(ctx, input.host);
   if (last === undefined) return { decision: { action: 'build', reason: 'no earlier build recorded', record: undefined }, last };
   return { decision: await decideArtifact(last, parts, ctx.cachePolicy, undefined, ctx.options.dryRun), last };

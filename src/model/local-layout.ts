@@ -15,6 +15,7 @@
 //   vauban-boot-<master>-<host>.log                 `vauban boot`'s serial console
 //   .vauban/ansible.git                             the Ansible repository's branches, fetched into run after run
 //   .vauban/baselines/<key>.gz                      the tree conffs hosts' containers of an image start from
+//   .vauban/inventories/<key>.json                  the inventory a stage reads, as Ansible listed it
 //   .vauban/kept/<master>/<artifact>                each master's own rootfs.tgz, SBOM, kernel and
 //                                                   initramfs (hard links, with their records): the
 //                                                   files above are the last master's, as with vauban.sh
@@ -97,6 +98,8 @@ export const KEPT_DIR = '.vauban/kept';
 export const KEPT_MIRROR = '.vauban/ansible.git';
 /** The trees conffs hosts' containers start from, per source image (src/conffs/kept-baselines.ts). */
 export const KEPT_BASELINES = '.vauban/baselines';
+/** The inventories stages read, as Ansible listed them (src/ansible/kept-inventories.ts). */
+export const KEPT_INVENTORIES = '.vauban/inventories';
 
 /** Master `name`'s own copy of an artifact it wrote in the output folder (rootfs.tgz, sbom.cdx.json, vmlinuz, initramfs.img). */
 export function keptArtifact(name: string, artifact: string): string {

@@ -216,7 +216,7 @@ function openConffsFolder(ctx: Context, host: string): { folder: string; tarball
  */
 async function reuseHostConffs(ctx: Context, input: HostInput): Promise<ConffsArtifact | undefined> {
   const { host } = input;
-  const { decision, last } = await decideConffs(ctx, input);
+  const { decision, last } = await decideConffs(ctx, input, input.controllers);
   input.pending = decision.reason;
   if (decision.action !== 'reuse' || decision.record === undefined || last === undefined) {
     input.logStream.write(`conffs of ${host}: build (${decision.reason})\n`);
@@ -299,7 +299,7 @@ async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
     const temporary = temporaryFileFor(tarball, ctx.runId, ctx.cleanup);
     const count = await packConffs(container, members, temporary.path, ctx.signal, listed);
     await temporary.commit();
-    const sha256 = await writeArtifactRecord(tarball, await conffsParts(ctx, input), { deletions: JSON.stringify(input.result.deletions) });
+    const sha256 = await writeArtifactRecord(tarball, await conffsParts(ctx, input, input.controllers), { deletions: JSON.stringify(input.result.deletions) });
     ctx.report.cache.push({ kind: 'conffs', name: host, action: 'build', reason: input.pending ?? 'built', id: sha256 });
     lap('changes and pack');
     write(`conffs written: ${tarball} (${count} members)`);
