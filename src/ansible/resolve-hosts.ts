@@ -117,12 +117,15 @@ async function listInventoryNow(ctx: Context, image: string, branch: string, hos
   // Without a hostname: the inventory as the hosts' plays see it (they are in it).
   const sources = hostname === undefined ? [] : [...((await ctx.ansible.inRootDir(commit, 'inventory')) ? ['-i', 'inventory'] : []), '-i', `${hostname},`];
   const failure = (detail: string) => new VaubanError(`ansible could not list the inventory (branch ${branch}, in ${image}): ${detail}`);
+  // A run without conffs hosts has no other use for a controller (its Ansible loaded, its modules packed): one command in a container costs less.
   let controller: PlayController | undefined;
-  try {
-    controller = await controllers.likely(image, branch);
-  } catch (error) {
-    throwIfAborted(ctx.signal);
-    ctx.reporter.debug(`  no Ansible controller in ${image} (${(error as Error).message}): the inventory is listed by ansible-inventory itself`);
+  if (ctx.runs('build_conffs')) {
+    try {
+      controller = await controllers.likely(image, branch);
+    } catch (error) {
+      throwIfAborted(ctx.signal);
+      ctx.reporter.debug(`  no Ansible controller in ${image} (${(error as Error).message}): the inventory is listed by ansible-inventory itself`);
+    }
   }
   if (controller === undefined) return (await listInContainer(ctx, image, branch, undefined, failure, sources)).inventory;
   const dumped = await controller.runCommand('ansible-inventory', [...INVENTORY_LIST, ...sources]);
