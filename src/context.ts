@@ -15,7 +15,8 @@ import { CONFFS_DIR, KEPT_MIRROR, VAULT_DIR, runStamp } from './model/local-layo
 import { ensurePrivateDir } from './system/log-file.js';
 import type { RunOptions } from './system/run.js';
 import { Registry } from './registry.js';
-import { INSTALL_FILES, installDigest } from './install-dir.js';
+import { INSTALL_FILES } from './install-dir.js';
+import { installDigest } from './cache/inputs.js';
 import { cachePolicyOf, settleRunValues, type RunValues } from './model/run-values.js';
 import { runIdOf } from './system/work-dir.js';
 

@@ -2,8 +2,7 @@
 // bin/): the folder of its package.json, found from this module's own place:
 // dist/src/ once compiled, src/ when the tests run the sources, wherever npm
 // put the package. Never the working directory.
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,10 +22,3 @@ export const INSTALL_FILES = {
   conffsTools: ['stage.sh', 'play/controller.py', 'play/agent.py'],
   dracut: ['dracut.conf', 'modules.d'],
 } as const;
-
-/** The sha256 of some of vauban's own files, read together: an input of what they build (issue 12). */
-export function installDigest(dir: string, files: readonly string[]): string {
-  const hash = createHash('sha256');
-  for (const file of files) hash.update(readFileSync(path.join(dir, file)));
-  return hash.digest('hex');
-}

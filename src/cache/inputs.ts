@@ -4,6 +4,8 @@
 // parts are kept beside the digest (as labels, or in a record) so that a
 // rebuild can say what changed.
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 
 /**
  * Bumped whenever vauban changes how it builds (stage.sh, the stage
@@ -44,4 +46,11 @@ export function hiddenPart(value: string | undefined): string {
 export function changedParts(before: InputParts, now: InputParts): string[] {
   const keys = new Set([...Object.keys(before), ...Object.keys(now)]);
   return [...keys].sort().filter((key) => before[key] !== now[key]);
+}
+
+/** The sha256 of some of vauban's own files (INSTALL_FILES), read together: an input of what they build. */
+export function installDigest(dir: string, files: readonly string[]): string {
+  const hash = createHash('sha256');
+  for (const file of files) hash.update(readFileSync(path.join(dir, file)));
+  return hash.digest('hex');
 }

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Settings } from '../../vauban-config.js';
-import { INSTALL_FILES, installDigest } from '../install-dir.js';
+import { INSTALL_FILES } from '../install-dir.js';
 import type { StageReads } from '../ansible/stage-reads.js';
 import { movedForOthersOnly } from './moved.js';
 import { planRun, plannedImage, plannedStageImages } from '../model/plan.js';
@@ -21,7 +21,7 @@ import { decideArtifact } from './artifact-record.js';
 import { baseIdentity, kernelInputs } from './base-identity.js';
 import { decideCache, type CachePolicy } from './decide.js';
 import { OS_NAME_LABEL, findCachedImage, imageId, previousBuildOf } from './image-cache.js';
-import { inputsDigest, type InputParts } from './inputs.js';
+import { inputsDigest, installDigest, type InputParts } from './inputs.js';
 import { baseImageParts, rootfsParts, stagePartsFrom } from './parts.js';
 
 export interface PredictedEntry {
