@@ -19,6 +19,7 @@ import { INSTALL_FILES } from './install-dir.js';
 import { installDigest } from './cache/inputs.js';
 import { cachePolicyOf, settleRunValues, type RunValues } from './model/run-values.js';
 import { runIdOf } from './system/work-dir.js';
+import type { KeyVault } from './vault/sshd-keys.js';
 
 /** What a run holds while it works: its cleanup stack, its report, its abort signal, its private work folder. */
 export interface RunResources {
@@ -158,6 +159,19 @@ export class Context {
       env: process.env,
     });
     return this.registryClient;
+  }
+
+  /** The vault of sshd keys (A11): new entries are said, and listed for CI's commit. */
+  get keyVault(): KeyVault {
+    return {
+      dir: this.vaultDir,
+      passphrase: this.settings.values.VAULTED_SSHD_KEYS_KEY ?? '',
+      runOptions: this.runOptions,
+      onNewEntry: (file, id) => {
+        this.report.newVaultEntries.push(file);
+        this.reporter.info(`generated sshd keys for ${id}, stored in ${file}`);
+      },
+    };
   }
 
   /** The deploy key file (-k), relative to the working directory. */

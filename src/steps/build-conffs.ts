@@ -279,7 +279,7 @@ async function buildHostConffs(ctx: Context, input: HostInput): Promise<ConffsAr
     }
     lap('stages');
     // The sshd keys go in with the listing of the changes, in one exec.
-    const changes = await container.changesSince(await baseline, EXCLUDED, { dir: '/etc', tar: await sshdKeysTar(await sshdKeysFor(ctx, host)) });
+    const changes = await container.changesSince(await baseline, EXCLUDED, { dir: '/etc', tar: await sshdKeysTar(await sshdKeysFor(ctx.keyVault, host)) });
     lap('sshd keys and changes');
     const excluded = [...EXCLUDED, ...container.bootNoise];
     const kept = (file: string) => !excluded.some((prefix) => file === prefix || file.startsWith(`${prefix}/`));

@@ -66,7 +66,7 @@ export async function buildRootfs(ctx: Context, image: string | undefined): Prom
       ctx.runOptions,
     );
     cleanTree(tree);
-    installHostKeys(tree, await sshdKeysFor(ctx, ctx.options.name));
+    installHostKeys(tree, await sshdKeysFor(ctx.keyVault, ctx.options.name));
     return { release, kernel: await findNewestKernel(tree) };
   });
 

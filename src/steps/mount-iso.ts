@@ -32,7 +32,7 @@ export async function mountIso(ctx: Context): Promise<MountedBase | undefined> {
 async function mountBaseFile(ctx: Context, file: string, handle: StepHandle): Promise<MountedBase> {
   const dir = path.join(ctx.workDir, 'base');
   const readOnlyRoot = path.join(dir, 'ro');
-  const base = await prepareBaseFile(ctx, file, await inspectBaseFile(file, ctx.runOptions), handle);
+  const base = await prepareBaseFile({ workDir: ctx.workDir, runOptions: ctx.runOptions, info: (line) => ctx.reporter.info(line) }, file, await inspectBaseFile(file, ctx.runOptions), handle);
   if (base.kind === 'raw') {
     const partitions = await readPartitionTable(base.file, ctx.runOptions);
     const root = partitions.find((partition) => partition.number === 1);
