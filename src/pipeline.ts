@@ -45,7 +45,11 @@ async function build(ctx: Context, controllers: PlayControllers, checked: Awaite
   const { source } = ctx.plan;
   // From a base file, the hosts are known once its image exists, before any stage is built.
   const hosts = checked.hosts ?? (ctx.runs('build_conffs') && imported !== undefined ? await ctx.reporter.step(`hosts: '${ctx.options.ansibleHost ?? ''}' in ${imported.image}`, () => resolveHosts(ctx, imported.image, controllers)) : undefined);
-  if (hosts !== undefined) ctx.learn({ hosts: hosts.hosts });
+  if (hosts !== undefined) ctx.learn({ hosts: hosts.hosts, hostsSelected: hosts.selected });
+  const shard = ctx.options.shard;
+  if (shard !== undefined && hosts !== undefined && hosts.hosts.length === 0) {
+    ctx.reporter.info(`shard ${shard.index}/${shard.total}: none of the ${hosts.selected} host(s) selected falls in this share: nothing to build`);
+  }
   const master = await applyStages(ctx, controllers);
   const rootfs = await buildRootfs(ctx, master);
   if (rootfs?.kernelVersion !== undefined) ctx.learn({ rootfsKernelVersion: rootfs.kernelVersion });

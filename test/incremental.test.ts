@@ -8,6 +8,7 @@
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shardOf } from '../src/model/shard.js';
 import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
 import { readHostState, type HostState } from './helpers/host-state.js';
 import { watchConffsLogs, type LogWatch } from './helpers/logs.js';
@@ -427,6 +428,28 @@ describe('incremental builds', () => {
       expect(masterRun.said[stage]).toBe(masterChanged);
       expect(await idOf(MASTER)).not.toBe(master);
       expect([masterRun.said.web01, masterRun.said.web02].every((said) => /^reuse: inputs unchanged/.test(said ?? ''))).toBe(true);
+    });
+
+    it('--shard I/N: each shard resolves the same hosts with Ansible and builds its share only; the shares are disjoint and cover them (issue 29)', async () => {
+      const pattern = 'web01,web02,web03';
+      const shardArgs = (shard: string) => ['-s', `${prefix}/pb_base.yml`, '-n', MASTER, '-b', 'feature', '-a', pattern, '--shard', shard, '--compression', 'zstd', 'feature@pb_web.yml'];
+      const expected = (index: number) => ['web01', 'web02', 'web03'].filter((host) => shardOf(host, 2) === index);
+      const built: string[] = [];
+      for (const index of [1, 2]) {
+        const dry = await vauban([...shardArgs(`${index}/2`), '--dry-run', '--json']);
+        expect(dry.exitCode, tail(dry)).toBe(0);
+        const conffs = (JSON.parse(dry.output.slice(dry.output.indexOf('{'))) as { plan: { steps: string[]; conffs: { hosts: string[]; shard: unknown } } }).plan;
+        expect(conffs.steps).toEqual(['build_conffs']);
+        expect(conffs.conffs.hosts).toEqual(expected(index));
+        expect(conffs.conffs.shard).toEqual({ index, total: 2, hosts_selected: 3 });
+        const run = await vauban(shardArgs(`${index}/2`));
+        expect(run.exitCode, tail(run)).toBe(0);
+        const said = Object.keys(decisions(run)).filter((name) => name.startsWith('web'));
+        expect(said.sort()).toEqual(expected(index));
+        expect(run.output).not.toMatch(/apply_stages|build_rootfs|upload:/);
+        built.push(...said);
+      }
+      expect(built.sort()).toEqual(['web01', 'web02', 'web03']);
     });
   });
 });

@@ -9,6 +9,7 @@ import { createReadStream } from 'node:fs';
 import { sha256Hex } from '../cache/inputs.js';
 import { imageId } from '../cache/image-cache.js';
 import { KEPT_INVENTORIES } from '../model/local-layout.js';
+import { hostsOfShard } from '../model/shard.js';
 import { keepInventory, keptInventoryFile, readKeptInventory } from './kept-inventories.js';
 import type { Context } from '../context.js';
 import { assertHostName } from '../model/host-names.js';
@@ -25,6 +26,8 @@ export interface ResolvedHosts {
   vars: Map<string, string>;
   /** sha256 of the whole inventory (every host's variables, every group): the input of a conffs whose stages read other hosts. */
   inventory: string;
+  /** How many hosts the pattern selects: with --shard, `hosts` is the run's share of them (issue 29). */
+  selected: number;
 }
 
 /**
@@ -55,7 +58,9 @@ export async function resolveHosts(ctx: Context, image: string, controllers: Pla
     throw new VaubanError(`no host of the inventory (branch ${ctx.options.branch}) matches '${pattern}' (master-* hosts are never built)`);
   }
   hosts.forEach(assertHostName);
-  return { hosts, macs: readHostMacs(inventory, hosts), vars: readHostVarsDigests(inventory, hosts), inventory: readInventoryDigest(inventory) };
+  const shard = ctx.options.shard;
+  const share = shard === undefined ? hosts : hostsOfShard(hosts, shard);
+  return { hosts: share, macs: readHostMacs(inventory, share), vars: readHostVarsDigests(inventory, share), inventory: readInventoryDigest(inventory), selected: hosts.length };
 }
 
 interface Listings {

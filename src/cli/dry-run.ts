@@ -36,8 +36,10 @@ export interface DryRunInput {
 
 export interface DryRunLookups {
   cache: DryRunCache;
-  /** The conffs hosts, when they could be resolved. */
+  /** The conffs hosts, when they could be resolved (with --shard, the shard's). */
   hosts?: string[];
+  /** How many hosts the pattern selects (every shard's). */
+  hostsSelected?: number;
   /** What would stop the run, found on the way. */
   problems: string[];
   /** The exit status of a dry run interrupted while it looked things up (Ctrl-C). */
@@ -142,7 +144,7 @@ async function lookUp(input: DryRunInput, branchSha: (branch: string) => Promise
     const conffs = await predictConffsHosts(ctx, controllers, source);
     if (conffs.problem !== undefined) return { ...placeholder('unknown', 'the hosts could not be resolved (see the problems below)'), problems: [conffs.problem] };
     if (conffs.unknown !== undefined) return placeholder('unknown', `not looked up: ${conffs.unknown}`);
-    return { cache: { ...cache, entries: [...cache.entries, ...conffs.entries] }, hosts: conffs.hosts, problems: [] };
+    return { cache: { ...cache, entries: [...cache.entries, ...conffs.entries] }, hosts: conffs.hosts, hostsSelected: conffs.selected, problems: [] };
   });
   return looked.interrupted !== undefined ? { ...none(), interrupted: looked.interrupted } : looked.value;
 }
@@ -209,6 +211,7 @@ async function predictImages(input: DryRunInput, docker: DockerClient, branchSha
 
 interface ConffsLookup {
   hosts?: string[];
+  selected?: number;
   entries: PredictedEntry[];
   /** Why the run would stop (the preflight's message). */
   problem?: string;
@@ -231,7 +234,7 @@ async function predictConffsHosts(ctx: Context, controllers: PlayControllers, so
       const { decision } = await decideConffs(ctx, conffsHost(resolved, host, source), controllers);
       entries.push({ kind: 'conffs', name: host, action: decision.action, reason: decision.reason });
     }
-    return { hosts: resolved.hosts, entries };
+    return { hosts: resolved.hosts, selected: resolved.selected, entries };
   } catch (error) {
     if (ctx.signal.aborted) throw error;
     const line = (error as Error).message.split('\n')[0] ?? '';

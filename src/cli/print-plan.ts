@@ -60,7 +60,14 @@ export function planDocument(plan: Plan) {
     prefix: plan.prefix,
     source: plan.source ?? null,
     images: plan.images.map(imageDocument),
-    conffs: plan.conffs ? { pattern: plan.conffs.pattern, hosts: plan.conffs.hosts ?? null, kept_as: plan.conffs.keptAs } : null,
+    conffs: plan.conffs
+      ? {
+          pattern: plan.conffs.pattern,
+          hosts: plan.conffs.hosts ?? null,
+          kept_as: plan.conffs.keptAs,
+          ...(plan.conffs.shard === undefined ? {} : { shard: { index: plan.conffs.shard.index, total: plan.conffs.shard.total, hosts_selected: plan.conffs.shard.selected ?? null } }),
+        }
+      : null,
     artifacts: plan.artifacts,
     uploads: plan.uploads.map((upload) => ({
       server: upload.server,
@@ -102,7 +109,9 @@ export function planToText(options: VaubanOptions, plan: Plan, problems: string[
   }
   if (plan.conffs) {
     const hosts = plan.conffs.hosts ? plan.conffs.hosts.join(', ') : 'resolved by ansible at run time';
-    lines.push('', `Conffs hosts: '${plan.conffs.pattern}',!master-* -> ${hosts}`);
+    const shard = plan.conffs.shard;
+    const share = shard === undefined ? '' : ` (shard ${shard.index}/${shard.total}${shard.selected === undefined ? '' : `: ${plan.conffs.hosts?.length ?? 0} of the ${shard.selected} hosts selected`})`;
+    lines.push('', `Conffs hosts: '${plan.conffs.pattern}',!master-* -> ${hosts || 'none in this shard'}${share}`);
     lines.push(`  each host's archive is kept as ${plan.conffs.keptAs} once the run has ended`);
   }
   if (plan.artifacts.length > 0) {

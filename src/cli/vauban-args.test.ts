@@ -245,3 +245,29 @@ describe("vauban v2's command line (issue 15, item 6)", () => {
     expect(parse('-s', 'x/iso', '-p', 'maybe').err).toMatch(/-p, --kernel <yes\|no>.*expected yes or no/);
   });
 });
+
+describe('--shard I/N (issue 29)', () => {
+  it('builds conffs only: the steps left at their default are off', () => {
+    const { options, code, err } = parse('-s', 'master-web', '-n', 'master-web', '-a', 'web*', '--shard', '2/3', 'pb_web.yml');
+    expect(code, err).toBeUndefined();
+    expect(options).toMatchObject({ rootfs: false, initramfs: false, upload: false, conffs: true, shard: { index: 2, total: 3 } });
+  });
+
+  it('refuses a step asked for by name, a missing -a or -s, and a malformed share, each in one line', () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['-r', 'yes'], /--shard builds conffs only: --rootfs yes is not for a shard \(the master is built once, by its own job\)/],
+      [['-u', 'yes'], /--upload yes is not for a shard .*give -u no/],
+      [['-i', 'yes'], /--initramfs yes is not for a shard/],
+    ];
+    for (const [extra, message] of cases) {
+      const { code, err } = parse('-s', 'm', '-n', 'm', '-a', 'web*', '--shard', '1/2', ...extra);
+      expect(code).toBe(1);
+      expect(err).toMatch(message);
+    }
+    expect(parse('-s', 'm', '-n', 'm', '--shard', '1/2').err).toMatch(/--shard selects conffs hosts: give -a <pattern>/);
+    expect(parse('-n', 'm', '-a', 'web*', '--shard', '1/2').err).toMatch(/--shard builds on the master: give it with -s/);
+    const bad = parse('-s', 'm', '-a', 'web*', '--shard', '3/2');
+    expect(bad.code).toBe(1);
+    expect(bad.err).toMatch(/--shard.*expected I\/N, the share I of N/);
+  });
+});

@@ -6,6 +6,7 @@ import { VaubanError } from '../errors.js';
 import { installDir } from '../install-dir.js';
 import { addVersionOption } from './command.js';
 import { OPTION_DEFAULTS, type Compression, type VaubanOptions } from '../model/options.js';
+import { parseShard, type Shard } from '../model/shard.js';
 import { assertImageReference, assertMasterName } from '../model/image-name.js';
 import { isBranchName, parseStage } from '../model/stage.js';
 import { wholeInventoryPattern } from '../model/host-names.js';
@@ -30,6 +31,14 @@ function compression(value: string): Compression {
 function buildEngine(value: string): 'docker' | 'kubernetes' {
   if (value === 'docker' || value === 'kubernetes') return value;
   throw new InvalidArgumentError('expected docker or kubernetes');
+}
+
+function shardArgument(value: string): Shard {
+  try {
+    return parseShard(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message.replace(/^--shard '[^']*': /, ''));
+  }
 }
 
 function positiveInteger(value: string): number {
@@ -73,6 +82,9 @@ export function buildProgram(output: ArgsOutput): Command {
     .option('-p, --kernel <yes|no>', 'vauban v2: build a custom kernel ? (not built here: the kernel is the base\'s, with -i)', yesNo, 'no')
     .addOption(new Option('-e, --build-engine <engine>', 'vauban v2: the build engine: docker (kubernetes is not supported yet)').argParser(buildEngine).default('docker'))
     .option('--kubernetes-no-cleanup <yes|no>', 'vauban v2: keep the kubernetes resources (unused with docker)', yesNo, 'no')
+    .addOption(
+      new Option('--shard <I/N>', 'build the conffs of share I of N of the hosts -a selects (by a stable hash of each name); a shard builds conffs only, without uploading').argParser(shardArgument),
+    )
     .option('--no-cache', 'build every image and artifact again, even when one with the same inputs exists (see CACHE_MAX_AGE_DAYS)')
     .option('--dry-run', 'print the plan (steps, images, artifacts, uploads) and exit; needs neither root nor Docker', false)
     .option('--json', 'print the result of the run as JSON on stdout (human lines go to stderr); with --dry-run, the plan', false)
@@ -123,6 +135,7 @@ interface RawFlags {
   json: boolean;
   debug: boolean;
   keepFailed: boolean;
+  shard?: Shard;
 }
 
 /**
@@ -183,6 +196,17 @@ export function parseVaubanArgs(argv: readonly string[], output: ArgsOutput): Pa
   }
   const invalid = invalidValue(flags);
   if (invalid !== undefined) return fail(invalid);
+  // A shard builds its hosts' conffs and nothing else (issue 29): the steps left at their default are off.
+  if (flags.shard !== undefined) {
+    for (const step of ['rootfs', 'initramfs', 'upload'] as const) {
+      if (program.getOptionValueSource(step) === 'default') flags[step] = 'no';
+      else if (flags[step] === 'yes') {
+        return fail(`--shard builds conffs only: --${step} yes is not for a shard (${step === 'upload' ? "a shard's files go into a staged release that one promote makes live: not built yet, give -u no" : 'the master is built once, by its own job'})`);
+      }
+    }
+    if (flags.conffs === 'no' || flags.ansibleHost === undefined) return fail('--shard selects conffs hosts: give -a <pattern> (and not -l no)');
+    if (flags.sourceImage === undefined) return fail('--shard builds on the master: give it with -s');
+  }
   if (flags.buildEngine !== 'docker') {
     return fail(`--build-engine ${flags.buildEngine} is not supported yet: vauban builds with docker (the Docker Engine API, DOCKER_HOST for a remote engine); use -e docker or leave -e out`);
   }
@@ -207,6 +231,7 @@ export function parseVaubanArgs(argv: readonly string[], output: ArgsOutput): Pa
     json: flags.json,
     debug: flags.debug,
     ...(flags.keepFailed ? { keepFailed: true } : {}),
+    ...(flags.shard === undefined ? {} : { shard: flags.shard }),
   };
   const hasBase = options.iso !== undefined || options.debianRelease !== undefined;
   const warnings: string[] = [];

@@ -11,6 +11,7 @@ import { assertHostName } from '../model/host-names.js';
 import { throwIfAborted } from '../errors.js';
 import { lastConffsOf } from './decision.js';
 import { StageContainer } from '../ansible/stage-container.js';
+import { hostsOfShard } from '../model/shard.js';
 
 interface Ahead {
   container: Promise<StageContainer>;
@@ -49,6 +50,8 @@ export class HostContainersAhead {
       } catch {
         return false;
       }
+      // A shard starts only its own hosts' containers.
+      if (ctx.options.shard !== undefined && hostsOfShard([name], ctx.options.shard).length === 0) return false;
       return ctx.options.noCache || lastConffsOf(ctx, name) === undefined;
     });
     if (names.length > ctx.conffsParallel) return started;

@@ -1,5 +1,6 @@
 // The resolved options of one `vauban` run, after flags and checks (A2).
 import type { Compression } from '../system/squashfs.js';
+import type { Shard } from './shard.js';
 import type { Stage } from './stage.js';
 
 export type { Compression };
@@ -36,6 +37,8 @@ export interface VaubanOptions {
    * rootfs is made and uploaded as the master `name`: no base, no stage, no conffs.
    */
   redeploy?: string;
+  /** --shard I/N: the conffs of share I of N of the hosts -a selects, nothing else (issue 29). */
+  shard?: Shard;
 }
 
 /** The values of `vauban`'s flags left out (A2): the defaults of vauban.sh. */

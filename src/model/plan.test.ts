@@ -131,3 +131,16 @@ describe('the plan', () => {
     expect(plan.steps[0]?.description).toMatch(/debootstrap Debian bookworm/);
   });
 });
+
+describe('the plan of a shard (issue 29)', () => {
+  it("names the shard's hosts, and how many the pattern selects in all; the dry run's text and --json say both", async () => {
+    const { planToJson, planToText } = await import('../cli/print-plan.js');
+    const sharded = options({ rootfs: false, initramfs: false, upload: false, conffs: true, sourceImage: 'master-11-web', ansibleHost: 'web*', shard: { index: 1, total: 2 } });
+    const plan = planRun(sharded, { hosts: ['web01', 'web03'], hostsSelected: 3 });
+    expect(plan.conffs).toMatchObject({ hosts: ['web01', 'web03'], shard: { index: 1, total: 2, selected: 3 } });
+    expect(plan.steps.map((step) => step.id)).toEqual(['build_conffs']);
+    expect(planToText(sharded, plan, [], { entries: [] })).toContain("Conffs hosts: 'web*',!master-* -> web01, web03 (shard 1/2: 2 of the 3 hosts selected)");
+    expect(JSON.parse(planToJson(sharded, plan, [], { entries: [] })).plan.conffs.shard).toEqual({ index: 1, total: 2, hosts_selected: 3 });
+    expect(planToText(sharded, planRun(sharded, { hosts: [], hostsSelected: 1 }), [], { entries: [] })).toContain('-> none in this shard (shard 1/2: 0 of the 1 hosts selected)');
+  });
+});

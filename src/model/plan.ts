@@ -76,8 +76,10 @@ export interface PlannedUpload {
 
 export interface PlannedConffs {
   pattern: string;
-  /** Undefined until Ansible has resolved the pattern. */
+  /** Undefined until Ansible has resolved the pattern; with --shard, the shard's hosts only. */
   hosts: string[] | undefined;
+  /** --shard I/N: this run's share of the hosts the pattern selects (issue 29), and how many it selects. */
+  shard?: { index: number; total: number; selected: number | undefined };
   /** Where each host's archive (an artifact of the plan) is kept once the run has ended (A12): `<time>` is the run's stamp. */
   keptAs: string;
 }
@@ -100,6 +102,8 @@ export interface PlanFacts {
   osName?: string;
   /** What the --iso file is, once read (e.g. "live ISO, live/filesystem.squashfs at byte 1599488"). */
   baseKind?: string;
+  /** How many hosts the pattern selects, every shard's (with --shard: `hosts` is this shard's). */
+  hostsSelected?: number;
   /** The conffs hosts once resolved by Ansible. */
   hosts?: string[];
   /** The version of the kernel chroot_dracut made (or reused): the kernel files' names on the servers. */
@@ -143,7 +147,7 @@ export function planRun(options: VaubanOptions, facts: PlanFacts = {}): Plan {
   if (fromBase) add('import_iso', `import the base into Docker, then Dockerfile.base`);
   if (options.rootfs) add('apply_stages', `apply ${options.stages.length} stage(s) as ${options.name}`);
   if (options.rootfs) add('build_rootfs', 'export the image, clean it, add its sshd keys, make rootfs.img and rootfs.tgz');
-  if (options.conffs) add('build_conffs', `replay the stages as each host of '${options.ansibleHost ?? ''}' and pack its conffs`);
+  if (options.conffs) add('build_conffs', `replay the stages as each host of '${options.ansibleHost ?? ''}'${options.shard === undefined ? '' : ` in shard ${options.shard.index}/${options.shard.total}`} and pack its conffs`);
   if (options.upload) add('upload', `upload to ${facts.uploadHosts?.join(', ') || 'the PXE servers (UPLOAD_HOSTS_LIST)'}${options.rootfs || options.conffs ? `: a release of ${options.name}, made live by one switch of ${options.name}/current` : ''}`);
 
   const images: PlannedImage[] = [];
@@ -186,7 +190,14 @@ export function planRun(options: VaubanOptions, facts: PlanFacts = {}): Plan {
     prefix,
     source,
     images,
-    conffs: options.conffs ? { pattern: options.ansibleHost ?? '', hosts: facts.hosts, keptAs: keptConffsArchive(TIME_PLACEHOLDER, HOST_PLACEHOLDER) } : undefined,
+    conffs: options.conffs
+      ? {
+          pattern: options.ansibleHost ?? '',
+          hosts: facts.hosts,
+          keptAs: keptConffsArchive(TIME_PLACEHOLDER, HOST_PLACEHOLDER),
+          ...(options.shard === undefined ? {} : { shard: { ...options.shard, selected: facts.hostsSelected } }),
+        }
+      : undefined,
     artifacts,
     uploads,
     registry: facts.registry,

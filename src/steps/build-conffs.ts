@@ -88,6 +88,8 @@ export interface ConffsInput {
 export async function buildConffs(ctx: Context, input: ConffsInput, controllers: PlayControllers): Promise<ConffsArtifact[] | undefined> {
   const { source, prefix, hosts } = input;
   if (!ctx.runs('build_conffs') || source === undefined || prefix === undefined || hosts === undefined) return undefined;
+  // A shard whose share is empty (more shards than hosts) has nothing to build.
+  if (hosts.length === 0) return [];
   ctx.reporter.info(`building conffs for ${hosts.length} host(s): ${hosts.join(' ')}`);
 
   const { default: pLimit } = await import('p-limit');
