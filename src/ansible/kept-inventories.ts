@@ -26,14 +26,14 @@ export function keptInventoryFile(folder: string, key: InventoryKey): string {
   return path.join(folder, `${digest}.json`);
 }
 
-/** The kept listing, or undefined (none, or not JSON). */
-export function readKeptInventory(file: string): string | undefined {
+/** The kept listing, or undefined (none, or not JSON); `used` marks it as the most recently used (not in a dry run). */
+export function readKeptInventory(file: string, used = true): string | undefined {
   if (!existsSync(file)) return undefined;
   try {
     const text = readFileSync(file, 'utf8');
     JSON.parse(text);
     const now = new Date();
-    utimesSync(file, now, now);
+    if (used) utimesSync(file, now, now);
     return text;
   } catch {
     return undefined;

@@ -107,10 +107,10 @@ export function listInventory(ctx: Context, image: string, branch: string, hostn
     const values = ctx.settings.values;
     const key = { imageId: await ctx.once(`image-id:${image}`, () => imageId(docker, image)), commit: commit.sha, hostname, settings: [values.ANSIBLE_ROOT_DIR ?? '', values.HOOK_PRE_ANSIBLE ?? ''] };
     const file = keptInventoryFile(ctx.output(KEPT_INVENTORIES), key);
-    const kept = readKeptInventory(file);
+    // A dry run leaves the project as it found it: it reads a kept listing, and keeps none.
+    const kept = readKeptInventory(file, !ctx.options.dryRun);
     if (kept !== undefined) return kept;
     const listing = await listInventoryNow(ctx, image, branch, hostname, controllers);
-    // A dry run leaves the project as it found it.
     if (!ctx.options.dryRun) keepInventory(file, listing);
     return listing;
   });
