@@ -14,9 +14,7 @@ import { checkStages } from './apply-stages.js';
 import { takeConffsBaseline } from './build-conffs.js';
 import { HostContainersAhead } from '../conffs/host-containers-ahead.js';
 import type { PlayControllers } from '../ansible/play-controller.js';
-import { listInventory, resolveHosts, type ResolvedHosts } from '../ansible/resolve-hosts.js';
-import { plannedStageImages } from '../model/plan.js';
-import { imageExists } from '../system/docker/images.js';
+import { resolveHosts, type ResolvedHosts } from '../ansible/resolve-hosts.js';
 
 export interface Preflight {
   /**
@@ -43,10 +41,6 @@ export async function preflight(ctx: Context, controllers: PlayControllers): Pro
     // The checks do not depend on each other: they run at once (the host resolution is seconds of Ansible in a
     // container, the others wait on gpg, the registry or the servers). A failure is reported in this order.
     const conffsOnSource = ctx.runs('build_conffs') && !ctx.runs('import_iso') && source !== undefined;
-    // Not a check either: the inventory the stages' cache decisions read (issue 28), listed meanwhile when the
-    // source is here already (the decision awaits the same listing, and reports its failure).
-    // The run's cleanup waits for it to settle: a container it makes meanwhile is then removed too.
-    if (ctx.runs('apply_stages') && !ctx.runs('import_iso') && source !== undefined) ctx.cleanup.background("the stages' inventory listing", listStagesInventoryAhead(ctx, source, controllers));
     // Not a check: work the hosts need that does not depend on which they are, begun while Ansible lists them;
     // the hosts wait for it when they need it (and report its failure), the preflight does not.
     if (conffsOnSource) ctx.cleanup.background('the conffs baseline', takeConffsBaseline(ctx, source).catch(() => undefined));
@@ -103,20 +97,5 @@ async function assertServersReachable(ctx: Context): Promise<void> {
     if (result.exitCode !== 0) {
       throw new VaubanError(`cannot reach or log in to the PXE server ${target.destination} over ssh: ${sshFailure(result.stderr, result.exitCode)}`);
     }
-  }
-}
-
-/** Starts the listings apply_stages will ask for (listInventory keeps each promise for the run). */
-async function listStagesInventoryAhead(ctx: Context, source: string, controllers: PlayControllers): Promise<void> {
-  try {
-    if (!(await imageExists(await ctx.docker(), source))) return;
-    const asked = new Map<string, Promise<unknown>>();
-    for (const image of plannedStageImages(ctx.plan)) {
-      const key = `${image.branch}\0${image.hostname}`;
-      if (!asked.has(key)) asked.set(key, listInventory(ctx, source, image.branch, image.hostname, controllers));
-    }
-    await Promise.allSettled(asked.values());
-  } catch {
-    // The stages' own look-ups say what is wrong.
   }
 }
