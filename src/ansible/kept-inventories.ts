@@ -6,8 +6,9 @@
 // invocation). A dynamic inventory (a script, a plugin) is listed again with
 // each commit only: as a stage's inputs were before issue 28, its commit.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { keepFile, markUsed } from '../system/kept-files.js';
 
 /** How many listings a project keeps (the most recently used): a few per master and branch. */
 const KEPT = 32;
@@ -32,8 +33,7 @@ export function readKeptInventory(file: string, used = true): string | undefined
   try {
     const text = readFileSync(file, 'utf8');
     JSON.parse(text);
-    const now = new Date();
-    if (used) utimesSync(file, now, now);
+    if (used) markUsed(file);
     return text;
   } catch {
     return undefined;
@@ -42,14 +42,5 @@ export function readKeptInventory(file: string, used = true): string | undefined
 
 /** Keeps `listing` in `file` (written whole, then renamed, private), and prunes the least recently used beyond KEPT. */
 export function keepInventory(file: string, listing: string): void {
-  const folder = path.dirname(file);
-  mkdirSync(folder, { recursive: true, mode: 0o700 });
-  const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, listing, { mode: 0o600 });
-  renameSync(temporary, file);
-  const kept = readdirSync(folder)
-    .filter((name) => name.endsWith('.json'))
-    .map((name) => ({ name, used: statSync(path.join(folder, name)).mtimeMs }))
-    .sort((a, b) => b.used - a.used);
-  for (const old of kept.slice(KEPT)) rmSync(path.join(folder, old.name), { force: true });
+  keepFile(file, listing, { keep: KEPT, suffix: '.json', private: true });
 }

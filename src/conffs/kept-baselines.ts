@@ -5,11 +5,12 @@
 // skip the container that takes it (1.4 CPU-s of the first seconds of a run,
 // measured). A file that does not read back whole is taken anew.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip, gzipSync } from 'node:zlib';
+import { keepFile, markUsed } from '../system/kept-files.js';
 import { baselineOf, type Baseline } from './tree-diff.js';
 
 /** How many kept baselines a project holds (the most recently used): one per master in use, a few masters. */
@@ -34,8 +35,7 @@ export async function readKeptBaseline(file: string): Promise<Baseline | undefin
     const listing = text.slice(HEADER.length, -2);
     const paths = listing === '' ? [] : listing.split('\0');
     // Used now: the last to be pruned.
-    const now = new Date();
-    utimesSync(file, now, now);
+    markUsed(file);
     return baselineOf(paths);
   } catch {
     return undefined;
@@ -44,14 +44,5 @@ export async function readKeptBaseline(file: string): Promise<Baseline | undefin
 
 /** Keeps `baseline` in `file` (written whole, then renamed), and prunes the least recently used beyond KEPT. */
 export function keepBaseline(file: string, baseline: Baseline): void {
-  const folder = path.dirname(file);
-  mkdirSync(folder, { recursive: true });
-  const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, gzipSync(`${HEADER}${[...baseline.paths].join('\0')}\0\n`, { level: 1 }));
-  renameSync(temporary, file);
-  const kept = readdirSync(folder)
-    .filter((name) => name.endsWith('.gz'))
-    .map((name) => ({ name, used: statSync(path.join(folder, name)).mtimeMs }))
-    .sort((a, b) => b.used - a.used);
-  for (const old of kept.slice(KEPT)) rmSync(path.join(folder, old.name), { force: true });
+  keepFile(file, gzipSync(`${HEADER}${[...baseline.paths].join('\0')}\0\n`, { level: 1 }), { keep: KEPT, suffix: '.gz' });
 }
