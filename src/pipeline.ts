@@ -56,7 +56,7 @@ async function build(ctx: Context, controllers: PlayControllers, checked: Awaite
   // The conffs of the run are built on the same source as the master (A2).
   const conffs = await buildConffs(ctx, { source, prefix: source === undefined ? undefined : ctx.plan.prefix, hosts: hosts?.hosts, macs: hosts?.macs, vars: hosts?.vars, inventory: hosts?.inventory, ahead: checked.ahead }, controllers);
   if (ctx.registry.enabled) await ctx.reporter.step('registry: pushes', () => ctx.registry.flush());
-  await upload(ctx, { kernel, rootfs, conffs });
+  await upload(ctx, { kernel, rootfs, conffs, selectedHosts: hosts?.selectedHosts });
   // The uploaded rootfs' image is the one `deployed` points to (A10).
   if (rootfs !== undefined && ctx.runs('upload')) await ctx.registry.markDeployed(rootfs.image);
 }

@@ -28,6 +28,8 @@ export interface ResolvedHosts {
   inventory: string;
   /** How many hosts the pattern selects: with --shard, `hosts` is the run's share of them (issue 29). */
   selected: number;
+  /** Those hosts, every shard's: a shard's share of a staged release names them, for the promote (issue 29). */
+  selectedHosts: string[];
 }
 
 /**
@@ -41,8 +43,14 @@ export interface ResolvedHosts {
  */
 export async function resolveHosts(ctx: Context, image: string, controllers: PlayControllers): Promise<ResolvedHosts> {
   const pattern = ctx.options.ansibleHost ?? '';
-  if (!(await ctx.registry.ensureLocal(image))) {
-    throw new VaubanError(`the source image ${image} does not exist (needed to resolve the hosts '${pattern}')`, { exitCode: EXIT.usage });
+  // A shard never builds the master (issue 29): it takes the one the master's job pushed, or stops here.
+  const shardHint = ctx.options.shard === undefined ? {} : { hint: `a shard builds on the master its own job pushed to the registry (vauban -n ${ctx.options.name} -s <parent> ..., or vauban-ci stage rootfs): run that job first` };
+  const here = await ctx.registry.ensureLocal(image).catch((error: unknown) => {
+    if (ctx.options.shard === undefined || !(error instanceof VaubanError)) throw error;
+    throw new VaubanError(error.message, { cause: error.cause, exitCode: EXIT.usage, ...shardHint });
+  });
+  if (!here) {
+    throw new VaubanError(`the source image ${image} does not exist (needed to resolve the hosts '${pattern}')`, { exitCode: EXIT.usage, ...shardHint });
   }
   const failure = (detail: string) => new VaubanError(`ansible could not resolve the host pattern '${pattern}' (branch ${ctx.options.branch}, in ${image}): ${detail}`);
   let controller: PlayController | undefined;
@@ -60,7 +68,7 @@ export async function resolveHosts(ctx: Context, image: string, controllers: Pla
   hosts.forEach(assertHostName);
   const shard = ctx.options.shard;
   const share = shard === undefined ? hosts : hostsOfShard(hosts, shard);
-  return { hosts: share, macs: readHostMacs(inventory, share), vars: readHostVarsDigests(inventory, share), inventory: readInventoryDigest(inventory), selected: hosts.length };
+  return { hosts: share, macs: readHostMacs(inventory, share), vars: readHostVarsDigests(inventory, share), inventory: readInventoryDigest(inventory), selected: hosts.length, selectedHosts: hosts };
 }
 
 interface Listings {

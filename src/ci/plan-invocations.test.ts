@@ -133,3 +133,32 @@ describe('vauban-ci: values', () => {
     expect(() => parseCiStage('kernel')).toThrow(/unknown stage 'kernel'/);
   });
 });
+
+describe('vauban-ci: a staged release built by several jobs (issue 29)', () => {
+  const R = '20261207T150000Z-p42';
+
+  it("the requested master's uploads join the staged release; its parents' are released as before", async () => {
+    const invocations = await plan({ name: 'master-12-web', stage: 'all', buildParents: 1, release: R });
+    const withRelease = invocations.filter((args) => args.includes('--release'));
+    expect(withRelease.length).toBe(3);
+    for (const args of withRelease) expect(args[args.indexOf('--release') + 1]).toBe(R);
+    // The parent (master-12-base: no conffs, not requested) uploads nothing; the requested master's three do.
+    expect(invocations.filter((args) => args.includes('master-12-base') && args[args.indexOf('--name') + 1] === 'master-12-base')[0]).not.toContain('--release');
+  });
+
+  it('a sharded conffs job builds its share of the hosts, into the staged release', async () => {
+    const [args] = await plan({ name: 'master-12-web', stage: 'conffs', release: R, shard: { index: 2, total: 3 } });
+    expect(args).toEqual(expect.arrayContaining(['--shard', '2/3', '--release', R, '--ansible-host', 'web*']));
+  });
+
+  it('refuses a sharded job of another stage, or without a staged release', async () => {
+    await expect(plan({ name: 'master-12-web', stage: 'rootfs', release: R, shard: { index: 1, total: 2 } })).rejects.toThrow(/builds conffs only: its stage is rootfs/);
+    await expect(plan({ name: 'master-12-web', stage: 'conffs', shard: { index: 1, total: 2 } })).rejects.toThrow(/set staged=yes/);
+  });
+
+  it('the promote stage makes the staged release live, checking the shards when their number is given', async () => {
+    expect(await plan({ name: 'master-12-web', stage: 'promote', release: R, shards: 3 })).toEqual([['promote', 'master-12-web', R, '--shards', '3']]);
+    expect(await plan({ name: 'master-12-web', stage: 'promote', release: R })).toEqual([['promote', 'master-12-web', R]]);
+    await expect(plan({ name: 'master-12-web', stage: 'promote' })).rejects.toThrow(/makes a staged release live/);
+  });
+});

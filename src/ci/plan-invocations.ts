@@ -6,7 +6,7 @@ import { VaubanError } from '../errors.js';
 import { chainOf, findMaster, type Master, type MasterTree } from '../config/master-tree.js';
 import { parseStage } from '../model/stage.js';
 
-export const CI_STAGES = ['rootfs', 'conffs', 'initramfs', 'all'] as const;
+export const CI_STAGES = ['rootfs', 'conffs', 'initramfs', 'all', 'promote'] as const;
 export type CiStage = (typeof CI_STAGES)[number];
 type BuildKind = Exclude<CiStage, 'all'>;
 
@@ -18,12 +18,21 @@ export interface CiRequest {
   buildParents: number;
   /** --no-cache for every invocation (vauban-ci --no-cache, or configuration.no_cache of config.yml). */
   noCache?: boolean;
+  /**
+   * The staged release the requested master's uploads join as shares (issue 29), and that the promote stage makes
+   * live; undefined: each upload is a live release of its own, as before.
+   */
+  release?: string;
+  /** This job's share of the master's conffs hosts (GitLab's parallel: CI_NODE_INDEX/CI_NODE_TOTAL). */
+  shard?: { index: number; total: number };
+  /** For the promote stage: how many shards the conffs job was cut in (its `parallel:`). */
+  shards?: number;
 }
 
 export interface Invocation {
   master: string;
   kind: BuildKind;
-  /** Arguments of `vauban`, without the program name. */
+  /** Arguments of `vauban`, without the program name (`promote ...` for the promote stage). */
   args: string[];
 }
 
@@ -50,6 +59,16 @@ export function parseBuildParents(value: string | undefined): number {
 export function planInvocations(tree: MasterTree, request: CiRequest, options: PlanInvocationsOptions): Invocation[] {
   const requested = findMaster(tree, request.name);
   const invocations: Invocation[] = [];
+  if (request.shard !== undefined && request.stage !== 'conffs') {
+    throw new VaubanError(`a sharded job (CI_NODE_INDEX ${request.shard.index}/${request.shard.total}) builds conffs only: its stage is ${request.stage}, not conffs`);
+  }
+  if (request.shard !== undefined && request.release === undefined) {
+    throw new VaubanError('a sharded conffs job uploads into a staged release: set staged=yes (the release is named after the pipeline) or release=<name>');
+  }
+  if (request.stage === 'promote') {
+    if (request.release === undefined) throw new VaubanError('the promote stage makes a staged release live: set staged=yes (the release is named after the pipeline) or release=<name>');
+    return [{ master: requested.name, kind: 'promote', args: ['promote', requested.name, request.release, ...(request.shards === undefined ? [] : ['--shards', String(request.shards)])] }];
+  }
 
   // As ci.py: a requested branch other than `master` wins; otherwise the
   // master's own `branch`. The resolved branch is handed down to the parents
@@ -64,12 +83,15 @@ export function planInvocations(tree: MasterTree, request: CiRequest, options: P
     return options.exists(inIsoDir) ? inIsoDir : path.resolve(options.cwd, master.baseFile);
   };
   const noCache = request.noCache === true || tree.noCache;
-  const flags = (rootfs: boolean, initramfs: boolean, conffs: boolean, upload: 'yes' | 'no'): string[] => [
+  const flags = (rootfs: boolean, initramfs: boolean, conffs: boolean, upload: 'yes' | 'no', master?: Master): string[] => [
     '--rootfs', rootfs ? 'yes' : 'no',
     '--initramfs', initramfs ? 'yes' : 'no',
     '--conffs', conffs ? 'yes' : 'no',
     '--upload', upload,
     ...(noCache ? ['--no-cache'] : []),
+    // The requested master's uploads are shares of the staged release; its parents' are released as before.
+    ...(master === requested && upload === 'yes' && request.release !== undefined ? ['--release', request.release] : []),
+    ...(master === requested && conffs && request.shard !== undefined ? ['--shard', `${request.shard.index}/${request.shard.total}`] : []),
   ];
 
   const build = (master: Master, kind: BuildKind, branch: string): void => {
@@ -78,7 +100,7 @@ export function planInvocations(tree: MasterTree, request: CiRequest, options: P
       invocations.push({
         master: master.name,
         kind,
-        args: [...base, '--name', master.name, ...flags(true, false, false, uploadOf(master)), '--branch', branch, ...master.stages],
+        args: [...base, '--name', master.name, ...flags(true, false, false, uploadOf(master), master), '--branch', branch, ...master.stages],
       });
     } else if (kind === 'conffs') {
       if (master.conffs === undefined) return; // nothing to do without hosts
@@ -93,7 +115,7 @@ export function planInvocations(tree: MasterTree, request: CiRequest, options: P
           '--source-image', master.name,
           '--name', master.name,
           '--ansible-host', master.conffs,
-          ...flags(false, false, true, uploadOf(master)),
+          ...flags(false, false, true, uploadOf(master), master),
           '--branch', branch,
           ...stages,
         ],
@@ -102,7 +124,7 @@ export function planInvocations(tree: MasterTree, request: CiRequest, options: P
       invocations.push({
         master: master.name,
         kind,
-        args: ['--iso', baseFileOf(master), '--name', master.name, ...flags(false, true, false, uploadOf(master))],
+        args: ['--iso', baseFileOf(master), '--name', master.name, ...flags(false, true, false, uploadOf(master), master)],
       });
     }
   };
@@ -116,6 +138,8 @@ export function planInvocations(tree: MasterTree, request: CiRequest, options: P
         if (parents > 0 && master.parent) visit(master.parent, stage, parents - 1, branch);
         if (stage === 'rootfs') build(master, 'rootfs', branch);
         else for (const kind of ['rootfs', 'conffs', 'initramfs'] as const) build(master, kind, branch);
+        break;
+      case 'promote':
         break;
       case 'conffs':
       case 'initramfs':

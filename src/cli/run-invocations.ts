@@ -51,9 +51,13 @@ export async function runInvocations(invocations: readonly Invocation[], { vauba
   for (const [index, invocation] of invocations.entries()) {
     const result = results[index] as InvocationResult;
     io.stderr.write(`[vauban-ci] (${index + 1}/${invocations.length}) ${invocation.kind} of ${invocation.master}: ${result.command}\n`);
-    const { code, stdout } = await runVauban(vaubanBin, json ? [...invocation.args, '--json'] : invocation.args, io, json);
+    // `vauban promote` prints no JSON document: its recap is in the job log.
+    const withJson = json && invocation.kind !== 'promote';
+    const { code, stdout } = await runVauban(vaubanBin, withJson ? [...invocation.args, '--json'] : invocation.args, io, json);
+    // Its human lines stay out of the chain's document on stdout.
+    if (json && !withJson) io.stderr.write(stdout);
     result.exit_code = code;
-    if (json) result.run = parseDocument(stdout);
+    if (withJson) result.run = parseDocument(stdout);
     if (code !== 0) {
       io.stderr.write(`[vauban-ci] ${invocation.kind} of ${invocation.master} failed (exit status ${code}); stopping\n`);
       exitCode = code;

@@ -256,7 +256,7 @@ describe('--shard I/N (issue 29)', () => {
   it('refuses a step asked for by name, a missing -a or -s, and a malformed share, each in one line', () => {
     const cases: Array<[string[], RegExp]> = [
       [['-r', 'yes'], /--shard builds conffs only: --rootfs yes is not for a shard \(the master is built once, by its own job\)/],
-      [['-u', 'yes'], /--upload yes is not for a shard .*give -u no/],
+      [['-u', 'yes'], /--shard uploads into a staged release only: give --release <release>/],
       [['-i', 'yes'], /--initramfs yes is not for a shard/],
     ];
     for (const [extra, message] of cases) {
@@ -269,5 +269,15 @@ describe('--shard I/N (issue 29)', () => {
     const bad = parse('-s', 'm', '-a', 'web*', '--shard', '3/2');
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/--shard.*expected I\/N, the share I of N/);
+  });
+
+  it('--release: a shard uploads its share of a staged release (upload on by default), and so may any run', () => {
+    const shard = parse('-s', 'm', '-n', 'm', '-a', 'web*', '--shard', '1/2', '--release', '20261207T150000Z-p42');
+    expect(shard.code, shard.err).toBeUndefined();
+    expect(shard.options).toMatchObject({ upload: true, rootfs: false, release: '20261207T150000Z-p42', shard: { index: 1, total: 2 } });
+    const master = parse('-s', 'parent', '-n', 'm', '-i', 'no', '--release', 'r1');
+    expect(master.options).toMatchObject({ upload: true, rootfs: true, release: 'r1' });
+    expect(parse('-s', 'parent', '-n', 'm', '-u', 'no', '--release', 'r1').err).toMatch(/--release names the staged release an upload joins: not with -u no/);
+    expect(parse('-s', 'parent', '-n', 'm', '--release', '.hidden').err).toMatch(/--release <release>.*expected a release name/);
   });
 });

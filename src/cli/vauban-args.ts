@@ -9,6 +9,7 @@ import { OPTION_DEFAULTS, type Compression, type VaubanOptions } from '../model/
 import { parseShard, type Shard } from '../model/shard.js';
 import { assertImageReference, assertMasterName } from '../model/image-name.js';
 import { isBranchName, parseStage } from '../model/stage.js';
+import { isReleaseName } from '../pxe/layout.js';
 import { wholeInventoryPattern } from '../model/host-names.js';
 
 export interface ArgsOutput {
@@ -39,6 +40,11 @@ function shardArgument(value: string): Shard {
   } catch (error) {
     throw new InvalidArgumentError((error as Error).message.replace(/^--shard '[^']*': /, ''));
   }
+}
+
+function releaseArgument(value: string): string {
+  if (!isReleaseName(value)) throw new InvalidArgumentError('expected a release name: letters, digits, . _ -, not beginning with . (e.g. 20261207T150000Z-pipeline1234)');
+  return value;
 }
 
 function positiveInteger(value: string): number {
@@ -83,7 +89,10 @@ export function buildProgram(output: ArgsOutput): Command {
     .addOption(new Option('-e, --build-engine <engine>', 'vauban v2: the build engine: docker (kubernetes is not supported yet)').argParser(buildEngine).default('docker'))
     .option('--kubernetes-no-cleanup <yes|no>', 'vauban v2: keep the kubernetes resources (unused with docker)', yesNo, 'no')
     .addOption(
-      new Option('--shard <I/N>', 'build the conffs of share I of N of the hosts -a selects (by a stable hash of each name); a shard builds conffs only, without uploading').argParser(shardArgument),
+      new Option('--shard <I/N>', 'build the conffs of share I of N of the hosts -a selects (by a stable hash of each name); a shard builds conffs only, uploaded with --release').argParser(shardArgument),
+    )
+    .addOption(
+      new Option('--release <release>', 'upload as a share of the staged release <release> of the master (not live): `vauban promote <name> <release>` makes its shares live at once').argParser(releaseArgument),
     )
     .option('--no-cache', 'build every image and artifact again, even when one with the same inputs exists (see CACHE_MAX_AGE_DAYS)')
     .option('--dry-run', 'print the plan (steps, images, artifacts, uploads) and exit; needs neither root nor Docker', false)
@@ -136,6 +145,7 @@ interface RawFlags {
   debug: boolean;
   keepFailed: boolean;
   shard?: Shard;
+  release?: string;
 }
 
 /**
@@ -196,17 +206,20 @@ export function parseVaubanArgs(argv: readonly string[], output: ArgsOutput): Pa
   }
   const invalid = invalidValue(flags);
   if (invalid !== undefined) return fail(invalid);
-  // A shard builds its hosts' conffs and nothing else (issue 29): the steps left at their default are off.
+  // A shard builds its hosts' conffs and nothing else (issue 29): the steps left at their default are off, but its
+  // upload, into a staged release (--release).
   if (flags.shard !== undefined) {
     for (const step of ['rootfs', 'initramfs', 'upload'] as const) {
-      if (program.getOptionValueSource(step) === 'default') flags[step] = 'no';
-      else if (flags[step] === 'yes') {
-        return fail(`--shard builds conffs only: --${step} yes is not for a shard (${step === 'upload' ? "a shard's files go into a staged release that one promote makes live: not built yet, give -u no" : 'the master is built once, by its own job'})`);
-      }
+      if (program.getOptionValueSource(step) === 'default') flags[step] = step === 'upload' && flags.release !== undefined ? 'yes' : 'no';
+      else if (flags[step] === 'yes' && step !== 'upload') return fail(`--shard builds conffs only: --${step} yes is not for a shard (the master is built once, by its own job)`);
+    }
+    if (flags.upload === 'yes' && flags.release === undefined) {
+      return fail("--shard uploads into a staged release only: give --release <release> (the same for every shard and the master's job), then `vauban promote <name> <release>`");
     }
     if (flags.conffs === 'no' || flags.ansibleHost === undefined) return fail('--shard selects conffs hosts: give -a <pattern> (and not -l no)');
     if (flags.sourceImage === undefined) return fail('--shard builds on the master: give it with -s');
   }
+  if (flags.release !== undefined && flags.upload === 'no') return fail('--release names the staged release an upload joins: not with -u no');
   if (flags.buildEngine !== 'docker') {
     return fail(`--build-engine ${flags.buildEngine} is not supported yet: vauban builds with docker (the Docker Engine API, DOCKER_HOST for a remote engine); use -e docker or leave -e out`);
   }
@@ -232,6 +245,7 @@ export function parseVaubanArgs(argv: readonly string[], output: ArgsOutput): Pa
     debug: flags.debug,
     ...(flags.keepFailed ? { keepFailed: true } : {}),
     ...(flags.shard === undefined ? {} : { shard: flags.shard }),
+    ...(flags.release === undefined ? {} : { release: flags.release }),
   };
   const hasBase = options.iso !== undefined || options.debianRelease !== undefined;
   const warnings: string[] = [];

@@ -20,6 +20,9 @@ interface CiFlags {
   json?: boolean;
   config: string;
   isoDir: string;
+  release?: string;
+  shard?: string;
+  shards?: string;
 }
 
 function truthy(value: string | undefined): boolean {
@@ -29,14 +32,17 @@ function truthy(value: string | undefined): boolean {
 /** The commander program of `vauban-ci` (also read by the shell completion). */
 export function buildCiProgram(): Command {
   return new Command('vauban-ci')
-    .description('Build a master of config.yml with vauban, as GitLab-CI does (variables: name, stage, branch, build_parents, debug)')
+    .description('Build a master of config.yml with vauban, as GitLab-CI does (variables: name, stage, branch, build_parents, debug, staged, shards)')
     .option('--name <master>', 'the master to build, by key or name (env: name)')
-    .option('--stage <stage>', 'rootfs, conffs, initramfs or all (env: stage, else CI_JOB_STAGE)')
+    .option('--stage <stage>', 'rootfs, conffs, initramfs, all or promote (env: stage, else CI_JOB_STAGE)')
     .option('--branch <branch>', 'the ansible branch (env: branch; default: master, or the master\'s own branch)')
     .option('--build-parents <n>', 'build parents first: yes or -1 for all, N for N levels (env: build_parents)')
     .option('--no-cache', 'rebuild every image and artifact (env: no_cache; config.yml: configuration.no_cache)')
     .option('--debug', 'print the vauban invocations instead of running them (env: debug)')
     .option('--json', 'print one JSON document on stdout: each invocation with its command, exit status and vauban\'s own --json result (human lines go to stderr)')
+    .option('--release <release|pipeline>', "the staged release the master's uploads join, made live by the promote stage; pipeline: named after the GitLab pipeline (env: release; staged=yes means pipeline)")
+    .option('--shard <I/N>', "this job's share of the master's conffs hosts (env: CI_NODE_INDEX and CI_NODE_TOTAL, as GitLab's parallel: sets them)")
+    .option('--shards <n>', 'for the promote stage: how many shards the conffs job was cut in, its parallel: (env: shards)')
     .option('--config <file>', 'the master tree', 'config.yml')
     .option('--iso-dir <dir>', 'where base files are looked up first', '/srv/iso');
 }
@@ -78,6 +84,7 @@ const ci: CommandDefinition<CiCall, void, 'nothing', false> = {
         branch: flags.branch ?? (io.env.branch || 'master'),
         buildParents: parseBuildParents(flags.buildParents ?? io.env.build_parents),
         noCache: !flags.cache || truthy(io.env.no_cache),
+        ...(await stagedRelease(flags, io.env)),
       },
       { cwd: io.cwd, isoDir: flags.isoDir, exists: existsSync },
     );
@@ -96,6 +103,33 @@ const ci: CommandDefinition<CiCall, void, 'nothing', false> = {
     return runInvocations(invocations, { vaubanBin: path.join(installDir(), 'bin', 'vauban.js'), io, json });
   },
 };
+
+/**
+ * The staged release, the shard and the shards of a job (issue 29), from the
+ * flags, else GitLab's variables: `release` (or `staged=yes`, the release
+ * then named after the pipeline: its creation time and id, the same in every
+ * job of it), CI_NODE_INDEX/CI_NODE_TOTAL of a `parallel:` job, `shards`.
+ */
+async function stagedRelease(flags: CiFlags, env: NodeJS.ProcessEnv): Promise<{ release?: string; shard?: { index: number; total: number }; shards?: number }> {
+  const { parseShard } = await import('../model/shard.js');
+  const { assertReleaseName, releaseName } = await import('../pxe/layout.js');
+  let release = flags.release ?? (env.release || undefined) ?? (truthy(env.staged) ? 'pipeline' : undefined);
+  if (release === 'pipeline') {
+    const created = env.CI_PIPELINE_CREATED_AT;
+    const id = env.CI_PIPELINE_ID;
+    if (!created || !id || Number.isNaN(Date.parse(created))) throw new VaubanError('a release named after the pipeline needs CI_PIPELINE_CREATED_AT and CI_PIPELINE_ID (GitLab sets them): outside GitLab, give --release <name>');
+    release = releaseName(new Date(created), `p${id}`);
+  }
+  if (release !== undefined) assertReleaseName(release);
+  const shardText = flags.shard ?? (env.CI_NODE_INDEX && env.CI_NODE_TOTAL ? `${env.CI_NODE_INDEX}/${env.CI_NODE_TOTAL}` : undefined);
+  const shardsText = flags.shards ?? (env.shards || undefined);
+  if (shardsText !== undefined && !/^[1-9][0-9]*$/.test(shardsText)) throw new VaubanError(`shards '${shardsText}': expected the number of shards of the conffs job (its parallel:)`);
+  return {
+    ...(release === undefined ? {} : { release }),
+    ...(shardText === undefined ? {} : { shard: parseShard(shardText) }),
+    ...(shardsText === undefined ? {} : { shards: Number(shardsText) }),
+  };
+}
 
 export function mainCi(io: CommandIo): Promise<number> {
   return runCommand(ci, io);

@@ -1,14 +1,16 @@
 // `vauban promote <name> [<release>]` and `vauban rollback <name>` (B14): make
 // one release of a master live on every PXE server of UPLOAD_HOSTS_LIST, or
 // on none. Same run lifecycle as a build (the folder's lock, Ctrl-C, recap).
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { assertMasterName } from '../model/image-name.js';
 import { commanderParse, runCommand, type CommandDefinition } from './shell.js';
 import type { CommandIo } from './io.js';
+import type { PxeServer } from '../pxe/pxe-server.js';
 
 interface Flags {
   list: boolean;
   debug: boolean;
+  shards?: number;
 }
 
 interface ReleaseFlags extends Flags {
@@ -24,7 +26,11 @@ function releaseProgram(kind: 'promote' | 'rollback'): Command {
   if (kind === 'promote') {
     program
       .description('Make a release of a master live on every PXE server (default: the newest), or on none')
-      .argument('[release]', 'the release to make live (default: the newest)');
+      .argument('[release]', 'the release to make live (default: the newest)')
+      .option('--shards <n>', 'a staged release: the conffs were built in n shards, each must have uploaded its share', (value: string) => {
+        if (!/^[1-9][0-9]*$/.test(value)) throw new InvalidArgumentError('expected a whole number of 1 or more');
+        return Number(value);
+      });
   } else {
     program.description('Make the release before the live one live again on every PXE server, or on none');
   }
@@ -51,7 +57,7 @@ function releaseCommand(kind: 'promote' | 'rollback'): CommandDefinition<Release
       assertRequiredSettings(settings, { ansible: false, vault: false, upload: true }, `${kind} a release`);
     },
     needs: 'session',
-    work: async ({ flags, reporter, settings }, _prepared, { report, signal, workDir }) => {
+    work: async ({ flags, reporter, settings }, _prepared, { cleanup, report, signal, workDir }) => {
       const { name, release } = flags;
       const values = (settings).values;
       const { openSshServer } = await import('../pxe/pxe-server.js');
@@ -63,16 +69,39 @@ function releaseCommand(kind: 'promote' | 'rollback'): CommandDefinition<Release
       const servers = await reporter.step(`${kind} ${name}: reach the PXE servers`, () =>
         Promise.all(pxeTargets(values, workDir).map((target) => openSshServer({ target, dir, folders: [name], runOptions }))),
       );
+      const { listStaged } = await import('../pxe/shares.js');
       if (flags.list) {
         for (const server of servers) {
           const state = await readMasterState(server, name);
-          reporter.line(`${server.name}: ${releaseNames(state).map((one) => (one === state.current ? `${one} (live)` : one)).join(', ') || 'no release'}`);
+          const staged = [...(await listStaged(server, name))].map(([one, shares]) => `${one} (staged, shares: ${shares.join(', ')})`);
+          reporter.line(`${server.name}: ${[...releaseNames(state).map((one) => (one === state.current ? `${one} (live)` : one)), ...staged].join(', ') || 'no release'}`);
         }
         return 0;
       }
       const { runIdOf } = await import('../system/work-dir.js');
-      const { withMasterLocks } = await import('../pxe/master-lock.js');
       const waiting = (server: string) => reporter.info(`${server}: another vauban run is publishing or switching ${name}: waiting for it`);
+      // A release named that is not complete anywhere but staged as shares (issue 29): made whole, then live.
+      if (kind === 'promote' && release !== undefined && (await isStagedOnly(servers, name, release))) {
+        const { promoteShares } = await import('../pxe/promote-shares.js');
+        const promoted = await reporter.step(`promote the shares of ${name} release ${release} on ${servers.length} server(s), all or none`, () =>
+          promoteShares(servers, {
+            name,
+            release,
+            shards: flags.shards,
+            group: values.UPLOAD_OWNER || undefined,
+            keep: Number(values.RELEASES_KEEP ?? '3'),
+            runId: runIdOf(workDir),
+            cleanup,
+            onWaiting: waiting,
+            onSwitched: (server, from, to) => report.live.push(`${server}: ${name} release ${to} (was ${from ?? 'none'})`),
+            onWarning: (text) => reporter.warn(text),
+          }),
+        );
+        for (const note of promoted.merged.notes) reporter.info(`${name}: ${note}`);
+        reporter.info(`${name}: release ${release} (shares ${promoted.merged.labels.join(', ')}; ${promoted.merged.hosts.length} host(s)) is live on ${servers.map((server) => server.name).join(', ')}`);
+        return 0;
+      }
+      const { withMasterLocks } = await import('../pxe/master-lock.js');
       const result = await reporter.step(`${kind} ${name} on ${servers.length} server(s)`, () =>
         withMasterLocks(servers, name, waiting, () =>
           switchRelease(servers, name, kind === 'promote' ? { kind, release } : { kind }, runIdOf(workDir), (server, from, to) => {
@@ -84,6 +113,15 @@ function releaseCommand(kind: 'promote' | 'rollback'): CommandDefinition<Release
       return 0;
     },
   };
+}
+
+/** True when no server has `release` complete and one has shares of it. */
+async function isStagedOnly(servers: readonly PxeServer[], name: string, release: string): Promise<boolean> {
+  const { readMasterState } = await import('../pxe/master-state.js');
+  const { listStaged } = await import('../pxe/shares.js');
+  for (const server of servers) if ((await readMasterState(server, name)).releases.has(release)) return false;
+  for (const server of servers) if ((await listStaged(server, name)).has(release)) return true;
+  return false;
 }
 
 export function mainRelease(io: CommandIo, kind: 'promote' | 'rollback'): Promise<number> {

@@ -39,6 +39,8 @@ export interface VaubanOptions {
   redeploy?: string;
   /** --shard I/N: the conffs of share I of N of the hosts -a selects, nothing else (issue 29). */
   shard?: Shard;
+  /** --release R: the upload is a share of the staged release R, made live by `vauban promote` (issue 29). */
+  release?: string;
 }
 
 /** The values of `vauban`'s flags left out (A2): the defaults of vauban.sh. */

@@ -22,6 +22,9 @@ import {
   kernelFile,
   kernelLinkTarget,
   releaseDir,
+  shareLabel,
+  shareManifest,
+  sharesDir,
 } from '../pxe/layout.js';
 import type { Stage } from './stage.js';
 
@@ -148,7 +151,10 @@ export function planRun(options: VaubanOptions, facts: PlanFacts = {}): Plan {
   if (options.rootfs) add('apply_stages', `apply ${options.stages.length} stage(s) as ${options.name}`);
   if (options.rootfs) add('build_rootfs', 'export the image, clean it, add its sshd keys, make rootfs.img and rootfs.tgz');
   if (options.conffs) add('build_conffs', `replay the stages as each host of '${options.ansibleHost ?? ''}'${options.shard === undefined ? '' : ` in shard ${options.shard.index}/${options.shard.total}`} and pack its conffs`);
-  if (options.upload) add('upload', `upload to ${facts.uploadHosts?.join(', ') || 'the PXE servers (UPLOAD_HOSTS_LIST)'}${options.rootfs || options.conffs ? `: a release of ${options.name}, made live by one switch of ${options.name}/current` : ''}`);
+  if (options.upload) {
+    const what = options.release !== undefined ? `: ${`share ${shareLabel(options.shard, options)}`} of the staged release ${options.release} of ${options.name}, not live until \`vauban promote ${options.name} ${options.release}\`` : options.rootfs || options.conffs ? `: a release of ${options.name}, made live by one switch of ${options.name}/current` : '';
+    add('upload', `upload to ${facts.uploadHosts?.join(', ') || 'the PXE servers (UPLOAD_HOSTS_LIST)'}${what}`);
+  }
 
   const images: PlannedImage[] = [];
   if (fromBase) {
@@ -180,6 +186,7 @@ export function planRun(options: VaubanOptions, facts: PlanFacts = {}): Plan {
           hosts,
           kernelVersion: facts.kernelVersion ?? KVER_PLACEHOLDER,
           rootfsKernelVersion: facts.rootfsKernelVersion ?? KVER_PLACEHOLDER,
+          ...(options.release === undefined ? {} : { share: { release: options.release, label: shareLabel(options.shard, options) } }),
         }),
       );
     }
@@ -275,6 +282,8 @@ interface UploadsInput {
   hosts: readonly string[];
   kernelVersion: string;
   rootfsKernelVersion: string;
+  /** --release: the run's files are a share of this staged release, not a live one (issue 29). */
+  share?: { release: string; label: string };
 }
 
 /**
@@ -294,6 +303,17 @@ function plannedUploads(input: UploadsInput): PlannedUpload[] {
     file(kernelFile(INITRAMFS, input.kernelVersion), INITRAMFS);
   }
   if (!kernelInRelease && !input.rootfs && input.hosts.length === 0) return uploads;
+  if (input.share !== undefined) {
+    // A share: its files and its manifest in the staged release's folder; nothing live until `vauban promote`.
+    const folder = `${sharesDir(name, input.share.release)}/${input.share.label}`;
+    if (kernelInRelease) file(`${folder}/${VMLINUZ}`, VMLINUZ);
+    if (kernelInRelease) file(`${folder}/${INITRAMFS}`, INITRAMFS);
+    if (input.rootfs) file(`${folder}/${ROOTFS}`, ROOTFS_TARBALL);
+    if (input.rootfs) file(`${folder}/${SBOM}`, SBOM_FILE);
+    for (const host of input.hosts) file(`${folder}/${conffsMember(host)}`, conffsArchive(host));
+    generated(`${sharesDir(name, input.share.release)}/${shareManifest(input.share.label)}`, `the share's manifest (its files' sha256, its hosts, the image it was built on), written last; \`vauban promote ${name} ${input.share.release}\` makes the shares one live release`);
+    return uploads;
+  }
   const release = releaseDir(name, RELEASE_PLACEHOLDER);
   const members: string[] = [];
   if (kernelInRelease) {

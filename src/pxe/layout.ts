@@ -93,6 +93,36 @@ export function stagingDir(name: string, release: string): string {
 }
 
 /**
+ * Where the shares of a release are gathered before `vauban promote` makes
+ * one release of them (issue 29): one dot folder (never a release, never
+ * served as one), a sub-folder and a manifest per share.
+ */
+export function sharesDir(name: string, release: string): string {
+  return `${releasesDir(name)}/.shares-${release}`;
+}
+
+/**
+ * A share's name: the shard `I-of-N` of a sharded run; else what the run
+ * builds, `rootfs` (the master's job, with whatever else it builds),
+ * `initramfs` or `conffs`: the jobs of one pipeline never share a name.
+ */
+export function shareLabel(shard: { index: number; total: number } | undefined, builds: { rootfs: boolean; initramfs: boolean }): string {
+  if (shard !== undefined) return `${shard.index}-of-${shard.total}`;
+  return builds.rootfs ? 'rootfs' : builds.initramfs ? 'initramfs' : 'conffs';
+}
+
+/** A share's manifest in the shares folder (written last: a share without one is not there yet). */
+export function shareManifest(label: string): string {
+  return `${label}.json`;
+}
+
+/** The staged releases a master's listing shows (`releases/.shares-<release>`). */
+export function releaseOfSharesDir(entry: string): string | undefined {
+  const release = /^\.shares-(.+)$/.exec(entry)?.[1];
+  return release !== undefined && isReleaseName(release) ? release : undefined;
+}
+
+/**
  * Where a file or link of the server is written before one rename puts it at
  * `file`: beside it, hidden (never served), named by the run (its own only).
  */

@@ -28,7 +28,8 @@ export function publishEverywhere(servers: readonly PxeServer[], input: PublishI
   return withMasterLocks(servers, input.name, (server) => hooks.onWaiting?.(server), () => publishLocked(servers, input, hooks));
 }
 
-async function publishLocked(servers: readonly PxeServer[], input: PublishInput, hooks: PublishHooks): Promise<ServerPublication[]> {
+/** The same, for a caller that holds the master's lock on every server already (a promote of shares). */
+export async function publishLocked(servers: readonly PxeServer[], input: PublishInput, hooks: PublishHooks): Promise<ServerPublication[]> {
   const staged: StagedRelease[] = [];
   for (const server of servers) {
     try {

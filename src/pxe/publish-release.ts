@@ -41,6 +41,8 @@ export interface ReleaseFile {
   member: string;
   local: string;
   sha256: string;
+  /** A copy already on the server (under UPLOAD_DIR, a share of a staged release): hard-linked, not sent. */
+  onServer?: string;
 }
 
 export interface PublishInput {
@@ -200,6 +202,16 @@ export async function finishRelease(staged: StagedRelease, input: PublishInput):
 
 /** This run's files into the partial release, each checked once there; their sha256 by member. */
 async function sendFiles(server: PxeServer, staging: string, input: PublishInput): Promise<Map<string, string>> {
+  // The shares of a staged release are on the server, checked by the promote that reads them: linked.
+  const there = input.files.filter((file) => file.onServer !== undefined);
+  if (there.length > 0) await server.script([`cd ${sh(staging)}`, ...there.map((file) => sh('ln', '--', `${server.dir}/${file.onServer ?? ''}`, file.member))]);
+  const sent = input.files.filter((file) => file.onServer === undefined);
+  const sums = await sendLocalFiles(server, staging, { ...input, files: sent });
+  for (const file of there) sums.set(file.member, file.sha256);
+  return sums;
+}
+
+async function sendLocalFiles(server: PxeServer, staging: string, input: PublishInput): Promise<Map<string, string>> {
   for (const [index, file] of input.files.entries()) {
     input.onProgress?.(`${index + 1}/${input.files.length} ${file.member}`);
     await server.send(file.local, `${staging}/${file.member}`);

@@ -11,19 +11,53 @@
 import { readFileSync } from 'node:fs';
 import type { Context } from '../context.js';
 import { INITRAMFS, VMLINUZ } from '../model/local-layout.js';
-import { ROOTFS, SBOM, byMacEntry, uploadFolders, conffsMember, kernelFile, releaseDir, releaseName } from '../pxe/layout.js';
+import { ROOTFS, SBOM, byMacEntry, uploadFolders, conffsMember, kernelFile, releaseDir, releaseName, shareLabel, sharesDir } from '../pxe/layout.js';
 import { publishEverywhere } from '../pxe/publish-everywhere.js';
 import { putFile } from '../pxe/put-file.js';
 import { openSshServer, type PxeServer } from '../pxe/pxe-server.js';
 import type { ReleaseFile } from '../pxe/publish-release.js';
 import { pxeTargets } from '../pxe/ssh-options.js';
 import { sha256File } from '../system/sha256-file.js';
+import { imageId } from '../system/docker/images.js';
+import { formatShard } from '../model/shard.js';
+import { withMasterLocks } from '../pxe/master-lock.js';
+import { readMasterState } from '../pxe/master-state.js';
+import { uploadShare, type ShareInput } from '../pxe/shares.js';
 import type { ConffsArtifact, KernelArtifacts, RootfsArtifact } from './types.js';
 
 export interface UploadInput {
   kernel: KernelArtifacts | undefined;
   rootfs: RootfsArtifact | undefined;
   conffs: ConffsArtifact[] | undefined;
+  /** Every host -a selects (every shard's), for a share's manifest. */
+  selectedHosts?: string[] | undefined;
+}
+
+/** The image the run's files were built from: the master it built, else the source of its conffs (its Docker ID). */
+async function builtOn(ctx: Context, rootfs: RootfsArtifact | undefined): Promise<ShareInput['image']> {
+  const name = rootfs?.image ?? ctx.options.sourceImage;
+  if (name === undefined) return null;
+  const id = await imageId(await ctx.docker(), name);
+  return id === undefined ? null : { name, id };
+}
+
+/**
+ * A share of a staged release (issue 29): this run's files on every server,
+ * under the master's lock, nothing live; `vauban promote` makes the shares
+ * one release. A server that fails fails the run: the promote then names it.
+ */
+async function uploadShareEverywhere(ctx: Context, servers: readonly PxeServer[], input: ShareInput): Promise<void> {
+  const label = input.shard === undefined ? `share ${input.label}` : `shard ${formatShard(input.shard)}`;
+  await ctx.reporter.step(`${label} of staged release ${input.release} of ${input.name} on ${servers.length} server(s)`, (status) =>
+    withMasterLocks(servers, input.name, (server) => ctx.reporter.info(`${server}: another vauban run is publishing or switching ${input.name}: waiting for it`), async () => {
+      for (const server of servers) {
+        const state = await readMasterState(server, input.name);
+        await uploadShare(server, { ...input, onProgress: (text) => status.update(text) }, new Set(state.releases.keys()));
+        for (const file of input.files) ctx.report.uploaded.push(`${server.name}:${server.dir}/${sharesDir(input.name, input.release)}/${input.label}/${file.member}`);
+      }
+    }),
+  );
+  ctx.reporter.info(`${input.name}: ${label} of release ${input.release} staged (${input.files.length} file(s), not live): \`vauban promote ${input.name} ${input.release}\` makes the whole release live once every share is there`);
 }
 
 export async function upload(ctx: Context, input: UploadInput): Promise<undefined> {
@@ -88,6 +122,24 @@ export async function upload(ctx: Context, input: UploadInput): Promise<undefine
     }
   });
   if (releaseFiles.length === 0) return undefined;
+  if (ctx.options.release !== undefined) {
+    await uploadShareEverywhere(ctx, servers, {
+      name,
+      release: ctx.options.release,
+      label: shareLabel(ctx.options.shard, ctx.options),
+      shard: ctx.options.shard,
+      selection: ctx.options.shard === undefined ? null : { pattern: ctx.options.ansibleHost ?? '', hosts: [...(input.selectedHosts ?? [])].sort() },
+      hosts: (input.conffs ?? []).map((conffs) => conffs.host),
+      files: withSums,
+      bootFiles,
+      kernelVersion: input.rootfs?.kernelVersion,
+      linuxCopies: kernelInRelease ? kernelFiles.map((file) => ({ member: file.member, path: file.path })) : [],
+      image: await builtOn(ctx, input.rootfs),
+      group,
+      runId: ctx.runId,
+    });
+    return undefined;
+  }
   // Staged on every server, then live on all of them or on none (issue 30).
   const published = await ctx.reporter.step(`release ${release} of ${name} on ${servers.length} server(s), all or none`, (status) =>
     publishEverywhere(

@@ -26,7 +26,7 @@ describe('what the completion knows of the commands (issue 15, item 4)', () => {
     const byLong = new Map(options('vauban').map((option) => [option.long, option]));
     expect([...byLong.keys()]).toEqual([
       '--rootfs', '--initramfs', '--conffs', '--upload', '--iso', '--source-image', '--ssh-priv-key', '--name', '--branch', '--ansible-host',
-      '--debian-release', '--compression', '--conffs-parallel', '--kernel', '--build-engine', '--kubernetes-no-cleanup', '--shard', '--no-cache', '--dry-run', '--json', '--debug', '--keep-failed', '--version', '--help',
+      '--debian-release', '--compression', '--conffs-parallel', '--kernel', '--build-engine', '--kubernetes-no-cleanup', '--shard', '--release', '--no-cache', '--dry-run', '--json', '--debug', '--keep-failed', '--version', '--help',
     ]);
     expect(byLong.get('--rootfs')).toMatchObject({ short: '-r', value: { kind: 'choices', choices: ['yes', 'no'] } });
     expect(byLong.get('--compression')?.value).toEqual({ kind: 'choices', choices: ['xz', 'zstd'] });
@@ -41,7 +41,7 @@ describe('what the completion knows of the commands (issue 15, item 4)', () => {
 
   it('vauban-ci: its options, the stages of config.yml as choices', () => {
     const byLong = new Map(options('vauban-ci').map((option) => [option.long, option]));
-    expect(byLong.get('--stage')?.value).toEqual({ kind: 'choices', choices: ['rootfs', 'conffs', 'initramfs', 'all'] });
+    expect(byLong.get('--stage')?.value).toEqual({ kind: 'choices', choices: ['rootfs', 'conffs', 'initramfs', 'all', 'promote'] });
     expect(byLong.get('--name')?.value).toEqual({ kind: 'masters' });
     expect(byLong.get('--config')?.value).toEqual({ kind: 'file' });
   });

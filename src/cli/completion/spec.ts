@@ -46,7 +46,7 @@ const VALUES_BY_OPTION: Record<string, ValueKind> = {
   '--name': { kind: 'masters' },
   '--source-image': { kind: 'masters' },
   '--branch': { kind: 'branches' },
-  '--stage': { kind: 'choices', choices: ['rootfs', 'conffs', 'initramfs', 'all'] },
+  '--stage': { kind: 'choices', choices: ['rootfs', 'conffs', 'initramfs', 'all', 'promote'] },
   '--build-parents': { kind: 'choices', choices: ['yes', '-1', '0', '1', '2'] },
   '--debian-release': { kind: 'choices', choices: ['bookworm', 'trixie', 'bullseye'] },
   // vauban v2's engines: only docker is supported.
