@@ -1,0 +1,234 @@
+// Issue 29: a fleet's conffs spread over several Docker engines, one release
+// all or none. A master is built and pushed to the test registry and released
+// live; then the conffs of web01..03 and db01 in four shards run at the same
+// time, each from its own checkout as a runner would: two through the second
+// dockerd (DOCKER_HOST, its own data root: the master pulled from the
+// registry there), one here, one with no host. One shard fails: the promote
+// refuses, naming its hosts, and the live release stays; that shard run
+// again, the promote makes one release, equal to a single-machine build.
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, chmodSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shardOf } from '../src/model/shard.js';
+import { fixtureBaseImage, makeAnsibleRepo, type AnsibleRepo } from './helpers/fixtures.js';
+import { readHostState, type HostState } from './helpers/host-state.js';
+import { imageIds, removeNewImages } from './helpers/images.js';
+import { watchConffsLogs, type LogWatch } from './helpers/logs.js';
+import { createPxeUser, type PxeUser } from './helpers/pxe-user.js';
+import { startRegistry, type TestRegistry } from './helpers/registry.js';
+import { bash, sh, uniqueName } from './helpers/sh.js';
+import { pxeServerSettings, startSshd, type TestSshd } from './helpers/sshd.js';
+import { runVauban, tail, type VaubanRun } from './helpers/vauban.js';
+
+const ID = uniqueName('sh').toLowerCase().replace(/[^a-z0-9]/g, '');
+const MASTER = `master-${ID}`;
+const PASSPHRASE = `vault-pass-${ID}-Qe4`;
+const REGISTRY_PASSWORD = `registry-pw-${ID}-Lm8`;
+const PXE_USER = 'vauban-pxe-shards';
+const ENGINE2 = 'unix:///run/vauban-test/docker2.sock';
+const HOSTS = ['db01', 'web01', 'web02', 'web03'];
+const SHARDS = 4;
+const RELEASE = `20261207T160000Z-${ID}`;
+
+let work: string;
+let log: string;
+let uploadDir: string;
+let repo: AnsibleRepo;
+let sshd: TestSshd;
+let registry: TestRegistry;
+let pxeUser: PxeUser;
+let env: Record<string, string>;
+let before: HostState;
+let imagesBefore: Set<string>;
+let logs: LogWatch;
+let liveBefore: string;
+
+const shardOfHost = (host: string) => shardOf(host, SHARDS);
+const hostsOf = (index: number) => HOSTS.filter((host) => shardOfHost(host) === index);
+/** The shards with hosts, and one without (there are four hosts: with four shards, one is empty). */
+const working = [1, 2, 3, 4].filter((index) => hostsOf(index).length > 0);
+const failing = working[0] as number;
+
+/** A checkout of the project, as a runner has it: its own folder (its own lock), the vault the single build made. */
+function checkout(name: string): string {
+  const dir = path.join(work, name);
+  mkdirSync(dir, { recursive: true });
+  const vault = path.join(work, 'single', 'vault');
+  if (existsSync(vault)) cpSync(vault, path.join(dir, 'vault'), { recursive: true });
+  return dir;
+}
+
+function vauban(args: string[], cwd: string, extra: Record<string, string> = {}): Promise<VaubanRun> {
+  return runVauban('vauban', args, { cwd, env: { ...env, ...extra }, log });
+}
+
+function shardRun(index: number, extra: Record<string, string> = {}): Promise<VaubanRun> {
+  return vauban(['-s', MASTER, '-n', MASTER, '-a', 'web,db', '--shard', `${index}/${SHARDS}`, '--release', RELEASE, 'pb_base.yml'], checkout(`shard-${index}`), extra);
+}
+
+const live = () => readlinkSync(path.join(uploadDir, MASTER, 'current'));
+
+async function members(archive: string): Promise<string[]> {
+  return (await sh('tar', ['-tzf', archive])).split('\n').filter((member) => member !== '' && !member.endsWith('/')).sort();
+}
+
+async function content(archive: string, member: string): Promise<Buffer> {
+  const result = await execa('tar', ['-xzOf', archive, member], { encoding: 'buffer', stripFinalNewline: false });
+  return Buffer.from(result.stdout as Uint8Array);
+}
+
+beforeAll(async () => {
+  before = await readHostState();
+  imagesBefore = await imageIds();
+  logs = watchConffsLogs();
+  work = mkdtempSync('/var/tmp/vauban-itest-shards-');
+  chmodSync(work, 0o711);
+  log = path.join(work, 'vauban.log');
+  repo = await makeAnsibleRepo(work);
+  pxeUser = await createPxeUser(PXE_USER);
+  const uploadKey = path.join(work, 'upload-key');
+  await sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'vauban-test-shards', '-f', uploadKey]);
+  sshd = await startSshd(path.join(work, 'sshd'), [readFileSync(`${uploadKey}.pub`, 'utf8').trim()]);
+  uploadDir = path.join(work, 'pxe');
+  mkdirSync(uploadDir, { mode: 0o755 });
+  registry = await startRegistry(path.join(work, 'registry'), 'vauban-ci', REGISTRY_PASSWORD);
+  mkdirSync(path.join(work, 'home'));
+  env = {
+    HOME: path.join(work, 'home'),
+    ...repo.settings,
+    VAULTED_SSHD_KEYS_KEY: PASSPHRASE,
+    SQUASHFS_COMPRESSION: 'zstd',
+    REGISTRY_HOSTNAME: registry.host,
+    REGISTRY_USERNAME: registry.username,
+    REGISTRY_PASSWORD,
+    ...pxeServerSettings(sshd, { user: PXE_USER, keyFile: uploadKey, dir: uploadDir }),
+    UPLOAD_OWNER: 'www-data',
+  };
+  // The master's job: built, pushed, released live (its rootfs only).
+  const master = await vauban(['-f', await fixtureBaseImage(), '-n', MASTER, '-i', 'no', '-l', 'no', 'pb_base.yml'], checkout('master'));
+  expect(master.exitCode, tail(master)).toBe(0);
+  liveBefore = live();
+  // The same hosts on one machine, for the comparison; its vault gives every checkout the same sshd keys.
+  const single = await vauban(['-r', 'no', '-s', MASTER, '-n', MASTER, '-a', 'web,db', '-i', 'no', '-u', 'no', 'pb_base.yml'], checkout('single'));
+  expect(single.exitCode, tail(single)).toBe(0);
+}, 900_000);
+
+afterAll(async () => {
+  await bash('DOCKER_HOST="$2" docker image ls -q "$1" | xargs -r env DOCKER_HOST="$2" docker image rm -f >/dev/null; DOCKER_HOST="$2" docker image ls -q "$3/vauban/$1" | xargs -r env DOCKER_HOST="$2" docker image rm -f >/dev/null', { args: [MASTER, ENGINE2, registry?.host ?? 'none'] }).catch(() => undefined);
+  await sshd?.stop();
+  await registry?.stop();
+  await pxeUser?.remove();
+  await removeNewImages(imagesBefore);
+  logs.remove();
+  if (process.env.VAUBAN_TEST_KEEP !== '1') rmSync(work, { recursive: true, force: true });
+  expect(await readHostState()).toEqual(before);
+});
+
+describe('four shards at once over two engines, one of them failing, then promote (issue 29)', () => {
+  let runs: Map<number, VaubanRun>;
+  const engineOf = (index: number) => (working.indexOf(index) >= 1 && working.indexOf(index) <= 2 ? ENGINE2 : undefined);
+
+  beforeAll(async () => {
+    expect(working.length, 'three shards with hosts').toBe(3);
+    // The second engine has no image of the master: it pulls it from the registry.
+    expect((await bash('DOCKER_HOST="$2" docker image ls -q "$1"', { args: [MASTER, ENGINE2] })).trim()).toBe('');
+    const all = [1, 2, 3, 4].map(async (index) => {
+      const engine = engineOf(index);
+      const extra = { ...(engine === undefined ? {} : { DOCKER_HOST: engine }), ...(index === failing ? { HOOK_PRE_ANSIBLE: 'echo "this shard fails on purpose" >&2; exit 3' } : {}) };
+      return [index, await shardRun(index, extra)] as const;
+    });
+    runs = new Map(await Promise.all(all));
+  }, 900_000);
+
+  it('the shards that work built their own hosts only and staged them; the failing one uploaded nothing', () => {
+    for (const index of [1, 2, 3, 4]) {
+      const run = runs.get(index) as VaubanRun;
+      if (index === failing) {
+        expect(run.exitCode, tail(run)).not.toBe(0);
+        continue;
+      }
+      expect(run.exitCode, tail(run)).toBe(0);
+      for (const host of HOSTS) {
+        if (hostsOf(index).includes(host)) expect(run.output, `${index}: ${host}`).toMatch(new RegExp(`\\[OK\\] ${host}\\b`));
+        else expect(run.output, `${index}: ${host}`).not.toMatch(new RegExp(`\\[(OK|KO)\\] ${host}\\b`));
+      }
+      if (hostsOf(index).length === 0) expect(run.output).toMatch(/none of the 4 host\(s\) selected falls in this share: nothing to build/);
+      else expect(run.output).toMatch(new RegExp(`shard ${index}/${SHARDS} of release ${RELEASE} staged`));
+    }
+    const shares = readdirSync(path.join(uploadDir, MASTER, 'releases', `.shares-${RELEASE}`)).sort();
+    expect(shares).toEqual(working.filter((index) => index !== failing).flatMap((index) => [`${index}-of-${SHARDS}`, `${index}-of-${SHARDS}.json`]).sort());
+  });
+
+  it('the shards on the second engine pulled the master from the registry and built there (its image is there now)', async () => {
+    expect((await bash('DOCKER_HOST="$2" docker image ls -q "$1"', { args: [MASTER, ENGINE2] })).trim()).not.toBe('');
+    const local = (await sh('docker', ['image', 'inspect', '-f', '{{.Id}}', MASTER])).trim();
+    const remote = (await bash('DOCKER_HOST="$2" docker image inspect -f "{{.Id}}" "$1"', { args: [MASTER, ENGINE2] })).trim();
+    expect(remote).toBe(local);
+    for (const index of working.filter((one) => engineOf(one) === ENGINE2 && one !== failing)) {
+      const manifest = JSON.parse(readFileSync(path.join(uploadDir, MASTER, 'releases', `.shares-${RELEASE}`, `${index}-of-${SHARDS}.json`), 'utf8')) as { image: { id: string }; hosts: string[] };
+      expect(manifest.image.id).toBe(local);
+      expect(manifest.hosts).toEqual(hostsOf(index));
+    }
+  });
+
+  it('promote refuses, naming the failed shard and its hosts; the live release is untouched', async () => {
+    const run = await vauban(['promote', MASTER, RELEASE, '--shards', String(SHARDS)], checkout('promote'));
+    expect(run.exitCode).not.toBe(0);
+    expect(run.output).toContain(`shard ${failing}/${SHARDS} has not uploaded (its hosts: ${hostsOf(failing).join(', ')})`);
+    expect(run.output).toMatch(/nothing was switched/);
+    expect(live()).toBe(liveBefore);
+    expect(readdirSync(path.join(uploadDir, MASTER, 'releases'))).not.toContain(RELEASE);
+  });
+
+  it('the failed shard run again replaces nothing of the others; then promote makes one release of every share, live', async () => {
+    const sharesDir = path.join(uploadDir, MASTER, 'releases', `.shares-${RELEASE}`);
+    const others = working.filter((index) => index !== failing).map((index) => `${index}-of-${SHARDS}.json`);
+    const othersBefore = others.map((file) => readFileSync(path.join(sharesDir, file), 'utf8'));
+    const again = await shardRun(failing);
+    expect(again.exitCode, tail(again)).toBe(0);
+    expect(others.map((file) => readFileSync(path.join(sharesDir, file), 'utf8'))).toEqual(othersBefore);
+
+    const promote = await vauban(['promote', MASTER, RELEASE, '--shards', String(SHARDS)], checkout('promote'));
+    expect(promote.exitCode, tail(promote)).toBe(0);
+    expect(live()).toBe(`releases/${RELEASE}`);
+    expect(existsSync(sharesDir)).toBe(false);
+    const release = path.join(uploadDir, MASTER, 'releases', RELEASE);
+    const files = readdirSync(release).sort();
+    for (const host of HOSTS) expect(files).toEqual(expect.arrayContaining([`conffs-${host}.tgz`, `${host}.ipxe`]));
+    // The rootfs is the master job's, linked from the release that was live: the same file.
+    expect(statSync(path.join(release, 'rootfs.tgz')).ino).toBe(statSync(path.join(uploadDir, MASTER, liveBefore, 'rootfs.tgz')).ino);
+    // Every file is the one its SHA256SUMS names, and the boot entries pin them.
+    await sh('sha256sum', ['--quiet', '-c', 'SHA256SUMS'], { cwd: release });
+    const conffsSum = (await sh('sha256sum', [path.join(release, 'conffs-web01.tgz')])).split(' ')[0] as string;
+    expect(readFileSync(path.join(release, 'web01.ipxe'), 'utf8')).toContain(conffsSum);
+  });
+
+  it('the release equals a single-machine build of the same hosts: the same members, the same contents', async () => {
+    const single = path.join(work, 'single', 'overlayfs');
+    const release = path.join(uploadDir, MASTER, 'releases', RELEASE);
+    for (const host of HOSTS) {
+      const folder = readdirSync(single).filter((name) => name.endsWith(`-overlayfs-${host}`)).sort().at(-1) as string;
+      const ours = path.join(single, folder, `conffs-${host}.tgz`);
+      const sharded = path.join(release, `conffs-${host}.tgz`);
+      const list = await members(ours);
+      expect(await members(sharded), host).toEqual(list);
+      expect(list, host).toContain('./etc/hostname');
+      // Files whose bytes depend on the run itself (the time of its build) are left out.
+      for (const member of list.filter((one) => !/^\.\/(imginfo|var\/lib\/)/.test(one))) {
+        expect((await content(sharded, member)).equals(await content(ours, member)), `${host} ${member}`).toBe(true);
+      }
+    }
+  });
+});
+
+describe('a shard without its master in the registry', () => {
+  it('stops at once, naming the job that should have pushed it', async () => {
+    const missing = `master-${ID}-nothere`;
+    const run = await vauban(['-s', missing, '-n', missing, '-a', 'web', '--shard', '1/2', '--release', RELEASE, 'pb_base.yml'], checkout('missing'));
+    expect(run.exitCode).toBe(1);
+    expect(run.output).toMatch(new RegExp(`${missing} is neither here nor in the registry`));
+    expect(run.output).toMatch(/a shard builds on the master its own job pushed to the registry/);
+    writeFileSync(path.join(work, 'done'), '');
+  });
+});
