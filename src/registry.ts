@@ -70,14 +70,19 @@ export class Registry {
     if (failed) throw new VaubanError(`pushing to the registry ${this.options.hostname} failed`, { cause: failed.reason });
   }
 
-  /** Makes `image` available locally, from the registry when it is missing (A10). */
-  async ensureLocal(image: string): Promise<boolean> {
+  /**
+   * Makes `image` available locally, from the registry when it is missing
+   * (A10); with `fresh`, the registry's copy even when one is here (a shard:
+   * a runner's image of an earlier pipeline is not the master of this one).
+   */
+  async ensureLocal(image: string, fresh = false): Promise<boolean> {
     const docker = await this.options.docker();
-    if (await imageExists(docker, image)) return true;
+    const here = await imageExists(docker, image);
+    if (here && !(fresh && this.enabled)) return true;
     if (!this.enabled) return false;
     const tag = splitTag(image).tag ?? 'latest';
     const remote = `${this.remoteName(image)}:${tag}`;
-    this.options.reporter.info(`${image} is not here: pulling ${remote}`);
+    this.options.reporter.info(here ? `${image}: the registry's ${remote} (pulled: a shard builds on the master its job pushed)` : `${image} is not here: pulling ${remote}`);
     try {
       await pullImage(docker, remote, await this.login(), this.options.signal);
     } catch (error) {

@@ -8,6 +8,7 @@
 // again, the promote makes one release, equal to a single-machine build.
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, chmodSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shardOf } from '../src/model/shard.js';
@@ -219,6 +220,75 @@ describe('four shards at once over two engines, one of them failing, then promot
         expect((await content(sharded, member)).equals(await content(ours, member)), `${host} ${member}`).toBe(true);
       }
     }
+  });
+});
+
+describe('the example .gitlab-ci.yml with staged=yes, run by gitlab-ci-local (a real evaluator of rules, parallel: and needs:)', () => {
+  const CHILD = `${MASTER}-gl`;
+  let project: string;
+  let bare: string;
+  let pipeline: { exitCode: number; output: string };
+
+  beforeAll(async () => {
+    // The operator's project: config.yml (the child of the master built above) and vault/, with the example pipeline.
+    const seed = path.join(work, 'gl-seed');
+    mkdirSync(path.join(seed, 'vault'), { recursive: true });
+    writeFileSync(path.join(seed, 'vault', '.gitkeep'), '');
+    writeFileSync(path.join(seed, 'config.yml'), `"debian-12-generic-amd64.raw":\n  name: ${MASTER}\n  ${CHILD}:\n    stages: [pb_base.yml]\n    conffs: "web,db"\n`);
+    cpSync(fileURLToPath(new URL('../examples/.gitlab-ci.yml', import.meta.url)), path.join(seed, '.gitlab-ci.yml'));
+    bare = path.join(work, 'gl-project.git');
+    project = path.join(work, 'gl-project');
+    await bash('git init -q -b master "$1" && git -C "$1" add -A && git -C "$1" -c user.name=t -c user.email=t@t commit -q -m seed && git clone -q --bare "$1" "$2" && git clone -q "$2" "$3" && git -C "$3" remote set-url origin https://gitlab.example.com/ops/fleet.git', { args: [seed, bare, project] });
+    const bin = path.join(work, 'gl-bin');
+    mkdirSync(bin);
+    for (const command of ['vauban', 'vauban-ci']) await sh('ln', ['-s', fileURLToPath(new URL(`../bin/${command}.js`, import.meta.url)), path.join(bin, command)]);
+    const secrets = Object.entries({ ...env, HOME: undefined, GITLAB_USER_NAME: undefined }).filter(([, value]) => value !== undefined).map(([key, value]) => `export ${key}='${value ?? ''}'`).join('\n');
+    const glcl = fileURLToPath(new URL('../node_modules/.bin/gitlab-ci-local', import.meta.url));
+    const result = await execa(glcl, ['--shell-isolation', '--variable', 'CI_PIPELINE_SOURCE=web', '--variable', `name=${CHILD}`, '--variable', 'staged=yes', '--variable', 'initramfs=no'], {
+      cwd: project,
+      // What the runner's environment gives every job (gitlab-ci-local lets it win over the jobs' variables).
+      env: {
+        PATH: `${bin}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`,
+        HOME: path.join(work, 'home'),
+        DOT_SECRETS_ENV: Buffer.from(secrets).toString('base64'),
+        CI_REPOSITORY_URL: `file://${bare}`,
+        GITLAB_USER_NAME: 'CI Bot',
+        GITLAB_USER_EMAIL: 'ci@vauban.invalid',
+        GIT_TOKEN_USERNAME: 'vauban-ci',
+        GIT_TOKEN_PASSWORD: `git-token-${ID}`,
+      },
+      extendEnv: false,
+      reject: false,
+      all: true,
+      stdin: 'ignore',
+    });
+    pipeline = { exitCode: result.exitCode ?? -1, output: String(result.all ?? '') };
+    writeFileSync(log, `\n$ gitlab-ci-local (staged pipeline)\n${pipeline.output}\n[exit ${pipeline.exitCode}]\n`, { flag: 'a' });
+  }, 1_200_000);
+
+  it('ran rootfs, the four conffs shards and promote, in that order, and every job passed', () => {
+    expect(pipeline.exitCode, pipeline.output.slice(-4000)).toBe(0);
+    const passed = [...pipeline.output.matchAll(/PASS\s+(\S+(?: \[\d\/\d\])?)/g)].map((match) => match[1]);
+    expect(passed.sort()).toEqual(['conffs-shards: [1/4]', 'conffs-shards: [2/4]', 'conffs-shards: [3/4]', 'conffs-shards: [4/4]', 'promote', 'rootfs'].sort());
+    expect(pipeline.output).not.toMatch(/^\s*(initramfs|conffs|version-control)\s+starting/m);
+    const shardsFinished = Math.max(...[...pipeline.output.matchAll(/^conffs-shards: \[\d\/4\]\s+finished/gm)].map((match) => match.index));
+    expect(shardsFinished).toBeGreaterThan(0);
+    expect(pipeline.output.search(/^promote\s+starting/m)).toBeGreaterThan(shardsFinished);
+  });
+
+  it('made one release of the rootfs and every host live, named after the pipeline', () => {
+    const current = readlinkSync(path.join(uploadDir, CHILD, 'current'));
+    expect(current).toMatch(/^releases\/\d{8}T\d{6}Z-p\d+$/);
+    const files = readdirSync(path.join(uploadDir, CHILD, current)).sort();
+    expect(files).toEqual(expect.arrayContaining(['rootfs.tgz', 'SHA256SUMS', ...HOSTS.flatMap((host) => [`conffs-${host}.tgz`, `${host}.ipxe`])]));
+    expect(readdirSync(path.join(uploadDir, CHILD, 'releases')).filter((name) => name.startsWith('.'))).toEqual([]);
+    // One release only: nothing was made live before the promote.
+    expect(readdirSync(path.join(uploadDir, CHILD, 'releases'))).toEqual([current.replace('releases/', '')]);
+  });
+
+  it('every shard pushed its hosts\' vault entries back, whatever the order', async () => {
+    const entries = (await sh('git', ['--git-dir', bare, 'ls-tree', '--name-only', 'master', 'vault/'])).split('\n').sort();
+    expect(entries).toEqual(expect.arrayContaining([`vault/${CHILD}.tar.gpg`, ...HOSTS.map((host) => `vault/${host}.tar.gpg`)]));
   });
 });
 

@@ -45,7 +45,7 @@ export async function resolveHosts(ctx: Context, image: string, controllers: Pla
   const pattern = ctx.options.ansibleHost ?? '';
   // A shard never builds the master (issue 29): it takes the one the master's job pushed, or stops here.
   const shardHint = ctx.options.shard === undefined ? {} : { hint: `a shard builds on the master its own job pushed to the registry (vauban -n ${ctx.options.name} -s <parent> ..., or vauban-ci stage rootfs): run that job first` };
-  const here = await ctx.registry.ensureLocal(image).catch((error: unknown) => {
+  const here = await ctx.registry.ensureLocal(image, ctx.options.shard !== undefined).catch((error: unknown) => {
     if (ctx.options.shard === undefined || !(error instanceof VaubanError)) throw error;
     throw new VaubanError(error.message, { cause: error.cause, exitCode: EXIT.usage, ...shardHint });
   });

@@ -121,7 +121,9 @@ async function stagedRelease(flags: CiFlags, env: NodeJS.ProcessEnv): Promise<{ 
     release = releaseName(new Date(created), `p${id}`);
   }
   if (release !== undefined) assertReleaseName(release);
-  const shardText = flags.shard ?? (env.CI_NODE_INDEX && env.CI_NODE_TOTAL ? `${env.CI_NODE_INDEX}/${env.CI_NODE_TOTAL}` : undefined);
+  // GitLab sets CI_NODE_TOTAL to 1 in a job without parallel: (and CI_NODE_INDEX only with it).
+  const parallel = env.CI_NODE_INDEX && env.CI_NODE_TOTAL && env.CI_NODE_TOTAL !== '1' ? `${env.CI_NODE_INDEX}/${env.CI_NODE_TOTAL}` : undefined;
+  const shardText = flags.shard ?? parallel;
   const shardsText = flags.shards ?? (env.shards || undefined);
   if (shardsText !== undefined && !/^[1-9][0-9]*$/.test(shardsText)) throw new VaubanError(`shards '${shardsText}': expected the number of shards of the conffs job (its parallel:)`);
   return {

@@ -14,6 +14,7 @@ import type { Context } from '../context.js';
 import { VaubanError } from '../errors.js';
 import { ROOTFS_IMAGE, ROOTFS_TARBALL, SBOM_FILE, keptArtifact } from '../model/local-layout.js';
 import { sshdKeysFor } from '../vault/sshd-keys.js';
+import { extractImage } from '../system/docker/image-files.js';
 import { imageLayers, mountLayers } from '../system/docker/layers.js';
 import { findNewestKernel } from '../system/kernel-image.js';
 import { run } from '../system/run.js';
@@ -58,13 +59,17 @@ export async function buildRootfs(ctx: Context, image: string | undefined): Prom
   const tree = path.join(ctx.workDir, 'rootfs');
   const squashfs = path.join(ctx.workDir, ROOTFS_IMAGE);
 
-  const { release, kernel } = await ctx.reporter.step(`build_rootfs: ${image}, cleaned, with its sshd keys`, async () => {
-    const layers = await imageLayers(await ctx.docker(), image);
-    const release = await mountLayers(
-      { layers: layers.dirs, target: tree, upper: path.join(ctx.workDir, 'rootfs-upper'), work: path.join(ctx.workDir, 'rootfs-work') },
-      ctx.cleanup,
-      ctx.runOptions,
-    );
+  // The engine's layer folders read in place when they are on this machine (no copy); else its files through the API.
+  const layers = await imageLayers(await ctx.docker(), image);
+  const reading = layers.local ? 'its layer folders read in place' : `through the Engine API (docker save): ${layers.why ?? ''}`;
+  const { release, kernel } = await ctx.reporter.step(`build_rootfs: ${image} (${reading}), cleaned, with its sshd keys`, async () => {
+    const release = layers.local
+      ? await mountLayers(
+          { layers: layers.dirs, target: tree, upper: path.join(ctx.workDir, 'rootfs-upper'), work: path.join(ctx.workDir, 'rootfs-work') },
+          ctx.cleanup,
+          ctx.runOptions,
+        )
+      : await extractedTree(ctx, image, tree);
     cleanTree(tree);
     installHostKeys(tree, await sshdKeysFor(ctx.keyVault, ctx.options.name));
     return { release, kernel: await findNewestKernel(tree) };
@@ -95,6 +100,15 @@ export async function buildRootfs(ctx: Context, image: string | undefined): Prom
   if (sbom !== undefined) keepArtifact(sbom, keptSbom);
   if (kernel === undefined) ctx.reporter.warn(`no /boot/vmlinuz* in ${image}: its kernel version is unknown`);
   return { tarball, sbom, kernelVersion: kernel?.version, image };
+}
+
+/** The image's files in `tree`, a plain folder, through the API; removed by the returned function (or the run's cleanup). */
+async function extractedTree(ctx: Context, image: string, tree: string): Promise<() => Promise<void>> {
+  const remove = ctx.cleanup.push(`the files of ${image} in ${tree}`, async () => {
+    rmSync(tree, { recursive: true, force: true });
+  });
+  await extractImage(await ctx.docker(), image, tree, path.join(ctx.workDir, 'rootfs-save'), ctx.runOptions);
+  return remove;
 }
 
 /** What rootfs.tgz is made of: the image's id, the compression, the vault entry of the master's sshd keys. */

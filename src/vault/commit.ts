@@ -9,6 +9,9 @@ import { VaubanError } from '../errors.js';
 import { credentialHelper, withoutCredentials } from '../system/git.js';
 import { run, type RunOptions } from '../system/run.js';
 
+/** Pushes replayed after a rejected one: parallel jobs of one pipeline push at the same moment. */
+const PUSH_RETRIES = 5;
+
 export async function commitVault(cwd: string, files: readonly string[], settings: LoadedSettings, runOptions: RunOptions): Promise<void> {
   const values = settings.values;
   const url = withoutCredentials(values.CI_REPOSITORY_URL ?? '');
@@ -22,16 +25,16 @@ export async function commitVault(cwd: string, files: readonly string[], setting
   try {
     await git('add', '--', ...relative);
     await git(...identity, 'commit', '--quiet', '--signoff', '-m', '[CI] Update vault/', '--', ...relative);
-    const pushed = await run('git', ['-C', cwd, ...helper.args, 'push', '--quiet', url, `HEAD:${ref}`], {
-      ...runOptions,
-      env,
-      allowFailure: true,
-    });
-    if (pushed.exitCode !== 0) {
-      // Someone pushed meanwhile: replay our commit on top, once.
+    const push = () => run('git', ['-C', cwd, ...helper.args, 'push', '--quiet', url, `HEAD:${ref}`], { ...runOptions, env, allowFailure: true });
+    let pushed = await push();
+    // Someone pushed meanwhile (the other shards of a pipeline each push their hosts' entries): replay our commit
+    // on top and push again, a few times, after a short random wait so that the jobs stop colliding.
+    for (let attempt = 1; pushed.exitCode !== 0 && attempt <= PUSH_RETRIES; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 200 + Math.floor(Math.random() * 800 * attempt)));
       await git(...identity, 'pull', '--quiet', '--rebase', url, ref);
-      await git('push', '--quiet', url, `HEAD:${ref}`);
+      pushed = await push();
     }
+    if (pushed.exitCode !== 0) throw new VaubanError(`git push failed ${PUSH_RETRIES + 1} times: ${pushed.stderr.trim().split('\n').at(-1) ?? ''}`);
   } catch (error) {
     throw new VaubanError(`could not commit and push the new vault entries (${relative.join(', ')}) to ${url} ${ref}`, { cause: error });
   }

@@ -13,18 +13,25 @@ import type { DockerClient } from './client.js';
 export interface ImageLayers {
   /** The layer folders (`.../diff`), top first. */
   dirs: string[];
+  /**
+   * Whether this machine sees them (overlay2, every folder here): else the
+   * engine is elsewhere (DOCKER_HOST tcp://, ssh://, another mount namespace)
+   * and its files come through the API (image-files.ts).
+   */
+  local: boolean;
+  /** Why they are not local, to say in the run's output. */
+  why?: string;
 }
 
-/** The overlay2 layer folders of an image, top first. */
+/** The overlay2 layer folders of an image, top first, and whether they are on this machine. */
 export async function imageLayers(docker: DockerClient, image: string): Promise<ImageLayers> {
   const info = await docker.getImage(image).inspect();
-  if (info.GraphDriver?.Name !== 'overlay2') {
-    throw new VaubanError(`Docker's storage driver is ${info.GraphDriver?.Name ?? 'unknown'}: vauban needs overlay2 (it reads the image layers)`);
-  }
+  if (info.GraphDriver?.Name !== 'overlay2') return { dirs: [], local: false, why: `the engine's storage driver is ${info.GraphDriver?.Name ?? 'unknown'}, not overlay2` };
   const data = info.GraphDriver.Data as Record<string, string | undefined>;
   const dirs = [data.UpperDir, ...(data.LowerDir ? data.LowerDir.split(':') : [])].filter((dir): dir is string => Boolean(dir));
   if (dirs.length === 0) throw new VaubanError(`image ${image} has no layer folders`);
-  return { dirs };
+  const missing = dirs.find((dir) => !existsSync(dir));
+  return missing === undefined ? { dirs, local: true } : { dirs, local: false, why: `its layer folders are not on this machine (${missing})` };
 }
 
 export interface MountLayersOptions {
