@@ -116,7 +116,8 @@ beforeAll(async () => {
 }, 900_000);
 
 afterAll(async () => {
-  await bash('DOCKER_HOST="$2" docker image ls -q "$1" | xargs -r env DOCKER_HOST="$2" docker image rm -f >/dev/null; DOCKER_HOST="$2" docker image ls -q "$3/vauban/$1" | xargs -r env DOCKER_HOST="$2" docker image rm -f >/dev/null', { args: [MASTER, ENGINE2, registry?.host ?? 'none'] }).catch(() => undefined);
+  // What the runs made or pulled on the second engine.
+  await bash('for image in $(DOCKER_HOST="$2" docker image ls --format "{{.Repository}}:{{.Tag}}" | grep -F -- "$1"); do DOCKER_HOST="$2" docker image rm -f "$image" >/dev/null; done; DOCKER_HOST="$2" docker image prune -f >/dev/null', { args: [ID, ENGINE2] }).catch(() => undefined);
   await sshd?.stop();
   await registry?.stop();
   await pxeUser?.remove();
@@ -289,6 +290,34 @@ describe('the example .gitlab-ci.yml with staged=yes, run by gitlab-ci-local (a 
   it('every shard pushed its hosts\' vault entries back, whatever the order', async () => {
     const entries = (await sh('git', ['--git-dir', bare, 'ls-tree', '--name-only', 'master', 'vault/'])).split('\n').sort();
     expect(entries).toEqual(expect.arrayContaining([`vault/${CHILD}.tar.gpg`, ...HOSTS.map((host) => `vault/${host}.tar.gpg`)]));
+  });
+});
+
+describe('a rootfs built through a remote engine whose files are out of reach (issue 29, item 4)', () => {
+  const ENGINE2_TCP = 'tcp://127.0.0.1:23750';
+
+  /** Every entry of a squashfs: type, mode, owner, link target, and the sha256 of each file's bytes. */
+  async function squashfsManifest(tarball: string, into: string): Promise<string> {
+    mkdirSync(into, { recursive: true });
+    await sh('tar', ['-xf', tarball, '-C', into]);
+    await sh('unsquashfs', ['-q', '-n', '-d', path.join(into, 'root'), path.join(into, 'rootfs.img')]);
+    // /imginfo names the SBOM's sha256, which differs from one build to the next (its timestamp, its serial number).
+    return bash('cd "$1" && sed -i "/^sbom-sha256:/d" imginfo && find . -printf "%y %m %U:%G %p -> %l\\n" | LC_ALL=C sort && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum', { args: [path.join(into, 'root')] });
+  }
+
+  it('reads the image through the Engine API (docker save), says so, and makes the same rootfs.img as the local read', async () => {
+    const cwd = checkout('master');
+    const local = path.join(work, 'rootfs-local.tgz');
+    cpSync(path.join(cwd, 'rootfs.tgz'), local);
+    // The engine's data root is in a mount namespace of its own: its layer folders are not on this machine.
+    const root = (await bash('DOCKER_HOST="$1" docker info --format "{{.DockerRootDir}}"', { args: [ENGINE2_TCP] })).trim();
+    expect(readdirSync(root)).toEqual([]);
+    const run = await vauban(['-s', MASTER, '-n', MASTER, '-i', 'no', '-l', 'no', '-u', 'no', '--no-cache'], cwd, { DOCKER_HOST: ENGINE2_TCP });
+    expect(run.exitCode, tail(run)).toBe(0);
+    expect(run.output).toMatch(/build_rootfs: .* \(through the Engine API \(docker save\): its layer folders are not on this machine/);
+    const [ours, theirs] = [await squashfsManifest(local, path.join(work, 'cmp-local')), await squashfsManifest(path.join(cwd, 'rootfs.tgz'), path.join(work, 'cmp-remote'))];
+    expect(ours.split('\n').length).toBeGreaterThan(1000);
+    expect(theirs).toBe(ours);
   });
 });
 
