@@ -40,6 +40,8 @@ export interface DryRunLookups {
   hosts?: string[];
   /** How many hosts the pattern selects (every shard's). */
   hostsSelected?: number;
+  /** How build_rootfs would read the image: the engine's files here, or through its API. */
+  engineFiles?: 'local' | 'api';
   /** What would stop the run, found on the way. */
   problems: string[];
   /** The exit status of a dry run interrupted while it looked things up (Ctrl-C). */
@@ -117,6 +119,8 @@ async function lookUp(input: DryRunInput, branchSha: (branch: string) => Promise
     return none(`not looked up: dockerd does not answer (${(error as Error).message})`);
   }
 
+  const { engineFilesHere } = await import('../system/docker/layers.js');
+  const engineFiles = options.rootfs ? await engineFilesHere(docker).then((here) => (here ? ('local' as const) : ('api' as const)), () => undefined) : undefined;
   // One context of the dry run's own for what Ansible must say (the stages' inventory, the conffs hosts).
   const looked = await withDryRunContext(input, async (ctx, controllers) => {
     let prediction: Prediction = { entries: [] };
@@ -146,7 +150,7 @@ async function lookUp(input: DryRunInput, branchSha: (branch: string) => Promise
     if (conffs.unknown !== undefined) return placeholder('unknown', `not looked up: ${conffs.unknown}`);
     return { cache: { ...cache, entries: [...cache.entries, ...conffs.entries] }, hosts: conffs.hosts, hostsSelected: conffs.selected, problems: [] };
   });
-  return looked.interrupted !== undefined ? { ...none(), interrupted: looked.interrupted } : looked.value;
+  return looked.interrupted !== undefined ? { ...none(), interrupted: looked.interrupted } : { ...looked.value, ...(engineFiles === undefined ? {} : { engineFiles }) };
 }
 
 /**

@@ -116,7 +116,7 @@ async function prepareBuild(io: CommandIo, options: VaubanOptions, reporter: Rep
     const { lookUpForDryRun } = await import('./dry-run.js');
     const found = await lookUpForDryRun({ io, options, settings, installDir: install, facts, reporter, inputsOk: problems.length === 0 });
     if (found.interrupted !== undefined) return found.interrupted;
-    plan = planRun(options, { ...facts, osName: found.cache.osName, hosts: found.hosts, hostsSelected: found.hostsSelected });
+    plan = planRun(options, { ...facts, osName: found.cache.osName, hosts: found.hosts, hostsSelected: found.hostsSelected, ...(found.engineFiles === undefined ? {} : { engineFiles: found.engineFiles }) });
     const messages = [...problems.map((problem) => problem.message), ...found.problems];
     io.stdout.write(options.json ? planToJson(options, plan, messages, found.cache) : planToText(options, plan, messages, found.cache));
     return messages.length > 0 ? 1 : 0;

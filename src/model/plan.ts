@@ -116,6 +116,8 @@ export interface PlanFacts {
   uploadHosts?: string[];
   uploadDir?: string;
   registry?: string;
+  /** How build_rootfs reads the image (issue 29): the engine's layer folders in place, or through the Engine API. */
+  engineFiles?: 'local' | 'api';
 }
 
 /** What the settings tell the plan: the PXE servers and their folder, the registry. */
@@ -149,7 +151,8 @@ export function planRun(options: VaubanOptions, facts: PlanFacts = {}): Plan {
   if (options.initramfs) add('chroot_dracut', 'build vmlinuz and initramfs.img with dracut in a chroot of the base');
   if (fromBase) add('import_iso', `import the base into Docker, then Dockerfile.base`);
   if (options.rootfs) add('apply_stages', `apply ${options.stages.length} stage(s) as ${options.name}`);
-  if (options.rootfs) add('build_rootfs', 'export the image, clean it, add its sshd keys, make rootfs.img and rootfs.tgz');
+  const reading = facts.engineFiles === 'api' ? "through the Engine API (docker save: the engine's files are not on this machine)" : facts.engineFiles === 'local' ? "its layer folders read in place (the engine's files are on this machine)" : "its layer folders read in place when the engine's files are on this machine, else through the Engine API";
+  if (options.rootfs) add('build_rootfs', `export the image (${reading}), clean it, add its sshd keys, make rootfs.img and rootfs.tgz`);
   if (options.conffs) add('build_conffs', `replay the stages as each host of '${options.ansibleHost ?? ''}'${options.shard === undefined ? '' : ` in shard ${options.shard.index}/${options.shard.total}`} and pack its conffs`);
   if (options.upload) {
     const what = options.release !== undefined ? `: ${`share ${shareLabel(options.shard, options)}`} of the staged release ${options.release} of ${options.name}, not live until \`vauban promote ${options.name} ${options.release}\`` : options.rootfs || options.conffs ? `: a release of ${options.name}, made live by one switch of ${options.name}/current` : '';

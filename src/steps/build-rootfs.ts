@@ -62,6 +62,7 @@ export async function buildRootfs(ctx: Context, image: string | undefined): Prom
   // The engine's layer folders read in place when they are on this machine (no copy); else its files through the API.
   const layers = await imageLayers(await ctx.docker(), image);
   const reading = layers.local ? 'its layer folders read in place' : `through the Engine API (docker save): ${layers.why ?? ''}`;
+  ctx.learn({ engineFiles: layers.local ? 'local' : 'api' });
   const { release, kernel } = await ctx.reporter.step(`build_rootfs: ${image} (${reading}), cleaned, with its sshd keys`, async () => {
     const release = layers.local
       ? await mountLayers(

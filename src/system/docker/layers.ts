@@ -34,6 +34,12 @@ export async function imageLayers(docker: DockerClient, image: string): Promise<
   return missing === undefined ? { dirs, local: true } : { dirs, local: false, why: `its layer folders are not on this machine (${missing})` };
 }
 
+/** Whether the engine keeps its images where this machine sees them (overlay2, its data root here): the plan says how build_rootfs will read. */
+export async function engineFilesHere(docker: DockerClient): Promise<boolean> {
+  const info = (await docker.info()) as { Driver?: string; DockerRootDir?: string };
+  return info.Driver === 'overlay2' && info.DockerRootDir !== undefined && existsSync(path.join(info.DockerRootDir, 'overlay2', 'l'));
+}
+
 export interface MountLayersOptions {
   /** Layer folders, top first. */
   layers: string[];
