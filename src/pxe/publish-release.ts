@@ -34,6 +34,7 @@ import {
 } from './layout.js';
 import { linkCommand, liveLinks } from './live-links.js';
 import { readMasterState, releaseNames, type MasterState, type Member } from './master-state.js';
+import { parseSums } from './sums.js';
 import { newFileCommand, protect, sh, type PxeServer } from './pxe-server.js';
 
 export interface ReleaseFile {
@@ -98,14 +99,6 @@ function inheritance(state: MasterState, name: string): { folder: string; member
   return flat.length === 0 ? undefined : { folder: name, members: flat, from: `the files of ${name}/ (layout before releases)` };
 }
 
-function parseSums(text: string): Map<string, string> {
-  const sums = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const match = /^([0-9a-f]{64}) [ *](.+)$/.exec(line.trim());
-    if (match !== null) sums.set(match[2] as string, match[1] as string);
-  }
-  return sums;
-}
 
 /** A release complete on a server (`releases/<release>`), not live yet: what its switch and finish need. */
 export interface StagedRelease {

@@ -14,6 +14,7 @@ import { hostsOfShard, type Shard } from '../model/shard.js';
 import { BY_MAC_DIR, KERNEL_LINKS, ROOTFS, conffsMember, hostOfConffs, isKernelLinkTarget, isMemberName, releasesDir, shareLabel, shareManifest, sharesDir, temporaryBeside } from './layout.js';
 import { newFileCommand, protect, sh, type PxeServer } from './pxe-server.js';
 import type { ReleaseFile } from './publish-release.js';
+import { parseSums } from './sums.js';
 
 const SHA256 = z.string().regex(/^[0-9a-f]{64}$/);
 
@@ -102,14 +103,6 @@ export async function uploadShare(server: PxeServer, input: ShareInput, complete
   await server.script([`printf '%s' ${sh(text)} | ${newFileCommand(temporary)}`, ...protect([temporary], input.group, '0640'), sh('mv', '-f', '--', temporary, manifest)]);
 }
 
-function parseSums(text: string): Map<string, string> {
-  const sums = new Map<string, string>();
-  for (const line of text.split('\n')) {
-    const match = /^([0-9a-f]{64}) [ *](.+)$/.exec(line.trim());
-    if (match !== null) sums.set(match[2] as string, match[1] as string);
-  }
-  return sums;
-}
 
 /** What one server holds of a staged release: each share's manifest (or why it is unreadable) and its files' sha256 as read there. */
 export interface ServerShares {
