@@ -2,7 +2,8 @@
 // all or none. A master is built and pushed to the test registry and released
 // live; then the conffs of web01..03 and db01 in four shards run at the same
 // time, each from its own checkout as a runner would: two through the second
-// dockerd (DOCKER_HOST, its own data root: the master pulled from the
+// dockerd (DOCKER_HOST=tcp://127.0.0.1:23750; its data root in a mount
+// namespace of its own, out of this one's reach: the master pulled from the
 // registry there), one here, one with no host. One shard fails: the promote
 // refuses, naming its hosts, and the live release stays; that shard run
 // again, the promote makes one release, equal to a single-machine build.
@@ -27,7 +28,7 @@ const MASTER = `master-${ID}`;
 const PASSPHRASE = `vault-pass-${ID}-Qe4`;
 const REGISTRY_PASSWORD = `registry-pw-${ID}-Lm8`;
 const PXE_USER = 'vauban-pxe-shards';
-const ENGINE2 = 'unix:///run/vauban-test/docker2.sock';
+const ENGINE2 = 'tcp://127.0.0.1:23750';
 const HOSTS = ['db01', 'web01', 'web02', 'web03'];
 const SHARDS = 4;
 const RELEASE = `20261207T160000Z-${ID}`;
@@ -295,8 +296,6 @@ describe('the example .gitlab-ci.yml with staged=yes, run by gitlab-ci-local (a 
 });
 
 describe('a rootfs built through a remote engine whose files are out of reach (issue 29, item 4)', () => {
-  const ENGINE2_TCP = 'tcp://127.0.0.1:23750';
-
   /** Every entry of a squashfs: type, mode, owner, link target, and the sha256 of each file's bytes. */
   async function squashfsManifest(tarball: string, into: string): Promise<string> {
     mkdirSync(into, { recursive: true });
@@ -311,9 +310,9 @@ describe('a rootfs built through a remote engine whose files are out of reach (i
     const local = path.join(work, 'rootfs-local.tgz');
     cpSync(path.join(cwd, 'rootfs.tgz'), local);
     // The engine's data root is in a mount namespace of its own: its layer folders are not on this machine.
-    const root = (await bash('DOCKER_HOST="$1" docker info --format "{{.DockerRootDir}}"', { args: [ENGINE2_TCP] })).trim();
+    const root = (await bash('DOCKER_HOST="$1" docker info --format "{{.DockerRootDir}}"', { args: [ENGINE2] })).trim();
     expect(readdirSync(root)).toEqual([]);
-    const run = await vauban(['-s', MASTER, '-n', MASTER, '-i', 'no', '-l', 'no', '-u', 'no', '--no-cache'], cwd, { DOCKER_HOST: ENGINE2_TCP });
+    const run = await vauban(['-s', MASTER, '-n', MASTER, '-i', 'no', '-l', 'no', '-u', 'no', '--no-cache'], cwd, { DOCKER_HOST: ENGINE2 });
     expect(run.exitCode, tail(run)).toBe(0);
     expect(run.output).toMatch(/build_rootfs: .* \(through the Engine API \(docker save\): its layer folders are not on this machine/);
     const [ours, theirs] = [await squashfsManifest(local, path.join(work, 'cmp-local')), await squashfsManifest(path.join(cwd, 'rootfs.tgz'), path.join(work, 'cmp-remote'))];
