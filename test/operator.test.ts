@@ -6,8 +6,8 @@
 //   auth); no REGISTRY_PASSWORD anywhere, the secret in no argv and no log.
 // - --json on real runs: a rootfs and a conffs host of that image, then
 //   vauban-ci's chain with an upload to a private sshd.
-// - The example pipeline (examples/.gitlab-ci.yml): its rules evaluated and
-//   its jobs' scripts run as GitLab's shell runner would, with its variables,
+// - The example pipeline (examples/.gitlab-ci.yml): its rules evaluated by
+//   gitlab-ci-local (a real evaluator) and its jobs' scripts run as GitLab's shell runner would, with its variables,
 //   the settings and the deploy key from masked one-line variables, the
 //   Ansible repository over ssh, uploads to the sshd, pushes to the registry,
 //   the vault's new entries pushed back to the project.
@@ -299,17 +299,6 @@ describe('--json on real runs (item 5)', () => {
   });
 });
 
-// GitLab's `rules: if:` expressions, as far as the example uses them: $variables, "strings", ==, !=, &&, ||, ( ).
-function ruleHolds(expression: string, variables: Record<string, string>): boolean {
-  const tokens = expression.match(/\$\w+|"[^"]*"|==|!=|&&|\|\||\(|\)|\S/g) ?? [];
-  const js = tokens.map((token) => {
-    if (token.startsWith('$')) return JSON.stringify(variables[token.slice(1)] ?? null);
-    if (token.startsWith('"') || ['==', '!=', '&&', '||', '(', ')'].includes(token)) return token.replace(/^==$/, '===').replace(/^!=$/, '!==');
-    throw new Error(`unexpected token ${token} in the rule ${expression}`);
-  });
-  return Boolean(new Function(`return ${js.join(' ')};`)());
-}
-
 interface GitlabJob {
   stage: string;
   rules: Array<{ if: string }>;
@@ -333,12 +322,21 @@ describe('the example .gitlab-ci.yml, its jobs run as a shell runner would (item
     return { ...Object.fromEntries(Object.entries(pipeline.variables).map(([key, variable]) => [key, variable.value])), ...choices };
   }
 
-  /** The jobs whose rules hold, in stage order. */
-  function jobsFor(variables: Record<string, string>): string[] {
-    const jobs = Object.keys(pipeline).filter((key) => (pipeline[key] as GitlabJob | undefined)?.stage !== undefined);
-    return jobs
-      .filter((job) => (pipeline[job] as GitlabJob).rules.some((rule) => ruleHolds(rule.if, { ...variables, CI_PIPELINE_SOURCE: 'web' })))
-      .sort((a, b) => pipeline.stages.indexOf((pipeline[a] as GitlabJob).stage) - pipeline.stages.indexOf((pipeline[b] as GitlabJob).stage));
+  /**
+   * The jobs whose rules hold, in stage order, as GitLab would decide them: gitlab-ci-local (a real evaluator of
+   * rules, parallel: and needs:) lists the example pipeline's jobs for these variables, from a checkout of it.
+   */
+  async function jobsFor(variables: Record<string, string>, source = 'web'): Promise<string[]> {
+    const checkout = path.join(work, 'gitlab-rules');
+    if (!existsSync(checkout)) {
+      mkdirSync(checkout);
+      writeFileSync(path.join(checkout, '.gitlab-ci.yml'), readFileSync(fileURLToPath(new URL('../examples/.gitlab-ci.yml', import.meta.url))));
+      await bash('git init -q -b master && git remote add origin https://gitlab.example.com/ops/fleet.git && git add -A && git -c user.name=t -c user.email=t@t commit -q -m pipeline', { cwd: checkout });
+    }
+    const glcl = fileURLToPath(new URL('../node_modules/.bin/gitlab-ci-local', import.meta.url));
+    const listed = await execa(glcl, ['--list-csv', ...Object.entries({ ...variables, CI_PIPELINE_SOURCE: source }).flatMap(([key, value]) => ['--variable', `${key}=${value}`])], { cwd: checkout, env: { PATH: process.env.PATH ?? '', HOME: work }, extendEnv: false });
+    const lines = listed.stdout.split('\n');
+    return lines.slice(lines.findIndex((line) => line.startsWith('name;')) + 1).filter(Boolean).map((line) => line.split(';')[0] as string);
   }
 
   /**
@@ -422,8 +420,8 @@ describe('the example .gitlab-ci.yml, its jobs run as a shell runner would (item
 
   it('a build: the rootfs and conffs jobs run (initramfs switched off in the form), upload, push, and commit the vault back', async () => {
     const variables = formVariables({ name: master, initramfs: 'no' });
-    expect(jobsFor(variables)).toEqual(['rootfs', 'conffs']);
-    for (const job of jobsFor(variables)) {
+    expect(await jobsFor(variables)).toEqual(['rootfs', 'conffs']);
+    for (const job of await jobsFor(variables)) {
       const run = await runJob(job, variables);
       expect(run.exitCode, `${job}:\n${run.output.slice(-3000)}`).toBe(0);
       expect(run.afterExit).toBe(0);
@@ -449,19 +447,19 @@ describe('the example .gitlab-ci.yml, its jobs run as a shell runner would (item
     expect((await sh('git', ['-C', project, 'ls-tree', '--name-only', 'master', 'vault/'])).split('\n').sort()).toEqual(['vault/.gitkeep', `vault/${master}.tar.gpg`, 'vault/web01.tar.gpg']);
   });
 
-  it('runs on schedules and API triggers as on the form and triggers; never on a push (issue 31)', () => {
+  it('runs on schedules and API triggers as on the form and triggers; never on a push (issue 31); staged=yes: the shards and the promote (issue 29)', async () => {
     const variables = formVariables({ name: master });
-    const jobsOn = (source: string) =>
-      Object.keys(pipeline).filter((key) => (pipeline[key] as GitlabJob | undefined)?.stage !== undefined && (pipeline[key] as GitlabJob).rules.some((rule) => ruleHolds(rule.if, { ...variables, CI_PIPELINE_SOURCE: source })));
-    for (const source of ['web', 'trigger', 'schedule', 'api']) expect(jobsOn(source), source).toEqual(['rootfs', 'conffs', 'initramfs']);
-    expect(jobsOn('push')).toEqual([]);
+    for (const source of ['web', 'trigger', 'schedule', 'api']) expect(await jobsFor(variables, source), source).toEqual(['rootfs', 'conffs', 'initramfs']);
+    expect(await jobsFor(variables, 'push')).toEqual([]);
+    // staged=yes: the sharded conffs job in its four copies, and the promote after them.
+    expect(await jobsFor({ ...variables, staged: 'yes', initramfs: 'no' })).toEqual(['rootfs', 'conffs-shards: [1/4]', 'conffs-shards: [2/4]', 'conffs-shards: [3/4]', 'conffs-shards: [4/4]', 'promote']);
   });
 
   it('version control: only its job runs, and re-deploys a dated push of the registry', async () => {
     const tags = ((await registry.api(`/v2/vauban/${master}/tags/list`)).body as { tags: string[] }).tags;
     const dated = tags.find((tag) => /^\d{4}-\d\d-\d\dT\d{4}$/.test(tag)) as string;
     const variables = formVariables({ vc: 'yes', docker_image: master, docker_tag: dated, master });
-    expect(jobsFor(variables)).toEqual(['version-control']);
+    expect(await jobsFor(variables)).toEqual(['version-control']);
     rmSync(path.join(uploadDir, master, 'rootfs.tgz'));
     // A pipeline of its own: the project as the build left it, with the vault's entries.
     pipelineSha = (await sh('git', ['-C', project, 'rev-parse', 'master'])).trim();
