@@ -3,6 +3,7 @@
 // is no module-level state anywhere else.
 import path from 'node:path';
 import type { CachePolicy } from './cache/decide.js';
+import type { ImageCacheAccess } from './cache/decide-image.js';
 import type { LoadedSettings } from './config/settings.js';
 import type { VaubanOptions, Compression } from './model/options.js';
 import { planRun, type Plan, type PlanFacts, type StepId } from './model/plan.js';
@@ -231,6 +232,11 @@ export class Context {
   }
 
   /** When an image or artifact with unchanged inputs is reused (issue 12): --no-cache, CACHE_MAX_AGE_DAYS (default 7). */
+  /** What the images' reuse decisions read of the run (cache/decide-image.ts). */
+  get imageCache(): ImageCacheAccess {
+    return { docker: () => this.docker(), cachePolicy: this.cachePolicy, registry: this.registry, debug: (line) => this.reporter.debug(line) };
+  }
+
   get cachePolicy(): CachePolicy {
     return cachePolicyOf(this.values, this.startedAt);
   }

@@ -79,7 +79,7 @@ export async function applyStagesAs(ctx: Context, input: ApplyStagesInput): Prom
     const commit = await ctx.ansible.commit(branch);
     const reads = await stageReads(ctx.ansible, commit, hostname, await listInventory(ctx, source, branch, hostname, input.controllers));
     const parts = stagePartsFrom(settings, { parent: await imageId(docker, from), playbook: stage.playbook, branch, ...reads, hostname, script });
-    const decision = await decideImage(ctx, { name: image, parts, parentRebuilt });
+    const decision = await decideImage(ctx.imageCache, { name: image, parts, parentRebuilt });
     if (decision.action === 'reuse' && decision.reused !== undefined) {
       await tagImage(docker, decision.reused.id, image);
       const reason = `${decision.reason}${await movedForOthersOnly(docker, decision.reused.id, commit.sha)}`;

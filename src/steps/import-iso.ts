@@ -38,7 +38,7 @@ function rawBaseOf(ctx: Context): { parts: InputParts; origin: string } {
 export async function findCachedRawBase(ctx: Context): Promise<CachedRawBase | undefined> {
   if (!ctx.runs('import_iso')) return undefined;
   const { parts, origin } = rawBaseOf(ctx);
-  const decision = await decideImage(ctx, { name: `raw-iso of ${origin}`, parts, parentRebuilt: false, named: false });
+  const decision = await decideImage(ctx.imageCache, { name: `raw-iso of ${origin}`, parts, parentRebuilt: false, named: false });
   if (decision.action !== 'reuse' || decision.reused === undefined) return undefined;
   const docker = await ctx.docker();
   const prefix = (await docker.getImage(decision.reused.id).inspect()).Config.Labels?.[OS_NAME_LABEL];
@@ -68,7 +68,7 @@ export async function importIso(ctx: Context, base: MountedBase | undefined, cac
     ctx.learn({ osName: prefix });
     rawIso = plannedImage(ctx.plan, 'raw-base').name;
     const { parts } = rawBaseOf(ctx);
-    const decision = await decideImage(ctx, { name: rawIso, parts, parentRebuilt: false });
+    const decision = await decideImage(ctx.imageCache, { name: rawIso, parts, parentRebuilt: false });
     const labels = { ...cacheLabels(decision.digest, parts, new Date()), [OS_NAME_LABEL]: prefix };
     await ctx.reporter.step(`import_iso: ${rawIso} (${decision.reason})`, async () => {
       const tar = await createTarStream(base.root, { oneFileSystem: true, exclude: NOT_IMPORTED, signal: ctx.signal });
@@ -94,7 +94,7 @@ export async function importIso(ctx: Context, base: MountedBase | undefined, cac
     origin,
     ansiblePackages,
   });
-  const decision = await decideImage(ctx, { name: image, parts, parentRebuilt: cached === undefined });
+  const decision = await decideImage(ctx.imageCache, { name: image, parts, parentRebuilt: cached === undefined });
   if (decision.action === 'reuse' && decision.reused !== undefined) {
     await tagImage(docker, decision.reused.id, image);
     ctx.reporter.line(`  reused ${image} (${decision.reused.id.slice(7, 19)}): ${decision.reason}`);
