@@ -142,7 +142,32 @@ async function exitCodeOf(container: Dockerode.Container, started: StartedExec, 
 }
 
 /** Runs a command in a running container; resolves with its exit code. */
+/**
+ * runc's own failures to start an exec'd process under load (the process
+ * never ran: nothing to undo), seen on a 2-core machine running three
+ * vauban runs at once: "error writing config to pipe: write init-p: broken pipe".
+ */
+const TRANSIENT_EXEC_FAILURE = /^OCI runtime exec failed: .*(broken pipe|resource temporarily unavailable|connection reset by peer)/;
+const EXEC_ATTEMPTS = 3;
+
 export async function execInContainer(docker: DockerClient, container: Dockerode.Container, options: ExecOptions): Promise<number> {
+  // An input that can be sent again, and output read as lines: the command can be started again.
+  const replayable = options.onStdout === undefined && (options.stdin === undefined || typeof options.stdin === 'string' || Buffer.isBuffer(options.stdin));
+  for (let attempt = 1; ; attempt++) {
+    let lines = 0;
+    let transient = true;
+    const onLine = (line: string): void => {
+      lines++;
+      if (!TRANSIENT_EXEC_FAILURE.test(line)) transient = false;
+      options.onLine?.(line);
+    };
+    const code = await execOnce(docker, container, { ...options, onLine });
+    if (!(replayable && code === 126 && lines > 0 && transient && attempt < EXEC_ATTEMPTS) || options.signal?.aborted) return code;
+    await new Promise((resolve) => setTimeout(resolve, 300 * attempt));
+  }
+}
+
+async function execOnce(docker: DockerClient, container: Dockerode.Container, options: ExecOptions): Promise<number> {
   const started = await startExec(docker, container, { cmd: options.cmd, env: options.env, stdin: options.stdin !== undefined });
   const { stream, stdout, stderr } = started;
   const lines = (source: Readable): Promise<void> => readLines(source, options.onLine ?? (() => undefined));
