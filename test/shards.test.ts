@@ -192,8 +192,12 @@ describe('four shards at once over two engines, one of them failing, then promot
     expect(again.exitCode, tail(again)).toBe(0);
     expect(others.map((file) => readFileSync(path.join(sharesDir, file), 'utf8'))).toEqual(othersBefore);
 
+    // What a promote cut after its staging (SIGKILL) leaves: the release complete but not live. Made again from the shares.
+    mkdirSync(path.join(uploadDir, MASTER, 'releases', RELEASE));
+    writeFileSync(path.join(uploadDir, MASTER, 'releases', RELEASE, 'left-by-a-cut-promote'), '');
     const promote = await vauban(['promote', MASTER, RELEASE, '--shards', String(SHARDS)], checkout('promote'));
     expect(promote.exitCode, tail(promote)).toBe(0);
+    expect(readdirSync(path.join(uploadDir, MASTER, 'releases', RELEASE))).not.toContain('left-by-a-cut-promote');
     expect(live()).toBe(`releases/${RELEASE}`);
     expect(existsSync(sharesDir)).toBe(false);
     const release = path.join(uploadDir, MASTER, 'releases', RELEASE);

@@ -115,11 +115,15 @@ function releaseCommand(kind: 'promote' | 'rollback'): CommandDefinition<Release
   };
 }
 
-/** True when no server has `release` complete and one has shares of it. */
+/**
+ * True when a server has shares of `release` and no server has it live: a
+ * staged release (one that a cut promote left complete on some servers is
+ * made again from its shares, which are still there).
+ */
 async function isStagedOnly(servers: readonly PxeServer[], name: string, release: string): Promise<boolean> {
   const { readMasterState } = await import('../pxe/master-state.js');
   const { listStaged } = await import('../pxe/shares.js');
-  for (const server of servers) if ((await readMasterState(server, name)).releases.has(release)) return false;
+  for (const server of servers) if ((await readMasterState(server, name)).current === release) return false;
   for (const server of servers) if ((await listStaged(server, name)).has(release)) return true;
   return false;
 }

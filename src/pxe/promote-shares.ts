@@ -9,7 +9,9 @@ import { VaubanError } from '../errors.js';
 import type { CleanupStack } from '../system/cleanup.js';
 import { withMasterLocks } from './master-lock.js';
 import { publishLocked, type ServerPublication } from './publish-everywhere.js';
-import type { PxeServer } from './pxe-server.js';
+import { sh, type PxeServer } from './pxe-server.js';
+import { readMasterState } from './master-state.js';
+import { releaseDir } from './layout.js';
 import { checkShares, readShares, removeShares, type MergedShares } from './shares.js';
 
 export interface PromoteSharesInput {
@@ -41,6 +43,12 @@ export function promoteShares(servers: readonly PxeServer[], input: PromoteShare
       });
     }
     const { merged } = verdict;
+    // A promote cut after staging (SIGKILL, a lost server) may have left the release complete, not live, on some
+    // servers: made again from the shares, which were checked above.
+    for (const server of servers) {
+      const state = await readMasterState(server, input.name);
+      if (state.releases.has(input.release) && state.current !== input.release) await server.script([sh('rm', '-rf', '--', `${server.dir}/${releaseDir(input.name, input.release)}`)]);
+    }
     const published = await publishLocked(
       servers,
       {
