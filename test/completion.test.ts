@@ -58,7 +58,7 @@ const CASES: Array<{ line: string[]; expected: string[]; fish?: string[] }> = [
   { line: ['vauban', 'feature@pb_w'], expected: ['feature@pb_web.yml'] },
   { line: ['vauban', 'completion', ''], expected: ['bash', 'fish', 'zsh'] },
   { line: ['vauban', 'boot', '--accel', ''], expected: ['kvm', 'tcg'] },
-  { line: ['vauban-ci', '--stage', ''], expected: ['all', 'conffs', 'initramfs', 'rootfs'] },
+  { line: ['vauban-ci', '--stage', ''], expected: ['all', 'conffs', 'initramfs', 'promote', 'rootfs'] },
   { line: ['vauban-ci', '--name', 'master-12-w'], expected: ['master-12-web'] },
 ];
 
