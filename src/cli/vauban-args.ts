@@ -9,7 +9,7 @@ import { OPTION_DEFAULTS, type Compression, type VaubanOptions } from '../model/
 import { parseShard, type Shard } from '../model/shard.js';
 import { assertImageReference, assertMasterName } from '../model/image-name.js';
 import { isBranchName, parseStage } from '../model/stage.js';
-import { isReleaseName } from '../pxe/layout.js';
+import { isReleaseName } from '../model/release-name.js';
 import { wholeInventoryPattern } from '../model/host-names.js';
 
 export interface ArgsOutput {

@@ -13,6 +13,7 @@
 import path from 'node:path';
 import { VaubanError } from '../errors.js';
 import { isKernelVersion } from '../system/kernel-version.js';
+import { isReleaseName } from '../model/release-name.js';
 
 /** Stands for the release's name until the run starts. */
 export const RELEASE_PLACEHOLDER = '<release>';
@@ -36,10 +37,7 @@ export function releaseName(startedAt: Date, runId: string): string {
   return `${stamp}-${runId.replace(/[^a-z0-9]/gi, '').toLowerCase()}`;
 }
 
-/** A name that can be a release folder: no leading dot (those are partial), nothing that leaves `releases/`. */
-export function isReleaseName(name: string): boolean {
-  return /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name) && !name.includes('..');
-}
+export { isReleaseName };
 
 export function assertReleaseName(name: string): void {
   if (!isReleaseName(name)) throw new VaubanError(`'${name}' is not a release name (e.g. 20260120T143205Z-ab12cd, as \`vauban promote <name>\` lists them)`);
