@@ -79,7 +79,8 @@ function releaseCommand(kind: 'promote' | 'rollback'): CommandDefinition<Release
         return 0;
       }
       const { runIdOf } = await import('../system/work-dir.js');
-      const waiting = (server: string) => reporter.info(`${server}: another vauban run is publishing or switching ${name}: waiting for it`);
+      const { waitingMessage, withMasterLocks } = await import('../pxe/master-lock.js');
+      const waiting = (server: string) => reporter.info(waitingMessage(server, name));
       // A release named that is not complete anywhere but staged as shares (issue 29): made whole, then live.
       if (kind === 'promote' && release !== undefined && (await isStagedOnly(servers, name, release))) {
         const { promoteShares } = await import('../pxe/promote-shares.js');
@@ -101,7 +102,6 @@ function releaseCommand(kind: 'promote' | 'rollback'): CommandDefinition<Release
         reporter.info(`${name}: release ${release} (shares ${promoted.merged.labels.join(', ')}; ${promoted.merged.hosts.length} host(s)) is live on ${servers.map((server) => server.name).join(', ')}`);
         return 0;
       }
-      const { withMasterLocks } = await import('../pxe/master-lock.js');
       const result = await reporter.step(`${kind} ${name} on ${servers.length} server(s)`, () =>
         withMasterLocks(servers, name, waiting, () =>
           switchRelease(servers, name, kind === 'promote' ? { kind, release } : { kind }, runIdOf(workDir), (server, from, to) => {

@@ -7,6 +7,11 @@
 import { lockFile } from './layout.js';
 import type { PxeServer } from './pxe-server.js';
 
+/** What a run waiting for another one's lock says, once per server. */
+export function waitingMessage(server: string, name: string): string {
+  return `${server}: another vauban run is publishing or switching ${name}: waiting for it`;
+}
+
 /** Runs `work` holding `name`'s lock on each of `servers`; `onWaiting` names a server where another run holds it. */
 export async function withMasterLocks<T>(servers: readonly PxeServer[], name: string, onWaiting: (server: string) => void, work: () => Promise<T>): Promise<T> {
   const releases: Array<() => Promise<void>> = [];

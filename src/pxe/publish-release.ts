@@ -199,25 +199,30 @@ async function sendFiles(server: PxeServer, staging: string, input: PublishInput
   const there = input.files.filter((file) => file.onServer !== undefined);
   if (there.length > 0) await server.script([`cd ${sh(staging)}`, ...there.map((file) => sh('ln', '--', `${server.dir}/${file.onServer ?? ''}`, file.member))]);
   const sent = input.files.filter((file) => file.onServer === undefined);
-  const sums = await sendLocalFiles(server, staging, { ...input, files: sent });
+  const sums = await sendChecked(server, staging, sent, input.onProgress);
   for (const file of there) sums.set(file.member, file.sha256);
   return sums;
 }
 
-async function sendLocalFiles(server: PxeServer, staging: string, input: PublishInput): Promise<Map<string, string>> {
-  for (const [index, file] of input.files.entries()) {
-    input.onProgress?.(`${index + 1}/${input.files.length} ${file.member}`);
-    await server.send(file.local, `${staging}/${file.member}`);
+/**
+ * Sends `files` into `folder` of the server, each then checked there by its
+ * sha256 (one `sha256sum` for all); their sha256 by member. Shared by a
+ * release's staging and a share of a staged release.
+ */
+export async function sendChecked(server: PxeServer, folder: string, files: readonly ReleaseFile[], onProgress?: (text: string) => void): Promise<Map<string, string>> {
+  for (const [index, file] of files.entries()) {
+    onProgress?.(`${index + 1}/${files.length} ${file.member}`);
+    await server.send(file.local, `${folder}/${file.member}`);
   }
-  if (input.files.length > 0) {
-    const got = parseSums((await server.script([`cd ${sh(staging)}`, sh('sha256sum', '--', ...input.files.map((file) => file.member))])).stdout);
-    for (const file of input.files) {
+  if (files.length > 0) {
+    const got = parseSums((await server.script([`cd ${sh(folder)}`, sh('sha256sum', '--', ...files.map((file) => file.member))])).stdout);
+    for (const file of files) {
       if (got.get(file.member) !== file.sha256) {
-        throw new VaubanError(`${server.name}:${staging}/${file.member} does not match ${file.local} after the copy (sha256 ${got.get(file.member) ?? 'none'} != ${file.sha256})`);
+        throw new VaubanError(`${server.name}:${folder}/${file.member} does not match ${file.local} after the copy (sha256 ${got.get(file.member) ?? 'none'} != ${file.sha256})`);
       }
     }
   }
-  return new Map(input.files.map((file) => [file.member, file.sha256]));
+  return new Map(files.map((file) => [file.member, file.sha256]));
 }
 
 /**

@@ -13,7 +13,7 @@ import { VaubanError } from '../errors.js';
 import { hostsOfShard, type Shard } from '../model/shard.js';
 import { BY_MAC_DIR, KERNEL_LINKS, ROOTFS, conffsMember, hostOfConffs, isKernelLinkTarget, isMemberName, releasesDir, shareLabel, shareManifest, sharesDir, temporaryBeside } from './layout.js';
 import { newFileCommand, protect, sh, type PxeServer } from './pxe-server.js';
-import type { ReleaseFile } from './publish-release.js';
+import { sendChecked, type ReleaseFile } from './publish-release.js';
 import { parseSums } from './sums.js';
 
 const SHA256 = z.string().regex(/^[0-9a-f]{64}$/);
@@ -88,19 +88,15 @@ export async function uploadShare(server: PxeServer, input: ShareInput, complete
   const manifest = `${folder}/${shareManifest(label)}`;
   const own = `${folder}/${label}`;
   await server.script([sh('rm', '-f', '--', manifest), sh('rm', '-rf', '--', own), sh('mkdir', '-p', '--', own), ...protect([folder, own], input.group, '0750')]);
-  for (const [index, file] of input.files.entries()) {
-    input.onProgress?.(`${server.name}: ${index + 1}/${input.files.length} ${file.member}`);
-    await server.send(file.local, `${own}/${file.member}`);
-  }
-  if (input.files.length > 0) {
-    const got = parseSums((await server.script([`cd ${sh(own)}`, sh('sha256sum', '--', ...input.files.map((file) => file.member)), ...protect(input.files.map((file) => file.member), input.group, '0640')])).stdout);
-    for (const file of input.files) {
-      if (got.get(file.member) !== file.sha256) throw new VaubanError(`${server.name}:${own}/${file.member} does not match ${file.local} after the copy (sha256 ${got.get(file.member) ?? 'none'} != ${file.sha256})`);
-    }
-  }
+  await sendChecked(server, own, input.files, (text) => input.onProgress?.(`${server.name}: ${text}`));
   const temporary = temporaryBeside(manifest, input.runId);
   const text = `${JSON.stringify(shareManifestOf(input, new Date()), null, 2)}\n`;
-  await server.script([`printf '%s' ${sh(text)} | ${newFileCommand(temporary)}`, ...protect([temporary], input.group, '0640'), sh('mv', '-f', '--', temporary, manifest)]);
+  await server.script([
+    ...protect(input.files.map((file) => `${own}/${file.member}`), input.group, '0640'),
+    `printf '%s' ${sh(text)} | ${newFileCommand(temporary)}`,
+    ...protect([temporary], input.group, '0640'),
+    sh('mv', '-f', '--', temporary, manifest),
+  ]);
 }
 
 

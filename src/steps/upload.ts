@@ -20,7 +20,7 @@ import { pxeTargets } from '../pxe/ssh-options.js';
 import { sha256File } from '../system/sha256-file.js';
 import { imageId } from '../system/docker/images.js';
 import { formatShard } from '../model/shard.js';
-import { withMasterLocks } from '../pxe/master-lock.js';
+import { waitingMessage, withMasterLocks } from '../pxe/master-lock.js';
 import { readMasterState } from '../pxe/master-state.js';
 import { uploadShare, type ShareInput } from '../pxe/shares.js';
 import type { ConffsArtifact, KernelArtifacts, RootfsArtifact } from './types.js';
@@ -49,7 +49,7 @@ async function builtOn(ctx: Context, rootfs: RootfsArtifact | undefined): Promis
 async function uploadShareEverywhere(ctx: Context, servers: readonly PxeServer[], input: ShareInput): Promise<void> {
   const label = input.shard === undefined ? `share ${input.label}` : `shard ${formatShard(input.shard)}`;
   await ctx.reporter.step(`${label} of staged release ${input.release} of ${input.name} on ${servers.length} server(s)`, (status) =>
-    withMasterLocks(servers, input.name, (server) => ctx.reporter.info(`${server}: another vauban run is publishing or switching ${input.name}: waiting for it`), async () => {
+    withMasterLocks(servers, input.name, (server) => ctx.reporter.info(waitingMessage(server, input.name)), async () => {
       for (const server of servers) {
         const state = await readMasterState(server, input.name);
         await uploadShare(server, { ...input, onProgress: (text) => status.update(text) }, new Set(state.releases.keys()));
@@ -160,7 +160,7 @@ export async function upload(ctx: Context, input: UploadInput): Promise<undefine
       },
       {
         onStaging: (server) => status.update(`staging on ${server}`),
-        onWaiting: (server) => ctx.reporter.info(`${server}: another vauban run is publishing or switching ${name}: waiting for it`),
+        onWaiting: (server) => ctx.reporter.info(waitingMessage(server, name)),
         onSwitched: (server, from, to) => ctx.reporter.debug(`${server}: ${name} ${from ?? 'none'} -> ${to}`),
       },
     ),
