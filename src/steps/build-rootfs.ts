@@ -14,7 +14,7 @@ import type { Context } from '../context.js';
 import { VaubanError } from '../errors.js';
 import { ROOTFS_IMAGE, ROOTFS_TARBALL, SBOM_FILE, keptArtifact } from '../model/local-layout.js';
 import { sshdKeysFor } from '../vault/sshd-keys.js';
-import { extractImage } from '../system/docker/image-files.js';
+import { mountImageFiles } from '../system/docker/image-files.js';
 import { imageLayers, mountLayers } from '../system/docker/layers.js';
 import { findNewestKernel } from '../system/kernel-image.js';
 import { run } from '../system/run.js';
@@ -64,13 +64,11 @@ export async function buildRootfs(ctx: Context, image: string | undefined): Prom
   const reading = layers.local ? 'its layer folders read in place' : `through the Engine API (docker save): ${layers.why ?? ''}`;
   ctx.learn({ engineFiles: layers.local ? 'local' : 'api' });
   const { release, kernel } = await ctx.reporter.step(`build_rootfs: ${image} (${reading}), cleaned, with its sshd keys`, async () => {
+    const upper = path.join(ctx.workDir, 'rootfs-upper');
+    const work = path.join(ctx.workDir, 'rootfs-work');
     const release = layers.local
-      ? await mountLayers(
-          { layers: layers.dirs, target: tree, upper: path.join(ctx.workDir, 'rootfs-upper'), work: path.join(ctx.workDir, 'rootfs-work') },
-          ctx.cleanup,
-          ctx.runOptions,
-        )
-      : await extractedTree(ctx, image, tree);
+      ? await mountLayers({ layers: layers.dirs, target: tree, upper, work }, ctx.cleanup, ctx.runOptions)
+      : await mountImageFiles(await ctx.docker(), image, { target: tree, scratch: path.join(ctx.workDir, 'rootfs-save'), upper, work }, ctx.cleanup, ctx.runOptions);
     cleanTree(tree);
     installHostKeys(tree, await sshdKeysFor(ctx.keyVault, ctx.options.name));
     return { release, kernel: await findNewestKernel(tree) };
@@ -101,15 +99,6 @@ export async function buildRootfs(ctx: Context, image: string | undefined): Prom
   if (sbom !== undefined) keepArtifact(sbom, keptSbom);
   if (kernel === undefined) ctx.reporter.warn(`no /boot/vmlinuz* in ${image}: its kernel version is unknown`);
   return { tarball, sbom, kernelVersion: kernel?.version, image };
-}
-
-/** The image's files in `tree`, a plain folder, through the API; removed by the returned function (or the run's cleanup). */
-async function extractedTree(ctx: Context, image: string, tree: string): Promise<() => Promise<void>> {
-  const remove = ctx.cleanup.push(`the files of ${image} in ${tree}`, async () => {
-    rmSync(tree, { recursive: true, force: true });
-  });
-  await extractImage(await ctx.docker(), image, tree, path.join(ctx.workDir, 'rootfs-save'), ctx.runOptions);
-  return remove;
 }
 
 /** What rootfs.tgz is made of: the image's id, the compression, the vault entry of the master's sshd keys. */
