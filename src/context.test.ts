@@ -54,7 +54,7 @@ describe("the run's plan, refined as facts arrive (B12)", () => {
     ctx.learn({ osName: 'debian-12.8' });
     ctx.learn({ hosts: ['web01', 'web02'] });
     expect(ctx.plan).toEqual(planRun(OPTIONS, { baseKind: 'raw disk image', osName: 'debian-12.8', hosts: ['web01', 'web02'] }));
-    expect(ctx.plan.artifacts).toEqual(['rootfs.tgz', 'sbom.cdx.json', 'overlayfs/overlayfs-web01/conffs-web01.tgz', 'overlayfs/overlayfs-web02/conffs-web02.tgz']);
+    expect(ctx.plan.artifacts.map((artifact) => artifact.file)).toEqual(['rootfs.tgz', 'sbom.cdx.json', 'overlayfs/overlayfs-web01/conffs-web01.tgz', 'overlayfs/overlayfs-web02/conffs-web02.tgz']);
     expect(ctx.runStamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   });
 

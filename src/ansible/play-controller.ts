@@ -12,7 +12,7 @@ import { createReadStream, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type Dockerode from 'dockerode';
 import type { Commit } from './repository.js';
-import type { Context } from '../context.js';
+import type { AnsibleRuntime } from './runtime.js';
 import { VaubanError } from '../errors.js';
 import { sha256Hex } from '../cache/inputs.js';
 import { imageInit, stageEnv } from './stage-container.js';
@@ -49,7 +49,7 @@ export class PlayController implements PlayRelay {
    * Starts a controller in a container of `image` with the tree of `commit`'s
    * branch; `env`: its process' environment (controllerEnv).
    */
-  static async open(ctx: Context, input: { image: string; branch: string; commit: Commit; env: Record<string, string>; onLoading?: () => void }): Promise<PlayController> {
+  static async open(ctx: AnsibleRuntime, input: { image: string; branch: string; commit: Commit; env: Record<string, string>; onLoading?: () => void }): Promise<PlayController> {
     const docker = await ctx.docker();
     const container = await docker.createContainer({
       Image: input.image,
@@ -199,7 +199,7 @@ export class PlayControllers {
   private loadingStarted: () => void = () => undefined;
   private readonly loadingPromise = new Promise<void>((resolve) => (this.loadingStarted = resolve));
 
-  constructor(private readonly ctx: Context) {}
+  constructor(private readonly ctx: AnsibleRuntime) {}
 
   /** Settles once a controller is loading Ansible (its container started), or failed to: this process then has time to spare. */
   loading(): Promise<void> {

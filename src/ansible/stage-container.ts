@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import type { Commit } from './repository.js';
-import type { Context } from '../context.js';
+import type { AnsibleRuntime } from './runtime.js';
 import { VaubanError } from '../errors.js';
 import { shellQuote } from '../system/shell-quote.js';
 import { baselineFromListing, parseChanged, treeChanges, type Baseline, type TreeChange } from '../conffs/tree-diff.js';
@@ -124,7 +124,7 @@ export function treeRecipe(skipped: readonly string[]): string {
 }
 
 /** The stage's settings as stage.sh and its ansible-playbook see them (the controller's Ansible too). */
-export function stageEnv(ctx: Context): Record<string, string> {
+export function stageEnv(ctx: AnsibleRuntime): Record<string, string> {
   const settings = ctx.settings.values;
   return {
     ANSIBLE_ROOT_DIR: settings.ANSIBLE_ROOT_DIR ?? '',
@@ -169,7 +169,7 @@ type MachineId = { kind: 'kept' } | { kind: 'replaced'; original: Buffer | undef
 
 export class StageContainer {
   private constructor(
-    private readonly ctx: Context,
+    private readonly ctx: AnsibleRuntime,
     private readonly docker: DockerClient,
     private readonly container: Dockerode.Container,
     private readonly input: StageContainerInput,
@@ -196,7 +196,7 @@ export class StageContainer {
   }
 
   /** Creates and starts the container; it is removed by close() or by the run's cleanup. */
-  static async open(ctx: Context, input: StageContainerInput): Promise<StageContainer> {
+  static async open(ctx: AnsibleRuntime, input: StageContainerInput): Promise<StageContainer> {
     const docker = await ctx.docker();
     const source = await docker.getImage(input.image).inspect();
     const cgroupVersion = await ctx.engineCgroupVersion();
@@ -487,7 +487,7 @@ interface ImageInit {
  * /lib it has not changed: the first stage container, or the image's play
  * controller while the preflight resolves the hosts).
  */
-export async function imageInit(ctx: Context, imageId: string, container: Dockerode.Container): Promise<ImageInit> {
+export async function imageInit(ctx: AnsibleRuntime, imageId: string, container: Dockerode.Container): Promise<ImageInit> {
   try {
     return await ctx.once(`stage-init:${imageId}`, () => readImageInit(container));
   } catch {

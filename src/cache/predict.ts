@@ -10,9 +10,9 @@ import type { Settings } from '../../vauban-config.js';
 import { INSTALL_FILES } from '../install-dir.js';
 import type { StageReads } from '../ansible/stage-reads.js';
 import { movedForOthersOnly } from './moved.js';
-import { planRun, plannedImage, plannedStageImages } from '../model/plan.js';
+import { planRun, plannedArtifact, plannedImage, plannedStageImages } from '../model/plan.js';
 import { settleRunValues } from '../model/run-values.js';
-import { KERNEL_ARTIFACTS, ROOTFS_TARBALL, VAULT_DIR, keptArtifact } from '../model/local-layout.js';
+import { VAULT_DIR } from '../model/local-layout.js';
 import type { VaubanOptions } from '../model/options.js';
 import { sha256File } from '../system/sha256-file.js';
 import type { DockerClient } from '../system/docker/client.js';
@@ -106,9 +106,9 @@ export async function predictCache(input: PredictInput): Promise<Prediction> {
   }
   if (options.initramfs) {
     const parts = kernelInputs(options, settings, input.cwd, input.installDir);
-    for (const name of KERNEL_ARTIFACTS) {
-      const decision = await decideArtifact(path.join(input.cwd, name), parts, policy, path.join(input.cwd, keptArtifact(options.name, name)), true);
-      entries.push({ kind: 'artifact', name, action: decision.action, reason: decision.reason });
+    for (const artifact of [plannedArtifact(planOf(osName), 'vmlinuz'), plannedArtifact(planOf(osName), 'initramfs')]) {
+      const decision = await decideArtifact(path.join(input.cwd, artifact.file), parts, policy, path.join(input.cwd, artifact.kept), true);
+      entries.push({ kind: 'artifact', name: artifact.file, action: decision.action, reason: decision.reason });
     }
   }
   if (!options.rootfs) return { entries, osName, baseImageId };
@@ -131,17 +131,18 @@ export async function predictCache(input: PredictInput): Promise<Prediction> {
   const last = entries.at(-1);
   if (options.stages.length > 0 && last !== undefined) entries.push({ kind: 'image', name: plannedImage(plan, 'master').name, action: last.action, reason: `tag of ${last.name}` });
 
-  const tarball = path.join(input.cwd, ROOTFS_TARBALL);
+  const rootfs = plannedArtifact(plan, 'rootfs');
+  const tarball = path.join(input.cwd, rootfs.file);
   if (unknown !== undefined) {
-    entries.push({ kind: 'artifact', name: ROOTFS_TARBALL, action: 'unknown', reason: unknown });
+    entries.push({ kind: 'artifact', name: rootfs.file, action: 'unknown', reason: unknown });
   } else if (parent === undefined) {
-    entries.push({ kind: 'artifact', name: ROOTFS_TARBALL, action: 'build', reason: policy.noCache ? '--no-cache' : 'image rebuilt' });
+    entries.push({ kind: 'artifact', name: rootfs.file, action: 'build', reason: policy.noCache ? '--no-cache' : 'image rebuilt' });
   } else {
     const entry = vaultFile(path.join(input.cwd, VAULT_DIR), options.name);
     const keys = existsSync(entry) ? await sha256File(entry) : '';
     const { compression } = settleRunValues(options, settings);
-    const decision = await decideArtifact(tarball, rootfsParts({ name: options.name, image: parent, compression, keys }), policy, path.join(input.cwd, keptArtifact(options.name, ROOTFS_TARBALL)), true);
-    entries.push({ kind: 'artifact', name: ROOTFS_TARBALL, action: decision.action, reason: decision.reason });
+    const decision = await decideArtifact(tarball, rootfsParts({ name: options.name, image: parent, compression, keys }), policy, path.join(input.cwd, rootfs.kept), true);
+    entries.push({ kind: 'artifact', name: rootfs.file, action: decision.action, reason: decision.reason });
   }
   return { entries, osName, baseImageId };
 }

@@ -68,7 +68,7 @@ export function planDocument(plan: Plan) {
           ...(plan.conffs.shard === undefined ? {} : { shard: { index: plan.conffs.shard.index, total: plan.conffs.shard.total, hosts_selected: plan.conffs.shard.selected ?? null } }),
         }
       : null,
-    artifacts: plan.artifacts,
+    artifacts: plan.artifacts.map((artifact) => artifact.file),
     uploads: plan.uploads.map((upload) => ({
       server: upload.server,
       local: upload.local ?? null,
@@ -116,7 +116,7 @@ export function planToText(options: VaubanOptions, plan: Plan, problems: string[
   }
   if (plan.artifacts.length > 0) {
     lines.push('', 'Artifacts:');
-    for (const artifact of plan.artifacts) lines.push(`  ${artifact}`);
+    for (const artifact of plan.artifacts) lines.push(`  ${artifact.file}`);
   }
   if (plan.uploads.length > 0) {
     lines.push('', 'Uploads:');

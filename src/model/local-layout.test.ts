@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
-  KERNEL_ARTIFACTS,
+  INITRAMFS,
   ROOTFS_TARBALL,
+  VMLINUZ,
   SBOM_FILE,
   bootSerialLogName,
   conffsArchive,
@@ -18,7 +19,7 @@ import { conffsMember } from '../pxe/layout.js';
 
 describe('the local layout', () => {
   it('names the artifacts as vauban.sh did (A6), the names they keep on the PXE servers', () => {
-    expect(KERNEL_ARTIFACTS).toEqual(['vmlinuz', 'initramfs.img']);
+    expect([VMLINUZ, INITRAMFS]).toEqual(['vmlinuz', 'initramfs.img']);
     expect([ROOTFS_TARBALL, SBOM_FILE]).toEqual(['rootfs.tgz', 'sbom.cdx.json']);
     expect(conffsArchive('web01')).toBe('overlayfs/overlayfs-web01/conffs-web01.tgz');
     expect(conffsArchive('web01').endsWith(`/${conffsMember('web01')}`)).toBe(true);

@@ -26,8 +26,6 @@ import { KERNEL_LINKS, ROOTFS, SBOM, conffsMember } from '../pxe/layout.js';
 export type KernelArtifact = (typeof KERNEL_LINKS)[number];
 export const VMLINUZ: KernelArtifact = 'vmlinuz';
 export const INITRAMFS: KernelArtifact = 'initramfs.img';
-/** What chroot_dracut writes: the kernel and its initramfs. */
-export const KERNEL_ARTIFACTS: readonly KernelArtifact[] = [VMLINUZ, INITRAMFS];
 export const ROOTFS_TARBALL = ROOTFS;
 export const SBOM_FILE = SBOM;
 /** The squashfs inside rootfs.tgz, the one member dracut's module takes out of it. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { VaubanOptions } from './options.js';
-import { HOST_PLACEHOLDER, OS_NAME_PLACEHOLDER, planRun, type PlannedUpload } from './plan.js';
+import { HOST_PLACEHOLDER, OS_NAME_PLACEHOLDER, planRun, plannedArtifact, plannedConffsArchive, type PlannedDelivery, type PlannedUpload } from './plan.js';
 import { parseStage } from './stage.js';
 
 function options(overrides: Partial<VaubanOptions>): VaubanOptions {
@@ -37,7 +37,7 @@ describe('the plan', () => {
     const plan = planRun(options({ iso: 'debian-12.raw', name: 'master-12-base', stages: [parseStage('pb_base.yml')] }), { osName: 'debian-12.8' });
     expect(plan.steps.map((step) => step.id)).toEqual(['mount_iso', 'bootstrap_fs', 'chroot_dracut', 'import_iso', 'apply_stages', 'build_rootfs', 'upload']);
     expect(plan.images.map((image) => image.name)).toEqual(['debian-12.8/raw-iso', 'debian-12.8/iso', 'debian-12.8/pb_base.yml', 'master-12-base']);
-    expect(plan.artifacts).toEqual(['vmlinuz', 'initramfs.img', 'rootfs.tgz', 'sbom.cdx.json']);
+    expect(plan.artifacts.map((artifact) => artifact.file)).toEqual(['vmlinuz', 'initramfs.img', 'rootfs.tgz', 'sbom.cdx.json']);
   });
 
   it('before the base is read, the prefix is a placeholder', () => {
@@ -65,7 +65,7 @@ describe('the plan', () => {
     );
     expect(plan.steps.map((step) => step.id)).toEqual(['build_conffs', 'upload']);
     expect(plan.images).toEqual([]);
-    expect(plan.artifacts).toEqual(['overlayfs/overlayfs-web01/conffs-web01.tgz', 'overlayfs/overlayfs-web02/conffs-web02.tgz']);
+    expect(plan.artifacts.map((artifact) => artifact.file)).toEqual(['overlayfs/overlayfs-web01/conffs-web01.tgz', 'overlayfs/overlayfs-web02/conffs-web02.tgz']);
     expect(plan.conffs).toEqual({ pattern: 'web*', hosts: ['web01', 'web02'], keptAs: 'overlayfs/<time>-overlayfs-<host>/conffs-<host>.tgz' });
     const pxe1 = plan.uploads.filter((upload) => upload.server === 'pxe1').map(describeUpload);
     expect(pxe1).toEqual([
@@ -123,12 +123,46 @@ describe('the plan', () => {
   it('before Ansible has resolved the pattern, one placeholder host stands for each', () => {
     const plan = planRun(options({ rootfs: false, initramfs: false, upload: false, conffs: true, sourceImage: 'm', ansibleHost: 'web*' }));
     expect(plan.conffs?.hosts).toBeUndefined();
-    expect(plan.artifacts).toEqual([`overlayfs/overlayfs-${HOST_PLACEHOLDER}/conffs-${HOST_PLACEHOLDER}.tgz`]);
+    expect(plan.artifacts.map((artifact) => artifact.file)).toEqual([`overlayfs/overlayfs-${HOST_PLACEHOLDER}/conffs-${HOST_PLACEHOLDER}.tgz`]);
   });
 
   it('debootstrap base: mount_iso says so', () => {
     const plan = planRun(options({ debianRelease: 'bookworm', upload: false }));
     expect(plan.steps[0]?.description).toMatch(/debootstrap Debian bookworm/);
+  });
+});
+
+describe("the plan's files and what goes to the servers: what the steps read (issue 26)", () => {
+  const members = (delivery: PlannedDelivery | undefined) => delivery?.members.map(({ member, artifact }) => `${member} <- ${artifact.file}`);
+
+  it("each master file with the master's own kept copy; each host's archive; the steps' lookups throw for what the plan does not make", () => {
+    const plan = planRun(options({ sourceImage: 'debian-12/iso', initramfs: false, conffs: true, ansibleHost: 'web*', stages: [parseStage('pb.yml')] }), { hosts: ['web01'] });
+    expect(plannedArtifact(plan, 'rootfs')).toEqual({ role: 'rootfs', file: 'rootfs.tgz', kept: '.vauban/kept/master-test/rootfs.tgz' });
+    expect(plannedConffsArchive(plan, 'web01').file).toBe('overlayfs/overlayfs-web01/conffs-web01.tgz');
+    expect(() => plannedArtifact(plan, 'vmlinuz')).toThrow(/no vmlinuz artifact/);
+    expect(() => plannedConffsArchive(plan, 'web02')).toThrow(/no conffs archive of web02/);
+  });
+
+  it("the kernel is a member when it is the rootfs's, or the rootfs's is not known; else it goes to linux/ only", () => {
+    const build = options({ iso: 'x.raw', conffs: true, ansibleHost: 'web01' });
+    const same = planRun(build, { hosts: ['web01'], kernelVersion: '6.1.0-26-amd64', rootfsKernelVersion: '6.1.0-26-amd64' }).delivery;
+    expect(members(same)).toEqual(['vmlinuz <- vmlinuz', 'initramfs.img <- initramfs.img', 'rootfs.tgz <- rootfs.tgz', 'sbom.cdx.json <- sbom.cdx.json', 'conffs-web01.tgz <- overlayfs/overlayfs-web01/conffs-web01.tgz']);
+    expect(same?.linuxCopies).toEqual([{ member: 'vmlinuz', path: 'linux/vmlinuz-6.1.0-26-amd64' }, { member: 'initramfs.img', path: 'linux/initramfs.img-6.1.0-26-amd64' }]);
+    expect(same?.linuxOnly).toEqual([]);
+    const unknown = planRun(build, { hosts: ['web01'], kernelVersion: '6.1.0-26-amd64' }).delivery;
+    expect(unknown?.kernelInRelease).toBe(true);
+    const other = planRun(build, { hosts: ['web01'], kernelVersion: '6.1.0-27-amd64', rootfsKernelVersion: '6.1.0-26-amd64' }).delivery;
+    expect(other?.kernelInRelease).toBe(false);
+    expect(members(other)).toEqual(['rootfs.tgz <- rootfs.tgz', 'sbom.cdx.json <- sbom.cdx.json', 'conffs-web01.tgz <- overlayfs/overlayfs-web01/conffs-web01.tgz']);
+    expect(other?.linuxOnly.map(({ artifact, path }) => `${path} <- ${artifact.file}`)).toEqual(['linux/vmlinuz-6.1.0-27-amd64 <- vmlinuz', 'linux/initramfs.img-6.1.0-27-amd64 <- initramfs.img']);
+    expect(other?.linuxCopies).toEqual([]);
+  });
+
+  it('with --release, the members are a share of that release; with -u no, nothing is delivered', () => {
+    const shard = planRun(options({ sourceImage: 'master-test', rootfs: false, initramfs: false, conffs: true, ansibleHost: 'web*', shard: { index: 2, total: 4 }, release: 'r1' }), { hosts: ['web03'] });
+    expect(shard.delivery?.share).toEqual({ release: 'r1', label: '2-of-4' });
+    expect(members(shard.delivery)).toEqual(['conffs-web03.tgz <- overlayfs/overlayfs-web03/conffs-web03.tgz']);
+    expect(planRun(options({ upload: false })).delivery).toBeUndefined();
   });
 });
 

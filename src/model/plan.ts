@@ -1,11 +1,12 @@
 // What a run will do, decided from the options alone: the steps in pipeline
-// order (A2), the images each produces (A4), the artifacts (A6) and the upload
-// targets (A9). Pure, so that `--dry-run` can print it without root or Docker
-// and the pipeline can follow it step by step.
+// order (A2), the images each produces (A4), the artifacts (A6) and what goes
+// to the PXE servers (A9). Pure, so that `--dry-run` can print it without root
+// or Docker; the steps read their images, their files and the release's
+// members from it (issue 26), refined as the run learns facts.
 import type { Settings } from '../../vauban-config.js';
 import type { VaubanOptions } from './options.js';
 import { baseImageNames, prefixOfSourceImage, stageImageName } from './image-name.js';
-import { INITRAMFS, KERNEL_ARTIFACTS, ROOTFS_TARBALL, SBOM_FILE, TIME_PLACEHOLDER, VMLINUZ, conffsArchive, keptConffsArchive } from './local-layout.js';
+import { INITRAMFS, ROOTFS_TARBALL, SBOM_FILE, TIME_PLACEHOLDER, VMLINUZ, conffsArchive, keptArtifact, keptConffsArchive, type KernelArtifact } from './local-layout.js';
 import {
   KERNEL_LINKS,
   RELEASE_PLACEHOLDER,
@@ -66,6 +67,43 @@ export interface PlannedImage {
   hostname?: string;
 }
 
+/** The master's files: the kernel, its initramfs, rootfs.tgz and its SBOM. */
+export type MasterArtifactRole = 'vmlinuz' | 'initramfs' | 'rootfs' | 'sbom';
+
+/** A master's file: `file` relative to the output folder (A6), and the master's own copy of it, kept while other masters use the folder. */
+export interface MasterArtifact {
+  role: MasterArtifactRole;
+  file: string;
+  kept: string;
+}
+
+/** A host's conffs archive, relative to the output folder (A7). */
+export interface ConffsArchive {
+  role: 'conffs';
+  file: string;
+  host: string;
+}
+
+export type PlannedArtifact = MasterArtifact | ConffsArchive;
+
+/**
+ * What the run puts on each PXE server, whatever the server: the members of
+ * the release (or of the share) and the kernel files' A9 paths. The upload
+ * step sends exactly these; the plan's per-server list (uploads) says them.
+ */
+export interface PlannedDelivery {
+  /** The release's members: the file's name on the server and the artifact it is. */
+  members: { member: string; artifact: PlannedArtifact }[];
+  /** Whether the kernel built is the rootfs's (or no rootfs is built): then it is a member of the release. */
+  kernelInRelease: boolean;
+  /** A kernel that is not the rootfs's: to its A9 path only (linux/<kind>-<kver>), not a member. */
+  linuxOnly: { artifact: MasterArtifact; path: string }[];
+  /** The release's kernel members, also put at their A9 path once live. */
+  linuxCopies: { member: KernelArtifact; path: string }[];
+  /** --release: the members are a share of this staged release, not a live release (issue 29). */
+  share?: { release: string; label: string };
+}
+
 export interface PlannedUpload {
   server: string;
   /** Local file (relative to the output folder), or undefined for a symlink or a file made on the server. */
@@ -95,7 +133,9 @@ export interface Plan {
   source: string | undefined;
   images: PlannedImage[];
   conffs: PlannedConffs | undefined;
-  artifacts: string[];
+  artifacts: PlannedArtifact[];
+  /** Undefined when the run uploads nothing. */
+  delivery: PlannedDelivery | undefined;
   uploads: PlannedUpload[];
   registry: string | undefined;
 }
@@ -170,30 +210,15 @@ export function planRun(options: VaubanOptions, facts: PlanFacts = {}): Plan {
   // A conffs host makes no image: its stages run in one container of the source, read, then removed (B11).
   const hosts = options.conffs ? (facts.hosts ?? [HOST_PLACEHOLDER]) : [];
 
-  const artifacts: string[] = [];
-  if (options.initramfs) artifacts.push(...KERNEL_ARTIFACTS);
-  if (options.rootfs) artifacts.push(ROOTFS_TARBALL, SBOM_FILE);
-  for (const host of hosts) artifacts.push(conffsArchive(host));
+  const artifacts: PlannedArtifact[] = [];
+  const ofMaster = (role: MasterArtifactRole, file: string): MasterArtifact => masterArtifact(options.name, role, file);
+  if (options.initramfs) artifacts.push(ofMaster('vmlinuz', VMLINUZ), ofMaster('initramfs', INITRAMFS));
+  if (options.rootfs) artifacts.push(ofMaster('rootfs', ROOTFS_TARBALL), ofMaster('sbom', SBOM_FILE));
+  for (const host of hosts) artifacts.push({ role: 'conffs', file: conffsArchive(host), host });
 
-  const uploads: PlannedUpload[] = [];
-  if (options.upload) {
-    const dir = facts.uploadDir ?? '<UPLOAD_DIR>';
-    for (const server of facts.uploadHosts?.length ? facts.uploadHosts : ['<UPLOAD_HOSTS_LIST>']) {
-      uploads.push(
-        ...plannedUploads({
-          server,
-          dir,
-          name: options.name,
-          kernel: options.initramfs,
-          rootfs: options.rootfs,
-          hosts,
-          kernelVersion: facts.kernelVersion ?? KVER_PLACEHOLDER,
-          rootfsKernelVersion: facts.rootfsKernelVersion ?? KVER_PLACEHOLDER,
-          ...(options.release === undefined ? {} : { share: { release: options.release, label: shareLabel(options.shard, options) } }),
-        }),
-      );
-    }
-  }
+  const share = options.release === undefined ? undefined : { release: options.release, label: shareLabel(options.shard, options) };
+  const delivery = options.upload ? planDelivery(artifacts, facts, share) : undefined;
+  const uploads = delivery === undefined ? [] : uploadsEverywhere(facts, options.name, delivery, hosts);
 
   return {
     steps,
@@ -209,19 +234,72 @@ export function planRun(options: VaubanOptions, facts: PlanFacts = {}): Plan {
         }
       : undefined,
     artifacts,
+    delivery,
     uploads,
     registry: facts.registry,
   };
 }
 
+function masterArtifact(name: string, role: MasterArtifactRole, file: string): MasterArtifact {
+  return { role, file, kept: keptArtifact(name, file) };
+}
+
+/** The plan's file of `role`; throws when the plan has none: a step asked for what the plan does not make. */
+export function plannedArtifact(plan: Plan, role: MasterArtifactRole): MasterArtifact {
+  const artifact = plan.artifacts.find((one): one is MasterArtifact => one.role === role);
+  if (artifact === undefined) throw new Error(`the plan has no ${role} artifact`);
+  return artifact;
+}
+
+/** The plan's conffs archive of `host` (a host the plan has learned); throws when the plan has none. */
+export function plannedConffsArchive(plan: Plan, host: string): ConffsArchive {
+  const artifact = plan.artifacts.find((one): one is ConffsArchive => one.role === 'conffs' && one.host === host);
+  if (artifact === undefined) throw new Error(`the plan has no conffs archive of ${host}`);
+  return artifact;
+}
+
+/**
+ * What goes to every server (A9, issue 30): the kernel files are members of
+ * the release when they are the rootfs's kernel (or no rootfs is built, or
+ * its kernel is not known: the release then keeps them); another kernel goes
+ * to linux/ only. The rootfs, its SBOM and each host's conffs are members.
+ */
+function planDelivery(artifacts: readonly PlannedArtifact[], facts: PlanFacts, share: PlannedDelivery['share']): PlannedDelivery {
+  const kernel = artifacts.filter((artifact): artifact is MasterArtifact & { role: KernelArtifactRole } => artifact.role === 'vmlinuz' || artifact.role === 'initramfs');
+  const rootfs = artifacts.some((artifact) => artifact.role === 'rootfs');
+  const kernelVersion = facts.kernelVersion ?? KVER_PLACEHOLDER;
+  const kernelInRelease = kernel.length > 0 && (!rootfs || facts.rootfsKernelVersion === undefined || facts.rootfsKernelVersion === kernelVersion);
+  const members: PlannedDelivery['members'] = [];
+  for (const artifact of artifacts) {
+    if (artifact.role === 'rootfs') members.push({ member: ROOTFS, artifact });
+    else if (artifact.role === 'sbom') members.push({ member: SBOM, artifact });
+    else if (artifact.role === 'conffs') members.push({ member: conffsMember(artifact.host), artifact });
+    else if (kernelInRelease) members.push({ member: KERNEL_FILE_OF[artifact.role], artifact });
+  }
+  const kernelPaths = kernel.map((artifact) => ({ artifact, member: KERNEL_FILE_OF[artifact.role], path: kernelFile(KERNEL_FILE_OF[artifact.role], kernelVersion) }));
+  return {
+    members,
+    kernelInRelease,
+    linuxOnly: kernelInRelease ? [] : kernelPaths.map(({ artifact, path }) => ({ artifact, path })),
+    linuxCopies: kernelInRelease ? kernelPaths.map(({ member, path }) => ({ member, path })) : [],
+    ...(share === undefined ? {} : { share }),
+  };
+}
+
+type KernelArtifactRole = 'vmlinuz' | 'initramfs';
+const KERNEL_FILE_OF: Record<KernelArtifactRole, KernelArtifact> = { vmlinuz: VMLINUZ, initramfs: INITRAMFS };
+
+/** The delivery as each server gets it: one list per server of UPLOAD_HOSTS_LIST (placeholders until the settings are read). */
+function uploadsEverywhere(facts: PlanFacts, name: string, delivery: PlannedDelivery, hosts: readonly string[]): PlannedUpload[] {
+  const dir = facts.uploadDir ?? '<UPLOAD_DIR>';
+  const servers = facts.uploadHosts?.length ? facts.uploadHosts : ['<UPLOAD_HOSTS_LIST>'];
+  return servers.flatMap((server) => plannedUploads({ server, dir, name, delivery, hosts, rootfsKernelVersion: facts.rootfsKernelVersion ?? KVER_PLACEHOLDER }));
+}
+
 /** vauban-version-control (A14): the rootfs of a registry image, uploaded as the master; nothing else built. */
 function planRedeploy(options: VaubanOptions, remote: string, facts: PlanFacts): Plan {
-  const uploads: PlannedUpload[] = [];
-  if (options.upload) {
-    for (const server of facts.uploadHosts?.length ? facts.uploadHosts : ['<UPLOAD_HOSTS_LIST>']) {
-      uploads.push(...plannedUploads({ server, dir: facts.uploadDir ?? '<UPLOAD_DIR>', name: options.name, kernel: false, rootfs: true, hosts: [], kernelVersion: KVER_PLACEHOLDER, rootfsKernelVersion: facts.rootfsKernelVersion ?? KVER_PLACEHOLDER }));
-    }
-  }
+  const artifacts = [masterArtifact(options.name, 'rootfs', ROOTFS_TARBALL), masterArtifact(options.name, 'sbom', SBOM_FILE)];
+  const delivery = options.upload ? planDelivery(artifacts, facts, undefined) : undefined;
   return {
     steps: [
       { id: 'build_rootfs', description: `rootfs of ${remote}` },
@@ -231,8 +309,9 @@ function planRedeploy(options: VaubanOptions, remote: string, facts: PlanFacts):
     source: remote,
     images: [],
     conffs: undefined,
-    artifacts: [ROOTFS_TARBALL, SBOM_FILE],
-    uploads,
+    artifacts,
+    delivery,
+    uploads: delivery === undefined ? [] : uploadsEverywhere(facts, options.name, delivery, []),
     registry: facts.registry,
   };
 }
@@ -280,13 +359,9 @@ interface UploadsInput {
   server: string;
   dir: string;
   name: string;
-  kernel: boolean;
-  rootfs: boolean;
+  delivery: PlannedDelivery;
   hosts: readonly string[];
-  kernelVersion: string;
   rootfsKernelVersion: string;
-  /** --release: the run's files are a share of this staged release, not a live one (issue 29). */
-  share?: { release: string; label: string };
 }
 
 /**
@@ -295,49 +370,37 @@ interface UploadsInput {
  * their A9 path; a kernel that is not the rootfs's goes to linux/ only.
  */
 function plannedUploads(input: UploadsInput): PlannedUpload[] {
-  const { server, dir, name } = input;
+  const { server, dir, name, delivery } = input;
   const uploads: PlannedUpload[] = [];
   const file = (remote: string, local: string) => uploads.push({ server, local, remote: `${dir}/${remote}` });
   const link = (remote: string, target: string) => uploads.push({ server, local: undefined, remote: `${dir}/${remote}`, target });
   const generated = (remote: string, what: string) => uploads.push({ server, local: undefined, remote: `${dir}/${remote}`, generated: what });
-  const kernelInRelease = input.kernel && (!input.rootfs || input.kernelVersion === input.rootfsKernelVersion);
-  if (input.kernel && !kernelInRelease) {
-    file(kernelFile(VMLINUZ, input.kernelVersion), VMLINUZ);
-    file(kernelFile(INITRAMFS, input.kernelVersion), INITRAMFS);
-  }
-  if (!kernelInRelease && !input.rootfs && input.hosts.length === 0) return uploads;
-  if (input.share !== undefined) {
+  for (const { artifact, path } of delivery.linuxOnly) file(path, artifact.file);
+  if (delivery.members.length === 0) return uploads;
+  if (delivery.share !== undefined) {
     // A share: its files and its manifest in the staged release's folder; nothing live until `vauban promote`.
-    const folder = `${sharesDir(name, input.share.release)}/${input.share.label}`;
-    if (kernelInRelease) file(`${folder}/${VMLINUZ}`, VMLINUZ);
-    if (kernelInRelease) file(`${folder}/${INITRAMFS}`, INITRAMFS);
-    if (input.rootfs) file(`${folder}/${ROOTFS}`, ROOTFS_TARBALL);
-    if (input.rootfs) file(`${folder}/${SBOM}`, SBOM_FILE);
-    for (const host of input.hosts) file(`${folder}/${conffsMember(host)}`, conffsArchive(host));
-    generated(`${sharesDir(name, input.share.release)}/${shareManifest(input.share.label)}`, `the share's manifest (its files' sha256, its hosts, the image it was built on), written last; \`vauban promote ${name} ${input.share.release}\` makes the shares one live release`);
+    const { release, label } = delivery.share;
+    for (const { member, artifact } of delivery.members) file(`${sharesDir(name, release)}/${label}/${member}`, artifact.file);
+    generated(`${sharesDir(name, release)}/${shareManifest(label)}`, `the share's manifest (its files' sha256, its hosts, the image it was built on), written last; \`vauban promote ${name} ${release}\` makes the shares one live release`);
     return uploads;
   }
   const release = releaseDir(name, RELEASE_PLACEHOLDER);
+  const rootfs = delivery.members.some(({ artifact }) => artifact.role === 'rootfs');
   const members: string[] = [];
-  if (kernelInRelease) {
-    file(`${release}/${VMLINUZ}`, VMLINUZ);
-    file(`${release}/${INITRAMFS}`, INITRAMFS);
-    members.push(VMLINUZ, INITRAMFS);
+  // The master's files, the links to the live kernel when the release does not carry its own, then the hosts'.
+  for (const { member, artifact } of delivery.members.filter(({ artifact }) => artifact.role !== 'conffs')) {
+    file(`${release}/${member}`, artifact.file);
+    members.push(member);
   }
-  if (input.rootfs) {
-    file(`${release}/${ROOTFS}`, ROOTFS_TARBALL);
-    file(`${release}/${SBOM}`, SBOM_FILE);
-    members.push(ROOTFS, SBOM);
-    if (!kernelInRelease) {
-      for (const kind of KERNEL_LINKS) link(`${release}/${kind}`, kernelLinkTarget(kind, input.rootfsKernelVersion));
-      members.push(...KERNEL_LINKS);
-    }
+  if (rootfs && !delivery.kernelInRelease) {
+    for (const kind of KERNEL_LINKS) link(`${release}/${kind}`, kernelLinkTarget(kind, input.rootfsKernelVersion));
+    members.push(...KERNEL_LINKS);
   }
-  for (const host of input.hosts) {
-    file(`${release}/${conffsMember(host)}`, conffsArchive(host));
-    members.push(conffsMember(host));
+  for (const { member, artifact } of delivery.members.filter(({ artifact }) => artifact.role === 'conffs')) {
+    file(`${release}/${member}`, artifact.file);
+    members.push(member);
   }
-  const others = input.rootfs ? '; what this run does not build is hard-linked from the live release' : '; the rootfs and kernel links are those of the live release';
+  const others = rootfs ? '; what this run does not build is hard-linked from the live release' : '; the rootfs and kernel links are those of the live release';
   for (const host of input.hosts) generated(`${release}/${entryMember(host)}`, `iPXE entry of ${host}: boot line with the sha256 of rootfs.tgz and of its conffs`);
   if (input.hosts.length === 0) generated(`${release}/${entryMember(HOST_PLACEHOLDER)}`, 'iPXE entry of each host of the live release, for the new rootfs');
   generated(`${release}/${SUMS}`, `sha256 of every file of the release${others}`);
@@ -351,8 +414,6 @@ function plannedUploads(input: UploadsInput): PlannedUpload[] {
     link(entry.path, entry.target);
     generated(byMacEntry('<mac>'), `when the inventory gives ${host} a vauban_mac: chains to ../${entryMember(host)}`);
   }
-  if (kernelInRelease) {
-    for (const kind of KERNEL_LINKS) generated(kernelFile(kind, input.kernelVersion), `the release's ${kind}, hard-linked once it is live`);
-  }
+  for (const { member, path } of delivery.linuxCopies) generated(path, `the release's ${member}, hard-linked once it is live`);
   return uploads;
 }

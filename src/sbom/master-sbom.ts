@@ -7,7 +7,6 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../context.js';
-import { SBOM_FILE } from '../model/local-layout.js';
 import { readOsName } from '../base/os-name.js';
 import { installedPackages } from './dpkg-status.js';
 import { makeSbom, type SbomStage } from './make-sbom.js';
@@ -37,8 +36,8 @@ async function imginfoStages(text: string | undefined): Promise<SbomStage[]> {
   });
 }
 
-/** Writes sbom.cdx.json beside rootfs.tgz and records its sha256 in the tree's /imginfo; returns its path. */
-export async function writeMasterSbom(ctx: Context, tree: string, image: string): Promise<string> {
+/** Writes the SBOM to `file` (sbom.cdx.json, beside rootfs.tgz) and records its sha256 in the tree's /imginfo; returns `file`. */
+export async function writeMasterSbom(ctx: Context, tree: string, image: string, file: string): Promise<string> {
   let osName: string | undefined;
   try {
     osName = readOsName(tree);
@@ -59,7 +58,6 @@ export async function writeMasterSbom(ctx: Context, tree: string, image: string)
     vaubanVersion: version,
     timestamp: ctx.startedAt,
   });
-  const file = ctx.output(SBOM_FILE);
   const temporary = temporaryFileFor(file, ctx.runId, ctx.cleanup);
   writeFileSync(temporary.path, text);
   await temporary.commit();

@@ -11,7 +11,8 @@ import { imageId } from '../cache/image-cache.js';
 import type { Context } from '../context.js';
 import { EXIT, VaubanError, throwIfAborted } from '../errors.js';
 import type { HostResult } from '../model/run-report.js';
-import { KEPT_BASELINES, conffsArchive, conffsFolder, hostLogName, keptConffsFolder, macEntryIn } from '../model/local-layout.js';
+import { KEPT_BASELINES, hostLogName, keptConffsFolder, macEntryIn } from '../model/local-layout.js';
+import { plannedConffsArchive } from '../model/plan.js';
 import { keepBaseline, keptBaselineFile, readKeptBaseline } from '../conffs/kept-baselines.js';
 import type { Baseline } from '../conffs/tree-diff.js';
 import { summarizeHostLog, type HostFailure } from '../conffs/host-failure.js';
@@ -205,10 +206,11 @@ interface HostInput extends ConffsHost {
  * renamed <time>-overlayfs-<host> (A12): never uploaded twice.
  */
 function openConffsFolder(ctx: Context, host: string): { folder: string; tarball: string } {
-  const folder = ctx.output(conffsFolder(host));
+  const tarball = ctx.output(plannedConffsArchive(ctx.plan, host).file);
+  const folder = path.dirname(tarball);
   mkdirSync(folder, { recursive: true });
   ctx.cleanup.push(`conffs folder of ${host}`, async () => renameSync(folder, ctx.output(keptConffsFolder(ctx.runStamp, host))));
-  return { folder, tarball: ctx.output(conffsArchive(host)) };
+  return { folder, tarball };
 }
 
 /**

@@ -12,7 +12,8 @@ import type { InputParts } from '../cache/inputs.js';
 import { rootfsParts } from '../cache/parts.js';
 import type { Context } from '../context.js';
 import { VaubanError } from '../errors.js';
-import { ROOTFS_IMAGE, ROOTFS_TARBALL, SBOM_FILE, keptArtifact } from '../model/local-layout.js';
+import { ROOTFS_IMAGE } from '../model/local-layout.js';
+import { plannedArtifact } from '../model/plan.js';
 import { sshdKeysFor } from '../vault/sshd-keys.js';
 import { mountImageFiles } from '../system/docker/image-files.js';
 import { imageLayers, mountLayers } from '../system/docker/layers.js';
@@ -29,16 +30,17 @@ import type { RootfsArtifact } from './types.js';
 
 export async function buildRootfs(ctx: Context, image: string | undefined): Promise<RootfsArtifact | undefined> {
   if (!ctx.runs('build_rootfs') || image === undefined) return undefined;
-  const tarball = ctx.output(ROOTFS_TARBALL);
+  const planned = { rootfs: plannedArtifact(ctx.plan, 'rootfs'), sbom: plannedArtifact(ctx.plan, 'sbom') };
+  const tarball = ctx.output(planned.rootfs.file);
   // Issue 12: the same image with the same keys and compression makes the same rootfs.tgz.
   const parts = await rootfsPartsOf(ctx, image);
-  const kept = ctx.output(keptArtifact(ctx.options.name, ROOTFS_TARBALL));
-  const keptSbom = ctx.output(keptArtifact(ctx.options.name, SBOM_FILE));
+  const kept = ctx.output(planned.rootfs.kept);
+  const keptSbom = ctx.output(planned.sbom.kept);
   let decision = await decideArtifact(tarball, parts, ctx.cachePolicy, kept);
   // Another master's rootfs.tgz is in the folder: this master's own, unchanged, goes back in its place (links, no copy).
   if (decision.action === 'reuse' && decision.restoreFrom !== undefined) {
     restoreArtifact(decision.restoreFrom, tarball);
-    if (existsSync(keptSbom)) restoreArtifact(keptSbom, ctx.output(SBOM_FILE));
+    if (existsSync(keptSbom)) restoreArtifact(keptSbom, ctx.output(planned.sbom.file));
   }
   // Said as the dry run says it, when this run made the image.
   if (decision.action === 'build' && decision.record !== undefined && ctx.report.cache.some((entry) => entry.name === image && entry.action === 'build') && decision.reason.startsWith('image changed')) {
@@ -51,7 +53,7 @@ export async function buildRootfs(ctx: Context, image: string | undefined): Prom
   }
   if (decision.action === 'reuse' && decision.record !== undefined) {
     ctx.reporter.info(`build_rootfs: reused ${tarball}: ${decision.reason}`);
-    ctx.report.cache.push({ kind: 'artifact', name: ROOTFS_TARBALL, action: 'reuse', reason: decision.reason, id: decision.record.sha256 });
+    ctx.report.cache.push({ kind: 'artifact', name: planned.rootfs.file, action: 'reuse', reason: decision.reason, id: decision.record.sha256 });
     const kernelVersion = decision.record.facts.kernelVersion;
     return { tarball, sbom: decision.record.facts.sbom || undefined, kernelVersion: kernelVersion === '' ? undefined : kernelVersion, image };
   }
@@ -74,7 +76,7 @@ export async function buildRootfs(ctx: Context, image: string | undefined): Prom
     return { release, kernel: await findNewestKernel(tree) };
   });
 
-  const sbom = await ctx.reporter.step('build_rootfs: SBOM (CycloneDX)', () => writeMasterSbom(ctx, tree, image));
+  const sbom = await ctx.reporter.step('build_rootfs: SBOM (CycloneDX)', () => writeMasterSbom(ctx, tree, image, ctx.output(planned.sbom.file)));
 
   await ctx.reporter.step(`build_rootfs: mksquashfs (${ctx.compression})`, async (status) => {
     // xz takes minutes: its progress as it goes (a live line on a terminal, a line every 10 s in CI).
@@ -94,7 +96,7 @@ export async function buildRootfs(ctx: Context, image: string | undefined): Prom
   // Recorded with the keys as they are now: a first run generates them; the SBOM beside it is part of what is reused.
   const sbomSha256 = sbom === undefined ? '' : await sha256File(sbom);
   const sha256 = await writeArtifactRecord(tarball, await rootfsPartsOf(ctx, image), { kernelVersion: kernel?.version ?? '', sbom: sbom ?? '', sbomSha256 });
-  ctx.report.cache.push({ kind: 'artifact', name: ROOTFS_TARBALL, action: 'build', reason: decision.reason, id: sha256 });
+  ctx.report.cache.push({ kind: 'artifact', name: planned.rootfs.file, action: 'build', reason: decision.reason, id: sha256 });
   keepArtifact(tarball, kept);
   if (sbom !== undefined) keepArtifact(sbom, keptSbom);
   if (kernel === undefined) ctx.reporter.warn(`no /boot/vmlinuz* in ${image}: its kernel version is unknown`);

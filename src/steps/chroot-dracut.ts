@@ -4,13 +4,13 @@
 // initramfs.img land in the output folder; the kernel version is read from
 // the kernel image itself.
 import { copyFileSync, readFileSync, readdirSync } from 'node:fs';
-import { decideArtifact, keepArtifact, restoreArtifact, writeArtifactRecord } from '../cache/artifact-record.js';
+import { decideArtifact, keepArtifact, restoreArtifact, writeArtifactRecord, type ArtifactDecision } from '../cache/artifact-record.js';
 import { kernelInputs } from '../cache/base-identity.js';
 import type { InputParts } from '../cache/inputs.js';
 import path from 'node:path';
 import type { Context } from '../context.js';
 import { VaubanError } from '../errors.js';
-import { INITRAMFS, KERNEL_ARTIFACTS, VMLINUZ, keptArtifact } from '../model/local-layout.js';
+import { plannedArtifact } from '../model/plan.js';
 import { prepareChroot, runInChroot } from '../system/chroot.js';
 import { findNewestKernel } from '../system/kernel-image.js';
 import { mountOverlay } from '../system/mount.js';
@@ -26,17 +26,17 @@ function kernelPartsOf(ctx: Context): InputParts {
 export async function findCachedKernel(ctx: Context): Promise<{ reused: KernelArtifacts | undefined; reason: string }> {
   if (!ctx.runs('chroot_dracut')) return { reused: undefined, reason: '' };
   const parts = kernelPartsOf(ctx);
-  const vmlinuz = ctx.output(VMLINUZ);
-  const initramfs = ctx.output(INITRAMFS);
-  const kept = (name: string) => ctx.output(keptArtifact(ctx.options.name, name));
-  const decisions = [await decideArtifact(vmlinuz, parts, ctx.cachePolicy, kept(VMLINUZ)), await decideArtifact(initramfs, parts, ctx.cachePolicy, kept(INITRAMFS))];
+  const artifacts = [plannedArtifact(ctx.plan, 'vmlinuz'), plannedArtifact(ctx.plan, 'initramfs')];
+  const [vmlinuz, initramfs] = artifacts.map((artifact) => ctx.output(artifact.file)) as [string, string];
+  const decisions: ArtifactDecision[] = [];
+  for (const artifact of artifacts) decisions.push(await decideArtifact(ctx.output(artifact.file), parts, ctx.cachePolicy, ctx.output(artifact.kept)));
   const kernelVersion = decisions[0]?.record?.facts.kernelVersion;
   if (decisions.every((decision) => decision.action === 'reuse') && kernelVersion !== undefined && kernelVersion === decisions[1]?.record?.facts.kernelVersion) {
-    for (const [index, name] of KERNEL_ARTIFACTS.entries()) {
-      const decision = decisions[index] as (typeof decisions)[number];
+    for (const [index, artifact] of artifacts.entries()) {
+      const decision = decisions[index] as ArtifactDecision;
       // This master's own kernel and initramfs, while the folder holds another master's.
-      if (decision.restoreFrom !== undefined) restoreArtifact(decision.restoreFrom, ctx.output(name));
-      ctx.report.cache.push({ kind: 'artifact', name, action: 'reuse', reason: decision.reason, id: decision.record?.sha256 });
+      if (decision.restoreFrom !== undefined) restoreArtifact(decision.restoreFrom, ctx.output(artifact.file));
+      ctx.report.cache.push({ kind: 'artifact', name: artifact.file, action: 'reuse', reason: decision.reason, id: decision.record?.sha256 });
     }
     ctx.reporter.info(`chroot_dracut: reused ${vmlinuz} and ${initramfs} (kernel ${kernelVersion}): ${decisions[0]?.reason ?? ''}`);
     return { reused: { kernelVersion, vmlinuz, initramfs }, reason: decisions[0]?.reason ?? '' };
@@ -83,17 +83,18 @@ export async function chrootDracut(ctx: Context, base: MountedBase | undefined, 
     const built = regularFileInTree(root, 'vauban-initramfs.img');
     if (built === undefined) throw new VaubanError('dracut did not write /vauban-initramfs.img as a regular file in the chroot');
 
-    const vmlinuz = ctx.output(VMLINUZ);
-    const initramfs = ctx.output(INITRAMFS);
+    const artifacts = [plannedArtifact(ctx.plan, 'vmlinuz'), plannedArtifact(ctx.plan, 'initramfs')];
+    const [vmlinuz, initramfs] = artifacts.map((artifact) => ctx.output(artifact.file)) as [string, string];
     await copyAtomically(built, temporaryFileFor(initramfs, ctx.runId, ctx.cleanup));
     await copyAtomically(kernel.file, temporaryFileFor(vmlinuz, ctx.runId, ctx.cleanup));
     await releaseChroot();
     await releaseOverlay();
     const parts = kernelPartsOf(ctx);
-    for (const [name, file] of [[VMLINUZ, vmlinuz], [INITRAMFS, initramfs]] as const) {
+    for (const artifact of artifacts) {
+      const file = ctx.output(artifact.file);
       const sha256 = await writeArtifactRecord(file, parts, { kernelVersion: kernel.version });
-      keepArtifact(file, ctx.output(keptArtifact(ctx.options.name, name)));
-      ctx.report.cache.push({ kind: 'artifact', name, action: 'build', reason, id: sha256 });
+      keepArtifact(file, ctx.output(artifact.kept));
+      ctx.report.cache.push({ kind: 'artifact', name: artifact.file, action: 'build', reason, id: sha256 });
     }
     ctx.report.artifacts.push(vmlinuz, initramfs);
     ctx.reporter.info(`kernel ${kernel.version}: ${vmlinuz}, ${initramfs}`);

@@ -10,8 +10,8 @@
 // server's), so that no other user of the PXE server can read them.
 import { readFileSync } from 'node:fs';
 import type { Context } from '../context.js';
-import { INITRAMFS, VMLINUZ } from '../model/local-layout.js';
-import { ROOTFS, SBOM, byMacEntry, uploadFolders, conffsMember, kernelFile, releaseDir, releaseName, shareLabel, sharesDir } from '../pxe/layout.js';
+import type { PlannedArtifact } from '../model/plan.js';
+import { byMacEntry, uploadFolders, releaseDir, releaseName, sharesDir } from '../pxe/layout.js';
 import { publishEverywhere } from '../pxe/publish-everywhere.js';
 import { putFile } from '../pxe/put-file.js';
 import { openSshServer, type PxeServer } from '../pxe/pxe-server.js';
@@ -66,29 +66,25 @@ export async function upload(ctx: Context, input: UploadInput): Promise<undefine
   if (input.rootfs !== undefined && input.rootfs.kernelVersion === undefined) {
     ctx.reporter.warn(`the kernel version of ${input.rootfs.image} is unknown: the release keeps the vmlinuz and initramfs.img links of the live one`);
   }
-  const kernel = input.kernel;
-  const kernelFiles =
-    kernel === undefined
-      ? []
-      : [
-          { member: VMLINUZ, local: kernel.vmlinuz, path: kernelFile(VMLINUZ, kernel.kernelVersion) },
-          { member: INITRAMFS, local: kernel.initramfs, path: kernelFile(INITRAMFS, kernel.kernelVersion) },
-        ];
+  // What goes where is the plan's (its delivery); what this run built of it goes: a host whose conffs
+  // failed, or a master whose SBOM could not be made, is left out.
+  const delivery = ctx.plan.delivery;
+  if (delivery === undefined) return undefined;
+  const built = (artifact: PlannedArtifact): boolean => {
+    if (artifact.role === 'conffs') return (input.conffs ?? []).some((conffs) => conffs.host === artifact.host);
+    if (artifact.role === 'sbom') return input.rootfs?.sbom !== undefined;
+    return artifact.role === 'rootfs' ? input.rootfs !== undefined : input.kernel !== undefined;
+  };
+  const releaseFiles = delivery.members.filter(({ artifact }) => built(artifact)).map(({ member, artifact }) => ({ member, local: ctx.output(artifact.file) }));
   // The kernel files are members of the release (issue 30): promote and rollback restore the ones booted with it;
   // also put at their A9 path once live. A release boots the kernel of its rootfs (A9): one of another version only
   // goes to linux/, as before releases.
-  const rootfsKernel = input.rootfs?.kernelVersion;
-  const kernelInRelease = kernel !== undefined && (rootfsKernel === undefined || rootfsKernel === kernel.kernelVersion);
-  if (kernel !== undefined && !kernelInRelease) {
-    ctx.reporter.warn(`the kernel built (${kernel.kernelVersion}) is not the rootfs's (${rootfsKernel ?? ''}): it goes to linux/ only, the release boots linux/vmlinuz-${rootfsKernel ?? ''}`);
+  const linuxOnly = delivery.linuxOnly.filter(({ artifact }) => built(artifact)).map(({ artifact, path }) => ({ local: ctx.output(artifact.file), path }));
+  const linuxCopies = input.kernel === undefined ? [] : delivery.linuxCopies;
+  if (input.kernel !== undefined && linuxOnly.length > 0) {
+    ctx.reporter.warn(`the kernel built (${input.kernel.kernelVersion}) is not the rootfs's (${input.rootfs?.kernelVersion ?? ''}): it goes to linux/ only, the release boots linux/vmlinuz-${input.rootfs?.kernelVersion ?? ''}`);
   }
-  const releaseFiles = [
-    ...(kernelInRelease ? kernelFiles.map((file) => ({ member: file.member, local: file.local })) : []),
-    ...(input.rootfs === undefined ? [] : [{ member: ROOTFS, local: input.rootfs.tarball }]),
-    ...(input.rootfs?.sbom === undefined ? [] : [{ member: SBOM, local: input.rootfs.sbom }]),
-    ...(input.conffs ?? []).map((conffs) => ({ member: conffsMember(conffs.host), local: conffs.tarball })),
-  ];
-  if (releaseFiles.length === 0 && kernelFiles.length === 0) {
+  if (releaseFiles.length === 0 && linuxOnly.length === 0) {
     ctx.reporter.info('upload: this run built nothing to upload');
     return undefined;
   }
@@ -98,7 +94,7 @@ export async function upload(ctx: Context, input: UploadInput): Promise<undefine
   }
   // Each file is read once, whatever the number of servers.
   const sums = new Map<string, string>();
-  for (const file of [...releaseFiles, ...kernelFiles]) sums.set(file.local, await sha256File(file.local));
+  for (const file of [...releaseFiles, ...linuxOnly]) sums.set(file.local, await sha256File(file.local));
   const withSums: ReleaseFile[] = releaseFiles.map((file) => ({ ...file, sha256: sums.get(file.local) as string }));
   const bootFiles = (input.conffs ?? []).flatMap((conffs) =>
     conffs.byMac === undefined ? [] : [{ path: byMacEntry(conffs.byMac.mac), content: readFileSync(conffs.byMac.file, 'utf8') }],
@@ -111,29 +107,29 @@ export async function upload(ctx: Context, input: UploadInput): Promise<undefine
   const servers: PxeServer[] = [];
   await ctx.reporter.step(`upload: reach ${targets.length} PXE server(s)`, async () => {
     for (const target of targets) {
-      const folders = uploadFolders(name, kernelFiles.length > 0);
+      const folders = uploadFolders(name, input.kernel !== undefined);
       const server = await openSshServer({ target, dir, folders, runOptions: ctx.runOptions, onSudo: () => ctx.reporter.debug(`${target.destination}: writing ${dir} with sudo`) });
       servers.push(server);
       // A kernel that is not the rootfs's: to linux/ only (each file under a temporary name, checked, renamed).
-      for (const file of kernelInRelease ? [] : kernelFiles) {
+      for (const file of linuxOnly) {
         const sent = await putFile(server, { local: file.local, path: file.path, sha256: sums.get(file.local) as string, group, runId: ctx.runId, cleanup: ctx.cleanup });
         if (sent) ctx.report.uploaded.push(`${target.destination}:${dir}/${file.path}`);
       }
     }
   });
   if (releaseFiles.length === 0) return undefined;
-  if (ctx.options.release !== undefined) {
+  if (delivery.share !== undefined) {
     await uploadShareEverywhere(ctx, servers, {
       name,
-      release: ctx.options.release,
-      label: shareLabel(ctx.options.shard, ctx.options),
+      release: delivery.share.release,
+      label: delivery.share.label,
       shard: ctx.options.shard,
       selection: ctx.options.shard === undefined ? null : { pattern: ctx.options.ansibleHost ?? '', hosts: [...(input.selectedHosts ?? [])].sort() },
       hosts: (input.conffs ?? []).map((conffs) => conffs.host),
       files: withSums,
       bootFiles,
       kernelVersion: input.rootfs?.kernelVersion,
-      linuxCopies: kernelInRelease ? kernelFiles.map((file) => ({ member: file.member, path: file.path })) : [],
+      linuxCopies,
       image: await builtOn(ctx, input.rootfs),
       group,
       runId: ctx.runId,
@@ -149,7 +145,7 @@ export async function upload(ctx: Context, input: UploadInput): Promise<undefine
         release,
         files: withSums,
         kernelVersion: input.rootfs?.kernelVersion,
-        linuxCopies: kernelInRelease ? kernelFiles.map((file) => ({ member: file.member, path: file.path })) : [],
+        linuxCopies,
         bootFiles,
         group,
         keep,
@@ -169,7 +165,7 @@ export async function upload(ctx: Context, input: UploadInput): Promise<undefine
     for (const file of withSums) {
       if (!one.unchanged.includes(file.member)) ctx.report.uploaded.push(`${server}:${dir}/${releaseDir(name, release)}/${file.member}`);
     }
-    for (const file of [...bootFiles, ...(kernelInRelease ? kernelFiles : [])]) ctx.report.uploaded.push(`${server}:${dir}/${file.path}`);
+    for (const file of [...bootFiles, ...linuxCopies]) ctx.report.uploaded.push(`${server}:${dir}/${file.path}`);
     ctx.report.live.push(`${server}: ${name} release ${release} (was ${one.previous ?? 'none'})`);
     const same = one.unchanged.length > 0 ? `; unchanged (same sha256, linked, not sent): ${one.unchanged.join(', ')}` : '';
     const kept = `${one.inherited.length > 0 ? `; kept from ${one.previous ?? 'the flat layout'}: ${one.inherited.join(', ')}` : ''}${same}`;
