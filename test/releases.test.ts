@@ -155,6 +155,45 @@ describe('releases over ssh, with sudo (B14)', () => {
     expect(readdirSync(path.join(uploadDir, MASTER, 'releases')).sort()).toEqual([R1, R2]);
   }, 300_000);
 
+  it('a rootfs.tgz damaged on its way over ssh (short, or one byte changed): the server\'s sha256 refuses it, the release is not made, current stays (issue 27)', async () => {
+    // An ssh on PATH that damages what it carries to the server's dd of a rootfs.tgz, then hands it to the real ssh
+    // (vauban gives its commands a clean environment: the damage is written into each wrapper).
+    const realSsh = (await sh('sh', ['-c', 'command -v ssh'])).trim();
+    const damages = { short: 'truncate --size=-7 "$tmp"', byte: 'printf X | dd of="$tmp" bs=1 seek=10 conv=notrunc status=none' };
+    const releases = path.join(uploadDir, MASTER, 'releases');
+    const path0 = process.env.PATH;
+    try {
+      for (const [index, [damage, command]] of Object.entries(damages).entries()) {
+        const bin = path.join(work, `damaging-ssh-${damage}`);
+        mkdirSync(bin, { recursive: true });
+        writeFileSync(
+          path.join(bin, 'ssh'),
+          `#!/bin/sh
+for last; do :; done
+case "$last" in
+  *dd*of=*rootfs.tgz*)
+    tmp=$(mktemp); cat > "$tmp"; ${command}
+    ${realSsh} "$@" < "$tmp"; status=$?; rm -f "$tmp"; exit $status ;;
+esac
+exec ${realSsh} "$@"
+`,
+          { mode: 0o755 },
+        );
+        process.env.PATH = `${bin}:${path0 ?? ''}`;
+        const rootfs = await file('rootfs.tgz', `rootfs damaged on the way (${damage}) ${'.'.repeat(64)}`);
+        const cut = new CleanupStack();
+        const attempt = publishRelease(server, { name: MASTER, release: release(10 + index), files: [rootfs], kernelVersion: undefined, bootFiles: [], group: 'www-data', keep: 3, runId: 'itest', cleanup: cut });
+        await expect(attempt).rejects.toThrow(new RegExp(`rootfs\\.tgz does not match ${rootfs.local} after the copy \\(sha256 [0-9a-f]{64} != ${rootfs.sha256}\\)`));
+        await cut.unwind(() => undefined);
+        expect(live()).toBe(`releases/${R2}`);
+        expect(served(`${MASTER}/rootfs.tgz`).toString()).toBe('rootfs r2');
+        expect(readdirSync(releases).sort()).toEqual([R1, R2]);
+      }
+    } finally {
+      process.env.PATH = path0;
+    }
+  }, 300_000);
+
   it('two uploads of one master at once over ssh: the second waits for the first\'s lock on the server, then keeps its files (issue 30)', async () => {
     const { publishEverywhere } = await import('../src/pxe/publish-everywhere.js');
     const other = `${MASTER}-lock`;
