@@ -325,6 +325,28 @@ describe('a rootfs built through a remote engine whose files are out of reach (i
   });
 });
 
+describe('the engine named by a docker context, as the docker CLI names it (issue 29, item 4)', () => {
+  it('DOCKER_CONTEXT (or `docker context use`) reaches the second engine: the dry run reads its files through the API and finds its images; an unknown context is named', async () => {
+    const cwd = checkout('master');
+    const config = path.join(work, 'docker-config');
+    mkdirSync(config, { recursive: true });
+    // Made by the real docker CLI: its layout of contexts is what vauban reads.
+    await sh('docker', ['context', 'create', 'vauban-test-engine2', '--docker', `host=${ENGINE2}`], { env: { DOCKER_CONFIG: config } });
+    const dry = (extra: Record<string, string>) => vauban(['-s', MASTER, '-n', MASTER, '-i', 'no', '-l', 'no', '-u', 'no', '--dry-run'], cwd, { DOCKER_CONFIG: config, ...extra });
+    const named = await dry({ DOCKER_CONTEXT: 'vauban-test-engine2' });
+    expect(named.exitCode, tail(named)).toBe(0);
+    expect(named.output).toContain("through the Engine API (docker save: the engine's files are not on this machine)");
+    await sh('docker', ['context', 'use', 'vauban-test-engine2'], { env: { DOCKER_CONFIG: config } });
+    const current = await dry({});
+    expect(current.output).toContain("through the Engine API (docker save: the engine's files are not on this machine)");
+    // The same command on the local engine, for contrast: its files are here.
+    const local = await dry({ DOCKER_CONTEXT: 'default' });
+    expect(local.output).toContain("its layer folders read in place (the engine's files are on this machine)");
+    const unknown = await dry({ DOCKER_CONTEXT: 'vauban-test-nowhere' });
+    expect(unknown.output).toMatch(/docker context "vauban-test-nowhere" does not exist/);
+  });
+});
+
 describe('a shard without its master in the registry', () => {
   it('stops at once, naming the job that should have pushed it', async () => {
     const missing = `master-${ID}-nothere`;
