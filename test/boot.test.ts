@@ -195,7 +195,7 @@ describe('kernel, initramfs, a master of real-world content and two hosts\' conf
     expect(readFileSync(log, 'utf8')).toMatch(/web01: a stage deleted \/etc\/issue\.net; the conffs lists it, the host removes it at boot/);
   });
 
-  it('our conffs hook outside QEMU (the one boot with a changed file is of the rootfs): a changed conffs is refused before anything of it is unpacked; the built one is unpacked', async () => {
+  it('our conffs hook outside QEMU (the boots with a changed file are below): a changed conffs is refused before anything of it is unpacked; the built one is unpacked', async () => {
     const dir = path.join(work, 'hook');
     mkdirSync(dir, { recursive: true });
     const good = await conffsOf('web01');
@@ -268,6 +268,19 @@ describe('kernel, initramfs, a master of real-world content and two hosts\' conf
     expect(run.output).toMatch(/\[OK\] the host never came up/);
     expect(run.output).toContain('Result: the boot stopped on the changed rootfs, as it must');
     console.log(`tampered rootfs: from QEMU start to refusal: ${/boot to refusal: ([\d.]+) s/.exec(run.output)?.[1]} s`);
+  });
+
+  it('vauban boot --tamper conffs: one byte changed in the served conffs stops the boot in the initramfs, with the message, before the rootfs is fetched (issue 27)', async () => {
+    const run = await runVauban('vauban', ['boot', '-n', MASTER, '-a', 'web01', '--timeout', '600', '--tamper', 'conffs'], { cwd, env, log });
+    expect(run.exitCode, tail(run, 60)).toBe(0);
+    expect(run.output).toMatch(/\[OK\] boot stopped on the conffs: expected "vauban-live: INTEGRITY CHECK FAILED: the conffs \.\.\.", got vauban-live: INTEGRITY CHECK FAILED: the conffs \S+conffs-web01\.tgz has sha256 [0-9a-f]{64}, the boot line expects [0-9a-f]{64}: refusing to boot it/);
+    expect(run.output).toMatch(/\[OK\] the host never came up/);
+    expect(run.output).toContain('Result: the boot stopped on the changed conffs, as it must');
+    // The rootfs, fetched after the conffs, was never checked: the boot stopped first.
+    const serial = readFileSync(path.join(cwd, `vauban-boot-${MASTER}-web01.log`), 'latin1');
+    expect(serial).toMatch(/INTEGRITY CHECK FAILED: the conffs/);
+    expect(serial).not.toMatch(/vauban-live: the rootfs \S*: sha256/);
+    console.log(`tampered conffs: from QEMU start to refusal: ${/boot to refusal: ([\d.]+) s/.exec(run.output)?.[1]} s`);
   });
 
   it('left the artifacts without the test check: the conffs is the one built', async () => {
