@@ -12,7 +12,7 @@
 //   Ansible repository over ssh, uploads to the sshd, pushes to the registry,
 //   the vault's new entries pushed back to the project.
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -32,6 +32,11 @@ const PASSPHRASE = 'vault-passphrase-operator-test';
 const ID = uniqueName('op').toLowerCase();
 /** The stand-in master: its prefix (up to the first /) names the run's images. */
 const SOURCE = `vauban-itest-${ID}/mini`;
+/** The sha256 of a file's bytes. */
+async function sha256Of(file: string): Promise<string> {
+  return (await sh('sha256sum', [file])).split(' ')[0] as string;
+}
+
 const REGISTRY_PASSWORD = `helper-secret-${ID}-Xk7`;
 
 let work: string;
@@ -421,8 +426,10 @@ describe('the example .gitlab-ci.yml, its jobs run as a shell runner would (item
   it('a build: the rootfs and conffs jobs run (initramfs switched off in the form), upload, push, and commit the vault back', async () => {
     const variables = formVariables({ name: master, initramfs: 'no' });
     expect(await jobsFor(variables)).toEqual(['rootfs', 'conffs']);
+    const checkouts = new Map<string, string>();
     for (const job of await jobsFor(variables)) {
       const run = await runJob(job, variables);
+      checkouts.set(job, run.checkout);
       expect(run.exitCode, `${job}:\n${run.output.slice(-3000)}`).toBe(0);
       expect(run.afterExit).toBe(0);
       // after_script took the secrets away.
@@ -436,8 +443,11 @@ describe('the example .gitlab-ci.yml, its jobs run as a shell runner would (item
     }
     // Its artifacts and cache, as GitLab reads them.
     expect(pipeline.default.artifacts).toMatchObject({ when: 'always', paths: expect.arrayContaining(['logs/', 'vauban-result.json', 'sbom.cdx.json']), reports: { cyclonedx: 'sbom.cdx.json' } });
-    expect(statSync(path.join(uploadDir, master, 'rootfs.tgz')).size).toBeGreaterThan(0);
-    expect(statSync(path.join(uploadDir, master, 'conffs-web01.tgz')).size).toBeGreaterThan(0);
+    // What the server serves is, byte for byte, what each job built in its checkout (the conffs folder renamed at the run's end).
+    const built = checkouts.get('conffs') as string;
+    const conffsFolder = readdirSync(path.join(built, 'overlayfs')).find((name) => name.endsWith('-overlayfs-web01')) as string;
+    expect(await sha256Of(path.join(uploadDir, master, 'rootfs.tgz'))).toBe(await sha256Of(path.join(checkouts.get('rootfs') as string, 'rootfs.tgz')));
+    expect(await sha256Of(path.join(uploadDir, master, 'conffs-web01.tgz'))).toBe(await sha256Of(path.join(built, 'overlayfs', conffsFolder, 'conffs-web01.tgz')));
     // The master's SBOM went with its rootfs.
     expect(JSON.parse(readFileSync(path.join(uploadDir, master, 'sbom.cdx.json'), 'utf8')).metadata.component.name).toBe(master);
     const tags = ((await registry.api(`/v2/vauban/${master}/tags/list`)).body as { tags: string[] }).tags;
@@ -461,10 +471,20 @@ describe('the example .gitlab-ci.yml, its jobs run as a shell runner would (item
     const variables = formVariables({ vc: 'yes', docker_image: master, docker_tag: dated, master });
     expect(await jobsFor(variables)).toEqual(['version-control']);
     rmSync(path.join(uploadDir, master, 'rootfs.tgz'));
+    // `deployed` taken away in the registry's own storage: the re-deploy must put it back, on the dated push.
+    const stored = path.join(work, 'registry', 'data', 'docker', 'registry', 'v2', 'repositories', 'vauban', master, '_manifests', 'tags');
+    rmSync(path.join(stored, 'deployed'), { recursive: true });
+    const digestOf = async (tag: string) => (await registry.api(`/v2/vauban/${master}/manifests/${tag}`, 'application/vnd.docker.distribution.manifest.v2+json')).headers.get('docker-content-digest');
+    expect((await registry.api(`/v2/vauban/${master}/manifests/deployed`, 'application/vnd.docker.distribution.manifest.v2+json')).status).toBe(404);
     // A pipeline of its own: the project as the build left it, with the vault's entries.
     pipelineSha = (await sh('git', ['-C', project, 'rev-parse', 'master'])).trim();
     const run = await runJob('version-control', variables);
     expect(run.exitCode, run.output.slice(-3000)).toBe(0);
-    expect(statSync(path.join(uploadDir, master, 'rootfs.tgz')).size).toBeGreaterThan(0);
+    expect(run.output).toContain(`vauban/${master}:${dated}`);
+    // The served rootfs is the one the job built from that push, and `deployed` names that push now.
+    expect(await sha256Of(path.join(uploadDir, master, 'rootfs.tgz'))).toBe(await sha256Of(path.join(run.checkout, 'rootfs.tgz')));
+    const datedDigest = await digestOf(dated);
+    expect(datedDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(await digestOf('deployed')).toBe(datedDigest);
   });
 });

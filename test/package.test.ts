@@ -3,7 +3,7 @@
 // and its three commands are run from a folder that holds none of vauban's
 // files: they must find Dockerfile.base, stage.sh, dracut.conf and modules.d
 // where the package was installed. Everything goes with the test's folder.
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -95,6 +95,29 @@ describe('the npm package', () => {
     expect(plan.problems).toEqual([]);
     // Its own files are the install folder's: the dry run names none of the working directory.
     expect(run.stdout).not.toContain(path.join(elsewhere, 'stage.sh'));
+  });
+
+  it('a dry run as a user that is not root, with no dockerd to answer, plans every step: it needs neither (issue 27)', async () => {
+    // The test's folder is mkdtemp's 0700: opened so that nobody reaches the install and its working folder.
+    chmodSync(work, 0o755);
+    const home = mkdtempSync(path.join(work, 'nobody-home-'));
+    chmodSync(home, 0o777);
+    const result = await execa(path.join(prefix, 'bin', 'vauban'), [...EVERY_STEP], {
+      cwd: home,
+      uid: 65534,
+      gid: 65534,
+      env: { PATH: `${prefix}/bin:${process.env.PATH ?? '/usr/bin:/bin'}`, HOME: home, DOCKER_HOST: `unix://${path.join(work, 'no-dockerd.sock')}`, ...SETTINGS },
+      extendEnv: false,
+      reject: false,
+      stdin: 'ignore',
+    });
+    expect(result.exitCode, String(result.stderr) + String(result.stdout)).toBe(0);
+    expect(await sh('id', ['-u', 'nobody'])).toBe('65534');
+    const plan = JSON.parse(String(result.stdout)) as { plan: { steps: string[] }; problems: string[]; cache: { not_looked_up: string | null } };
+    expect(plan.plan.steps).toEqual(['mount_iso', 'bootstrap_fs', 'chroot_dracut', 'import_iso', 'apply_stages', 'build_rootfs', 'build_conffs']);
+    expect(plan.problems).toEqual([]);
+    // What it could not look up without an engine, it says.
+    expect(plan.cache.not_looked_up).toMatch(/dockerd does not answer \(connect ENOENT [^)]*no-dockerd\.sock\)/);
   });
 
   it('names the install folder when one of its files is missing there (not the working directory)', async () => {

@@ -194,6 +194,42 @@ exec ${realSsh} "$@"
     }
   }, 300_000);
 
+  it('a run killed outright (SIGKILL) while rootfs.tgz is sent leaves its .partial-* and current as it was; the next release removes the dead run\'s partial (issue 27)', async () => {
+    const { publishEverywhere } = await import('../src/pxe/publish-everywhere.js');
+    const other = `${MASTER}-killed`;
+    const base = { name: other, kernelVersion: undefined, bootFiles: [], group: 'www-data', keep: 3, runId: 'itest', cleanup };
+    await publishEverywhere([server], { ...base, release: R1, files: [await file('rootfs.tgz', 'rootfs before the killed run')] });
+    // vauban's own publish code (the built dist/) in a process of its own, killed with no chance to clean up.
+    const big = await file('rootfs.tgz', Buffer.alloc(128 * 1024 * 1024, 9));
+    const at = (module: string) => JSON.stringify(path.resolve('dist/src', module));
+    mkdirSync(path.join(work, 'ssh-killed'), { mode: 0o700, recursive: true });
+    const child = execa(process.execPath, ['--input-type=module', '-e', `
+      const { publishRelease } = await import(${at('pxe/publish-release.js')});
+      const { openSshServer } = await import(${at('pxe/pxe-server.js')});
+      const { pxeTargets } = await import(${at('pxe/ssh-options.js')});
+      const { CleanupStack } = await import(${at('system/cleanup.js')});
+      const [target] = pxeTargets(process.env, ${JSON.stringify(path.join(work, 'ssh-killed'))});
+      const server = await openSshServer({ target, dir: ${JSON.stringify(uploadDir)}, folders: [${JSON.stringify(other)}], runOptions: {} });
+      await publishRelease(server, { name: ${JSON.stringify(other)}, release: ${JSON.stringify(R2)}, files: [${JSON.stringify(big)}], kernelVersion: undefined, bootFiles: [], group: 'www-data', keep: 3, runId: 'killed', cleanup: new CleanupStack() });
+    `], { env, reject: false });
+    const releases = path.join(uploadDir, other, 'releases');
+    const partial = `.partial-${R2}`;
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline && !existsSync(path.join(releases, partial, 'rootfs.tgz')); ) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(existsSync(path.join(releases, partial, 'rootfs.tgz')), 'the child reached the send').toBe(true);
+    child.kill('SIGKILL');
+    expect((await child).signal).toBe('SIGKILL');
+    // What the dead run left: its partial release (a dot folder: never served, never a release); the live release as it was.
+    expect(readdirSync(releases).sort()).toEqual([partial, R1]);
+    expect(readlinkSync(path.join(uploadDir, other, 'current'))).toBe(`releases/${R1}`);
+    expect(served(`${other}/rootfs.tgz`).toString()).toBe('rootfs before the killed run');
+    // The next run's release goes live and takes the dead run's partial away (under the master's lock: no one else stages).
+    const [published] = await publishEverywhere([server], { ...base, release: R3, files: [await file('conffs-web01.tgz', 'conffs web01 after a killed run')] });
+    expect(readlinkSync(path.join(uploadDir, other, 'current'))).toBe(`releases/${R3}`);
+    expect(published?.published.pruned).toEqual([partial]);
+    expect(readdirSync(releases).sort()).toEqual([R1, R3]);
+    expect(served(`${other}/rootfs.tgz`).toString()).toBe('rootfs before the killed run');
+  }, 300_000);
+
   it('two uploads of one master at once over ssh: the second waits for the first\'s lock on the server, then keeps its files (issue 30)', async () => {
     const { publishEverywhere } = await import('../src/pxe/publish-everywhere.js');
     const other = `${MASTER}-lock`;
@@ -220,6 +256,17 @@ exec ${realSsh} "$@"
     await publish({ release: R3, files: [await file('rootfs.tgz', 'rootfs r3')], keep: 2 });
     expect(readdirSync(path.join(uploadDir, MASTER, 'releases')).sort()).toEqual([R2, R3]);
     expect(served(`${MASTER}/rootfs.tgz`).toString()).toBe('rootfs r3');
+    // The live release is not always the newest by name: a builder whose clock is behind names its release before
+    // the others. With RELEASES_KEEP=1 it stays (live), beside the newest; the one between goes.
+    const other = `${MASTER}-keep`;
+    const releasesOf = () => readdirSync(path.join(uploadDir, other, 'releases')).sort();
+    await publish({ name: other, release: R2, files: [await file('rootfs.tgz', 'rootfs keep r2')], keep: 1 });
+    await publish({ name: other, release: R3, files: [await file('rootfs.tgz', 'rootfs keep r3')], keep: 1 });
+    expect(releasesOf()).toEqual([R3]);
+    await publish({ name: other, release: R1, files: [await file('rootfs.tgz', 'rootfs keep r1, clock behind')], keep: 1 });
+    expect(readlinkSync(path.join(uploadDir, other, 'current'))).toBe(`releases/${R1}`);
+    expect(releasesOf()).toEqual([R1, R3]);
+    expect(served(`${other}/rootfs.tgz`).toString()).toBe('rootfs keep r1, clock behind');
   });
 });
 
@@ -269,6 +316,39 @@ describe('vauban promote and rollback (B14)', () => {
       expect(run.output).toMatch(new RegExp(`switching ${MASTER} to ${R3} failed on ssh://127\\.0\\.0\\.1:${second.port}: .*[Rr]ead-only file system.*; switched back: ssh://127\\.0\\.0\\.1:${sshd.port} \\(back on ${R2}\\)`));
       expect(live()).toBe(`releases/${R2}`);
       expect(served(`${MASTER}/rootfs.tgz`).toString()).toBe('rootfs r2');
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('two servers, the second one\'s disk full during the upload: one error naming it and the cause, no server switched, nothing staged left on either (issue 27)', async () => {
+    // The second server: its own sshd in a mount namespace where UPLOAD_DIR is a copy on an 8 MiB tmpfs.
+    const copy = path.join(work, 'pxe3');
+    await sh('cp', ['-a', uploadDir, copy]);
+    const key = path.join(work, 'upload-key');
+    const second = await startSshd(path.join(work, 'sshd3'), [readFileSync(`${key}.pub`, 'utf8').trim()], {
+      wrap: ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount -t tmpfs -o size=8m,mode=0755 vauban-test-full "$1" && cp -a "$0/." "$1/" && shift && exec "$@"', copy, uploadDir],
+    });
+    try {
+      const both = { ...env, UPLOAD_HOSTS_LIST: `ssh://127.0.0.1:${sshd.port} ssh://127.0.0.1:${second.port}`, UPLOAD_KNOWN_HOSTS: `[127.0.0.1]:${sshd.port} ${sshd.hostKeyPublic}\n[127.0.0.1]:${second.port} ${second.hostKeyPublic}` };
+      const workDir = path.join(work, 'ssh-full');
+      mkdirSync(workDir, { mode: 0o700 });
+      const servers = await Promise.all(pxeTargets(both, workDir).map((target) => openSshServer({ target, dir: uploadDir, folders: [MASTER], runOptions: {} })));
+      const { publishEverywhere } = await import('../src/pxe/publish-everywhere.js');
+      const big = await file('rootfs.tgz', Buffer.alloc(16 * 1024 * 1024, 5));
+      const full = new CleanupStack();
+      const attempt = publishEverywhere(servers, { name: MASTER, release: release(30), files: [big], kernelVersion: undefined, bootFiles: [], group: 'www-data', keep: 3, runId: 'itest', cleanup: full });
+      await expect(attempt).rejects.toThrow(new RegExp(`ssh://127\\.0\\.0\\.1:${second.port}: release ${release(30)} of ${MASTER} could not be staged: .*No space left on device.*; no server was switched \\(the copies staged on ssh://127\\.0\\.0\\.1:${sshd.port} removed\\)`));
+      await full.unwind(() => undefined);
+      expect(live()).toBe(`releases/${R2}`);
+      // Each server as it was: the live release, no partial or staged copy of the release that failed.
+      for (const server of servers) {
+        const listed = (await server.script([`ls -a ${uploadDir}/${MASTER}/releases`, `readlink ${uploadDir}/${MASTER}/current`])).stdout.split('\n').filter((name) => name !== '' && name !== '.' && name !== '..');
+        expect(listed.filter((name) => name.includes(release(30)))).toEqual([]);
+        expect(listed.at(-1)).toBe(`releases/${R2}`);
+      }
+      // The full server's space is back: what the failed copy wrote is gone.
+      expect(Number((await servers[1]?.script([`df --output=avail -B1 ${uploadDir} | tail -1`]))?.stdout.trim())).toBeGreaterThan(7 * 1024 * 1024);
     } finally {
       await second.stop();
     }

@@ -312,7 +312,7 @@ describe('secrets during a full build', () => {
       expect(web01).not.toContain(fakeOldConffs[0]);
     }), 60_000);
 
-  it('vauban-version-control in CI: re-deploys under the folder\'s lock and commits the new vault entry (item 9)', () =>
+  it('vauban-version-control in CI: re-deploys (the rootfs it built is the one served) and commits the new vault entry (item 9; its lock: below)', () =>
     kase('version-control: CI commits new vault entries', async () => {
       expect(secretsScan, 'the full build pushed the image').toBeDefined();
       const origin = path.join(work, 'vc-project.git');
@@ -340,8 +340,8 @@ describe('secrets during a full build', () => {
       expect(run.exitCode, tail(run)).toBe(0);
       expect(await sh('git', ['--git-dir', origin, 'log', '-1', '--format=%s', 'master'])).toBe('[CI] Update vault/');
       expect(await sh('git', ['--git-dir', origin, 'show', '--name-only', '--format=', 'master'])).toBe(`vault/${master}.tar.gpg`);
-      expect(existsSync(path.join(uploadDir, master, 'rootfs.tgz'))).toBe(true);
-      expect(existsSync(path.join(checkout, '.vauban.lock'))).toBe(false);
+      // What the server serves at the article's path is, byte for byte, the rootfs.tgz this run built.
+      expect(await sha256(path.join(uploadDir, master, 'rootfs.tgz'))).toBe(await sha256(path.join(checkout, 'rootfs.tgz')));
     }), 600_000);
 });
 

@@ -86,8 +86,11 @@ export function classifyMasterPath(relative: string): { kind: 'current' | 'relea
 }
 
 /** Where a release is filled before it is complete: a dot folder, never a release, never served as one. */
+/** What a release's folder is called while it is staged: a dot folder, never served, never a release. */
+export const PARTIAL_PREFIX = '.partial-';
+
 export function stagingDir(name: string, release: string): string {
-  return `${releasesDir(name)}/.partial-${release}`;
+  return `${releasesDir(name)}/${PARTIAL_PREFIX}${release}`;
 }
 
 /**

@@ -154,6 +154,18 @@ describe('a release (B14)', () => {
     expect(read('m/rootfs.tgz')).toBe('rootfs v1b');
     expect(existsSync(path.join(dir, 'm', 'releases', `.partial-${R2}`))).toBe(false);
   });
+
+  it("a dead run's partial release is removed by the next release made live, and said; staged shares are not touched", async () => {
+    flatLayout();
+    await publishRelease(server, input({ release: R1, files: [{ member: 'rootfs.tgz', ...local('r', 'rootfs v1b') }] }));
+    // What a run killed outright leaves: its partial release; and a share of a release staged for promote.
+    mkdirSync(path.join(dir, 'm', 'releases', `.partial-${R2}`));
+    writeFileSync(path.join(dir, 'm', 'releases', `.partial-${R2}`, 'rootfs.tgz'), 'half');
+    mkdirSync(path.join(dir, 'm', 'releases', '.shares-R9', '1-of-2'), { recursive: true });
+    const published = await publishRelease(server, input({ release: R3, files: [{ member: 'conffs-web01.tgz', ...local('c', 'conffs web01 v3') }] }));
+    expect(published.pruned).toEqual([`.partial-${R2}`]);
+    expect(readdirSync(path.join(dir, 'm', 'releases')).sort()).toEqual(['.shares-R9', R1, R3]);
+  });
 });
 
 describe('the link switch', () => {

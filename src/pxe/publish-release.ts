@@ -30,6 +30,7 @@ import {
   releasesDir,
   releasesToPrune,
   stagingDir,
+  PARTIAL_PREFIX,
   temporaryBeside,
 } from './layout.js';
 import { linkCommand, liveLinks } from './live-links.js';
@@ -325,5 +326,17 @@ async function afterSwitch(server: PxeServer, input: PublishInput, state: Master
   for (const old of pruned) script.push(sh('rm', '-rf', '--', at(releaseDir(input.name, old))));
   script.push(...protect([at(input.name), at(releasesDir(input.name)), at(BOOT_DIR), at(BY_MAC_DIR)], input.group, '0750'));
   await server.script(script);
-  return pruned;
+  return [...pruned, ...(await removeStalePartials(server, input.name))];
+}
+
+/**
+ * The partial releases a run killed outright (SIGKILL, a lost machine) could
+ * not remove. Run once this run's release is live, under the master's lock
+ * (publishEverywhere, promote): no other run of the master is staging now, so
+ * every `.partial-*` left is a dead run's. Returns the folders removed.
+ */
+async function removeStalePartials(server: PxeServer, name: string): Promise<string[]> {
+  const folder = `${server.dir}/${releasesDir(name)}`;
+  const removed = await server.script([`cd ${sh(folder)}`, `for partial in ${PARTIAL_PREFIX}*; do [ -d "$partial" ] || continue; rm -rf -- "$partial" && printf '%s\\n' "$partial"; done`]);
+  return removed.stdout.split('\n').filter((line) => line !== '');
 }
