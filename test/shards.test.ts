@@ -309,19 +309,58 @@ describe('a rootfs built through a remote engine whose files are out of reach (i
     return bash('cd "$1" && sed -i "/^sbom-sha256:/d" imginfo && find . -printf "%y %m %U:%G %p -> %l\\n" | LC_ALL=C sort && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum', { args: [path.join(into, 'root')] });
   }
 
-  it('reads the image through the Engine API (docker save), says so, and makes the same rootfs.img as the local read', async () => {
+  // The second engine behind an ssh:// address, as an operator's build server is: a private sshd whose sessions talk
+  // to engine 2 (SetEnv DOCKER_HOST), and the operator's ssh configuration (a wrapper giving ssh its -F: ssh reads
+  // the passwd entry's home, not $HOME) with that server's host key known.
+  let engineSshd: TestSshd | undefined;
+  let sshPath = '';
+  let knownHosts = '';
+  beforeAll(async () => {
+    const dir = path.join(work, 'engine-ssh');
+    mkdirSync(path.join(dir, 'bin'), { recursive: true });
+    const key = path.join(dir, 'id');
+    await sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'vauban-test-engine-ssh', '-f', key]);
+    engineSshd = await startSshd(path.join(dir, 'sshd'), [readFileSync(`${key}.pub`, 'utf8').trim()], { config: [`SetEnv DOCKER_HOST=${ENGINE2}`] });
+    knownHosts = path.join(dir, 'known_hosts');
+    writeFileSync(knownHosts, `[127.0.0.1]:${engineSshd.port} ${engineSshd.hostKeyPublic}\n`);
+    writeFileSync(path.join(dir, 'config'), `Host 127.0.0.1\n  IdentityFile ${key}\n  IdentitiesOnly yes\n  UserKnownHostsFile ${knownHosts}\n  StrictHostKeyChecking yes\n`);
+    const realSsh = (await sh('sh', ['-c', 'command -v ssh'])).trim();
+    writeFileSync(path.join(dir, 'bin', 'ssh'), `#!/bin/sh\nexec ${realSsh} -F ${path.join(dir, 'config')} "$@"\n`, { mode: 0o755 });
+    sshPath = `${path.join(dir, 'bin')}:${process.env.PATH ?? '/usr/bin:/bin'}`;
+  });
+  afterAll(async () => {
+    await engineSshd?.stop();
+  });
+
+  it('over ssh:// (the system\'s ssh, docker system dial-stdio): reads the image through the Engine API (docker save), says so, and makes the same rootfs.img as the local read', async () => {
     const cwd = checkout('master');
     const local = path.join(work, 'rootfs-local.tgz');
     cpSync(path.join(cwd, 'rootfs.tgz'), local);
     // The engine's data root is in a mount namespace of its own: its layer folders are not on this machine.
     const root = (await bash('DOCKER_HOST="$1" docker info --format "{{.DockerRootDir}}"', { args: [ENGINE2] })).trim();
     expect(readdirSync(root)).toEqual([]);
-    const run = await vauban(['-s', MASTER, '-n', MASTER, '-i', 'no', '-l', 'no', '-u', 'no', '--no-cache'], cwd, { DOCKER_HOST: ENGINE2 });
+    const run = await vauban(['-s', MASTER, '-n', MASTER, '-i', 'no', '-l', 'no', '-u', 'no', '--no-cache'], cwd, { DOCKER_HOST: `ssh://root@127.0.0.1:${engineSshd?.port ?? 0}`, PATH: sshPath });
     expect(run.exitCode, tail(run)).toBe(0);
     expect(run.output).toMatch(/build_rootfs: .* \(through the Engine API \(docker save\): its layer folders are not on this machine/);
     const [ours, theirs] = [await squashfsManifest(local, path.join(work, 'cmp-local')), await squashfsManifest(path.join(cwd, 'rootfs.tgz'), path.join(work, 'cmp-remote'))];
     expect(ours.split('\n').length).toBeGreaterThan(1000);
     expect(theirs).toBe(ours);
+  });
+
+  it('over ssh://, an engine whose host key is not the one known is refused by ssh, and said', async () => {
+    const cwd = checkout('master');
+    const known = readFileSync(knownHosts, 'utf8');
+    // Another key for that address: what a man in the middle would present.
+    const other = path.join(work, 'engine-ssh', 'other-host-key');
+    await sh('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
+    writeFileSync(knownHosts, `[127.0.0.1]:${engineSshd?.port ?? 0} ${readFileSync(`${other}.pub`, 'utf8').trim()}\n`);
+    try {
+      const run = await vauban(['-s', MASTER, '-n', MASTER, '-i', 'no', '-l', 'no', '-u', 'no', '--dry-run'], cwd, { DOCKER_HOST: `ssh://root@127.0.0.1:${engineSshd?.port ?? 0}`, PATH: sshPath });
+      expect(run.output).toMatch(/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
+      expect(run.output).toMatch(/not looked up: dockerd does not answer/);
+    } finally {
+      writeFileSync(knownHosts, known);
+    }
   });
 });
 

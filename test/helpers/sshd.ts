@@ -48,9 +48,10 @@ async function waitForPort(port: number, child: ChildProcess): Promise<void> {
 /**
  * Starts sshd on 127.0.0.1 accepting `authorizedKeys` (public key lines).
  * `wrap`: a command sshd runs under (e.g. unshare with a mount of its own, to
- * stand in for a second machine with other files at the same path).
+ * stand in for a second machine with other files at the same path);
+ * `config`: more sshd_config lines.
  */
-export async function startSshd(dir: string, authorizedKeys: string[], options: { wrap?: string[] } = {}): Promise<TestSshd> {
+export async function startSshd(dir: string, authorizedKeys: string[], options: { wrap?: string[]; config?: string[] } = {}): Promise<TestSshd> {
   // sshd reads authorized_keys as the user logging in: readable by all.
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
@@ -74,6 +75,7 @@ export async function startSshd(dir: string, authorizedKeys: string[], options: 
       // The test folders live under /var/tmp (world-writable): skip the path checks.
       'StrictModes no',
       'LogLevel ERROR',
+      ...(options.config ?? []),
       '',
     ].join('\n'),
   );

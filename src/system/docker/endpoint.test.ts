@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { contextEndpoint, endpointOptions, selectedContext } from './endpoint.js';
+import { dialStdioCommand } from './ssh-dial.js';
 
 let config: string;
 
@@ -33,17 +34,21 @@ describe('the engine a run talks to, found as the docker CLI finds it (issue 29)
     expect(selectedContext({ DOCKER_CONFIG: path.join(config, 'none') })).toBeUndefined();
   });
 
-  it("a context's endpoint: tcp (https with its TLS files), ssh (the agent), a unix socket", () => {
+  it("a context's endpoint: tcp (https with its TLS files), a unix socket; ssh through the system's ssh", () => {
     makeContext('plain', 'tcp://10.0.0.2:2375');
     makeContext('tls', 'tcp://build.example:2376', true);
     makeContext('over-ssh', 'ssh://builder@build.example');
     makeContext('socket', 'unix:///run/other/docker.sock');
-    const env = { DOCKER_CONFIG: config, SSH_AUTH_SOCK: '/run/agent.sock' };
-    expect(endpointOptions(contextEndpoint(env, 'plain'), env)).toEqual({ protocol: 'http', host: '10.0.0.2', port: '2375' });
-    const tls = endpointOptions(contextEndpoint(env, 'tls'), env);
+    const env = { DOCKER_CONFIG: config };
+    expect(endpointOptions(contextEndpoint(env, 'plain'))).toEqual({ protocol: 'http', host: '10.0.0.2', port: '2375' });
+    const tls = endpointOptions(contextEndpoint(env, 'tls'));
     expect({ ...tls, ca: String(tls.ca), cert: String(tls.cert), key: String(tls.key) }).toEqual({ protocol: 'https', host: 'build.example', port: '2376', ca: 'ca.pem of tls', cert: 'cert.pem of tls', key: 'key.pem of tls' });
-    expect(endpointOptions(contextEndpoint(env, 'over-ssh'), env)).toEqual({ protocol: 'ssh', host: 'build.example', port: '22', username: 'builder', sshOptions: { agent: '/run/agent.sock' } });
-    expect(endpointOptions(contextEndpoint(env, 'socket'), env)).toEqual({ socketPath: '/run/other/docker.sock' });
+    expect(endpointOptions(contextEndpoint(env, 'socket'))).toEqual({ socketPath: '/run/other/docker.sock' });
+    // An ssh endpoint: each connection is the docker CLI's `ssh ... docker system dial-stdio`, with the operator's ssh.
+    expect(contextEndpoint(env, 'over-ssh').host).toBe('ssh://builder@build.example');
+    expect(dialStdioCommand('ssh://builder@build.example')).toEqual(['-o', 'BatchMode=yes', '-T', '-l', 'builder', '--', 'build.example', 'docker', 'system', 'dial-stdio']);
+    expect(dialStdioCommand('ssh://build.example:2222')).toEqual(['-o', 'BatchMode=yes', '-T', '-p', '2222', '--', 'build.example', 'docker', 'system', 'dial-stdio']);
+    expect(() => dialStdioCommand('tcp://build.example')).toThrow(/not an ssh:\/\/ address/);
   });
 
   it('a context that does not exist, or names no engine: one clear error', () => {

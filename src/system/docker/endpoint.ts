@@ -70,8 +70,8 @@ export function contextEndpoint(env: NodeJS.ProcessEnv, name: string): ContextEn
   return { context: name, host: meta.data.Endpoints.docker.Host, skipTlsVerify: meta.data.Endpoints.docker.SkipTLSVerify ?? false, tlsDir: existsSync(tlsDir) ? tlsDir : undefined };
 }
 
-/** dockerode's options for a context's endpoint: a unix socket, tcp (https with the context's TLS files), or ssh (the agent's keys, as docker-modem does for DOCKER_HOST=ssh://). */
-export function endpointOptions(endpoint: ContextEndpoint, env: NodeJS.ProcessEnv): DockerOptions {
+/** dockerode's options for a context's endpoint: a unix socket, or tcp (https with the context's TLS files); ssh:// is ssh-dial.ts's. */
+export function endpointOptions(endpoint: ContextEndpoint): DockerOptions {
   const { host, context } = endpoint;
   if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) };
   let url: URL;
@@ -79,9 +79,6 @@ export function endpointOptions(endpoint: ContextEndpoint, env: NodeJS.ProcessEn
     url = new URL(host);
   } catch {
     throw new VaubanError(`docker context "${context}": its endpoint ${host} is not an address vauban can read`);
-  }
-  if (url.protocol === 'ssh:') {
-    return { protocol: 'ssh', host: url.hostname, port: url.port || '22', username: decodeURIComponent(url.username) || undefined, sshOptions: { agent: env.SSH_AUTH_SOCK } };
   }
   if (url.protocol !== 'tcp:' && url.protocol !== 'http:' && url.protocol !== 'https:') throw new VaubanError(`docker context "${context}": endpoint ${host}: vauban reaches engines over unix://, tcp:// or ssh://`);
   if (endpoint.tlsDir === undefined) return { protocol: 'http', host: url.hostname, port: url.port || '2375' };
