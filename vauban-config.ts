@@ -58,6 +58,8 @@ export const settingsSchema = z.object({
   REGISTRY_PASSWORD: optionalText,
   // The Ansible repository and where its inventory / ansible.cfg live inside it.
   ANSIBLE_REPO: gitUrl.optional(),
+  // The git server's host keys, for an ssh ANSIBLE_REPO: checked against them alone (else the user's known_hosts).
+  ANSIBLE_REPO_KNOWN_HOSTS: knownHosts.optional(),
   ANSIBLE_ROOT_DIR: z
     .string()
     .refine((value) => !value.startsWith('/') && !value.split('/').includes('..'), 'a folder inside the repository, without .. or a leading /')

@@ -12,6 +12,7 @@ import type { RunReport } from './model/run-report.js';
 import { AnsibleRepository } from './ansible/repository.js';
 import type { CleanupStack } from './system/cleanup.js';
 import { createDockerClient, type DockerClient } from './system/docker/client.js';
+import { ansibleRemote } from './ansible/remote.js';
 import { CONFFS_DIR, KEPT_MIRROR, VAULT_DIR, runStamp } from './model/local-layout.js';
 import { ensurePrivateDir } from './system/log-file.js';
 import type { RunOptions } from './system/run.js';
@@ -136,7 +137,7 @@ export class Context {
   /** The Ansible repository, fetched on first use. */
   get ansible(): AnsibleRepository {
     this.ansibleRepository ??= new AnsibleRepository({
-      remote: { url: this.settings.values.ANSIBLE_REPO ?? '', keyFile: this.deployKey },
+      remote: ansibleRemote(this.settings.values, this.deployKey, this.workDir),
       workDir: this.workDir,
       // A dry run leaves the project as it found it.
       ...(this.options.dryRun ? {} : { keptMirror: this.output(KEPT_MIRROR) }),

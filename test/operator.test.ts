@@ -380,6 +380,7 @@ describe('the example .gitlab-ci.yml, its jobs run as a shell runner would (item
       REGISTRY_PASSWORD,
       // Over ssh: the deploy key is needed (-k ./ansible-ro, written by before_script).
       ANSIBLE_REPO: `ssh://root@127.0.0.1:${sshd.port}${repo.bare}`,
+      ANSIBLE_REPO_KNOWN_HOSTS: `[127.0.0.1]:${sshd.port} ${sshd.hostKeyPublic}`,
       VAULTED_SSHD_KEYS_KEY: PASSPHRASE,
       UPLOAD_HOSTS_LIST: `ssh://127.0.0.1:${sshd.port}`,
       UPLOAD_DIR: uploadDir,

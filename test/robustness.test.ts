@@ -208,6 +208,7 @@ beforeAll(async () => {
     HOME: path.join(work, 'home'),
     ...repo.settings,
     ANSIBLE_REPO: `ssh://root@127.0.0.1:${sshd.port}${repo.bare}`,
+    ANSIBLE_REPO_KNOWN_HOSTS: `[127.0.0.1]:${sshd.port} ${sshd.hostKeyPublic}`,
     VAULTED_SSHD_KEYS_KEY: PASSPHRASE,
     SQUASHFS_COMPRESSION: 'zstd',
   };
@@ -614,6 +615,8 @@ describe('bad input: one clear line naming the culprit, exit 1, nothing built or
     // Item 7: CI uploads check the PXE servers' host keys.
     { name: 'PXE server whose host key is not in UPLOAD_KNOWN_HOSTS', run: async () => { const other = await anotherHostKey(); return vauban(['-s', BASE, '-n', `master-${ID}-bad`, '-i', 'no', '-l', 'no', '-u', 'yes'], { ...uploadSettings(), UPLOAD_KNOWN_HOSTS: `[127.0.0.1]:${sshd.port} ${other}` }); }, message: /cannot reach or log in to the PXE server ssh:\/\/root@127\.0\.0\.1:\d+ over ssh: its host key is not one of UPLOAD_KNOWN_HOSTS/ },
     { name: 'UPLOAD_CI_SSH_KEY without UPLOAD_KNOWN_HOSTS', run: () => vauban(['-s', BASE, '-n', `master-${ID}-bad`, '-i', 'no', '-l', 'no', '-u', 'yes'], { ...uploadSettings(), UPLOAD_KNOWN_HOSTS: '' }), message: /setting UPLOAD_KNOWN_HOSTS is required with UPLOAD_CI_SSH_KEY/ },
+    // Issue 30: the git server's host key is checked too, never accepted on first sight.
+    { name: 'Ansible repository over ssh whose host key is not ANSIBLE_REPO_KNOWN_HOSTS', run: async () => { const other = await anotherHostKey(); return vauban(['-s', BASE, '-n', `master-${ID}-bad`, '-i', 'no', '-l', 'no', '-u', 'no', 'pb_base.yml'], { ANSIBLE_REPO_KNOWN_HOSTS: `[127.0.0.1]:${sshd.port} ${other}` }); }, message: /cannot fetch branch 'master' of the Ansible repository ssh:\/\/(root@)?127\.0\.0\.1:\d+\S*: host key verification failed\n.*hint: the git server's host key is not a known one: set ANSIBLE_REPO_KNOWN_HOSTS/ },
     { name: 'unreachable PXE server', run: () => vauban(['-s', BASE, '-n', `master-${ID}-bad`, '-i', 'no', '-l', 'no', '-u', 'yes'], { UPLOAD_HOSTS_LIST: 'ssh://127.0.0.1:9', UPLOAD_DIR: '/srv/pxe' }), message: /cannot reach or log in to the PXE server ssh:\/\/127\.0\.0\.1:9/ },
   ];
   for (const { name, run, message } of cases) {

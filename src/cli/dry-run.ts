@@ -57,16 +57,29 @@ export async function lookUpForDryRun(input: DryRunInput): Promise<DryRunLookups
   if (url === '' && (options.rootfs || options.conffs)) return none('not looked up: ANSIBLE_REPO is not set');
   // Each branch's commit, asked once (git ls-remote) for the stages' check and the images' verdicts.
   const { remoteBranchSha } = await import('../system/git.js');
-  const remote: GitRemote = { url, keyFile: path.resolve(input.io.cwd, options.sshPrivKey) };
-  const shas = new Map<string, Promise<string | undefined>>();
-  const branchSha = (branch: string): Promise<string | undefined> => {
-    if (!shas.has(branch)) shas.set(branch, remoteBranchSha(remote, branch));
-    return shas.get(branch) as Promise<string | undefined>;
-  };
-  // A typo in a stage (its branch, its playbook) is what the run's preflight stops on: found here too, without Docker.
-  const stageProblems = options.stages.length > 0 && (options.rootfs || options.conffs) ? await checkStagesForDryRun(input, remote, branchSha) : [];
-  const found = await lookUp(input, branchSha);
-  return { ...found, problems: [...stageProblems, ...found.problems] };
+  const { ansibleRemote } = await import('../ansible/remote.js');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  // The dry run's own private folder (its mirror of the branches, the git server's known hosts), removed at its end.
+  let work: string;
+  try {
+    work = mkdtempSync(path.join(settings.values.VAUBAN_WORK_DIR ?? '/var/tmp', 'vauban-dry-run-'));
+  } catch (error) {
+    return none(`not looked up: no work folder (${(error as Error).message})`);
+  }
+  try {
+    const remote: GitRemote = ansibleRemote(settings.values, path.resolve(input.io.cwd, options.sshPrivKey), work);
+    const shas = new Map<string, Promise<string | undefined>>();
+    const branchSha = (branch: string): Promise<string | undefined> => {
+      if (!shas.has(branch)) shas.set(branch, remoteBranchSha(remote, branch));
+      return shas.get(branch) as Promise<string | undefined>;
+    };
+    // A typo in a stage (its branch, its playbook) is what the run's preflight stops on: found here too, without Docker.
+    const stageProblems = options.stages.length > 0 && (options.rootfs || options.conffs) ? await checkStagesForDryRun(input, remote, branchSha, work) : [];
+    const found = await lookUp(input, branchSha);
+    return { ...found, problems: [...stageProblems, ...found.problems] };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -74,33 +87,27 @@ export async function lookUpForDryRun(input: DryRunInput): Promise<DryRunLookups
  * preflight checks them (AnsibleRepository.assertPlaybook), in a mirror of
  * the dry run's own, removed at its end: the messages of what is missing.
  */
-async function checkStagesForDryRun(input: DryRunInput, remote: GitRemote, branchSha: (branch: string) => Promise<string | undefined>): Promise<string[]> {
-  const { mkdtempSync, rmSync } = await import('node:fs');
+async function checkStagesForDryRun(input: DryRunInput, remote: GitRemote, branchSha: (branch: string) => Promise<string | undefined>, work: string): Promise<string[]> {
   const { AnsibleRepository } = await import('../ansible/repository.js');
   const { options, settings } = input;
-  const work = mkdtempSync(path.join(settings.values.VAUBAN_WORK_DIR ?? '/var/tmp', 'vauban-dry-run-'));
-  try {
-    const repository = new AnsibleRepository({ remote, workDir: work, rootDir: settings.values.ANSIBLE_ROOT_DIR, runOptions: {} });
-    const problems: string[] = [];
-    for (const stage of options.stages) {
-      const branch = stage.branch ?? options.branch;
-      // A repository that does not answer is no typo: the look-ups below say it was not looked up.
-      const sha = await branchSha(branch).catch(() => null);
-      if (sha === null) return [];
-      if (sha === undefined) {
-        problems.push(`branch '${branch}' does not exist in the Ansible repository`);
-        continue;
-      }
-      try {
-        await repository.assertPlaybook(branch, stage.playbook);
-      } catch (error) {
-        problems.push((error as Error).message.split('\n')[0] ?? '');
-      }
+  const repository = new AnsibleRepository({ remote, workDir: work, rootDir: settings.values.ANSIBLE_ROOT_DIR, runOptions: {} });
+  const problems: string[] = [];
+  for (const stage of options.stages) {
+    const branch = stage.branch ?? options.branch;
+    // A repository that does not answer is no typo: the look-ups below say it was not looked up.
+    const sha = await branchSha(branch).catch(() => null);
+    if (sha === null) return [];
+    if (sha === undefined) {
+      problems.push(`branch '${branch}' does not exist in the Ansible repository`);
+      continue;
     }
-    return [...new Set(problems)];
-  } finally {
-    rmSync(work, { recursive: true, force: true });
+    try {
+      await repository.assertPlaybook(branch, stage.playbook);
+    } catch (error) {
+      problems.push((error as Error).message.split('\n')[0] ?? '');
+    }
   }
+  return [...new Set(problems)];
 }
 
 async function lookUp(input: DryRunInput, branchSha: (branch: string) => Promise<string | undefined>): Promise<DryRunLookups> {

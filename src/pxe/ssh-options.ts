@@ -6,6 +6,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Settings } from '../../vauban-config.js';
 import { VaubanError } from '../errors.js';
+import { knownHostsFile, strictHostKeyOptions } from '../system/known-hosts.js';
 import type { SshTarget } from '../system/ssh.js';
 
 /** The extra ssh options of the settings; key files are written to `workDir` (private), never passed as text. */
@@ -23,7 +24,7 @@ export function pxeSshOptions(values: Settings, workDir: string): string[] {
     if (values.UPLOAD_CI_SSH_USERNAME !== undefined) options.push('-o', `User=${values.UPLOAD_CI_SSH_USERNAME}`);
   }
   if (values.UPLOAD_KNOWN_HOSTS !== undefined) {
-    options.push('-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHostsFile(workDir, values.UPLOAD_KNOWN_HOSTS)}`, '-o', 'GlobalKnownHostsFile=/dev/null');
+    options.push(...strictHostKeyOptions(knownHostsFile(workDir, 'UPLOAD_KNOWN_HOSTS', values.UPLOAD_KNOWN_HOSTS, 'upload-known_hosts')));
   }
   return options;
 }
@@ -36,16 +37,4 @@ export function pxeTargets(values: Settings, workDir: string): SshTarget[] {
     .split(/\s+/)
     .filter((destination) => destination !== '')
     .map((destination) => ({ destination, options }));
-}
-
-/** UPLOAD_KNOWN_HOSTS as a file ssh reads: the path it names, or its lines written to the work folder. */
-function knownHostsFile(workDir: string, value: string): string {
-  const trimmed = value.trim();
-  if (/^\/\S+$/.test(trimmed)) {
-    if (!existsSync(trimmed)) throw new VaubanError(`UPLOAD_KNOWN_HOSTS names ${trimmed}, which does not exist`);
-    return trimmed;
-  }
-  const file = path.join(workDir, 'upload-known_hosts');
-  if (!existsSync(file)) writeFileSync(file, `${trimmed}\n`, { mode: 0o600 });
-  return file;
 }

@@ -6,6 +6,7 @@
 // and no stored remote (the copy's .git/config that goes into images) has them.
 import path from 'node:path';
 import { VaubanError } from '../errors.js';
+import { strictHostKeyOptions } from './known-hosts.js';
 import { shellQuote } from './shell-quote.js';
 import { run, type RunOptions } from './run.js';
 
@@ -13,6 +14,8 @@ export interface GitRemote {
   url: string;
   /** The deploy key (-k); used for ssh URLs only, when the file exists. */
   keyFile: string | undefined;
+  /** A known_hosts file (ANSIBLE_REPO_KNOWN_HOSTS) checked alone, for ssh URLs; else the user's own known hosts. */
+  knownHosts?: string;
 }
 
 export interface GitCredentials {
@@ -68,7 +71,9 @@ function fetchUrl(remote: GitRemote): string {
 function gitAccess(remote: GitRemote): { args: string[]; env: Record<string, string> } {
   const env: Record<string, string> = { GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true' };
   if (isSshUrl(remote.url)) {
-    const ssh = ['ssh', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=accept-new'];
+    // Host keys are checked, never accepted on first sight (in CI every sight is the first): against
+    // ANSIBLE_REPO_KNOWN_HOSTS when set, else the user's known_hosts.
+    const ssh = ['ssh', '-o', 'BatchMode=yes', ...(remote.knownHosts === undefined ? ['-o', 'StrictHostKeyChecking=yes'] : strictHostKeyOptions(remote.knownHosts))];
     if (remote.keyFile !== undefined) ssh.push('-o', 'IdentitiesOnly=yes', '-i', path.resolve(remote.keyFile));
     env.GIT_SSH_COMMAND = ssh.map(shellQuote).join(' ');
   }
@@ -106,8 +111,11 @@ export async function fetchBranch(remote: GitRemote, mirror: string, branch: str
   );
   if (result.exitCode !== 0) {
     if (/couldn't find remote ref/i.test(result.stderr)) throw new VaubanError(`branch '${branch}' does not exist in the Ansible repository`);
-    const reason = result.stderr.trim().split('\n').slice(-3).join(' / ');
-    throw new VaubanError(`cannot fetch branch '${branch}' of the Ansible repository ${shown}: ${reason}`, { hint: 'check ANSIBLE_REPO and the deploy key (-k)' });
+    const hostKey = /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|No .* host key is known/i.test(result.stderr);
+    const reason = hostKey ? 'host key verification failed' : result.stderr.trim().split('\n').slice(-3).join(' / ');
+    throw new VaubanError(`cannot fetch branch '${branch}' of the Ansible repository ${shown}: ${reason}`, {
+      hint: hostKey ? "the git server's host key is not a known one: set ANSIBLE_REPO_KNOWN_HOSTS to its known_hosts lines (ssh-keyscan <server>, fingerprint checked) or to a known_hosts file" : 'check ANSIBLE_REPO and the deploy key (-k)',
+    });
   }
   const { stdout } = await run('git', ['--git-dir', mirror, 'rev-parse', '--verify', `refs/heads/${branch}^{commit}`], runOptions);
   return stdout.trim();
