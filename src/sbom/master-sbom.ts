@@ -6,11 +6,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Context } from '../context.js';
+import type { CleanupStack } from '../system/cleanup.js';
 import { readOsName } from '../base/os-name.js';
 import { installedPackages } from './dpkg-status.js';
 import { makeSbom, type SbomStage } from './make-sbom.js';
-import { imageId } from '../system/docker/images.js';
 import { credentialsOf, withoutCredentials } from '../system/git.js';
 import { temporaryFileFor } from '../system/temporary-file.js';
 import { readFileInTree, writeFileInTree } from '../system/tree-path.js';
@@ -36,8 +35,22 @@ async function imginfoStages(text: string | undefined): Promise<SbomStage[]> {
   });
 }
 
-/** Writes the SBOM to `file` (sbom.cdx.json, beside rootfs.tgz) and records its sha256 in the tree's /imginfo; returns `file`. */
-export async function writeMasterSbom(ctx: Context, tree: string, image: string, file: string): Promise<string> {
+export interface MasterSbomInput {
+  master: string;
+  /** The Docker ID of the master's image, when known. */
+  imageId: string | undefined;
+  /** ANSIBLE_REPO: named in the SBOM without its credentials. */
+  repository: string | undefined;
+  /** Where vauban is installed: its package.json gives the version that made the SBOM. */
+  installDir: string;
+  startedAt: Date;
+  /** The run's id and cleanup: the file is written under a temporary name, then renamed. */
+  runId: string;
+  cleanup: CleanupStack;
+}
+
+/** Writes the SBOM of the tree to `file` (sbom.cdx.json, beside rootfs.tgz) and records its sha256 in the tree's /imginfo; returns `file`. */
+export async function writeMasterSbom(tree: string, file: string, input: MasterSbomInput): Promise<string> {
   let osName: string | undefined;
   try {
     osName = readOsName(tree);
@@ -45,20 +58,20 @@ export async function writeMasterSbom(ctx: Context, tree: string, image: string,
     osName = undefined;
   }
   const imginfo = readFileInTree(tree, 'imginfo')?.toString('utf8');
-  const repository = ctx.settings.values.ANSIBLE_REPO;
-  const { version } = JSON.parse(readFileSync(path.join(ctx.installDir, 'package.json'), 'utf8')) as { version: string };
+  const { repository } = input;
+  const { version } = JSON.parse(readFileSync(path.join(input.installDir, 'package.json'), 'utf8')) as { version: string };
   const text = await makeSbom({
-    master: ctx.options.name,
-    imageId: await imageId(await ctx.docker(), image),
+    master: input.master,
+    imageId: input.imageId,
     osName,
     packages: installedPackages(readFileInTree(tree, 'var/lib/dpkg/status')?.toString('utf8') ?? ''),
     stages: await imginfoStages(imginfo),
     // A token in an https URL is taken out; an ssh user (git@) is part of the address, no secret.
     repository: repository === undefined || credentialsOf(repository) === undefined ? repository : withoutCredentials(repository),
     vaubanVersion: version,
-    timestamp: ctx.startedAt,
+    timestamp: input.startedAt,
   });
-  const temporary = temporaryFileFor(file, ctx.runId, ctx.cleanup);
+  const temporary = temporaryFileFor(file, input.runId, input.cleanup);
   writeFileSync(temporary.path, text);
   await temporary.commit();
   const sha256 = createHash('sha256').update(text).digest('hex');

@@ -76,7 +76,17 @@ export async function buildRootfs(ctx: Context, image: string | undefined): Prom
     return { release, kernel: await findNewestKernel(tree) };
   });
 
-  const sbom = await ctx.reporter.step('build_rootfs: SBOM (CycloneDX)', () => writeMasterSbom(ctx, tree, image, ctx.output(planned.sbom.file)));
+  const sbom = await ctx.reporter.step('build_rootfs: SBOM (CycloneDX)', async () =>
+    writeMasterSbom(tree, ctx.output(planned.sbom.file), {
+      master: ctx.options.name,
+      imageId: await imageId(await ctx.docker(), image),
+      repository: ctx.settings.values.ANSIBLE_REPO,
+      installDir: ctx.installDir,
+      startedAt: ctx.startedAt,
+      runId: ctx.runId,
+      cleanup: ctx.cleanup,
+    }),
+  );
 
   await ctx.reporter.step(`build_rootfs: mksquashfs (${ctx.compression})`, async (status) => {
     // xz takes minutes: its progress as it goes (a live line on a terminal, a line every 10 s in CI).
