@@ -141,6 +141,19 @@ describe('releases over ssh, with sudo (B14)', () => {
     expect(served('boot/web01.ipxe').toString()).toContain(`/releases/${R2}/rootfs.tgz`);
   });
 
+  it('the bytes of each file are said as they go over ssh, up to its size (issue 31)', async () => {
+    const other = `${MASTER}-progress`;
+    const said: string[] = [];
+    const big = await file('rootfs.tgz', Buffer.alloc(24 * 1024 * 1024, 3));
+    await publish({ name: other, release: R1, files: [big, await file('conffs-web01.tgz', 'conffs of the progress test')], onProgress: (text) => said.push(text) });
+    const rootfs = said.filter((text) => text.startsWith('1/2 rootfs.tgz: '));
+    expect(rootfs[0]).toBe('1/2 rootfs.tgz: 0.0 MiB of 24.0 MiB');
+    expect(rootfs.length).toBeGreaterThan(3);
+    expect(rootfs.at(-1)).toBe('1/2 rootfs.tgz: 24.0 MiB of 24.0 MiB');
+    expect(said.at(-1)).toBe('2/2 conffs-web01.tgz: 0.0 MiB of 0.0 MiB');
+    expect(served(`${other}/rootfs.tgz`).length).toBe(24 * 1024 * 1024);
+  });
+
   it('an upload cut mid-release (ssh killed while rootfs.tgz is sent) leaves current on the previous complete release, and nothing partial', async () => {
     const big = await file('rootfs.tgz', Buffer.alloc(256 * 1024 * 1024, 7));
     const watcher = killWhenRootfsIsSent(path.join(uploadDir, MASTER, 'releases'), PXE_USER, 60_000);

@@ -15,6 +15,9 @@ import { detectDiskImage } from '../system/disk-image.js';
 import type { IsoFile } from '../system/iso9660.js';
 import { convertToRaw, type QemuImageInfo } from '../system/qemu-img.js';
 import { describeBaseFile, locateLiveSquashfs, TAR_MEMBER, type BaseFile } from './inspect-base-file.js';
+import { formatBytes } from '../system/format-bytes.js';
+
+export { formatBytes };
 
 /** Where a copy is made and how the work is said: the run's work folder, its commands' options, its info lines. */
 export interface BaseCopying {
@@ -96,7 +99,4 @@ async function usableCopy(file: string): Promise<MountableBase> {
   throw new VaubanError(`the image taken out of the base file is not a raw disk image nor a live ISO (found: ${kind})`);
 }
 
-export function formatBytes(bytes: number): string {
-  if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
-  return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
-}
+

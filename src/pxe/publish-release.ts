@@ -7,9 +7,11 @@
 // the previous complete release. Then the article's paths and the boot links
 // (through `current`), the MAC entries, and the releases past RELEASES_KEEP go.
 import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { VaubanError } from '../errors.js';
 import type { CleanupStack } from '../system/cleanup.js';
+import { formatBytes } from '../system/format-bytes.js';
 import { hostEntry } from './ipxe-entry.js';
 import {
   KERNEL_LINKS,
@@ -212,8 +214,11 @@ async function sendFiles(server: PxeServer, staging: string, input: PublishInput
  */
 export async function sendChecked(server: PxeServer, folder: string, files: readonly ReleaseFile[], onProgress?: (text: string) => void): Promise<Map<string, string>> {
   for (const [index, file] of files.entries()) {
-    onProgress?.(`${index + 1}/${files.length} ${file.member}`);
-    await server.send(file.local, `${folder}/${file.member}`);
+    // The bytes sent of each file (rootfs.tgz takes minutes on a slow link): a live line, a line every 10 s in CI.
+    const size = formatBytes(statSync(file.local).size);
+    const said = (sent: number) => onProgress?.(`${index + 1}/${files.length} ${file.member}: ${formatBytes(sent)} of ${size}`);
+    said(0);
+    await server.send(file.local, `${folder}/${file.member}`, { ...server.runOptions, onInputBytes: said });
   }
   if (files.length > 0) {
     const got = parseSums((await server.script([`cd ${sh(folder)}`, sh('sha256sum', '--', ...files.map((file) => file.member))])).stdout);

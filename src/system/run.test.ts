@@ -41,3 +41,26 @@ describe('a program\'s own umask', () => {
     }
   });
 });
+
+describe('a file fed to a program, counted as it goes (issue 31: an upload\'s progress)', () => {
+  it('the program gets every byte; the count rises to the file\'s size', async () => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const dir = mkdtempSync(path.join(tmpdir(), 'vauban-run-input-'));
+    try {
+      const file = path.join(dir, 'payload');
+      const bytes = Buffer.alloc(3 * 1024 * 1024 + 17, 7);
+      writeFileSync(file, bytes);
+      const counts: number[] = [];
+      const { stdout } = await run('sha256sum', [], { inputFile: file, onInputBytes: (sent) => counts.push(sent) });
+      const { createHash } = await import('node:crypto');
+      expect(stdout.split(' ')[0]).toBe(createHash('sha256').update(bytes).digest('hex'));
+      expect(counts.length).toBeGreaterThan(1);
+      expect(counts.at(-1)).toBe(bytes.length);
+      expect(counts).toEqual([...counts].sort((a, b) => a - b));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

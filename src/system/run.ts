@@ -11,6 +11,8 @@ export interface RunOptions {
   input?: string | Uint8Array;
   /** A file streamed to the program's standard input. */
   inputFile?: string;
+  /** With inputFile: called with the bytes of it written so far, as they go (an upload's progress). */
+  onInputBytes?: (sent: number) => void;
   cwd?: string;
   /** Variables for this program only, over the allow-listed environment (childEnv). */
   env?: Record<string, string | undefined>;
@@ -83,9 +85,26 @@ export async function run(command: string, args: readonly string[], options: Run
   // A umask of its own: through sh, so that no other file of this process is ever made with it.
   const [file, argv] =
     options.umask === undefined ? [command, args] : ['/bin/sh', ['-c', `umask ${options.umask.toString(8).padStart(3, '0')} && exec "$0" "$@"`, command, ...args]];
+  // The file counted as it goes through: a transform of execa's on the way to the program's stdin.
+  const onInputBytes = options.onInputBytes;
+  let sent = 0;
+  const countedInput: Options['stdin'] | undefined =
+    options.inputFile === undefined || onInputBytes === undefined
+      ? undefined
+      : [
+          { file: options.inputFile },
+          {
+            *transform(chunk: unknown) {
+              sent += (chunk as Uint8Array).length;
+              onInputBytes(sent);
+              yield chunk;
+            },
+            binary: true,
+          },
+        ];
   const subprocess = execa(file, argv, {
     input: options.input,
-    inputFile: options.inputFile,
+    ...(countedInput === undefined ? { inputFile: options.inputFile } : { stdin: countedInput }),
     cwd: options.cwd,
     env: childEnv(options.env),
     extendEnv: false,
