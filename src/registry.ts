@@ -84,7 +84,7 @@ export class Registry {
     const remote = `${this.remoteName(image)}:${tag}`;
     this.options.reporter.info(here ? `${image}: the registry's ${remote} (pulled: a shard builds on the master its job pushed)` : `${image} is not here: pulling ${remote}`);
     try {
-      await pullImage(docker, remote, await this.login(), this.options.signal);
+      await pullImage(docker, remote, await this.login(), this.options.signal, this.saysEvery10s(`pulling ${remote}`));
     } catch (error) {
       throw new VaubanError(`${image} is neither here nor in the registry (${remote})`, { cause: error });
     }
@@ -104,7 +104,7 @@ export class Registry {
     const docker = await this.options.docker();
     const remote = `${this.remoteName(image)}:latest`;
     try {
-      await pullImage(docker, remote, await this.login(), this.options.signal);
+      await pullImage(docker, remote, await this.login(), this.options.signal, this.saysEvery10s(`pulling ${remote}`));
     } catch (error) {
       if (this.options.signal.aborted) throw error;
       this.options.reporter.debug(`cache: no ${remote} to reuse: ${(error as Error).message}`);
@@ -130,9 +130,24 @@ export class Registry {
     const remote = this.remoteName(image);
     for (const tag of [this.tag, 'latest']) {
       await tagImage(docker, image, `${remote}:${tag}`);
-      await pushImage(docker, remote, tag, auth, this.options.signal);
+      await pushImage(docker, remote, tag, auth, this.options.signal, this.saysEvery10s(`pushing ${remote}:${tag}`));
     }
     this.options.reporter.debug(`pushed ${remote}:${this.tag} and :latest`);
+  }
+
+  /**
+   * A push or a pull says how far it is: a line every 10 s while it lasts
+   * (pushes go on in the background, beside the steps: a line, not a live
+   * status); one that ends sooner says nothing.
+   */
+  private saysEvery10s(what: string): (text: string) => void {
+    let last = Date.now();
+    return (text) => {
+      const now = Date.now();
+      if (now - last < 10_000) return;
+      last = now;
+      this.options.reporter.info(`${what}: ${text}`);
+    };
   }
 
   /**

@@ -8,6 +8,8 @@ export interface ProgressEvent {
   stream?: string;
   status?: string;
   progress?: string;
+  /** A layer's bytes pushed, downloaded or extracted so far, of its size. */
+  progressDetail?: { current?: number; total?: number };
   id?: string;
   error?: string;
   errorDetail?: { message?: string; code?: number };

@@ -3,7 +3,8 @@
 // a process argument list, never written to disk by vauban.
 import type { Readable } from 'node:stream';
 import type { DockerClient } from './client.js';
-import { followProgress } from './progress.js';
+import { followProgress, type ProgressEvent } from './progress.js';
+import { TransferProgress } from './transfer-progress.js';
 
 export interface RegistryAuth {
   username: string;
@@ -18,14 +19,23 @@ export async function checkRegistryAuth(docker: DockerClient, auth: RegistryAuth
   await docker.checkAuth(auth);
 }
 
-/** `docker push repository:tag`. */
-export async function pushImage(docker: DockerClient, repository: string, tag: string, auth: RegistryAuth | undefined, signal?: AbortSignal): Promise<void> {
+/** `docker push repository:tag`; `onProgress`: how far it is (TransferProgress), at each event. */
+export async function pushImage(docker: DockerClient, repository: string, tag: string, auth: RegistryAuth | undefined, signal?: AbortSignal, onProgress?: (text: string) => void): Promise<void> {
   const stream = (await docker.getImage(`${repository}:${tag}`).push({ tag, authconfig: auth })) as unknown as Readable;
-  await followProgress(stream, { signal });
+  await followProgress(stream, { signal, onEvent: tally(onProgress) });
 }
 
-/** `docker pull reference`. */
-export async function pullImage(docker: DockerClient, reference: string, auth: RegistryAuth | undefined, signal?: AbortSignal): Promise<void> {
+/** `docker pull reference`; `onProgress` as for a push. */
+export async function pullImage(docker: DockerClient, reference: string, auth: RegistryAuth | undefined, signal?: AbortSignal, onProgress?: (text: string) => void): Promise<void> {
   const stream = (await docker.pull(reference, { authconfig: auth })) as unknown as Readable;
-  await followProgress(stream, { signal });
+  await followProgress(stream, { signal, onEvent: tally(onProgress) });
+}
+
+function tally(onProgress: ((text: string) => void) | undefined): ((event: ProgressEvent) => void) | undefined {
+  if (onProgress === undefined) return undefined;
+  const progress = new TransferProgress();
+  return (event) => {
+    progress.add(event);
+    onProgress(progress.text());
+  };
 }
