@@ -13,7 +13,7 @@ import { AnsibleRepository } from './ansible/repository.js';
 import type { CleanupStack } from './system/cleanup.js';
 import { createDockerClient, type DockerClient } from './system/docker/client.js';
 import { ansibleRemote } from './ansible/remote.js';
-import { CONFFS_DIR, KEPT_MIRROR, VAULT_DIR, runStamp } from './model/local-layout.js';
+import { KEPT_MIRROR, VAULT_DIR, runStamp } from './model/local-layout.js';
 import { ensurePrivateDir } from './system/log-file.js';
 import type { RunOptions } from './system/run.js';
 import { Registry } from './registry.js';
@@ -202,10 +202,6 @@ export class Context {
 
   get vaultDir(): string {
     return path.join(this.cwd, VAULT_DIR);
-  }
-
-  get overlayfsDir(): string {
-    return path.join(this.outputDir, CONFFS_DIR);
   }
 
   /** A path of src/model/local-layout.ts (relative to the output folder), as a path of this machine. */

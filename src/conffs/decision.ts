@@ -3,13 +3,14 @@
 // build_conffs and for the dry run, which says beforehand what the run then
 // does (src/cli/dry-run.ts).
 import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import { decideArtifact, type ArtifactDecision } from '../cache/artifact-record.js';
 import { imageId } from '../cache/image-cache.js';
 import type { InputParts } from '../cache/inputs.js';
 import { READS_OTHER_HOSTS } from '../cache/other-hosts.js';
 import { conffsPartsFrom } from '../cache/parts.js';
 import type { Context } from '../context.js';
-import { conffsArchiveIn, keptConffsFoldersOf } from '../model/local-layout.js';
+import { CONFFS_DIR, conffsArchiveIn, keptConffsFoldersOf } from '../model/local-layout.js';
 import { sha256File } from '../system/sha256-file.js';
 import { vaultFile } from '../model/local-layout.js';
 import type { PlayControllers } from '../ansible/play-controller.js';
@@ -69,11 +70,12 @@ export async function conffsParts(ctx: Context, input: ConffsHost, controllers: 
   });
 }
 
-/** The newest conffs of this host kept by an earlier run (<time>-overlayfs-<host>/conffs-<host>.tgz). */
-export function lastConffsOf(ctx: Context, host: string): string | undefined {
-  if (!existsSync(ctx.overlayfsDir)) return undefined;
-  const newest = keptConffsFoldersOf(readdirSync(ctx.overlayfsDir), host).at(-1);
-  return newest === undefined ? undefined : ctx.output(conffsArchiveIn(newest, host));
+/** The newest conffs of this host kept by an earlier run in `outputDir` (<time>-overlayfs-<host>/conffs-<host>.tgz). */
+export function lastConffsOf(outputDir: string, host: string): string | undefined {
+  const folder = path.join(outputDir, CONFFS_DIR);
+  if (!existsSync(folder)) return undefined;
+  const newest = keptConffsFoldersOf(readdirSync(folder), host).at(-1);
+  return newest === undefined ? undefined : path.join(outputDir, conffsArchiveIn(newest, host));
 }
 
 export interface ConffsDecision {
@@ -85,7 +87,7 @@ export interface ConffsDecision {
 /** Reuse the host's conffs of an earlier run (inputs unchanged, file as recorded), or build it: and why. Reads only. */
 export async function decideConffs(ctx: Context, input: ConffsHost, controllers: PlayControllers): Promise<ConffsDecision> {
   const parts = await conffsParts(ctx, input, controllers);
-  const last = lastConffsOf(ctx, input.host);
+  const last = lastConffsOf(ctx.outputDir, input.host);
   if (last === undefined) return { decision: { action: 'build', reason: 'no earlier build recorded', record: undefined }, last };
   return { decision: await decideArtifact(last, parts, ctx.cachePolicy, undefined, ctx.options.dryRun), last };
 }

@@ -52,7 +52,7 @@ export class HostContainersAhead {
       }
       // A shard starts only its own hosts' containers.
       if (ctx.options.shard !== undefined && hostsOfShard([name], ctx.options.shard).length === 0) return false;
-      return ctx.options.noCache || lastConffsOf(ctx, name) === undefined;
+      return ctx.options.noCache || lastConffsOf(ctx.outputDir, name) === undefined;
     });
     if (names.length > ctx.conffsParallel) return started;
     for (const name of names) {
