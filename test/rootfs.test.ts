@@ -85,6 +85,7 @@ beforeAll(async () => {
     HOME: home,
     ...repo.settings,
     ANSIBLE_REPO: `ssh://root@127.0.0.1:${sshd.port}${repo.bare}`,
+    ANSIBLE_REPO_KNOWN_HOSTS: `[127.0.0.1]:${sshd.port} ${sshd.hostKeyPublic}`,
     VAULTED_SSHD_KEYS_KEY: PASSPHRASE,
   };
   // Someone else's loop device: vauban must leave it attached.
