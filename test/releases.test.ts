@@ -335,12 +335,14 @@ describe('vauban promote and rollback (B14)', () => {
   });
 
   it('two servers, the second one\'s disk full during the upload: one error naming it and the cause, no server switched, nothing staged left on either (issue 27)', async () => {
-    // The second server: its own sshd in a mount namespace where UPLOAD_DIR is a copy on an 8 MiB tmpfs.
+    // The second server: its own sshd in a mount namespace where UPLOAD_DIR is a copy on a tmpfs with about 8 MiB free.
     const copy = path.join(work, 'pxe3');
     await sh('cp', ['-a', uploadDir, copy]);
+    const used = Number((await sh('du', ['-sb', copy])).split('\t')[0]);
+    const size = `${Math.ceil(used / (1024 * 1024)) + 9}m`;
     const key = path.join(work, 'upload-key');
     const second = await startSshd(path.join(work, 'sshd3'), [readFileSync(`${key}.pub`, 'utf8').trim()], {
-      wrap: ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount -t tmpfs -o size=8m,mode=0755 vauban-test-full "$1" && cp -a "$0/." "$1/" && shift && exec "$@"', copy, uploadDir],
+      wrap: ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', `mount -t tmpfs -o size=${size},mode=0755 vauban-test-full "$1" && cp -a "$0/." "$1/" && shift && exec "$@"`, copy, uploadDir],
     });
     try {
       const both = { ...env, UPLOAD_HOSTS_LIST: `ssh://127.0.0.1:${sshd.port} ssh://127.0.0.1:${second.port}`, UPLOAD_KNOWN_HOSTS: `[127.0.0.1]:${sshd.port} ${sshd.hostKeyPublic}\n[127.0.0.1]:${second.port} ${second.hostKeyPublic}` };
