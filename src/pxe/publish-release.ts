@@ -329,19 +329,18 @@ async function afterSwitch(server: PxeServer, input: PublishInput, state: Master
   if ((input.linuxCopies ?? []).length > 0) script.push(...protect([at('linux')], input.group, '0750'));
   const pruned = releasesToPrune([...releaseNames(state), input.release], input.release, input.keep);
   for (const old of pruned) script.push(sh('rm', '-rf', '--', at(releaseDir(input.name, old))));
+  script.push(removeStalePartials(at(releasesDir(input.name))));
   script.push(...protect([at(input.name), at(releasesDir(input.name)), at(BOOT_DIR), at(BY_MAC_DIR)], input.group, '0750'));
-  await server.script(script);
-  return [...pruned, ...(await removeStalePartials(server, input.name))];
+  const { stdout } = await server.script(script);
+  return [...pruned, ...stdout.split('\n').filter((line) => line.startsWith(PARTIAL_PREFIX))];
 }
 
 /**
  * The partial releases a run killed outright (SIGKILL, a lost machine) could
- * not remove. Run once this run's release is live, under the master's lock
- * (publishEverywhere, promote): no other run of the master is staging now, so
- * every `.partial-*` left is a dead run's. Returns the folders removed.
+ * not remove, each named on stdout once removed. Run once this run's release
+ * is live, under the master's lock (publishEverywhere, promote): no other run
+ * of the master is staging now, so every `.partial-*` left is a dead run's.
  */
-async function removeStalePartials(server: PxeServer, name: string): Promise<string[]> {
-  const folder = `${server.dir}/${releasesDir(name)}`;
-  const removed = await server.script([`cd ${sh(folder)}`, `for partial in ${PARTIAL_PREFIX}*; do [ -d "$partial" ] || continue; rm -rf -- "$partial" && printf '%s\\n' "$partial"; done`]);
-  return removed.stdout.split('\n').filter((line) => line !== '');
+function removeStalePartials(folder: string): string {
+  return `(cd ${sh(folder)} && for partial in ${PARTIAL_PREFIX}*; do [ -d "$partial" ] || continue; rm -rf -- "$partial" && printf '%s\\n' "$partial"; done)`;
 }
