@@ -120,6 +120,9 @@ export const settingsSchema = z.object({
   // sandbox that a build container cannot give (PrivateUsers=, bind mounts: a user or mount namespace), in a
   // runtime drop-in that never reaches an image or a conffs; `no` runs every unit as written.
   BUILD_RELAX_SANDBOX: z.enum(['yes', 'no']).optional(),
+  // Registry reuse (issue 30): an image of the registry is reused only when it carries the project's signature
+  // (vault/vauban-signing-key.asc); `yes` says whoever can push there is trusted, and reuses unsigned images too.
+  REGISTRY_TRUSTED: z.enum(['yes', 'no']).optional(),
   // How many releases of a master each PXE server keeps (default 3; the live one is always kept): what rollback can go back to.
   RELEASES_KEEP: z
     .string()

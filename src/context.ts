@@ -22,6 +22,7 @@ import { installDigest } from './cache/inputs.js';
 import { cachePolicyOf, settleRunValues, type RunValues } from './model/run-values.js';
 import { runIdOf } from './system/work-dir.js';
 import type { KeyVault } from './vault/sshd-keys.js';
+import { projectSigner, readProjectKey, type ProjectKey, type ProjectSigner } from './vault/project-key.js';
 
 /** What a run holds while it works: its cleanup stack, its report, its abort signal, its private work folder. */
 export interface RunResources {
@@ -159,8 +160,46 @@ export class Context {
       reporter: this.reporter,
       signal: this.signal,
       env: process.env,
+      projectKey: () => this.projectKey(),
+      trusted: values.REGISTRY_TRUSTED === 'yes',
     });
     return this.registryClient;
+  }
+
+  /** The project's public key (B19), what checks a registry image or a release; undefined when the vault has none. */
+  projectKey(): Promise<ProjectKey | undefined> {
+    return this.once('project-key', async () => (await this.projectSigner()) ?? (await readProjectKey(this.vaultDir)));
+  }
+
+  /**
+   * The image `id` a build of the run just made as `tag`, signed with the
+   * project's key (issue 30: what lets another run reuse it from the
+   * registry); `id` itself when the run has no signer.
+   */
+  async signBuild(id: string, tag: string): Promise<string> {
+    const signer = await this.projectSigner();
+    if (signer === undefined) return id;
+    const { signImage } = await import('./cache/vouch.js');
+    return signImage(await this.docker(), { id, tag, signer, signal: this.signal });
+  }
+
+  /**
+   * The project's signer (B19): the vault's signing key, made on first use
+   * (a new vault entry); undefined without VAULTED_SSHD_KEYS_KEY, and then
+   * what the run builds is not signed (said once).
+   */
+  projectSigner(): Promise<ProjectSigner | undefined> {
+    return this.once('project-signer', async () => {
+      const passphrase = this.settings.values.VAULTED_SSHD_KEYS_KEY;
+      if (passphrase === undefined || passphrase === '') {
+        this.reporter.warn('no VAULTED_SSHD_KEYS_KEY: what this run builds is not signed with the project key (runs elsewhere will not reuse its images from the registry)');
+        return undefined;
+      }
+      return projectSigner(this.vaultDir, passphrase, (file) => {
+        this.report.newVaultEntries.push(file);
+        this.reporter.info(`generated the project's signing key, stored in ${file} (commit it: images and releases are signed with it)`);
+      });
+    });
   }
 
   /** The vault of sshd keys (A11): new entries are said, and listed for CI's commit. */

@@ -33,6 +33,8 @@ describe('which credentials log in (issue 15, item 3)', () => {
       reporter: new Reporter({ mode: 'plain', color: false, debug: false, stream }),
       signal: new AbortController().signal,
       env: { DOCKER_CONFIG: dir },
+      projectKey: async () => undefined,
+      trusted: false,
     });
     return { registry, checked, output: () => output };
   }

@@ -4,9 +4,11 @@
 // uploaded rootfs' image gets `deployed`. Without REGISTRY_HOSTNAME,
 // everything stays local (said once).
 import { INPUTS_LABEL } from './cache/image-cache.js';
+import { vouchingOf } from './cache/vouch.js';
 import { VaubanError } from './errors.js';
 import { splitTag } from './model/image-name.js';
 import type { Reporter } from './reporter.js';
+import type { ProjectKey } from './vault/project-key.js';
 import type { DockerClient } from './system/docker/client.js';
 import { imageExists, tagImage } from './system/docker/images.js';
 import { dockerCredentials, type SavedCredentials } from './system/docker/credentials.js';
@@ -23,6 +25,10 @@ export interface RegistryOptions {
   signal: AbortSignal;
   /** Where the docker CLI's config is found (DOCKER_CONFIG, HOME) and what its credential helpers see. */
   env: NodeJS.ProcessEnv;
+  /** The project's key, that an image of the registry must be signed with to be reused (issue 30). */
+  projectKey: () => Promise<ProjectKey | undefined>;
+  /** REGISTRY_TRUSTED=yes: whoever can push is trusted, an unsigned image is reused too. */
+  trusted: boolean;
 }
 
 /** UTC YYYY-MM-DDTHHMM, the tag vauban.sh gave each push. */
@@ -96,8 +102,10 @@ export class Registry {
    * The build of inputs `digest` that an earlier run (this machine's before
    * its images were pruned, a CI runner's) pushed as :latest of `image`:
    * pulled, and its local id returned when its label names these inputs
-   * (issue 12); undefined when the registry has no such name, or other
-   * inputs under it (the pull then served nothing, its layers stay cached).
+   * (issue 12) and the project's key signed it (issue 30); undefined when
+   * the registry has no such name, other inputs under it, or an image the
+   * project did not sign (the pull then served nothing, its layers stay
+   * cached; an unsigned one is said once, as a warning).
    */
   async pullBuildOf(image: string, digest: string): Promise<string | undefined> {
     if (!this.enabled) return undefined;
@@ -111,7 +119,14 @@ export class Registry {
       return undefined;
     }
     const info = await docker.getImage(remote).inspect();
-    return info.Config.Labels?.[INPUTS_LABEL] === digest ? info.Id : undefined;
+    if (info.Config.Labels?.[INPUTS_LABEL] !== digest) return undefined;
+    if (this.options.trusted) return info.Id;
+    const vouching = await vouchingOf(info, await this.options.projectKey());
+    if (vouching.vouched) return info.Id;
+    this.options.reporter.warn(`${remote} has the inputs of this build but is not reused: ${vouching.why} (REGISTRY_TRUSTED=yes reuses unsigned images)`);
+    // Not the image of this name: what the pull left must not be found by its label either.
+    await docker.getImage(info.Id).remove({ force: true }).catch(() => undefined);
+    return undefined;
   }
 
   /** Moves `deployed` to this run's push of `image` (after its rootfs was uploaded). */

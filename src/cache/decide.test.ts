@@ -33,6 +33,14 @@ describe('decideCache', () => {
     });
   });
 
+  it('rebuilds one whose build date is ahead of this clock (a planted far-future date would stay fresh for ever), allowing a little skew', () => {
+    const planted = { id: 'sha256:cccc', built: new Date('2099-01-01T00:00:00Z') };
+    expect(decideCache({ policy, parts, found: planted, previous: undefined, parentRebuilt: false })).toEqual({
+      action: 'build', reason: 'its build date 2099-01-01 00:00 UTC is in the future: not believed',
+    });
+    expect(decideCache({ policy, parts, found: { ...found, built: new Date(now.getTime() + 5 * 60_000) }, previous: undefined, parentRebuilt: false }).action).toBe('reuse');
+  });
+
   it('rebuilds one older than the maximum age, and everything with 0 days or --no-cache', () => {
     expect(decideCache({ policy: { ...policy, maxAgeDays: 2 }, parts, found, previous: undefined, parentRebuilt: false }).reason).toBe('older than 2 days (built 2026-11-27 12:00 UTC)');
     expect(decideCache({ policy: { ...policy, maxAgeDays: 0 }, parts, found: { ...found, built: now }, previous: undefined, parentRebuilt: false }).action).toBe('build');

@@ -38,12 +38,18 @@ export interface DecideInput {
 }
 
 const DAY_MS = 86_400_000;
+/** How far ahead of this machine's clock a build date may be (another machine's clock). */
+const CLOCK_SKEW_MS = 10 * 60_000;
 
 export function decideCache(input: DecideInput): CacheDecision {
   const { policy, found } = input;
   if (policy.noCache) return { action: 'build', reason: '--no-cache' };
   if (input.invalid !== undefined) return { action: 'build', reason: input.invalid };
   if (found !== undefined) {
+    // A date ahead of this machine's clock (beyond a little skew) would keep an image fresh for ever: not believed (issue 30).
+    if (found.built.getTime() > policy.now.getTime() + CLOCK_SKEW_MS) {
+      return { action: 'build', reason: `its build date ${found.built.toISOString().slice(0, 16).replace('T', ' ')} UTC is in the future: not believed` };
+    }
     const age = policy.now.getTime() - found.built.getTime();
     if (age >= policy.maxAgeDays * DAY_MS) {
       return { action: 'build', reason: `older than ${policy.maxAgeDays} day${policy.maxAgeDays === 1 ? '' : 's'} (built ${found.built.toISOString().slice(0, 16).replace('T', ' ')} UTC)` };

@@ -6,6 +6,7 @@
 import type { DockerClient } from '../system/docker/client.js';
 import type { CachedBuild, PreviousBuild } from './decide.js';
 import type { InputParts } from './inputs.js';
+import { SIGNATURE_LABEL } from './vouch.js';
 
 export const INPUTS_LABEL = 'vauban.inputs';
 export const PARTS_LABEL = 'vauban.inputs.parts';
@@ -25,9 +26,15 @@ export function cacheLabels(digest: string, parts: InputParts, built: Date): Rec
 export async function findCachedImage(docker: DockerClient, digest: string): Promise<CachedBuild | undefined> {
   const images = await docker.listImages({ filters: { label: [`${INPUTS_LABEL}=${digest}`] } });
   let best: CachedBuild | undefined;
+  let bestSigned = false;
   for (const image of images) {
     const built = builtOf(image.Labels ?? {}, image.Created);
-    if (best === undefined || built > best.built) best = { id: image.Id, built };
+    // Of one build, its signed image (issue 30: what another run may reuse) rather than what it was signed on.
+    const signed = (image.Labels ?? {})[SIGNATURE_LABEL] !== undefined;
+    if (best === undefined || built > best.built || (built.getTime() === best.built.getTime() && signed && !bestSigned)) {
+      best = { id: image.Id, built };
+      bestSigned = signed;
+    }
   }
   return best;
 }

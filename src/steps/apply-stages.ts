@@ -101,6 +101,7 @@ export async function applyStagesAs(ctx: Context, input: ApplyStagesInput): Prom
           'vauban.source': from,
           ...cacheLabels(decision.digest, parts, new Date()),
         });
+        id = await ctx.signBuild(id, image);
         input.onLine(`stage ${stage.playbook}: ${image} (${id.slice(7, 19)}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       } catch (error) {
         if (ctx.signal.aborted) throw error;

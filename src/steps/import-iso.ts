@@ -72,7 +72,7 @@ export async function importIso(ctx: Context, base: MountedBase | undefined, cac
     const labels = { ...cacheLabels(decision.digest, parts, new Date()), [OS_NAME_LABEL]: prefix };
     await ctx.reporter.step(`import_iso: ${rawIso} (${decision.reason})`, async () => {
       const tar = await createTarStream(base.root, { oneFileSystem: true, exclude: NOT_IMPORTED, signal: ctx.signal });
-      const id = await consumeTar(tar, (stream) => importImage(docker, stream, rawIso, ctx.signal, labels));
+      const id = await ctx.signBuild(await consumeTar(tar, (stream) => importImage(docker, stream, rawIso, ctx.signal, labels)), rawIso);
       // Its id and size in the log: what the next step starts FROM, should it fail at once.
       const { Size } = await docker.getImage(id).inspect();
       ctx.reporter.line(`  imported ${rawIso}: ${id.replace(/^sha256:/, '').slice(0, 12)}, ${(Size / 1024 ** 2).toFixed(0)} MiB`);
@@ -109,7 +109,7 @@ export async function importIso(ctx: Context, base: MountedBase | undefined, cac
         files: {},
         signal: ctx.signal,
       });
-      const id = await consumeTar(context, (stream) =>
+      const built = await consumeTar(context, (stream) =>
         buildImage(docker, {
           context: stream,
           dockerfile: 'Dockerfile.base',
@@ -120,6 +120,7 @@ export async function importIso(ctx: Context, base: MountedBase | undefined, cac
           signal: ctx.signal,
         }),
       );
+      const id = await ctx.signBuild(built, image);
       ctx.reporter.debug(`built ${image} (${id})`);
       ctx.report.images.push(image);
       ctx.report.cache.push({ kind: 'image', name: image, action: 'build', reason: decision.reason, id });
