@@ -31,6 +31,7 @@ import { pxeTargets } from '../src/pxe/ssh-options.js';
 import { CleanupStack } from '../src/system/cleanup.js';
 import { sha256File } from '../src/system/sha256-file.js';
 import type { SshTarget } from '../src/system/ssh.js';
+import { projectSigner, readProjectKey } from '../src/vault/project-key.js';
 
 const MASTER = uniqueName('master-itest-boot').toLowerCase();
 // Not QEMU's default MAC: the NIC must get the one of the inventory.
@@ -128,6 +129,13 @@ describe('kernel, initramfs, a master of real-world content and two hosts\' conf
     const apply = files.find((line) => line.endsWith('hooks/pre-pivot/20-apply-live-updates.sh'));
     expect(await sh('bash', ['-c', `zstd -dc ${initramfs} | cpio -i --to-stdout ${apply} 2>/dev/null`])).toContain('chroot "$NEWROOT" tar -x');
     expect(listing).not.toContain('overlay-mount.sh');
+    // The project's key (made by this first run, in the project's vault) baked in, and gpgv to check releases with (B19).
+    expect(existsSync(path.join(cwd, 'vault', 'vauban-signing-key.asc'))).toBe(true);
+    expect(run.output).toMatch(/generated the project's signing key/);
+    expect(holds('etc/vauban/release-key.gpg')).toBe(true);
+    expect(holds('bin/gpgv')).toBe(true);
+    const baked = await sh('bash', ['-c', `zstd -dc ${initramfs} | cpio -i --to-stdout etc/vauban/release-key.gpg 2>/dev/null | base64 -w0`]);
+    expect(Buffer.from(baked, 'base64').equals(Buffer.from((await readProjectKey(path.join(cwd, 'vault')))?.publicKeyring ?? []))).toBe(true);
   });
 
   it('the master: the full Ansible distribution, services really managed, their effects in the image, nothing of vauban left', async () => {
@@ -195,7 +203,7 @@ describe('kernel, initramfs, a master of real-world content and two hosts\' conf
     expect(readFileSync(log, 'utf8')).toMatch(/web01: a stage deleted \/etc\/issue\.net; the conffs lists it, the host removes it at boot/);
   });
 
-  it('our conffs hook outside QEMU (the boots with a changed file are below): a changed conffs is refused before anything of it is unpacked; the built one is unpacked', async () => {
+  it('our conffs hook outside QEMU (the boots with a changed file are below): a changed conffs, forged sums or a missing signature are refused before anything of it is unpacked; the built one is unpacked', async () => {
     const dir = path.join(work, 'hook');
     mkdirSync(dir, { recursive: true });
     const good = await conffsOf('web01');
@@ -203,21 +211,59 @@ describe('kernel, initramfs, a master of real-world content and two hosts\' conf
     await sh('cp', [good, path.join(dir, 'good.tgz')]);
     await sh('cp', [good, path.join(dir, 'changed.tgz')]);
     await sh('bash', ['-c', `printf '\\x00' | dd of=${path.join(dir, 'changed.tgz')} bs=1 seek=100 conv=notrunc status=none`]);
-    // dracut's functions stubbed: the command line pins the built conffs; fetch_url "downloads" the file given.
-    const hook = (file: string) => sh('docker', [
-      'run', '--rm', '--network', 'none', '-v', `${path.resolve('modules.d/89vauban-live')}:/vauban:ro`, '-v', `${dir}:/in:ro`, '--entrypoint', '/bin/sh', MASTER, '-c',
-      `getarg() { [ "$1" = vauban.conffs.sha256= ] && echo ${sha}; }; info() { :; }; warn() { echo "warn: $*"; }; die() { echo "die: $*"; exit 0; }
-       fetch_url() { cp /in/${file} "$2"; }; . /vauban/vauban-lib.sh
-       echo http://srv/m/releases/r/conffs-web01.tgz > /tmp/liveupdates.info
+    const changedSha = (await sh('sha256sum', [path.join(dir, 'changed.tgz')])).split(' ')[0] as string;
+    // The project's key as the initramfs holds it, and releases' sums: signed by vauban, or forged by a writer of the server.
+    const signer = await projectSigner(path.join(cwd, 'vault'), env.VAULTED_SSHD_KEYS_KEY as string, () => undefined);
+    writeFileSync(path.join(dir, 'release-key.gpg'), signer.publicKeyring);
+    const sums = (conffs: string) => `${'0'.repeat(64)}  rootfs.tgz\n${conffs}  conffs-web01.tgz\n`;
+    const release = async (name: string, text: string, signature: Uint8Array | undefined) => {
+      mkdirSync(path.join(dir, name), { recursive: true });
+      writeFileSync(path.join(dir, name, 'SHA256SUMS'), text);
+      if (signature !== undefined) writeFileSync(path.join(dir, name, 'SHA256SUMS.sig'), signature);
+    };
+    await release('signed', sums(sha), await signer.sign(sums(sha)));
+    // A writer of the server: the sums rewritten for the changed conffs, the signature kept (or one of its bytes changed).
+    const signature = await signer.sign(sums(sha));
+    await release('forged', sums(changedSha), signature);
+    const flipped = Buffer.from(signature);
+    flipped[flipped.length - 10] = (flipped[flipped.length - 10] ?? 0) ^ 0xff;
+    await release('bad-signature', sums(sha), flipped);
+    await release('unsigned', sums(sha), undefined);
+    // dracut's functions stubbed: the command line pins the conffs (`pin`) and names the release; fetch_url "downloads" from the folders above.
+    const hook = (file: string, options: { pin?: string; release?: string; key?: boolean } = {}) => sh('docker', [
+      'run', '--rm', '--network', 'none', '-v', `${path.resolve('modules.d/89vauban-live')}:/vauban:ro`, '-v', `${dir}:/in:ro`,
+      ...(options.key === false ? [] : ['-v', `${path.join(dir, 'release-key.gpg')}:/etc/vauban/release-key.gpg:ro`]),
+      '--entrypoint', '/bin/sh', MASTER, '-c',
+      `getarg() { case "$1" in vauban.conffs.sha256=) echo ${options.pin ?? sha};; root=) echo live:http://srv/m/releases/${options.release ?? 'signed'}/rootfs.tgz;; esac; }
+       info() { :; }; warn() { echo "warn: $*"; }; die() { echo "die: $*"; exit 0; }
+       fetch_url() { case "$1" in */conffs-web01.tgz) cp /in/${file} "$2";; *) cp "/in/\${1#http://srv/m/releases/}" "$2" 2>/dev/null;; esac; }
+       . /vauban/vauban-lib.sh
+       echo http://srv/m/releases/${options.release ?? 'signed'}/conffs-web01.tgz > /tmp/liveupdates.info
        . /vauban/fetch-liveupdate.sh 2>/dev/null
        echo "unpacked: $(ls /updates/etc/vauban-banner 2>&1)"; echo "integrity: $(cat /run/vauban/integrity)"; ls /tmp/liveupdates.done`,
     ]);
-    const refused = await hook('changed.tgz');
-    expect(refused).toMatch(new RegExp(`die: vauban-live: INTEGRITY CHECK FAILED: the conffs http://srv/m/releases/r/conffs-web01\\.tgz has sha256 [0-9a-f]{64}, the boot line expects ${sha}: refusing to boot it`));
+    // Without the key (an initramfs of a project that does not sign): the boot line's pin alone.
+    const refused = await hook('changed.tgz', { key: false });
+    expect(refused).toMatch(new RegExp(`die: vauban-live: INTEGRITY CHECK FAILED: the conffs http://srv/m/releases/signed/conffs-web01\\.tgz has sha256 ${changedSha}, the boot line expects ${sha}: refusing to boot it`));
     expect(refused).not.toContain('unpacked:');
+    // With the key: the signed sums decide; a changed file is refused against them...
+    const changed = await hook('changed.tgz');
+    expect(changed).toMatch(new RegExp(`die: vauban-live: INTEGRITY CHECK FAILED: the conffs \\S+ has sha256 ${changedSha}, the boot line expects ${sha}`));
+    expect(changed).toContain('integrity: vauban.manifest=ok');
+    // ...and the same file with sums forged to match it (the boot line's pin too) is refused on the signature.
+    for (const [name, options] of [['forged', { release: 'forged', pin: changedSha }], ['bad-signature', { release: 'bad-signature' }]] as const) {
+      const output = await hook('changed.tgz', options);
+      expect(output, name).toMatch(new RegExp(`die: vauban-live: INTEGRITY CHECK FAILED: http://srv/m/releases/${name}/SHA256SUMS does not carry the project's signature: refusing to boot it`));
+      expect(output, name).not.toContain('unpacked:');
+      expect(output, name).toContain('integrity: vauban.manifest=FAILED');
+    }
+    // A release without a signature: refused, whatever its sums say.
+    expect(await hook('good.tgz', { release: 'unsigned' })).toMatch(/die: vauban-live: INTEGRITY CHECK FAILED: cannot download http:\/\/srv\/m\/releases\/unsigned\/SHA256SUMS and SHA256SUMS\.sig, which the project's key must sign/);
+    // A boot line pinning another sum than the signed one: refused.
+    expect(await hook('good.tgz', { pin: changedSha })).toMatch(new RegExp(`INTEGRITY CHECK FAILED: the boot line pins the conffs \\S+ to sha256 ${changedSha}, the release's signed SHA256SUMS says ${sha}`));
     const accepted = await hook('good.tgz');
     expect(accepted).toContain('unpacked: /updates/etc/vauban-banner');
-    expect(accepted).toContain('integrity: vauban.conffs.sha256=ok');
+    expect(accepted).toContain('integrity: vauban.manifest=ok\nvauban.conffs.sha256=ok');
     expect(accepted).toContain('/tmp/liveupdates.done');
   });
 
@@ -270,17 +316,18 @@ describe('kernel, initramfs, a master of real-world content and two hosts\' conf
     console.log(`tampered rootfs: from QEMU start to refusal: ${/boot to refusal: ([\d.]+) s/.exec(run.output)?.[1]} s`);
   });
 
-  it('vauban boot --tamper conffs: one byte changed in the served conffs stops the boot in the initramfs, with the message, before the rootfs is fetched (issue 27)', async () => {
-    const run = await runVauban('vauban', ['boot', '-n', MASTER, '-a', 'web01', '--timeout', '600', '--tamper', 'conffs'], { cwd, env, log });
+  it('vauban boot --tamper server: the served conffs changed and the sums the server serves rewritten to match it (the release\'s SHA256SUMS, the host\'s entry) stops the boot in the initramfs on the project\'s signature, before anything is unpacked or the rootfs fetched (issues 27, 30)', async () => {
+    const run = await runVauban('vauban', ['boot', '-n', MASTER, '-a', 'web01', '--timeout', '600', '--tamper', 'server'], { cwd, env, log });
     expect(run.exitCode, tail(run, 60)).toBe(0);
-    expect(run.output).toMatch(/\[OK\] boot stopped on the conffs: expected "vauban-live: INTEGRITY CHECK FAILED: the conffs \.\.\.", got vauban-live: INTEGRITY CHECK FAILED: the conffs \S+conffs-web01\.tgz has sha256 [0-9a-f]{64}, the boot line expects [0-9a-f]{64}: refusing to boot it/);
+    expect(run.output).toMatch(/one byte of the served conffs-web01\.tgz changed, and SHA256SUMS and web01\.ipxe rewritten to its new sha256/);
+    expect(run.output).toMatch(/\[OK\] boot stopped on the signature of SHA256SUMS: expected "[^"]+", got vauban-live: INTEGRITY CHECK FAILED: http:\S+\/releases\/\S+\/SHA256SUMS does not carry the project's signature: refusing to boot it/);
     expect(run.output).toMatch(/\[OK\] the host never came up/);
-    expect(run.output).toContain('Result: the boot stopped on the changed conffs, as it must');
-    // The rootfs, fetched after the conffs, was never checked: the boot stopped first.
+    expect(run.output).toContain('Result: the boot stopped on the changed conffs and the sums the server rewrote to match it, as it must');
     const serial = readFileSync(path.join(cwd, `vauban-boot-${MASTER}-web01.log`), 'latin1');
-    expect(serial).toMatch(/INTEGRITY CHECK FAILED: the conffs/);
+    // The boot line the guest got pinned the changed conffs: only the signature stood in the way.
+    expect(serial).not.toMatch(/vauban-live: the conffs \S+: sha256/);
     expect(serial).not.toMatch(/vauban-live: the rootfs \S*: sha256/);
-    console.log(`tampered conffs: from QEMU start to refusal: ${/boot to refusal: ([\d.]+) s/.exec(run.output)?.[1]} s`);
+    console.log(`forged sums: from QEMU start to refusal: ${/boot to refusal: ([\d.]+) s/.exec(run.output)?.[1]} s`);
   });
 
   it('left the artifacts without the test check: the conffs is the one built', async () => {
@@ -320,9 +367,11 @@ describe('releases of the master on a PXE server, booted after promote, rollback
     return { member: 'conffs-web01.tgz', local, sha256: await sha256File(local) };
   }
 
-  function publish(name: string, files: ReleaseFile[], extra: { kernelVersion?: string; bootFiles?: Array<{ path: string; content: string }>; cleanup?: CleanupStack } = {}) {
+  async function publish(name: string, files: ReleaseFile[], extra: { kernelVersion?: string; bootFiles?: Array<{ path: string; content: string }>; cleanup?: CleanupStack } = {}) {
     return publishRelease(server, {
       name: MASTER, release: name, files, kernelVersion: extra.kernelVersion, bootFiles: extra.bootFiles ?? [], group: 'www-data', keep: 3, runId: 'itest', cleanup: extra.cleanup ?? pxeCleanup,
+      // Signed as the upload signs: the initramfs holds the project's key.
+      signer: await projectSigner(path.join(cwd, 'vault'), env.VAULTED_SSHD_KEYS_KEY as string, () => undefined),
     });
   }
 
@@ -361,7 +410,7 @@ describe('releases of the master on a PXE server, booted after promote, rollback
     expect(run.output).toMatch(/\[OK\] sshd ed25519 key fingerprint: expected SHA256:\S+, got SHA256:/);
     expect(run.output).toMatch(/\[OK\] root file system: expected overlay/);
     // B15: both downloads checked against the entry, the deleted file gone, the writable layer on rootovl's tmpfs.
-    expect(run.output).toMatch(/\[OK\] integrity of rootfs\.tgz and conffs: expected vauban\.conffs\.sha256=ok vauban\.rootfs\.sha256=ok/);
+    expect(run.output).toMatch(/\[OK\] integrity of rootfs\.tgz and conffs, and the signature of SHA256SUMS: expected vauban\.conffs\.sha256=ok vauban\.manifest=ok vauban\.rootfs\.sha256=ok/);
     expect(run.output).toMatch(/\[OK\] \/etc\/issue\.net \(deleted by the host's stages\): expected absent, got absent/);
     expect(run.output).toMatch(/\[OK\] writable layer \(rootovl\): expected tmpfs <size> holds \/, got tmpfs \S+ holds \//);
     // From the generated entries: by MAC, chained to the host's entry, which names its release's files.

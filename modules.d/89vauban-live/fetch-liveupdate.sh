@@ -17,7 +17,7 @@ if ! fetch_url "$url" /tmp/updates.img; then
     warn "vauban-live: cannot download the conffs $url"
     return 1
 fi
-vauban_verify /tmp/updates.img vauban.conffs.sha256 "the conffs $url" || return 1
+vauban_verify /tmp/updates.img vauban.conffs.sha256 "the conffs $url" "${url##*/}" || return 1
 mkdir -p /updates
 if ! tar -x -z -p --numeric-owner -f /tmp/updates.img -C /updates; then
     warn "vauban-live: cannot unpack the conffs $url"

@@ -13,6 +13,8 @@
 # apply-live-updates (in place of dmsquash-live's, which ran a process per
 # path), after our hook has removed the paths the host's stages deleted.
 # rootfs.tgz is checked against vauban.rootfs.sha256 before it is mounted.
+# With the project's key baked in, both are checked against the release's
+# SHA256SUMS, whose signature is checked first (vauban-lib.sh).
 # `rootovl` puts the writable layer on a bounded tmpfs of its own.
 #
 # Numbered 89: dracut installs modules in name order and never overwrites a
@@ -35,6 +37,12 @@ depends() {
 install() {
     inst_multiple tar gzip dd rm mkdir sha256sum chroot mount umount ln tr stat losetup
     inst_simple "$moddir/vauban-lib.sh" /lib/vauban-lib.sh
+    # The project's key (B19), when chroot_dracut put it in the tree: each release's SHA256SUMS must then carry its
+    # signature, checked by gpgv (Debian's apt needs gpgv: it is in every image vauban builds).
+    if [ -f /etc/vauban/release-key.gpg ]; then
+        inst_simple /etc/vauban/release-key.gpg
+        inst_multiple gpgv
+    fi
     inst_script "$moddir/vauban-live-root.sh" /sbin/dmsquash-live-root
     inst_script "$dracutbasedir/modules.d/90dmsquash-live/dmsquash-live-root.sh" /sbin/dmsquash-live-root.dracut
     # A squashfs of a whole root tree needs dracut's overlayfs mode; baked into

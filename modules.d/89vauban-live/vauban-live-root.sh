@@ -15,7 +15,8 @@ command -v warn > /dev/null 2>&1 || . /lib/dracut-lib.sh
 command -v vauban_verify > /dev/null 2>&1 || . /lib/vauban-lib.sh
 
 image="$1"
-vauban_verify "$image" vauban.rootfs.sha256 "the rootfs ($image)" || exit 1
+root_url=$(getarg root=)
+vauban_verify "$image" vauban.rootfs.sha256 "the rootfs ($image)" "${root_url##*/}" || exit 1
 magic=$(dd if="$image" bs=1 skip=257 count=5 2> /dev/null)
 if [ "$magic" = "ustar" ]; then
     if size=$(vauban_tar_first_member "$image" rootfs.img) \

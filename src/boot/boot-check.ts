@@ -14,7 +14,7 @@ import path from 'node:path';
 import { VaubanError } from '../errors.js';
 import { INITRAMFS, ROOTFS_IMAGE, VAULT_DIR, VMLINUZ } from '../model/local-layout.js';
 import { chainByMac, chainByName } from '../pxe/ipxe-entry.js';
-import { ROOTFS, byMacEntry, conffsMember, entryMember, kernelFile, releaseDir, releaseName } from '../pxe/layout.js';
+import { ROOTFS, SUMS, byMacEntry, conffsMember, entryMember, kernelFile, releaseDir, releaseName } from '../pxe/layout.js';
 import { publishRelease } from '../pxe/publish-release.js';
 import { openLocalServer } from '../pxe/pxe-server.js';
 import type { Reporter } from '../reporter.js';
@@ -26,6 +26,7 @@ import { QEMU_GUEST, ipxeQemuNetwork, runQemu, type Accelerator } from '../syste
 import { run, type RunOptions } from '../system/run.js';
 import { sha256File } from '../system/sha256-file.js';
 import { readVaultEntry } from '../vault/vault.js';
+import { releaseSigner } from '../vault/project-key.js';
 import { buildArtifacts, liveReleaseArtifacts } from './boot-artifacts.js';
 import { CHECK_MARKER, addGuestCheck, readCheckLines } from './guest-check.js';
 
@@ -55,7 +56,8 @@ export interface BootCheckOptions {
   tamper?: Tampered;
 }
 
-export type Tampered = 'rootfs' | 'conffs';
+/** What --tamper changes: one byte of the rootfs or of the conffs; or, as someone who can write the server, the conffs and the sums that vouch for it (the release's SHA256SUMS and the host's entry). */
+export type Tampered = 'rootfs' | 'conffs' | 'server';
 
 export interface CheckResult {
   name: string;
@@ -116,6 +118,7 @@ export async function bootCheck(options: BootCheckOptions): Promise<BootCheckRes
     // The release, exactly as the upload makes it on a PXE server: entries, links, current; under
     // the name it has in --pxe-dir, which the guest reads back from its boot line.
     const release = artifacts.release ?? releaseName(new Date(), 'boot');
+    const signer = await releaseSigner(path.join(options.dir, VAULT_DIR), options.passphrase);
     const files = [
       { member: ROOTFS, local: artifacts.rootfs, sha256: await sha256File(artifacts.rootfs) },
       { member: conffsMember(options.host), local: conffs, sha256: await sha256File(conffs) },
@@ -131,13 +134,28 @@ export async function bootCheck(options: BootCheckOptions): Promise<BootCheckRes
       keep: 1,
       runId: 'boot',
       cleanup: options.cleanup,
+      // Signed as an upload signs it: an initramfs that holds the project's key refuses an unsigned release.
+      ...(signer === undefined ? {} : { signer }),
     });
     if (options.tamper !== undefined) {
       const member = options.tamper === 'rootfs' ? ROOTFS : conffsMember(options.host);
-      flipOneByte(path.join(serve, releaseDir(options.master, release), member));
-      reporter.info(`boot: one byte of the served ${member} changed: the boot must stop with the integrity message`);
+      const folder = path.join(serve, releaseDir(options.master, release));
+      const before = await sha256File(path.join(folder, member));
+      flipOneByte(path.join(folder, member));
+      if (options.tamper === 'server') {
+        // What only the project's signature can catch: the sums the boot reads agree with the changed file.
+        const after = await sha256File(path.join(folder, member));
+        const entry = path.join(folder, entryMember(options.host));
+        const entrySum = await sha256File(entry);
+        writeFileSync(entry, readFileSync(entry, 'utf8').replaceAll(before, after));
+        const sums = path.join(folder, SUMS);
+        writeFileSync(sums, readFileSync(sums, 'utf8').replaceAll(before, after).replaceAll(entrySum, await sha256File(entry)));
+        reporter.info(`boot: one byte of the served ${member} changed, and ${SUMS} and ${entryMember(options.host)} rewritten to its new sha256: only the signature can stop this boot`);
+      } else {
+        reporter.info(`boot: one byte of the served ${member} changed: the boot must stop with the integrity message`);
+      }
     }
-    return { witness, fingerprint, absent, release };
+    return { witness, fingerprint, absent, release, signed: signer !== undefined };
   });
 
   // With --debug, each request with its time since QEMU's start: where a boot's seconds go.
@@ -195,6 +213,7 @@ export async function bootCheck(options: BootCheckOptions): Promise<BootCheckRes
           files: options.expectFiles ?? [],
           absent: layout.absent,
           release: layout.release,
+          signed: layout.signed,
         })
       : judgeRefusal(serial, options.tamper);
   return { ...verdict, secondsToChecks, requests: server.requests, entry, release: layout.release };
@@ -221,10 +240,14 @@ function flipOneByte(file: string): void {
 
 /** With --tamper: the boot stopped in the initramfs on the changed file, with the message, and the host never came up. */
 export function judgeRefusal(serial: string, tamper: Tampered): { ok: boolean; checks: CheckResult[] } {
-  const what = tamper === 'rootfs' ? 'the rootfs' : 'the conffs';
   const refusal = serial.split(/\r?\n/).find((line) => line.includes(REFUSAL));
+  const got = refusal?.slice(refusal.indexOf(REFUSAL));
+  const stopped: CheckResult =
+    tamper === 'server'
+      ? { name: 'boot stopped on the signature of SHA256SUMS', expected: `"${REFUSAL}: .../${SUMS} does not carry the project's signature ..."`, got, ok: got !== undefined && got.includes(`/${SUMS} does not carry the project's signature`) }
+      : { name: `boot stopped on the ${tamper}`, expected: `"${REFUSAL}: the ${tamper} ..."`, got, ok: got?.includes(`${REFUSAL}: the ${tamper}`) ?? false };
   const checks: CheckResult[] = [
-    { name: `boot stopped on ${what}`, expected: `"${REFUSAL}: ${what} ..."`, got: refusal?.slice(refusal.indexOf(REFUSAL)), ok: refusal?.includes(`${REFUSAL}: ${what}`) ?? false },
+    stopped,
     { name: 'the host never came up', expected: 'no check line', got: serial.includes(CHECK_MARKER) ? 'check lines' : 'no check line', ok: !serial.includes(CHECK_MARKER) },
   ];
   if (tamper === 'rootfs') {
@@ -246,6 +269,8 @@ export interface BootExpectations {
   absent?: string[];
   /** The release whose entry the host booted from: its boot line names it. */
   release?: string;
+  /** The release is signed with the project's key, which the initramfs holds: its SHA256SUMS was checked first. */
+  signed?: boolean;
 }
 
 /** Compares what the guest printed with what the artifacts say it must be. */
@@ -260,7 +285,11 @@ export function judgeBoot(serial: string, expected: BootExpectations): { ok: boo
     { name: 'multi-user.target', expected: 'active', got: lines.get('multi-user') },
     ...(expected.release === undefined ? [] : [{ name: 'release booted', expected: expected.release, got: lines.get('release') }]),
     // Both downloads checked against the entry's boot line by our dracut module (B15).
-    { name: 'integrity of rootfs.tgz and conffs', expected: 'vauban.conffs.sha256=ok vauban.rootfs.sha256=ok', got: lines.get('integrity')?.trim().split(/\s+/).sort().join(' ') },
+    {
+      name: `integrity of rootfs.tgz and conffs${expected.signed === true ? ', and the signature of SHA256SUMS' : ''}`,
+      expected: `vauban.conffs.sha256=ok ${expected.signed === true ? 'vauban.manifest=ok ' : ''}vauban.rootfs.sha256=ok`,
+      got: lines.get('integrity')?.trim().split(/\s+/).sort().join(' '),
+    },
   ].map((check) => ({ ...check, ok: check.got === check.expected }));
   // rootovl: the writable layer on a tmpfs of its own, holding what is written to /.
   const layer = lines.get('rw-layer');

@@ -21,10 +21,14 @@ export function baseIdentity(options: Pick<VaubanOptions, 'iso' | 'debianRelease
   return { parts: rawBaseParts({ file, size: stat.size, mtimeMs: stat.mtimeMs }), origin: path.basename(file) };
 }
 
-/** What vmlinuz and initramfs.img are made of: the base, dracut.conf and our dracut modules (modules.d/), by content. */
-export function kernelInputs(options: Pick<VaubanOptions, 'iso' | 'debianRelease'>, settings: Settings, cwd: string, installDir: string): InputParts {
+/**
+ * What vmlinuz and initramfs.img are made of: the base, dracut.conf and our
+ * dracut modules (modules.d/), by content, and the fingerprint of the
+ * project's key the initramfs holds (B19).
+ */
+export function kernelInputs(options: Pick<VaubanOptions, 'iso' | 'debianRelease'>, settings: Settings, cwd: string, installDir: string, releaseKey: string | undefined): InputParts {
   const ours = path.join(installDir, 'modules.d');
   const files = (readdirSync(ours, { recursive: true }) as string[]).sort().filter((name) => statSync(path.join(ours, name)).isFile());
   const modules = sha256Hex(files.map((name) => `${name}\0${sha256Hex(readFileSync(path.join(ours, name)))}`).join('\n'));
-  return kernelParts({ base: inputsDigest(baseIdentity(options, settings, cwd).parts), dracutConf: sha256Hex(readFileSync(path.join(installDir, 'dracut.conf'))), modules });
+  return kernelParts({ base: inputsDigest(baseIdentity(options, settings, cwd).parts), dracutConf: sha256Hex(readFileSync(path.join(installDir, 'dracut.conf'))), modules, releaseKey });
 }

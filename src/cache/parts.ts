@@ -166,6 +166,7 @@ export function conffsPartsFrom(settings: Settings, input: ConffsPartsInput): In
  * kernel is the newest of the mirror when bootstrap_fs ran, which the maximum
  * age renews), dracut.conf and our dracut modules.
  */
-export function kernelParts(input: { base: string; dracutConf: string; modules: string }): InputParts {
-  return { kind: 'kernel', base: input.base, dracutConf: input.dracutConf, modules: input.modules };
+export function kernelParts(input: { base: string; dracutConf: string; modules: string; releaseKey?: string | undefined }): InputParts {
+  // The project's key baked into the initramfs (B19), by fingerprint; none: the parts of a project without one.
+  return { kind: 'kernel', base: input.base, dracutConf: input.dracutConf, modules: input.modules, ...(input.releaseKey === undefined ? {} : { releaseKey: input.releaseKey }) };
 }

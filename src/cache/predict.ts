@@ -17,6 +17,7 @@ import type { VaubanOptions } from '../model/options.js';
 import { sha256File } from '../system/sha256-file.js';
 import type { DockerClient } from '../system/docker/client.js';
 import { vaultFile } from '../model/local-layout.js';
+import { readProjectKey } from '../vault/project-key.js';
 import { decideArtifact } from './artifact-record.js';
 import { baseIdentity, kernelInputs } from './base-identity.js';
 import { decideCache, type CachePolicy } from './decide.js';
@@ -105,7 +106,7 @@ export async function predictCache(input: PredictInput): Promise<Prediction> {
     if (parent === undefined) unknown = `source image ${options.sourceImage} is not local (looked up at run time)`;
   }
   if (options.initramfs) {
-    const parts = kernelInputs(options, settings, input.cwd, input.installDir);
+    const parts = kernelInputs(options, settings, input.cwd, input.installDir, (await readProjectKey(path.join(input.cwd, VAULT_DIR)))?.fingerprint);
     for (const artifact of [plannedArtifact(planOf(osName), 'vmlinuz'), plannedArtifact(planOf(osName), 'initramfs')]) {
       const decision = await decideArtifact(path.join(input.cwd, artifact.file), parts, policy, path.join(input.cwd, artifact.kept), true);
       entries.push({ kind: 'artifact', name: artifact.file, action: decision.action, reason: decision.reason });

@@ -22,7 +22,7 @@ interface BootFlags {
   expectActive: string[];
   expectHttp: Array<{ url: string; text: string }>;
   expectFile: Array<{ path: string; text: string }>;
-  tamper?: 'rootfs' | 'conffs';
+  tamper?: 'rootfs' | 'conffs' | 'server';
   debug: boolean;
 }
 
@@ -77,8 +77,8 @@ function bootProgram(): Command {
     .option('--expect-active <unit>', 'a unit that must be active on the booted host (repeatable)', collect((value) => value), [])
     .option('--expect-http <url=text>', 'a page the booted host serves to itself must contain text (repeatable)', collect(urlAndText), [])
     .option('--expect-file <path=text>', 'a file of the booted host must contain text (repeatable)', collect(pathAndText), [])
-    .option('--tamper <rootfs|conffs>', 'change one byte of the served file: the boot must stop with the integrity message (proves the check)', (value) => {
-      if (value !== 'rootfs' && value !== 'conffs') throw new InvalidArgumentError('expected rootfs or conffs');
+    .option('--tamper <rootfs|conffs|server>', 'change one byte of the served file (server: the conffs, and the sums the server serves rewritten to match it, as its writer could): the boot must stop with the integrity message (proves the check)', (value) => {
+      if (value !== 'rootfs' && value !== 'conffs' && value !== 'server') throw new InvalidArgumentError('expected rootfs, conffs or server');
       return value;
     })
     .option('--debug', 'print every command run', false);
@@ -127,7 +127,8 @@ const boot: CommandDefinition<BootFlags, { passphrase: string }, 'lifecycle', tr
     reporter.line(`served: ${result.requests.join(', ') || 'nothing'}`);
     reporter.line(`serial log: ${serialLog}`);
     if (result.secondsToChecks !== undefined) reporter.line(`boot to ${flags.tamper === undefined ? 'checks passed' : 'refusal'}: ${result.secondsToChecks.toFixed(1)} s`);
-    const success = flags.tamper === undefined ? 'the host came up as itself' : `the boot stopped on the changed ${flags.tamper}, as it must`;
+    const changed = flags.tamper === 'server' ? 'conffs and the sums the server rewrote to match it' : flags.tamper;
+    const success = flags.tamper === undefined ? 'the host came up as itself' : `the boot stopped on the changed ${changed}, as it must`;
     reporter.line(result.ok ? `Result: ${success}` : 'Result: FAILED');
     return result.ok ? 0 : 1;
   },

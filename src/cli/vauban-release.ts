@@ -1,6 +1,7 @@
 // `vauban promote <name> [<release>]` and `vauban rollback <name>` (B14): make
 // one release of a master live on every PXE server of UPLOAD_HOSTS_LIST, or
 // on none. Same run lifecycle as a build (the folder's lock, Ctrl-C, recap).
+import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { assertMasterName } from '../model/image-name.js';
 import { commanderParse, runCommand, type CommandDefinition } from './shell.js';
@@ -57,7 +58,7 @@ function releaseCommand(kind: 'promote' | 'rollback'): CommandDefinition<Release
       assertRequiredSettings(settings, { ansible: false, vault: false, upload: true }, `${kind} a release`);
     },
     needs: 'session',
-    work: async ({ flags, reporter, settings }, _prepared, { cleanup, report, signal, workDir }) => {
+    work: async ({ flags, reporter, settings, io }, _prepared, { cleanup, report, signal, workDir }) => {
       const { name, release } = flags;
       const values = (settings).values;
       const { openSshServer } = await import('../pxe/pxe-server.js');
@@ -84,6 +85,9 @@ function releaseCommand(kind: 'promote' | 'rollback'): CommandDefinition<Release
       // A release named that is not complete anywhere but staged as shares (issue 29): made whole, then live.
       if (kind === 'promote' && release !== undefined && (await isStagedOnly(servers, name, release))) {
         const { promoteShares } = await import('../pxe/promote-shares.js');
+        const { releaseSigner } = await import('../vault/project-key.js');
+        const { VAULT_DIR } = await import('../model/local-layout.js');
+        const signer = await releaseSigner(path.join(io.cwd, VAULT_DIR), values.VAULTED_SSHD_KEYS_KEY);
         const promoted = await reporter.step(`promote the shares of ${name} release ${release} on ${servers.length} server(s), all or none`, () =>
           promoteShares(servers, {
             name,
@@ -93,6 +97,7 @@ function releaseCommand(kind: 'promote' | 'rollback'): CommandDefinition<Release
             keep: Number(values.RELEASES_KEEP ?? '3'),
             runId: runIdOf(workDir),
             cleanup,
+            signer,
             onWaiting: waiting,
             onSwitched: (server, from, to) => report.live.push(`${server}: ${name} release ${to} (was ${from ?? 'none'})`),
             onWarning: (text) => reporter.warn(text),

@@ -5,7 +5,7 @@
 //   linux/vmlinuz-<kver>, linux/initramfs.img-<kver>          shared by every release
 //   <name>/releases/<release>/rootfs.tgz, conffs-<host>.tgz   one release: the whole set
 //   <name>/releases/<release>/vmlinuz -> ../../../linux/vmlinuz-<kver>  (and initramfs.img)
-//   <name>/releases/<release>/<host>.ipxe, SHA256SUMS         generated for that set
+//   <name>/releases/<release>/<host>.ipxe, SHA256SUMS(.sig)    generated for that set (signed with the project key)
 //   <name>/current -> releases/<release>                       the live release
 //   <name>/rootfs.tgz -> current/rootfs.tgz ...                the article's paths, through current
 //   boot/<host>.ipxe -> ../<name>/current/<host>.ipxe          a host's entry follows its live release
@@ -23,6 +23,8 @@ export const ROOTFS = 'rootfs.tgz';
 export const SBOM = 'sbom.cdx.json';
 export const KERNEL_LINKS = ['vmlinuz', 'initramfs.img'] as const;
 export const SUMS = 'SHA256SUMS';
+/** SHA256SUMS signed with the project's key (B19): what the initramfs checks before it trusts a sum. */
+export const SUMS_SIGNATURE = 'SHA256SUMS.sig';
 /** The shared kernel files' folder, the hosts' boot entries, their entries by MAC address. */
 export const KERNEL_DIR = 'linux';
 export const BOOT_DIR = 'boot';

@@ -7,6 +7,7 @@
 // nothing and names the hosts and servers.
 import { VaubanError } from '../errors.js';
 import type { CleanupStack } from '../system/cleanup.js';
+import type { ProjectSigner } from '../vault/project-key.js';
 import { withMasterLocks } from './master-lock.js';
 import { publishLocked, type ServerPublication } from './publish-everywhere.js';
 import { sh, type PxeServer } from './pxe-server.js';
@@ -23,6 +24,8 @@ export interface PromoteSharesInput {
   keep: number;
   runId: string;
   cleanup: CleanupStack;
+  /** The project's key: the release's SHA256SUMS is signed with it (B19). */
+  signer: ProjectSigner | undefined;
   onWaiting: (server: string) => void;
   onSwitched: (server: string, from: string | undefined, to: string) => void;
   onWarning: (text: string) => void;
@@ -62,6 +65,7 @@ export function promoteShares(servers: readonly PxeServer[], input: PromoteShare
         keep: input.keep,
         runId: input.runId,
         cleanup: input.cleanup,
+        ...(input.signer === undefined ? {} : { signer: input.signer }),
         onWarning: input.onWarning,
       },
       { onSwitched: input.onSwitched },

@@ -17,6 +17,7 @@ import {
   KERNEL_LINKS,
   ROOTFS,
   SUMS,
+  SUMS_SIGNATURE,
   BOOT_DIR,
   BY_MAC_DIR,
   conffsMember,
@@ -39,6 +40,7 @@ import { linkCommand, liveLinks } from './live-links.js';
 import { readMasterState, releaseNames, type MasterState, type Member } from './master-state.js';
 import { parseSums } from './sums.js';
 import { newFileCommand, protect, sh, type PxeServer } from './pxe-server.js';
+import type { ProjectSigner } from '../vault/project-key.js';
 
 export interface ReleaseFile {
   /** Its name in the release: rootfs.tgz or conffs-<host>.tgz. */
@@ -75,6 +77,13 @@ export interface PublishInput {
   /** Unique to this run: names of its temporaries. */
   runId: string;
   cleanup: CleanupStack;
+  /**
+   * The project's key (B19): the release's SHA256SUMS is signed with it
+   * (SHA256SUMS.sig, checked at boot), and the live release's is checked with
+   * it before its sums of inherited members are signed again. Without it the
+   * release is not signed.
+   */
+  signer?: ProjectSigner;
   onProgress?: (text: string) => void;
   onWarning?: (text: string) => void;
 }
@@ -272,7 +281,38 @@ async function inheritFromLive(server: PxeServer, staging: string, state: Master
     if (sum === undefined) throw new VaubanError(`${server.name}: no sha256 for ${member} of ${source?.from ?? input.name}`);
     sums.set(member, sum);
   }
+  if (input.signer !== undefined && source !== undefined && state.current !== undefined && files.length > 0) {
+    await checkSignedSums(server, `${server.dir}/${source.folder}`, source.from, files.map((member) => [member, sums.get(member) as string]), input);
+  }
   return inherited;
+}
+
+/**
+ * The sums of inherited members are signed again in the new release: they
+ * must be the ones the project signed in the live release, not what someone
+ * who can write the server put in its SHA256SUMS since. A live release made
+ * before releases were signed has no signature: its sums are taken as they
+ * are (said), once.
+ */
+async function checkSignedSums(server: PxeServer, folder: string, from: string, inherited: Array<[string, string]>, input: PublishInput): Promise<void> {
+  const marker = '--- vauban signature';
+  const { stdout } = await server.script([`cd ${sh(folder)}`, `cat -- ${SUMS} 2>/dev/null || true`, `printf '\\n%s\\n' ${sh(marker)}`, `base64 -w0 -- ${SUMS_SIGNATURE} 2>/dev/null || true`]);
+  const at = stdout.lastIndexOf(`\n${marker}`);
+  const text = stdout.slice(0, Math.max(at, 0));
+  const signature = at < 0 ? '' : stdout.slice(at + marker.length + 1).trim();
+  if (signature === '') {
+    input.onWarning?.(`${server.name}: ${from} of ${input.name} is not signed (made before releases were): the sums of what this release keeps from it are taken from its SHA256SUMS`);
+    return;
+  }
+  if (!(await input.signer?.verify(text, Buffer.from(signature, 'base64')))) {
+    throw new VaubanError(`${server.name}: the SHA256SUMS of ${from} of ${input.name} does not carry the project's signature: changed on the server since it was published; nothing of it is signed again`, {
+      hint: 'look at who changed that release; an upload of every host (-a all) makes a release that inherits nothing',
+    });
+  }
+  const signed = parseSums(text);
+  for (const [member, sum] of inherited) {
+    if (signed.get(member) !== sum) throw new VaubanError(`${server.name}: ${member} of ${from} of ${input.name} is not the file its signed SHA256SUMS lists`);
+  }
 }
 
 /**
@@ -294,12 +334,16 @@ async function completeRelease(server: PxeServer, staging: string, input: Publis
   }
   for (const [member, content] of generated) sums.set(member, createHash('sha256').update(content).digest('hex'));
   const listed = [...sums.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([member, sum]) => `${sum}  ${member}`);
-  generated.set(SUMS, `${listed.join('\n')}\n`);
+  const sumsText = `${listed.join('\n')}\n`;
+  generated.set(SUMS, sumsText);
+  // The signature, as base64 through the shell (its bytes are binary).
+  const signature = input.signer === undefined ? undefined : Buffer.from(await input.signer.sign(sumsText)).toString('base64');
   // What has a sum is a file (a kernel member too, when it is one); links have none.
-  const regular = [...sums.keys(), SUMS];
+  const regular = [...sums.keys(), SUMS, ...(signature === undefined ? [] : [SUMS_SIGNATURE])];
   await server.script([
     `cd ${sh(staging)}`,
     ...[...generated].map(([member, content]) => `printf '%s' ${sh(content)} | ${newFileCommand(member)}`),
+    ...(signature === undefined ? [] : [`printf '%s' ${sh(signature)} | base64 -d | ${newFileCommand(SUMS_SIGNATURE)}`]),
     ...protect(regular, input.group, '0640'),
     ...protect([staging], input.group, '0750'),
     sh('mv', '-T', '--', staging, `${server.dir}/${releaseDir(input.name, input.release)}`),

@@ -18,14 +18,14 @@ import { temporaryFileFor, type TemporaryFile } from '../system/temporary-file.j
 import { copyIntoTree, existsInTree, makeDirInTree, readFileInTree, regularFileInTree, removeInTree, writeFileInTree } from '../system/tree-path.js';
 import type { KernelArtifacts, MountedBase } from './types.js';
 
-function kernelPartsOf(ctx: Context): InputParts {
-  return kernelInputs(ctx.options, ctx.settings.values, ctx.cwd, ctx.installDir);
+async function kernelPartsOf(ctx: Context): Promise<InputParts> {
+  return kernelInputs(ctx.options, ctx.settings.values, ctx.cwd, ctx.installDir, (await ctx.projectKey())?.fingerprint);
 }
 
 /** The kernel and initramfs of an earlier run, when their inputs are unchanged and both files match their records: the base need not be mounted for them. */
 export async function findCachedKernel(ctx: Context): Promise<{ reused: KernelArtifacts | undefined; reason: string }> {
   if (!ctx.runs('chroot_dracut')) return { reused: undefined, reason: '' };
-  const parts = kernelPartsOf(ctx);
+  const parts = await kernelPartsOf(ctx);
   const artifacts = [plannedArtifact(ctx.plan, 'vmlinuz'), plannedArtifact(ctx.plan, 'initramfs')];
   const [vmlinuz, initramfs] = artifacts.map((artifact) => ctx.output(artifact.file)) as [string, string];
   const decisions: ArtifactDecision[] = [];
@@ -75,6 +75,14 @@ export async function chrootDracut(ctx: Context, base: MountedBase | undefined, 
       makeDirInTree(root, inside);
       copyIntoTree(path.join(ours, module), root, inside);
     }
+    // The project's public key (B19), which our module bakes into the initramfs: each release's SHA256SUMS must
+    // then carry its signature. A project without a key builds an initramfs that checks the boot line's pins only.
+    const releaseKey = await ctx.projectKey();
+    removeInTree(root, 'etc/vauban/release-key.gpg');
+    if (releaseKey !== undefined) {
+      makeDirInTree(root, 'etc/vauban');
+      writeFileInTree(root, 'etc/vauban/release-key.gpg', Buffer.from(releaseKey.publicKeyring), { mode: 0o644 });
+    }
     // dracut writes its output inside the chroot; whatever the base had at
     // that name is gone first, and the result is read back inside the tree.
     removeInTree(root, 'vauban-initramfs.img');
@@ -89,7 +97,7 @@ export async function chrootDracut(ctx: Context, base: MountedBase | undefined, 
     await copyAtomically(kernel.file, temporaryFileFor(vmlinuz, ctx.runId, ctx.cleanup));
     await releaseChroot();
     await releaseOverlay();
-    const parts = kernelPartsOf(ctx);
+    const parts = await kernelPartsOf(ctx);
     for (const artifact of artifacts) {
       const file = ctx.output(artifact.file);
       const sha256 = await writeArtifactRecord(file, parts, { kernelVersion: kernel.version });
@@ -97,7 +105,7 @@ export async function chrootDracut(ctx: Context, base: MountedBase | undefined, 
       ctx.report.cache.push({ kind: 'artifact', name: artifact.file, action: 'build', reason, id: sha256 });
     }
     ctx.report.artifacts.push(vmlinuz, initramfs);
-    ctx.reporter.info(`kernel ${kernel.version}: ${vmlinuz}, ${initramfs}`);
+    ctx.reporter.info(`kernel ${kernel.version}: ${vmlinuz}, ${initramfs}${releaseKey === undefined ? '' : ` (releases must carry the signature of the project key ${releaseKey.fingerprint.slice(-16)})`}`);
     return { kernelVersion: kernel.version, vmlinuz, initramfs };
   });
 }

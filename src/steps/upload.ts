@@ -24,6 +24,7 @@ import { waitingMessage, withMasterLocks } from '../pxe/master-lock.js';
 import { readMasterState } from '../pxe/master-state.js';
 import { uploadShare, type ShareInput } from '../pxe/shares.js';
 import type { ConffsArtifact, KernelArtifacts, RootfsArtifact } from './types.js';
+import { releaseSigner } from '../vault/project-key.js';
 
 export interface UploadInput {
   kernel: KernelArtifacts | undefined;
@@ -136,6 +137,8 @@ export async function upload(ctx: Context, input: UploadInput): Promise<undefine
     });
     return undefined;
   }
+  // Signed with the project's key (B19); a project that signs and a run without the passphrase stop here.
+  const signer = (await ctx.projectSigner()) ?? (await releaseSigner(ctx.vaultDir, undefined));
   // Staged on every server, then live on all of them or on none (issue 30).
   const published = await ctx.reporter.step(`release ${release} of ${name} on ${servers.length} server(s), all or none`, (status) =>
     publishEverywhere(
@@ -151,6 +154,7 @@ export async function upload(ctx: Context, input: UploadInput): Promise<undefine
         keep,
         runId: ctx.runId,
         cleanup: ctx.cleanup,
+        ...(signer === undefined ? {} : { signer }),
         onProgress: (text) => status.update(text),
         onWarning: (text) => ctx.reporter.warn(text),
       },

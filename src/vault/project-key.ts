@@ -75,6 +75,24 @@ export async function projectSigner(vaultDir: string, passphrase: string, onNew:
   };
 }
 
+/**
+ * The signer of a release made by a command that builds nothing (promote,
+ * vauban boot, an upload without the passphrase): the project's key when it
+ * has one, never made here. A project that signs its releases and no
+ * passphrase is an error: hosts whose initramfs holds the key would refuse
+ * an unsigned release.
+ */
+export async function releaseSigner(vaultDir: string, passphrase: string | undefined): Promise<ProjectSigner | undefined> {
+  const file = projectKeyFile(vaultDir);
+  if (!existsSync(file)) return undefined;
+  if (passphrase === undefined || passphrase === '') {
+    throw new VaubanError(`the project signs its releases (${file}) but VAULTED_SSHD_KEYS_KEY is not set: an unsigned release would not boot`, {
+      hint: 'set VAULTED_SSHD_KEYS_KEY (the vault passphrase) for this command',
+    });
+  }
+  return projectSigner(vaultDir, passphrase, () => undefined);
+}
+
 async function parseKeyFile(file: string): Promise<PrivateKey> {
   const openpgp = await import('openpgp');
   try {

@@ -101,7 +101,7 @@ const BOOT_OPTIONS: OptionSpec[] = [
   { long: '--expect-active', description: 'a unit that must be active on the booted host', value: { kind: 'free' } },
   { long: '--expect-http', description: 'a page the booted host serves must contain text (url=text)', value: { kind: 'free' } },
   { long: '--expect-file', description: 'a file of the booted host must contain text (path=text)', value: { kind: 'free' } },
-  { long: '--tamper', description: 'change one byte of the served file: the boot must stop (proves the check)', value: { kind: 'choices', choices: ['rootfs', 'conffs'] } },
+  { long: '--tamper', description: 'change one byte of the served file: the boot must stop (proves the check)', value: { kind: 'choices', choices: ['rootfs', 'conffs', 'server'] } },
   { long: '--debug', description: 'print every command run' },
   VERSION,
   HELP,
