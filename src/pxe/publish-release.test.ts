@@ -330,3 +330,51 @@ describe('the kernel files belong to their release (issue 30)', () => {
   });
 });
 
+
+describe('a signed release (issue 30, B19)', () => {
+  it('carries SHA256SUMS.sig, which gpgv checks with the project key; a release inheriting from it re-checks the live signature, and refuses forged sums', async () => {
+    const { projectSigner } = await import('../vault/project-key.js');
+    const signer = await projectSigner(path.join(work, 'vault'), 'a passphrase', () => undefined);
+    const rootfs = { member: 'rootfs.tgz', ...local('rootfs.tgz', 'rootfs v1') };
+    const web01 = { member: 'conffs-web01.tgz', ...local('conffs-web01.tgz', 'conffs web01 v1') };
+    await publishRelease(server, input({ release: R1, files: [rootfs, web01], kernelVersion: '6.1', signer }));
+    const folder = path.join(dir, 'm', 'releases', R1);
+    writeFileSync(path.join(work, 'key.gpg'), signer.publicKeyring);
+    mkdirSync(path.join(work, 'gnupg'), { mode: 0o700 });
+    const gpgv = (release: string) => run('gpgv', ['--homedir', path.join(work, 'gnupg'), '--keyring', path.join(work, 'key.gpg'), path.join(dir, 'm', 'releases', release, 'SHA256SUMS.sig'), path.join(dir, 'm', 'releases', release, 'SHA256SUMS')], { allowFailure: true });
+    expect((await gpgv(R1)).exitCode).toBe(0);
+    expect(read(`m/releases/${R1}/SHA256SUMS`)).toContain(`${web01.sha256}  conffs-web01.tgz`);
+    // R2 changes web01's conffs only: the rootfs' sum comes from R1's signed SHA256SUMS, checked first.
+    const web01v2 = { member: 'conffs-web01.tgz', ...local('conffs-web01-v2.tgz', 'conffs web01 v2') };
+    const warnings: string[] = [];
+    const r2 = await publishRelease(server, input({ release: R2, files: [web01v2], kernelVersion: '6.1', signer, onWarning: (text) => warnings.push(text) }));
+    expect(r2.inherited).toContain('rootfs.tgz');
+    expect(warnings).toEqual([]);
+    expect((await gpgv(R2)).exitCode).toBe(0);
+    // A writer of the server swaps R2's rootfs and puts its sum in SHA256SUMS: the next release would sign that sum again. Refused.
+    const r2Folder = path.join(dir, 'm', 'releases', R2);
+    rmSync(path.join(r2Folder, 'rootfs.tgz'));
+    writeFileSync(path.join(r2Folder, 'rootfs.tgz'), 'rootfs of someone else');
+    writeFileSync(path.join(r2Folder, 'SHA256SUMS'), read(`m/releases/${R2}/SHA256SUMS`).replace(rootfs.sha256, sha('rootfs of someone else')));
+    expect((await gpgv(R2)).exitCode).not.toBe(0);
+    const web01v3 = { member: 'conffs-web01.tgz', ...local('conffs-web01-v3.tgz', 'conffs web01 v3') };
+    await expect(publishRelease(server, input({ release: R3, files: [web01v3], kernelVersion: '6.1', signer }))).rejects.toThrow(
+      `${dir}: the SHA256SUMS of release ${R2} of m does not carry the project's signature: changed on the server since it was published; nothing of it is signed again`,
+    );
+    expect(readlinkSync(path.join(dir, 'm', 'current'))).toBe(`releases/${R2}`);
+    expect(existsSync(path.join(dir, 'm', 'releases', R3))).toBe(false);
+    expect(existsSync(folder)).toBe(true);
+  });
+
+  it('a live release made before signing began is inherited from, said once; the new release is signed', async () => {
+    const { projectSigner } = await import('../vault/project-key.js');
+    const signer = await projectSigner(path.join(work, 'vault'), 'a passphrase', () => undefined);
+    await publishRelease(server, input({ release: R1, files: [{ member: 'rootfs.tgz', ...local('rootfs.tgz', 'rootfs v1') }], kernelVersion: '6.1' }));
+    expect(existsSync(path.join(dir, 'm', 'releases', R1, 'SHA256SUMS.sig'))).toBe(false);
+    const warnings: string[] = [];
+    await publishRelease(server, input({ release: R2, files: [{ member: 'conffs-web01.tgz', ...local('conffs-web01.tgz', 'conffs web01 v1') }], kernelVersion: '6.1', signer, onWarning: (text) => warnings.push(text) }));
+    expect(warnings).toEqual([`${dir}: release ${R1} of m is not signed (made before releases were): the sums of what this release keeps from it are taken from its SHA256SUMS`]);
+    const sums = read(`m/releases/${R2}/SHA256SUMS`);
+    expect(await signer.verify(sums, readFileSync(path.join(dir, 'm', 'releases', R2, 'SHA256SUMS.sig')))).toBe(true);
+  });
+});
