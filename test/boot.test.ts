@@ -235,7 +235,7 @@ describe('kernel, initramfs, a master of real-world content and two hosts\' conf
       ...(options.key === false ? [] : ['-v', `${path.join(dir, 'release-key.gpg')}:/etc/vauban/release-key.gpg:ro`]),
       '--entrypoint', '/bin/sh', MASTER, '-c',
       `getarg() { case "$1" in vauban.conffs.sha256=) echo ${options.pin ?? sha};; root=) echo live:http://srv/m/releases/${options.release ?? 'signed'}/rootfs.tgz;; esac; }
-       info() { :; }; warn() { echo "warn: $*"; }; die() { echo "die: $*"; exit 0; }
+       info() { :; }; warn() { echo "warn: $*"; }; die() { echo "die: $*"; echo "integrity: $(cat /run/vauban/integrity)"; exit 0; }
        fetch_url() { case "$1" in */conffs-web01.tgz) cp /in/${file} "$2";; *) cp "/in/\${1#http://srv/m/releases/}" "$2" 2>/dev/null;; esac; }
        . /vauban/vauban-lib.sh
        echo http://srv/m/releases/${options.release ?? 'signed'}/conffs-web01.tgz > /tmp/liveupdates.info
@@ -415,7 +415,8 @@ describe('releases of the master on a PXE server, booted after promote, rollback
     expect(run.output).toMatch(/\[OK\] writable layer \(rootovl\): expected tmpfs <size> holds \/, got tmpfs \S+ holds \//);
     // From the generated entries: by MAC, chained to the host's entry, which names its release's files.
     expect(run.output).toMatch(new RegExp(`GET /boot/by-mac/52-54-00-00-14-01\\.ipxe 200, GET /boot/web01\\.ipxe 200, GET /${MASTER}/releases/${expected.release}/vmlinuz 200, GET /${MASTER}/releases/${expected.release}/initramfs\\.img 200`));
-    expect(run.output).toMatch(new RegExp(`GET /${MASTER}/releases/${expected.release}/conffs-web01\\.tgz 200, GET /${MASTER}/releases/${expected.release}/rootfs\\.tgz 200`));
+    // The conffs, then the release's signed sums (fetched once, before the first download is believed), then the rootfs.
+    expect(run.output).toMatch(new RegExp(`GET /${MASTER}/releases/${expected.release}/conffs-web01\\.tgz 200, GET /${MASTER}/releases/${expected.release}/SHA256SUMS 200, GET /${MASTER}/releases/${expected.release}/SHA256SUMS\\.sig 200, GET /${MASTER}/releases/${expected.release}/rootfs\\.tgz 200`));
     const serial = readFileSync(path.join(cwd, `vauban-boot-${MASTER}-web01.log`), 'latin1');
     // systemd's own "Reached target" line is not always on the serial console (silenced while a getty holds it).
     expect(run.output).toMatch(/\[OK\] multi-user\.target: expected active, got active/);

@@ -15,7 +15,7 @@ import { installDir as installDirOfPackage } from '../install-dir.js';
 import type { CommandIo } from './io.js';
 
 export async function main(io: CommandIo): Promise<number> {
-  // `vauban boot|serve|promote|rollback|completion ...` are commands of their own (B5, B6, B14, B16); everything else is vauban.sh's command line.
+  // `vauban boot|serve|promote|rollback|completion|list|clean ...` are commands of their own (B5, B6, B14, B16, issue 31); everything else is vauban.sh's command line.
   const rest = { ...io, argv: io.argv.slice(1) };
   switch (io.argv[0]) {
     case 'boot':
@@ -27,6 +27,10 @@ export async function main(io: CommandIo): Promise<number> {
       return (await import('./vauban-release.js')).mainRelease(rest, io.argv[0]);
     case 'completion':
       return (await import('./vauban-completion.js')).mainCompletion(rest);
+    case 'list':
+      return (await import('./vauban-list.js')).mainList(rest);
+    case 'clean':
+      return (await import('./vauban-clean.js')).mainClean(rest);
   }
   return runCommand(build, io);
 }

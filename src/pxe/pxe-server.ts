@@ -110,7 +110,7 @@ export function sshFailure(stderr: string, exitCode: number): string {
 export interface OpenSshServerInput {
   target: SshTarget;
   dir: string;
-  /** Folders under `dir` this command writes: made when missing, and tested for write access (sudo otherwise). */
+  /** Folders under `dir` this command writes: made when missing, and tested for write access (sudo otherwise). None: the command only reads `dir` (vauban list), made nowhere. */
   folders: string[];
   runOptions: RunOptions;
   onSudo?: () => void;
@@ -120,15 +120,16 @@ export interface OpenSshServerInput {
 export async function openSshServer(input: OpenSshServerInput): Promise<PxeServer> {
   const { target, dir, runOptions } = input;
   const folders = input.folders.map((folder) => `${dir}/${folder}`);
-  const probe = [sh('mkdir', '-p', '--', ...folders), ...folders.map((folder) => sh('test', '-w', folder))].join(' && ');
+  const readOnly = folders.length === 0;
+  const probe = readOnly ? `${sh('test', '-r', dir)} && ${sh('test', '-x', dir)}` : [sh('mkdir', '-p', '--', ...folders), ...folders.map((folder) => sh('test', '-w', folder))].join(' && ');
   const direct = await sshRun(target, probe, { ...runOptions, allowFailure: true });
   if (direct.exitCode === 255) throw new VaubanError(`cannot reach or log in to the PXE server ${target.destination} over ssh: ${sshFailure(direct.stderr, direct.exitCode)}`);
   const sudo = direct.exitCode !== 0;
   const shell = sudo ? 'sudo -n sh -e' : 'sh -e';
   if (sudo) {
-    const check = await sshRun(target, `sudo -n ${sh('mkdir', '-p', '--', ...folders)}`, { ...runOptions, allowFailure: true });
+    const check = await sshRun(target, `sudo -n ${readOnly ? `${sh('test', '-d', dir)}` : sh('mkdir', '-p', '--', ...folders)}`, { ...runOptions, allowFailure: true });
     if (check.exitCode !== 0) {
-      throw new VaubanError(`${target.destination}: the ssh user cannot write ${dir} and has no passwordless sudo: ${check.stderr.trim().split('\n').at(-1) ?? ''}`);
+      throw new VaubanError(`${target.destination}: the ssh user cannot ${readOnly ? 'read' : 'write'} ${dir} and has no passwordless sudo: ${check.stderr.trim().split('\n').at(-1) || 'no such folder'}`);
     }
     input.onSudo?.();
   }

@@ -80,6 +80,19 @@ const SERVE_OPTIONS: OptionSpec[] = [
   { long: '--listen', description: 'the address to listen on', value: { kind: 'free' } },
   { long: '--debug', description: 'print more' },
 ];
+/** `vauban list`, `vauban clean` (issue 31). */
+const LIST_OPTIONS: OptionSpec[] = [
+  { long: '--json', description: 'print it as one JSON document on stdout' },
+  { long: '--no-servers', description: 'do not ask the PXE servers for their releases' },
+  { long: '--debug', description: 'print every command run' },
+];
+const CLEAN_OPTIONS: OptionSpec[] = [
+  { long: '--dry-run', description: 'say what would be removed, remove nothing' },
+  { long: '--older-than', description: 'also remove what is older than that many days', value: { kind: 'free' } },
+  { long: '--mirror', description: 'also remove the Ansible mirror' },
+  { long: '--json', description: 'print what was removed as one JSON document' },
+  { long: '--debug', description: 'print every command run' },
+];
 const RELEASE_OPTIONS: OptionSpec[] = [
   { long: '--list', description: "list each server's releases of the master and the live one" },
   { long: '--debug', description: 'print every command run' },
@@ -126,6 +139,8 @@ export async function completionSpecs(): Promise<CommandSpec[]> {
         { name: 'promote', options: [...RELEASE_OPTIONS, VERSION, HELP], positional: { kind: 'masters' } },
         { name: 'rollback', options: [...RELEASE_OPTIONS, VERSION, HELP], positional: { kind: 'masters' } },
         { name: 'completion', options: [VERSION, HELP], positional: { kind: 'choices', choices: [...SHELLS] } },
+        { name: 'list', options: [...LIST_OPTIONS, VERSION, HELP] },
+        { name: 'clean', options: [...CLEAN_OPTIONS, VERSION, HELP] },
       ],
     },
     { name: 'vauban-ci', options: optionsOf(buildCiProgram()) },
