@@ -1,6 +1,7 @@
 // The one object every step receives: the run's options, settings, plan,
 // output, cleanup stack and where things go. Derived paths are getters; there
 // is no module-level state anywhere else.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { CachePolicy } from './cache/decide.js';
 import type { ImageCacheAccess } from './cache/decide-image.js';
@@ -22,7 +23,7 @@ import { installDigest } from './cache/inputs.js';
 import { cachePolicyOf, settleRunValues, type RunValues } from './model/run-values.js';
 import { runIdOf } from './system/work-dir.js';
 import type { KeyVault } from './vault/sshd-keys.js';
-import { projectSigner, readProjectKey, type ProjectKey, type ProjectSigner } from './vault/project-key.js';
+import { PROJECT_KEY_FILE, projectKeyFile, projectSigner, readProjectKey, type ProjectKey, type ProjectSigner } from './vault/project-key.js';
 
 /** What a run holds while it works: its cleanup stack, its report, its abort signal, its private work folder. */
 export interface RunResources {
@@ -184,21 +185,22 @@ export class Context {
   }
 
   /**
-   * The project's signer (B19): the vault's signing key, made on first use
-   * (a new vault entry); undefined without VAULTED_SSHD_KEYS_KEY, and then
-   * what the run builds is not signed (said once).
+   * The project's signer (B19): the vault's signing key (vauban keygen),
+   * decrypted; undefined when the project has none, or the run no
+   * VAULTED_SSHD_KEYS_KEY: then what the run builds is not signed (said once).
    */
   projectSigner(): Promise<ProjectSigner | undefined> {
     return this.once('project-signer', async () => {
-      const passphrase = this.settings.values.VAULTED_SSHD_KEYS_KEY;
-      if (passphrase === undefined || passphrase === '') {
-        this.reporter.warn('no VAULTED_SSHD_KEYS_KEY: what this run builds is not signed with the project key (runs elsewhere will not reuse its images from the registry)');
+      if (!existsSync(projectKeyFile(this.vaultDir))) {
+        this.reporter.warn(`the project has no signing key (${path.join(VAULT_DIR, PROJECT_KEY_FILE)}): images and releases are not signed, and no image of the registry is reused by its inputs (vauban keygen makes one; see "What the boot trusts")`);
         return undefined;
       }
-      return projectSigner(this.vaultDir, passphrase, (file) => {
-        this.report.newVaultEntries.push(file);
-        this.reporter.info(`generated the project's signing key, stored in ${file} (commit it: images and releases are signed with it)`);
-      });
+      const passphrase = this.settings.values.VAULTED_SSHD_KEYS_KEY;
+      if (passphrase === undefined || passphrase === '') {
+        this.reporter.warn('no VAULTED_SSHD_KEYS_KEY: what this run builds is not signed with the project key (other runs will not reuse its images from the registry)');
+        return undefined;
+      }
+      return projectSigner(this.vaultDir, passphrase);
     });
   }
 

@@ -94,8 +94,33 @@ export class Registry {
     } catch (error) {
       throw new VaubanError(`${image} is neither here nor in the registry (${remote})`, { cause: error });
     }
+    await this.assertVouched(remote);
     await tagImage(docker, remote, splitTag(image).tag === undefined ? `${image}:latest` : image);
     return true;
+  }
+
+  /**
+   * An image just pulled to build on or to deploy (a source, a shard's
+   * master, a dated tag to re-deploy) is used only when the project's key
+   * signed it (issue 30), or REGISTRY_TRUSTED=yes; else its pulled name is
+   * removed and the run stops, saying why. A project without a key uses it
+   * as before, with a warning: the image is one the operator named.
+   */
+  async assertVouched(remote: string): Promise<void> {
+    if (this.options.trusted) return;
+    const docker = await this.options.docker();
+    const key = await this.options.projectKey();
+    if (key === undefined) {
+      // A project without a key names its images and trusts its registry for them, as before (said).
+      this.options.reporter.warn(`${remote}: nothing vouches for it (the project has no signing key: vauban keygen)`);
+      return;
+    }
+    const vouching = await vouchingOf(await docker.getImage(remote).inspect(), key);
+    if (vouching.vouched) return;
+    await docker.getImage(remote).remove().catch(() => undefined);
+    throw new VaubanError(`the registry's ${remote} is not used: ${vouching.why}`, {
+      hint: 'build it again with a run that has VAULTED_SSHD_KEYS_KEY (its push is signed), or set REGISTRY_TRUSTED=yes if whoever can push there is trusted',
+    });
   }
 
   /**
@@ -121,6 +146,7 @@ export class Registry {
     const info = await docker.getImage(remote).inspect();
     if (info.Config.Labels?.[INPUTS_LABEL] !== digest) return undefined;
     if (this.options.trusted) return info.Id;
+    // Without the project's key nothing can vouch for it: built here instead (REGISTRY_TRUSTED=yes reuses it).
     const vouching = await vouchingOf(info, await this.options.projectKey());
     if (vouching.vouched) return info.Id;
     this.options.reporter.warn(`${remote} has the inputs of this build but is not reused: ${vouching.why} (REGISTRY_TRUSTED=yes reuses unsigned images)`);

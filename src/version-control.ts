@@ -45,7 +45,11 @@ export async function redeploy(input: RedeployInput, { cleanup, report, signal, 
     installDir: input.installDir,
     workDir,
   });
-  await input.reporter.step(`pull ${remote}`, async () => pullImage(await ctx.docker(), remote, await ctx.registry.login(), ctx.signal));
+  await input.reporter.step(`pull ${remote}`, async () => {
+    await pullImage(await ctx.docker(), remote, await ctx.registry.login(), ctx.signal);
+    // A dated tag anyone who can push could have replaced: deployed only when the project's key signed it (issue 30).
+    await ctx.registry.assertVouched(remote);
+  });
   // The rootfs gets the sshd keys of the master it is deployed as.
   const rootfs = await buildRootfs(ctx, remote);
   await upload(ctx, { kernel: undefined, rootfs: rootfs && { ...rootfs, kernelVersion: undefined }, conffs: undefined });

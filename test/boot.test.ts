@@ -31,7 +31,7 @@ import { pxeTargets } from '../src/pxe/ssh-options.js';
 import { CleanupStack } from '../src/system/cleanup.js';
 import { sha256File } from '../src/system/sha256-file.js';
 import type { SshTarget } from '../src/system/ssh.js';
-import { projectSigner, readProjectKey } from '../src/vault/project-key.js';
+import { projectSigner, readProjectKey, type ProjectSigner } from '../src/vault/project-key.js';
 
 const MASTER = uniqueName('master-itest-boot').toLowerCase();
 // Not QEMU's default MAC: the NIC must get the one of the inventory.
@@ -95,6 +95,10 @@ async function conffsOf(host: string): Promise<string> {
 describe('kernel, initramfs, a master of real-world content and two hosts\' conffs, PXE-booted under QEMU', () => {
   it('builds kernel + initramfs, the master (pb_base + pb_services) and the conffs of web01 and web02 from the fixture', async () => {
     const base = await fixtureBaseImage();
+    // The project signs (B19): its key made once, as an operator does before the first build.
+    const keygen = await runVauban('vauban', ['keygen'], { cwd, env, log });
+    expect(keygen.exitCode, tail(keygen)).toBe(0);
+    expect(keygen.stdout).toMatch(/^made the project's signing key vault\/vauban-signing-key\.asc \(fingerprint [0-9a-f]{40}\)/);
     const run = await runVauban('vauban', ['-f', base, '-n', MASTER, '-a', 'web01,web02', '-u', 'no', '--compression', 'zstd', 'pb_base.yml', 'pb_services.yml'], { cwd, env, log });
     expect(run.exitCode, tail(run)).toBe(0);
     buildOutput = run.output;
@@ -129,9 +133,8 @@ describe('kernel, initramfs, a master of real-world content and two hosts\' conf
     const apply = files.find((line) => line.endsWith('hooks/pre-pivot/20-apply-live-updates.sh'));
     expect(await sh('bash', ['-c', `zstd -dc ${initramfs} | cpio -i --to-stdout ${apply} 2>/dev/null`])).toContain('chroot "$NEWROOT" tar -x');
     expect(listing).not.toContain('overlay-mount.sh');
-    // The project's key (made by this first run, in the project's vault) baked in, and gpgv to check releases with (B19).
-    expect(existsSync(path.join(cwd, 'vault', 'vauban-signing-key.asc'))).toBe(true);
-    expect(run.output).toMatch(/generated the project's signing key/);
+    // The project's key baked in, and gpgv to check releases with (B19).
+    expect(run.output).toMatch(/releases must carry the signature of the project key [0-9a-f]{16}/);
     expect(holds('etc/vauban/release-key.gpg')).toBe(true);
     expect(holds('bin/gpgv')).toBe(true);
     const baked = await sh('bash', ['-c', `zstd -dc ${initramfs} | cpio -i --to-stdout etc/vauban/release-key.gpg 2>/dev/null | base64 -w0`]);
@@ -213,7 +216,7 @@ describe('kernel, initramfs, a master of real-world content and two hosts\' conf
     await sh('bash', ['-c', `printf '\\x00' | dd of=${path.join(dir, 'changed.tgz')} bs=1 seek=100 conv=notrunc status=none`]);
     const changedSha = (await sh('sha256sum', [path.join(dir, 'changed.tgz')])).split(' ')[0] as string;
     // The project's key as the initramfs holds it, and releases' sums: signed by vauban, or forged by a writer of the server.
-    const signer = await projectSigner(path.join(cwd, 'vault'), env.VAULTED_SSHD_KEYS_KEY as string, () => undefined);
+    const signer = (await projectSigner(path.join(cwd, 'vault'), env.VAULTED_SSHD_KEYS_KEY as string)) as ProjectSigner;
     writeFileSync(path.join(dir, 'release-key.gpg'), signer.publicKeyring);
     const sums = (conffs: string) => `${'0'.repeat(64)}  rootfs.tgz\n${conffs}  conffs-web01.tgz\n`;
     const release = async (name: string, text: string, signature: Uint8Array | undefined) => {
@@ -371,7 +374,7 @@ describe('releases of the master on a PXE server, booted after promote, rollback
     return publishRelease(server, {
       name: MASTER, release: name, files, kernelVersion: extra.kernelVersion, bootFiles: extra.bootFiles ?? [], group: 'www-data', keep: 3, runId: 'itest', cleanup: extra.cleanup ?? pxeCleanup,
       // Signed as the upload signs: the initramfs holds the project's key.
-      signer: await projectSigner(path.join(cwd, 'vault'), env.VAULTED_SSHD_KEYS_KEY as string, () => undefined),
+      signer: (await projectSigner(path.join(cwd, 'vault'), env.VAULTED_SSHD_KEYS_KEY as string)) as ProjectSigner,
     });
   }
 

@@ -18,6 +18,7 @@ import { startRegistry, type TestRegistry } from './helpers/registry.js';
 import { bash, sh, uniqueName } from './helpers/sh.js';
 import { pxeServerSettings, startSshd, type TestSshd } from './helpers/sshd.js';
 import { runVauban, tail, type VaubanRun } from './helpers/vauban.js';
+import { createProjectKey } from '../src/vault/project-key.js';
 
 const ID = uniqueName('dl').toLowerCase().replace(/[^a-z0-9]/g, '');
 const ROOT = `itest-${ID}/iso`;
@@ -109,6 +110,8 @@ beforeAll(async () => {
   const seed = path.join(work, 'project-seed');
   mkdirSync(path.join(seed, 'vault'), { recursive: true });
   writeFileSync(path.join(seed, 'vault', '.gitkeep'), '');
+  // The project signs (issue 30): its key is in the repository, as `vauban keygen` left it. Registry reuse needs it.
+  await createProjectKey(path.join(seed, 'vault'), PASSPHRASE);
   writeFileSync(
     path.join(seed, 'config.yml'),
     [

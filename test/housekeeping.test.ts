@@ -13,7 +13,7 @@ import { BUILT_LABEL, INPUTS_LABEL } from '../src/cache/image-cache.js';
 import { signImage } from '../src/cache/vouch.js';
 import { createDockerClient, type DockerClient } from '../src/system/docker/client.js';
 import { buildImage, importImage } from '../src/system/docker/images.js';
-import { projectSigner } from '../src/vault/project-key.js';
+import { createProjectKey } from '../src/vault/project-key.js';
 import { readHostState, type HostState } from './helpers/host-state.js';
 import { createPxeUser, type PxeUser } from './helpers/pxe-user.js';
 import { bash, sh, uniqueName } from './helpers/sh.js';
@@ -69,7 +69,7 @@ beforeAll(async () => {
   const now = Date.now();
   // config.yml: the base, and one master on it. GONE was a master once, and is not any more.
   writeFileSync(path.join(cwd, 'config.yml'), `"base.raw":\n  name: ${BASE}\n  ${MASTER}:\n    stages: [pb_web.yml]\n`);
-  const signer = await projectSigner(path.join(cwd, 'vault'), 'housekeeping-passphrase', () => undefined);
+  const signer = await createProjectKey(path.join(cwd, 'vault'), 'housekeeping-passphrase');
   ids.base = await signImage(docker, { id: await makeImage(BASE, new Date(now - 40 * DAY_MS)), tag: BASE, signer });
   // The build of MASTER before the last: superseded once the last took its name, kept by the cache until cleaned.
   ids.superseded = await makeImage(MASTER, new Date(now - 3 * DAY_MS));

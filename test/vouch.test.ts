@@ -16,7 +16,7 @@ import { Registry } from '../src/registry.js';
 import { Reporter } from '../src/reporter.js';
 import { createDockerClient, type DockerClient } from '../src/system/docker/client.js';
 import { importImage } from '../src/system/docker/images.js';
-import { projectSigner, readProjectKey, type ProjectSigner } from '../src/vault/project-key.js';
+import { createProjectKey, readProjectKey, type ProjectSigner } from '../src/vault/project-key.js';
 import { readHostState, type HostState } from './helpers/host-state.js';
 import { startRegistry, type TestRegistry } from './helpers/registry.js';
 import { bash, sh, uniqueName } from './helpers/sh.js';
@@ -84,8 +84,8 @@ beforeAll(async () => {
   docker = await createDockerClient();
   top = mkdtempSync('/var/tmp/vauban-test-vouch-');
   registry = await startRegistry(path.join(top, 'registry'), 'vouch-user', 'vouch-password-1');
-  signer = await projectSigner(path.join(top, 'vault'), 'project-passphrase', () => undefined);
-  otherSigner = await projectSigner(path.join(top, 'other-vault'), 'other-passphrase', () => undefined);
+  signer = await createProjectKey(path.join(top, 'vault'), 'project-passphrase');
+  otherSigner = await createProjectKey(path.join(top, 'other-vault'), 'other-passphrase');
 }, 120_000);
 
 afterAll(async () => {

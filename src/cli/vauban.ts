@@ -15,7 +15,7 @@ import { installDir as installDirOfPackage } from '../install-dir.js';
 import type { CommandIo } from './io.js';
 
 export async function main(io: CommandIo): Promise<number> {
-  // `vauban boot|serve|promote|rollback|completion|list|clean ...` are commands of their own (B5, B6, B14, B16, issue 31); everything else is vauban.sh's command line.
+  // `vauban boot|serve|promote|rollback|completion|list|clean|keygen ...` are commands of their own (B5, B6, B14, B16, issue 31); everything else is vauban.sh's command line.
   const rest = { ...io, argv: io.argv.slice(1) };
   switch (io.argv[0]) {
     case 'boot':
@@ -31,6 +31,8 @@ export async function main(io: CommandIo): Promise<number> {
       return (await import('./vauban-list.js')).mainList(rest);
     case 'clean':
       return (await import('./vauban-clean.js')).mainClean(rest);
+    case 'keygen':
+      return (await import('./vauban-keygen.js')).mainKeygen(rest);
   }
   return runCommand(build, io);
 }

@@ -333,8 +333,8 @@ describe('the kernel files belong to their release (issue 30)', () => {
 
 describe('a signed release (issue 30, B19)', () => {
   it('carries SHA256SUMS.sig, which gpgv checks with the project key; a release inheriting from it re-checks the live signature, and refuses forged sums', async () => {
-    const { projectSigner } = await import('../vault/project-key.js');
-    const signer = await projectSigner(path.join(work, 'vault'), 'a passphrase', () => undefined);
+    const { createProjectKey } = await import('../vault/project-key.js');
+    const signer = await createProjectKey(path.join(work, 'vault'), 'a passphrase');
     const rootfs = { member: 'rootfs.tgz', ...local('rootfs.tgz', 'rootfs v1') };
     const web01 = { member: 'conffs-web01.tgz', ...local('conffs-web01.tgz', 'conffs web01 v1') };
     await publishRelease(server, input({ release: R1, files: [rootfs, web01], kernelVersion: '6.1', signer }));
@@ -366,9 +366,20 @@ describe('a signed release (issue 30, B19)', () => {
     expect(existsSync(folder)).toBe(true);
   });
 
+  it('a run that cannot sign does not put an unsigned release after a signed one (its initramfs would refuse it): nothing staged, current unchanged', async () => {
+    const { createProjectKey } = await import('../vault/project-key.js');
+    const signer = await createProjectKey(path.join(work, 'vault'), 'a passphrase');
+    await publishRelease(server, input({ release: R1, files: [{ member: 'rootfs.tgz', ...local('rootfs.tgz', 'rootfs v1') }], kernelVersion: '6.1', signer }));
+    await expect(publishRelease(server, input({ release: R2, files: [{ member: 'conffs-web01.tgz', ...local('conffs-web01.tgz', 'conffs web01 v1') }], kernelVersion: '6.1' }))).rejects.toThrow(
+      `${dir}: the live release ${R1} of m is signed with the project's key, and this run cannot sign: an unsigned release would not boot`,
+    );
+    expect(readlinkSync(path.join(dir, 'm', 'current'))).toBe(`releases/${R1}`);
+    expect(readdirSync(path.join(dir, 'm', 'releases'))).toEqual([R1]);
+  });
+
   it('a live release made before signing began is inherited from, said once; the new release is signed', async () => {
-    const { projectSigner } = await import('../vault/project-key.js');
-    const signer = await projectSigner(path.join(work, 'vault'), 'a passphrase', () => undefined);
+    const { createProjectKey } = await import('../vault/project-key.js');
+    const signer = await createProjectKey(path.join(work, 'vault'), 'a passphrase');
     await publishRelease(server, input({ release: R1, files: [{ member: 'rootfs.tgz', ...local('rootfs.tgz', 'rootfs v1') }], kernelVersion: '6.1' }));
     expect(existsSync(path.join(dir, 'm', 'releases', R1, 'SHA256SUMS.sig'))).toBe(false);
     const warnings: string[] = [];

@@ -157,6 +157,7 @@ export async function stageRelease(server: PxeServer, input: PublishInput): Prom
     if (!isLive) await remove(complete)();
   });
   try {
+    if (input.signer === undefined && state.current !== undefined) await refuseUnsignedAfterSigned(server, input.name, state.current);
     await server.script([sh('mkdir', '-p', '--', staging)]);
     // What the live release already has, byte for byte (its SHA256SUMS, checked when it was made), is linked, not sent.
     const live = state.current === undefined ? new Map<string, string>() : parseSums((await server.script([`cat -- ${sh(`${server.dir}/${releaseDir(input.name, state.current)}/${SUMS}`)} 2>/dev/null || true`])).stdout);
@@ -189,6 +190,20 @@ export async function stageRelease(server: PxeServer, input: PublishInput): Prom
     await removeStaging();
     await removeComplete();
     throw error;
+  }
+}
+
+/**
+ * A release without a signature after a signed one would not boot: the
+ * initramfs it keeps from the live release (or any built with the project's
+ * key) refuses it. Stopped before anything is staged.
+ */
+async function refuseUnsignedAfterSigned(server: PxeServer, name: string, live: string): Promise<void> {
+  const { stdout } = await server.script([`if [ -e ${sh(`${server.dir}/${releaseDir(name, live)}/${SUMS_SIGNATURE}`)} ]; then echo signed; fi`]);
+  if (stdout.trim() === 'signed') {
+    throw new VaubanError(`${server.name}: the live release ${live} of ${name} is signed with the project's key, and this run cannot sign: an unsigned release would not boot`, {
+      hint: 'run with VAULTED_SSHD_KEYS_KEY, from a checkout whose vault/ has vauban-signing-key.asc',
+    });
   }
 }
 

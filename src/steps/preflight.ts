@@ -53,8 +53,8 @@ export async function preflight(ctx: Context, controllers: PlayControllers): Pro
     const [hosts] = await allInOrder([
       resolving,
       ctx.runs('build_rootfs') || ctx.runs('build_conffs') ? idle.then(() => assertVaultPassphrase(ctx)) : Promise.resolve(),
-      // The project's key signs the images built and the release uploaded (issue 30): made now when the vault has
-      // none, and a wrong passphrase stops the run before anything is built.
+      // The project's key signs the images built and the release uploaded (issue 30): a wrong passphrase stops the
+      // run before anything is built.
       ctx.runs('import_iso') || ctx.runs('apply_stages') || ctx.runs('upload') ? idle.then(() => ctx.projectSigner()) : Promise.resolve(),
       ctx.registry.enabled && (ctx.runs('import_iso') || ctx.runs('apply_stages') || ctx.runs('build_conffs')) ? ctx.registry.login() : Promise.resolve(),
       ctx.runs('upload') ? assertServersReachable(ctx) : Promise.resolve(),

@@ -6,8 +6,9 @@
 // baked into the initramfs). The public half is read without the passphrase:
 // a run that only checks needs no secret.
 //
-// Made on first use, like a vault entry (and committed by CI like one). Every
-// clone of the fleet repository then signs and checks with the same key.
+// Made once by `vauban keygen` and committed with vault/: every clone of the
+// fleet repository, every job of a pipeline, then signs and checks with the
+// same key. A project without one signs nothing (as vauban did before).
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { PrivateKey, PublicKey } from 'openpgp';
@@ -45,21 +46,28 @@ export async function readProjectKey(vaultDir: string): Promise<ProjectKey | und
 }
 
 /**
- * The project's signer: its key decrypted with `passphrase`, made and
- * written first when the vault has none (`onNew` hears of the file, for CI's
- * commit). A wrong passphrase is an error, and changes nothing.
+ * Makes the project's key (`vauban keygen`): once per fleet repository, then
+ * committed with vault/. Never made by a run: jobs of one pipeline would each
+ * make their own, and what one signed the others could not check.
  */
-export async function projectSigner(vaultDir: string, passphrase: string, onNew: (file: string) => void): Promise<ProjectSigner> {
+export async function createProjectKey(vaultDir: string, passphrase: string): Promise<ProjectSigner> {
   const openpgp = await import('openpgp');
   const file = projectKeyFile(vaultDir);
-  if (!existsSync(file)) {
-    const { privateKey } = await openpgp.generateKey({ userIDs: [{ name: 'vauban project signing key' }], passphrase, format: 'armored' });
-    mkdirSync(vaultDir, { recursive: true });
-    const temporary = `${file}.tmp-${process.pid}`;
-    writeFileSync(temporary, privateKey, { mode: 0o600 });
-    renameSync(temporary, file);
-    onNew(file);
-  }
+  if (existsSync(file)) throw new VaubanError(`the project already has a signing key: ${file}`, { hint: 'initramfs built with it refuse releases signed with another key: replace it only knowingly (remove the file first)' });
+  const { privateKey } = await openpgp.generateKey({ userIDs: [{ name: 'vauban project signing key' }], passphrase, format: 'armored' });
+  mkdirSync(vaultDir, { recursive: true });
+  const temporary = `${file}.tmp-${process.pid}`;
+  // Private at rest (the passphrase protects it, the mode too), as a vault entry.
+  writeFileSync(temporary, privateKey, { mode: 0o600 });
+  renameSync(temporary, file);
+  return projectSigner(vaultDir, passphrase) as Promise<ProjectSigner>;
+}
+
+/** The project's signer: its key decrypted with `passphrase`; undefined when the vault has none. A wrong passphrase is an error, and changes nothing. */
+export async function projectSigner(vaultDir: string, passphrase: string): Promise<ProjectSigner | undefined> {
+  const openpgp = await import('openpgp');
+  const file = projectKeyFile(vaultDir);
+  if (!existsSync(file)) return undefined;
   let unlocked: PrivateKey;
   try {
     unlocked = await openpgp.decryptKey({ privateKey: await parseKeyFile(file), passphrase });
@@ -90,7 +98,7 @@ export async function releaseSigner(vaultDir: string, passphrase: string | undef
       hint: 'set VAULTED_SSHD_KEYS_KEY (the vault passphrase) for this command',
     });
   }
-  return projectSigner(vaultDir, passphrase, () => undefined);
+  return projectSigner(vaultDir, passphrase);
 }
 
 async function parseKeyFile(file: string): Promise<PrivateKey> {

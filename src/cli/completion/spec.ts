@@ -141,6 +141,7 @@ export async function completionSpecs(): Promise<CommandSpec[]> {
         { name: 'completion', options: [VERSION, HELP], positional: { kind: 'choices', choices: [...SHELLS] } },
         { name: 'list', options: [...LIST_OPTIONS, VERSION, HELP] },
         { name: 'clean', options: [...CLEAN_OPTIONS, VERSION, HELP] },
+        { name: 'keygen', options: [{ long: '--debug', description: 'print more' }, VERSION, HELP] },
       ],
     },
     { name: 'vauban-ci', options: optionsOf(buildCiProgram()) },
