@@ -18,7 +18,7 @@ import { startRegistry, type TestRegistry } from './helpers/registry.js';
 import { bash, sh, uniqueName } from './helpers/sh.js';
 import { pxeServerSettings, startSshd, type TestSshd } from './helpers/sshd.js';
 import { runVauban, tail, type VaubanRun } from './helpers/vauban.js';
-import { createProjectKey } from '../src/vault/project-key.js';
+import { createProjectKey, readProjectKey } from '../src/vault/project-key.js';
 
 const ID = uniqueName('dl').toLowerCase().replace(/[^a-z0-9]/g, '');
 const ROOT = `itest-${ID}/iso`;
@@ -198,9 +198,10 @@ describe('vauban-ci stage=all build_parents=-1 on a three-level tree', () => {
         'boot/web01.ipxe',
         // .vauban.lock: the master's lock, held by each publish (issue 30); hidden, never served.
         ...['.vauban.lock', 'conffs-web01.tgz', 'current', 'initramfs.img', 'rootfs.tgz', 'sbom.cdx.json', 'vmlinuz'].map((member) => `${MASTER_B}/${member}`),
-        ...['SHA256SUMS', 'initramfs.img', 'rootfs.tgz', 'sbom.cdx.json', 'vmlinuz'].map((member) => `${MASTER_B}/releases/${first}/${member}`),
-        ...['SHA256SUMS', 'conffs-web01.tgz', 'initramfs.img', 'rootfs.tgz', 'sbom.cdx.json', 'vmlinuz', 'web01.ipxe'].map((member) => `${MASTER_B}/releases/${second}/${member}`),
-        ...['SHA256SUMS', 'conffs-web01.tgz', 'initramfs.img', 'rootfs.tgz', 'sbom.cdx.json', 'vmlinuz', 'web01.ipxe'].map((member) => `${MASTER_B}/releases/${third}/${member}`),
+        // Each release signed with the project's key (SHA256SUMS.sig, issue 30).
+        ...['SHA256SUMS', 'SHA256SUMS.sig', 'initramfs.img', 'rootfs.tgz', 'sbom.cdx.json', 'vmlinuz'].map((member) => `${MASTER_B}/releases/${first}/${member}`),
+        ...['SHA256SUMS', 'SHA256SUMS.sig', 'conffs-web01.tgz', 'initramfs.img', 'rootfs.tgz', 'sbom.cdx.json', 'vmlinuz', 'web01.ipxe'].map((member) => `${MASTER_B}/releases/${second}/${member}`),
+        ...['SHA256SUMS', 'SHA256SUMS.sig', 'conffs-web01.tgz', 'initramfs.img', 'rootfs.tgz', 'sbom.cdx.json', 'vmlinuz', 'web01.ipxe'].map((member) => `${MASTER_B}/releases/${third}/${member}`),
       ].sort(),
     );
     expect(await sh('readlink', [path.join(uploadDir, MASTER_B, 'current')])).toBe(`releases/${third}`);
@@ -211,6 +212,14 @@ describe('vauban-ci stage=all build_parents=-1 on a three-level tree', () => {
       expect(statSync(own).ino, kind).toBe(statSync(path.join(uploadDir, 'linux', `${kind}-${kernel}`)).ino);
     }
     expect(readFileSync(path.join(uploadDir, MASTER_B, 'releases', third, 'SHA256SUMS'), 'utf8')).toContain(`${await sha256(path.join(cwd, 'initramfs.img'))}  initramfs.img`);
+    // Each release's sums carry the project's signature, as gpgv (what the initramfs runs) checks it (issue 30).
+    const keyring = path.join(work, 'project-key.gpg');
+    writeFileSync(keyring, (await readProjectKey(path.join(cwd, 'vault')))?.publicKeyring ?? new Uint8Array());
+    const gnupg = mkdtempSync(path.join(work, 'gnupg-'));
+    for (const release of releases) {
+      const folder = path.join(uploadDir, MASTER_B, 'releases', release);
+      await sh('gpgv', ['--homedir', gnupg, '--keyring', keyring, path.join(folder, 'SHA256SUMS.sig'), path.join(folder, 'SHA256SUMS')]);
+    }
     for (const member of ['rootfs.tgz', 'sbom.cdx.json', 'vmlinuz', 'initramfs.img', 'conffs-web01.tgz']) expect(await sh('readlink', [path.join(uploadDir, MASTER_B, member)])).toBe(`current/${member}`);
     expect(await sh('readlink', [path.join(uploadDir, MASTER_B, 'releases', second, 'vmlinuz')])).toBe(`../../../linux/vmlinuz-${kernel}`);
     expect(await sh('readlink', [path.join(uploadDir, 'boot', 'web01.ipxe')])).toBe(`../${MASTER_B}/current/web01.ipxe`);

@@ -436,6 +436,46 @@ describe('interruption: SIGINT and SIGTERM during each long step', () => {
     }), 900_000);
 });
 
+describe('a service dying mid-run (issue 27 item 7)', () => {
+  it('the registry killed while the run pushes: the run fails naming the registry (exit 2), nothing left behind, the image built kept; the next run, with a registry, reuses it and pushes it', () =>
+    kase('the registry dies during a push', async () => {
+      const name = `master-${ID}-pushed`;
+      const dying = await startRegistry(path.join(work, 'registry-dying'), 'robot', REGISTRY_PASSWORD);
+      const repositories = path.join(work, 'registry-dying', 'data', 'docker', 'registry', 'v2', 'repositories');
+      let ended = false;
+      let killedAt = 0;
+      // Killed (SIGKILL, as a crash) once a layer is on its way: its upload folder exists under the repository.
+      const killer = (async () => {
+        while (!ended && killedAt === 0) {
+          if ((await bash('find "$1" -path "*/_uploads/*" -print -quit 2>/dev/null || true', { args: [repositories] })).trim() !== '') {
+            await dying.kill();
+            killedAt = Date.now();
+          }
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      })();
+      const run = await vauban(['-s', BASE, '-n', name, '-i', 'no', '-l', 'no', '-u', 'no', 'feature@pb_web.yml'], { REGISTRY_HOSTNAME: dying.host, REGISTRY_USERNAME: 'robot', REGISTRY_PASSWORD });
+      ended = true;
+      await killer;
+      expect(killedAt, 'the registry was killed during a push').toBeGreaterThan(0);
+      expect(run.exitCode, tail(run)).toBe(2);
+      expect(run.output).toMatch(new RegExp(`ERROR: pushing to the registry ${dying.host.replace(/\./g, '\\.')} failed`));
+      await expectClean();
+      // What was built is kept: the next run, with a registry that answers, reuses it and pushes it.
+      expect(await sh('docker', ['image', 'ls', '-q', name])).not.toBe('');
+      const back = await startRegistry(path.join(work, 'registry-back'), 'robot', REGISTRY_PASSWORD);
+      try {
+        const again = await vauban(['-s', BASE, '-n', name, '-i', 'no', '-l', 'no', '-u', 'no', 'feature@pb_web.yml'], { REGISTRY_HOSTNAME: back.host, REGISTRY_USERNAME: 'robot', REGISTRY_PASSWORD });
+        expect(again.exitCode, tail(again)).toBe(0);
+        expect(again.output).toMatch(/reused \S+pb_web\.yml \([0-9a-f]{12}\): inputs unchanged/);
+        const tags = await back.api(`/v2/vauban/${name}/tags/list`);
+        expect((tags.body as { tags: string[] }).tags).toContain('latest');
+      } finally {
+        await back.stop();
+      }
+    }), 900_000);
+});
+
 describe('concurrency: two runs in the same folder', () => {
   it('the second waits for the first, saying so; both succeed; nothing is mixed up', () =>
     kase('two concurrent runs in one folder', async () => {

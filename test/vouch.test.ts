@@ -150,6 +150,22 @@ describe('images vouched for by the project key', () => {
     }
   }, 300_000);
 
+  it('an image the run names (a source, a shard\'s master) pulled from the registry: used when signed; unsigned, the run stops naming it, and its pulled name is gone; a project without a key uses it, with a warning', async () => {
+    const signed = await signImage(docker, { id: await makeImage(`${NAME}-named`, 'a master\n', new Date()), tag: `${NAME}-named`, signer });
+    await pushAsLatest(signed);
+    const ours = registryClient();
+    expect(await ours.client.ensureLocal(NAME, true)).toBe(true);
+    expect(await sh('docker', ['image', 'inspect', '--format', '{{.Id}}', NAME])).toBe(signed);
+    await forgetLocalBuilds();
+    await pushAsLatest(await makeImage(`${NAME}-named-plant`, 'planted\n', new Date()));
+    await expect(registryClient().client.ensureLocal(NAME, true)).rejects.toThrow(`the registry's ${registry.host}/vauban/${NAME}:latest is not used: it carries no signature`);
+    expect(await sh('docker', ['image', 'ls', '-q', `${registry.host}/vauban/${NAME}:latest`])).toBe('');
+    const keyless = registryClient({ key: 'none' });
+    expect(await keyless.client.ensureLocal(NAME, true)).toBe(true);
+    expect(keyless.output()).toMatch(/nothing vouches for it \(the project has no signing key: vauban keygen\)/);
+    await forgetLocalBuilds();
+  }, 300_000);
+
   it('REGISTRY_TRUSTED=yes reuses an unsigned image, but a build date in the future is still not believed', async () => {
     await pushAsLatest(await makeImage(`${NAME}-future`, 'unsigned, from the future\n', new Date('2099-01-01T00:00:00Z')));
     const { client } = registryClient({ trusted: true });

@@ -13,6 +13,8 @@ export interface TestRegistry {
   /** GET on the registry's HTTP API, with basic auth; JSON body and headers. */
   api: (urlPath: string, accept?: string) => Promise<{ status: number; body: unknown; headers: Headers }>;
   stop: () => Promise<void>;
+  /** Kills it at once (SIGKILL): a registry that dies, not one that stops. */
+  kill: () => Promise<void>;
 }
 
 
@@ -71,6 +73,12 @@ export async function startRegistry(dir: string, username: string, password: str
     username,
     password,
     api,
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    },
     stop: async () => {
       // Ended already (killed by a signal, exitCode stays null): a second call must not wait for an exit that came.
       if (child.exitCode !== null || child.signalCode !== null) return;
