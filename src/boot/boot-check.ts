@@ -27,6 +27,7 @@ import { run, type RunOptions } from '../system/run.js';
 import { sha256File } from '../system/sha256-file.js';
 import { readVaultEntry } from '../vault/vault.js';
 import { releaseSigner } from '../vault/project-key.js';
+import { readArtifactRecord } from '../cache/artifact-record.js';
 import { buildArtifacts, liveReleaseArtifacts } from './boot-artifacts.js';
 import { CHECK_MARKER, addGuestCheck, readCheckLines } from './guest-check.js';
 
@@ -155,7 +156,7 @@ export async function bootCheck(options: BootCheckOptions): Promise<BootCheckRes
         reporter.info(`boot: one byte of the served ${member} changed: the boot must stop with the integrity message`);
       }
     }
-    return { witness, fingerprint, absent, release, signed: signer !== undefined };
+    return { witness, fingerprint, absent, release, signed: signer !== undefined && holdsReleaseKey(artifacts.initramfs) };
   });
 
   // With --debug, each request with its time since QEMU's start: where a boot's seconds go.
@@ -217,6 +218,16 @@ export async function bootCheck(options: BootCheckOptions): Promise<BootCheckRes
         })
       : judgeRefusal(serial, options.tamper);
   return { ...verdict, secondsToChecks, requests: server.requests, entry, release: layout.release };
+}
+
+/**
+ * Whether the initramfs checks the release's signature: built with the
+ * project's key (its record says so). One without a record (a PXE server's)
+ * is taken to hold it: the release it came from was signed.
+ */
+function holdsReleaseKey(initramfs: string): boolean {
+  const record = readArtifactRecord(initramfs);
+  return record === undefined || record.parts.releaseKey !== undefined;
 }
 
 /** What our dracut module prints when a download does not match the boot line. */
