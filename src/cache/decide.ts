@@ -37,21 +37,31 @@ export interface DecideInput {
   invalid?: string;
 }
 
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 /** How far ahead of this machine's clock a build date may be (another machine's clock). */
 const CLOCK_SKEW_MS = 10 * 60_000;
+
+/**
+ * What the cache makes of a build date (CACHE_MAX_AGE_DAYS): fresh enough to
+ * reuse, stale, or ahead of this machine's clock (beyond a little skew),
+ * which would keep an image fresh for ever and is not believed (issue 30).
+ * `vauban list` says the same.
+ */
+export function freshnessOf(built: Date, now: Date, maxAgeDays: number): 'fresh' | 'stale' | 'future' {
+  if (built.getTime() > now.getTime() + CLOCK_SKEW_MS) return 'future';
+  return now.getTime() - built.getTime() >= maxAgeDays * DAY_MS ? 'stale' : 'fresh';
+}
 
 export function decideCache(input: DecideInput): CacheDecision {
   const { policy, found } = input;
   if (policy.noCache) return { action: 'build', reason: '--no-cache' };
   if (input.invalid !== undefined) return { action: 'build', reason: input.invalid };
   if (found !== undefined) {
-    // A date ahead of this machine's clock (beyond a little skew) would keep an image fresh for ever: not believed (issue 30).
-    if (found.built.getTime() > policy.now.getTime() + CLOCK_SKEW_MS) {
+    const freshness = freshnessOf(found.built, policy.now, policy.maxAgeDays);
+    if (freshness === 'future') {
       return { action: 'build', reason: `its build date ${found.built.toISOString().slice(0, 16).replace('T', ' ')} UTC is in the future: not believed` };
     }
-    const age = policy.now.getTime() - found.built.getTime();
-    if (age >= policy.maxAgeDays * DAY_MS) {
+    if (freshness === 'stale') {
       return { action: 'build', reason: `older than ${policy.maxAgeDays} day${policy.maxAgeDays === 1 ? '' : 's'} (built ${found.built.toISOString().slice(0, 16).replace('T', ' ')} UTC)` };
     }
     return { action: 'reuse', reason: `inputs unchanged (built ${found.built.toISOString().slice(0, 16).replace('T', ' ')} UTC)`, reused: found };

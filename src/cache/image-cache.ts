@@ -59,7 +59,8 @@ export async function imageId(docker: DockerClient, reference: string): Promise<
   return (await docker.getImage(reference).inspect()).Id;
 }
 
-function builtOf(labels: Record<string, string>, created: number): Date {
+/** An image's build date: its vauban.built label, else the engine's creation time. */
+export function builtOf(labels: Record<string, string>, created: number): Date {
   const label = labels[BUILT_LABEL];
   const parsed = label === undefined ? Number.NaN : Date.parse(label);
   return Number.isNaN(parsed) ? new Date(created * 1000) : new Date(parsed);

@@ -11,7 +11,7 @@ import { formatBytes } from '../system/format-bytes.js';
 import { installDir } from '../install-dir.js';
 import { commanderParse, runCommand, type CommandDefinition } from './shell.js';
 import type { CommandIo } from './io.js';
-import { documentHeader } from './version.js';
+import { documentHeader, failureDocument } from './version.js';
 
 interface Flags {
   dryRun: boolean;
@@ -39,7 +39,7 @@ const clean: CommandDefinition<Flags, void, 'lifecycle', true> = {
   ),
   debug: (flags) => flags.debug,
   json: (flags) => flags.json,
-  failureDocument: (_flags, exitCode, reason) => `${JSON.stringify({ ...documentHeader(installDir()), result: { ok: false, exit_code: exitCode, exit_reason: reason } }, null, 2)}\n`,
+  failureDocument: (_flags, exitCode, reason) => failureDocument(installDir(), exitCode, reason),
   settings: true,
   needs: 'lifecycle',
   work: async ({ io, flags, reporter }, _prepared, { cleanup, signal }) => {

@@ -6,11 +6,12 @@
 import { Command } from 'commander';
 import type { MasterTree, Master } from '../config/master-tree.js';
 import type { Holdings } from '../housekeeping/holdings.js';
+import { DAY_MS } from '../cache/decide.js';
 import { reuseStateOf } from '../housekeeping/held-images.js';
 import { formatBytes } from '../system/format-bytes.js';
 import { commanderParse, runCommand, type CommandDefinition } from './shell.js';
 import type { CommandIo } from './io.js';
-import { documentHeader } from './version.js';
+import { documentHeader, failureDocument } from './version.js';
 import { installDir } from '../install-dir.js';
 
 interface Flags {
@@ -32,7 +33,7 @@ const list: CommandDefinition<Flags, void, 'lifecycle', true> = {
   ),
   debug: (flags) => flags.debug,
   json: (flags) => flags.json,
-  failureDocument: (_flags, exitCode, reason) => `${JSON.stringify({ ...documentHeader(installDir()), result: { ok: false, exit_code: exitCode, exit_reason: reason } }, null, 2)}\n`,
+  failureDocument: (_flags, exitCode, reason) => failureDocument(installDir(), exitCode, reason),
   settings: true,
   needs: 'lifecycle',
   work: async ({ io, flags, reporter, settings }, _prepared, { cleanup, signal }) => {
@@ -58,7 +59,6 @@ async function openServers(values: import('../config/settings.js').LoadedSetting
   return Promise.all(pxeTargets(values, workDir).map((target) => openSshServer({ target, dir: values.UPLOAD_DIR ?? '', folders: [], runOptions })));
 }
 
-const DAY_MS = 86_400_000;
 
 /** The --json document: what the text says, for scripts. */
 export function holdingsToJson(holdings: Holdings, now: Date, maxAgeDays: number): Record<string, unknown> {

@@ -10,7 +10,7 @@ import type { LoadedSettings } from '../config/settings.js';
 import type { Reporter } from '../reporter.js';
 import { parseVaubanArgs } from './vauban-args.js';
 import { runCommand, type CommandDefinition } from './shell.js';
-import { documentHeader } from './version.js';
+import { failureDocument } from './version.js';
 import { installDir as installDirOfPackage } from '../install-dir.js';
 import type { CommandIo } from './io.js';
 
@@ -63,7 +63,7 @@ const build: CommandDefinition<VaubanOptions, Prepared, 'session', true> = {
   // A dry run's --json is the plan, problems included: it is printed whatever they are.
   json: (options) => options.json && !options.dryRun,
   failureDocument: async (options, exitCode, reason) => {
-    if (options === undefined) return `${JSON.stringify({ ...documentHeader(installDirOfPackage()), result: { ok: false, exit_code: exitCode, exit_reason: reason } }, null, 2)}\n`;
+    if (options === undefined) return failureDocument(installDirOfPackage(), exitCode, reason);
     const { unstartedRunToJson } = await import('./run-json.js');
     const { planRun } = await import('../model/plan.js');
     return unstartedRunToJson(options, planRun(options), exitCode, reason);

@@ -41,3 +41,8 @@ export const JSON_SCHEMA_VERSION = 1;
 export function documentHeader(installDir: string): { vauban: string; schema_version: number } {
   return { vauban: versionText(installDir).replace(/^vauban /, ''), schema_version: JSON_SCHEMA_VERSION };
 }
+
+/** The --json document of a command that failed before it had anything else to say (a usage error, a failed look). */
+export function failureDocument(installDir: string, exitCode: number, reason: string): string {
+  return `${JSON.stringify({ ...documentHeader(installDir), result: { ok: false, exit_code: exitCode, exit_reason: reason } }, null, 2)}\n`;
+}

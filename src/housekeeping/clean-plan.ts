@@ -4,6 +4,7 @@
 // of masters gone from config.yml; with --older-than, anything built or
 // written longer ago than that (the next run builds it again); with
 // --mirror, the Ansible mirror (the next run fetches it whole).
+import { DAY_MS } from '../cache/decide.js';
 import type { HeldImage } from './held-images.js';
 import type { KeptHolding } from './kept-holdings.js';
 
@@ -19,7 +20,6 @@ export type CleanItem =
   | { kind: 'image'; id: string; tags: string[]; sizeBytes: number; why: string }
   | { kind: 'kept'; path: string; sizeBytes: number; why: string };
 
-const DAY_MS = 86_400_000;
 
 export function planClean(images: readonly HeldImage[], kept: readonly KeptHolding[], policy: CleanPolicy): CleanItem[] {
   const items: CleanItem[] = [];

@@ -3,7 +3,8 @@
 // build date, whether the cache would reuse it, whether the project signed
 // it, and whether a master still stands on it.
 import type { ImageInfo } from 'dockerode';
-import { BUILT_LABEL, INPUTS_LABEL } from '../cache/image-cache.js';
+import { freshnessOf } from '../cache/decide.js';
+import { INPUTS_LABEL, builtOf } from '../cache/image-cache.js';
 import { SIGNATURE_LABEL } from '../cache/vouch.js';
 import type { DockerClient } from '../system/docker/client.js';
 
@@ -21,13 +22,9 @@ export interface HeldImage {
 /** What the cache would do with it today (CACHE_MAX_AGE_DAYS), said as the recap says it. */
 export type ReuseState = 'reusable' | 'stale' | 'future';
 
-const DAY_MS = 86_400_000;
-/** As the cache allows (src/cache/decide.ts): another machine's clock. */
-const CLOCK_SKEW_MS = 10 * 60_000;
-
 export function reuseStateOf(image: Pick<HeldImage, 'built'>, now: Date, maxAgeDays: number): ReuseState {
-  if (image.built.getTime() > now.getTime() + CLOCK_SKEW_MS) return 'future';
-  return now.getTime() - image.built.getTime() < maxAgeDays * DAY_MS ? 'reusable' : 'stale';
+  const freshness = freshnessOf(image.built, now, maxAgeDays);
+  return freshness === 'fresh' ? 'reusable' : freshness;
 }
 
 /**
@@ -59,7 +56,7 @@ export async function readHeldImages(docker: DockerClient, masters: readonly str
     .map((image) => ({
       id: image.Id,
       tags: namesOf(image),
-      built: builtOf(image),
+      built: builtOf(image.Labels ?? {}, image.Created),
       sizeBytes: image.Size,
       signed: image.Labels?.[SIGNATURE_LABEL] !== undefined,
       usedBy: [...(usedBy.get(image.Id) ?? [])].sort(),
@@ -76,9 +73,4 @@ function mastersNamedBy(image: ImageInfo, masters: readonly string[] | undefined
 
 function namesOf(image: ImageInfo): string[] {
   return (image.RepoTags ?? []).filter((tag) => tag !== '<none>:<none>').sort();
-}
-
-function builtOf(image: ImageInfo): Date {
-  const parsed = Date.parse(image.Labels?.[BUILT_LABEL] ?? '');
-  return Number.isNaN(parsed) ? new Date(image.Created * 1000) : new Date(parsed);
 }
