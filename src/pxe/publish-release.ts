@@ -157,18 +157,24 @@ export async function stageRelease(server: PxeServer, input: PublishInput): Prom
     if (!isLive) await remove(complete)();
   });
   try {
-    if (input.signer === undefined && state.current !== undefined) await refuseUnsignedAfterSigned(server, input.name, state.current);
+    const live = state.current === undefined ? NO_LIVE_SUMS : await readLiveSums(server, `${server.dir}/${releaseDir(input.name, state.current)}`);
+    // A release without a signature after a signed one would not boot: the initramfs it keeps from the live release
+    // (or any built with the project's key) refuses it. Stopped before anything is staged.
+    if (input.signer === undefined && live.signature !== '') {
+      throw new VaubanError(`${server.name}: the live release ${state.current ?? ''} of ${input.name} is signed with the project's key, and this run cannot sign: an unsigned release would not boot`, {
+        hint: 'run with VAULTED_SSHD_KEYS_KEY, from a checkout whose vault/ has vauban-signing-key.asc',
+      });
+    }
     await server.script([sh('mkdir', '-p', '--', staging)]);
     // What the live release already has, byte for byte (its SHA256SUMS, checked when it was made), is linked, not sent.
-    const live = state.current === undefined ? new Map<string, string>() : parseSums((await server.script([`cat -- ${sh(`${server.dir}/${releaseDir(input.name, state.current)}/${SUMS}`)} 2>/dev/null || true`])).stdout);
-    const unchanged = input.files.filter((file) => live.get(file.member) === file.sha256);
+    const unchanged = input.files.filter((file) => live.sums.get(file.member) === file.sha256);
     const sums = await sendFiles(server, staging, { ...input, files: input.files.filter((file) => !unchanged.includes(file)) });
     if (unchanged.length > 0 && state.current !== undefined) {
       const from = `${server.dir}/${releaseDir(input.name, state.current)}`;
       await server.script([`cd ${sh(staging)}`, ...unchanged.map((file) => sh('ln', '--', `${from}/${file.member}`, file.member))]);
       for (const file of unchanged) sums.set(file.member, file.sha256);
     }
-    const inherited = await inheritFromLive(server, staging, state, input, sums);
+    const inherited = await inheritFromLive(server, staging, state, input, sums, live);
     const entries = await completeRelease(server, staging, input, sums);
     await removeStaging();
     const links = inherited.some((member) => member.type === 'l') || input.kernelVersion !== undefined;
@@ -190,20 +196,6 @@ export async function stageRelease(server: PxeServer, input: PublishInput): Prom
     await removeStaging();
     await removeComplete();
     throw error;
-  }
-}
-
-/**
- * A release without a signature after a signed one would not boot: the
- * initramfs it keeps from the live release (or any built with the project's
- * key) refuses it. Stopped before anything is staged.
- */
-async function refuseUnsignedAfterSigned(server: PxeServer, name: string, live: string): Promise<void> {
-  const { stdout } = await server.script([`if [ -e ${sh(`${server.dir}/${releaseDir(name, live)}/${SUMS_SIGNATURE}`)} ]; then echo signed; fi`]);
-  if (stdout.trim() === 'signed') {
-    throw new VaubanError(`${server.name}: the live release ${live} of ${name} is signed with the project's key, and this run cannot sign: an unsigned release would not boot`, {
-      hint: 'run with VAULTED_SSHD_KEYS_KEY, from a checkout whose vault/ has vauban-signing-key.asc',
-    });
   }
 }
 
@@ -260,7 +252,7 @@ export async function sendChecked(server: PxeServer, folder: string, files: read
  * hard links (same bytes, no copy, the old release unchanged) and the kernel
  * links; their sha256 added to `sums`. Returns what was inherited.
  */
-async function inheritFromLive(server: PxeServer, staging: string, state: MasterState, input: PublishInput, sums: Map<string, string>): Promise<Member[]> {
+async function inheritFromLive(server: PxeServer, staging: string, state: MasterState, input: PublishInput, sums: Map<string, string>, live: LiveSums): Promise<Member[]> {
   const source = inheritance(state, input.name);
   const made = new Set([...sums.keys(), ...(input.kernelVersion === undefined ? [] : KERNEL_LINKS)]);
   const inherited = (source?.members ?? []).filter((member) => !made.has(member.name) && hasDropIn(member.name));
@@ -278,15 +270,15 @@ async function inheritFromLive(server: PxeServer, staging: string, state: Master
     }
   }
   const files = inherited.filter((member) => member.type === 'f').map((member) => member.name);
-  if (source !== undefined && state.current !== undefined && files.length > 0) script.push(`cat -- ${sh(`${server.dir}/${source.folder}/${SUMS}`)} 2>/dev/null || true`);
   // The kernel files captured above are read once, there; a link (no shared file yet) has no sum.
   if (captured.length > 0) script.push(`for member in ${captured.map((one) => sh(one)).join(' ')}; do [ -L "$member" ] || sha256sum -- "$member"; done`);
-  const known = parseSums((await server.script(script)).stdout);
+  const kernelSums = parseSums((await server.script(script)).stdout);
   for (const kind of captured) {
-    const sum = known.get(kind);
+    const sum = kernelSums.get(kind);
     if (sum !== undefined) sums.set(kind, sum);
   }
-  // The flat layout has no SHA256SUMS: its files are read once, there.
+  // The inherited files' sums: the live release's SHA256SUMS (the flat layout has none: its files are read once, there).
+  const known = new Map(live.sums);
   const unknown = files.filter((member) => !known.has(member));
   if (unknown.length > 0) {
     for (const [member, sum] of parseSums((await server.script([`cd ${sh(staging)}`, sh('sha256sum', '--', ...unknown)])).stdout)) known.set(member, sum);
@@ -297,9 +289,27 @@ async function inheritFromLive(server: PxeServer, staging: string, state: Master
     sums.set(member, sum);
   }
   if (input.signer !== undefined && source !== undefined && state.current !== undefined && files.length > 0) {
-    await checkSignedSums(server, `${server.dir}/${source.folder}`, source.from, files.map((member) => [member, sums.get(member) as string]), input);
+    await checkSignedSums(server, live, source.from, files.map((member) => [member, sums.get(member) as string]), input);
   }
   return inherited;
+}
+
+/** The live release's SHA256SUMS, as written and by member, and its signature (base64, '' when it has none). */
+interface LiveSums {
+  text: string;
+  sums: Map<string, string>;
+  signature: string;
+}
+
+const NO_LIVE_SUMS: LiveSums = { text: '', sums: new Map(), signature: '' };
+
+/** Reads SHA256SUMS and SHA256SUMS.sig of the release folder `folder` in one round trip: the staging of a release reads them once. */
+async function readLiveSums(server: PxeServer, folder: string): Promise<LiveSums> {
+  const marker = '--- vauban signature';
+  const { stdout } = await server.script([`cd ${sh(folder)}`, `cat -- ${SUMS} 2>/dev/null || true`, `printf '\\n%s\\n' ${sh(marker)}`, `base64 -w0 -- ${SUMS_SIGNATURE} 2>/dev/null || true`]);
+  const at = stdout.lastIndexOf(`\n${marker}`);
+  const text = stdout.slice(0, Math.max(at, 0));
+  return { text, sums: parseSums(text), signature: at < 0 ? '' : stdout.slice(at + marker.length + 1).trim() };
 }
 
 /**
@@ -309,12 +319,8 @@ async function inheritFromLive(server: PxeServer, staging: string, state: Master
  * before releases were signed has no signature: its sums are taken as they
  * are (said), once.
  */
-async function checkSignedSums(server: PxeServer, folder: string, from: string, inherited: Array<[string, string]>, input: PublishInput): Promise<void> {
-  const marker = '--- vauban signature';
-  const { stdout } = await server.script([`cd ${sh(folder)}`, `cat -- ${SUMS} 2>/dev/null || true`, `printf '\\n%s\\n' ${sh(marker)}`, `base64 -w0 -- ${SUMS_SIGNATURE} 2>/dev/null || true`]);
-  const at = stdout.lastIndexOf(`\n${marker}`);
-  const text = stdout.slice(0, Math.max(at, 0));
-  const signature = at < 0 ? '' : stdout.slice(at + marker.length + 1).trim();
+async function checkSignedSums(server: PxeServer, live: LiveSums, from: string, inherited: Array<[string, string]>, input: PublishInput): Promise<void> {
+  const { text, signature } = live;
   if (signature === '') {
     input.onWarning?.(`${server.name}: ${from} of ${input.name} is not signed (made before releases were): the sums of what this release keeps from it are taken from its SHA256SUMS`);
     return;
@@ -324,9 +330,8 @@ async function checkSignedSums(server: PxeServer, folder: string, from: string, 
       hint: 'look at who changed that release; an upload of every host (-a all) makes a release that inherits nothing',
     });
   }
-  const signed = parseSums(text);
   for (const [member, sum] of inherited) {
-    if (signed.get(member) !== sum) throw new VaubanError(`${server.name}: ${member} of ${from} of ${input.name} is not the file its signed SHA256SUMS lists`);
+    if (live.sums.get(member) !== sum) throw new VaubanError(`${server.name}: ${member} of ${from} of ${input.name} is not the file its signed SHA256SUMS lists`);
   }
 }
 
