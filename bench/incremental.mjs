@@ -9,7 +9,9 @@
 //   one host   after one host's variable changed in the inventory (web02's
 //              http_port), committed on branches master and feature (issue 28).
 // Prints the four wall times and the three ratios (issue targets: unchanged
-// <= 5 %, one leaf <= 25 %, one host <= 10 % of the full build). Not part of CI.
+// <= 5 %, one leaf <= 25 % of the full build), and issue 28's: the one-host
+// change against the full build of the two-stage master web (pb_base.yml, then
+// feature@pb_web.yml) and its two hosts web01 and web02 (<= 10 %). Not part of CI.
 //
 //   sudo node bench/incremental.mjs [--keep]   (--keep: the folder and the images stay, to look into)
 //
@@ -82,9 +84,13 @@ const invocations = [
   ['-f', baseImage, '-n', names.base, '-l', 'no', ...common, 'pb_base.yml'],
   ['-s', names.base, '-n', names.web, '-l', 'no', ...common, 'feature@pb_web.yml'],
   ['-s', names.base, '-n', names.leaf, '-l', 'no', ...common, 'leaf@pb_leaf.yml'],
-  // As vauban-ci builds a master's conffs: on the master, its whole chain of stages replayed.
-  ['-r', 'no', '-s', names.web, '-n', names.web, '-a', 'web,db01', ...common, 'pb_base.yml', 'feature@pb_web.yml'],
+  // As vauban-ci builds a master's conffs: on the master, its whole chain of stages replayed; in two jobs, so that
+  // the issue's case (the two-stage master web with two hosts: invocations 0, 1 and 3) is timed within the tree.
+  ['-r', 'no', '-s', names.web, '-n', names.web, '-a', 'web01,web02', ...common, 'pb_base.yml', 'feature@pb_web.yml'],
+  ['-r', 'no', '-s', names.web, '-n', names.web, '-a', 'web03,db01', ...common, 'pb_base.yml', 'feature@pb_web.yml'],
 ];
+/** The invocations of the two-stage master web (pb_base.yml on base, then pb_web.yml) and its hosts web01, web02 (issue 28). */
+const TWO_STAGE_MASTER = [0, 1, 3];
 
 function buildTree(label, extra = []) {
   const started = Date.now();
@@ -101,19 +107,19 @@ function buildTree(label, extra = []) {
   }
   // Each invocation's time: where a slow rebuild spends it; and what was built.
   console.log(`${label}: ${each.join(' + ')} s; built: ${built.join(', ') || 'nothing'}`);
-  return (Date.now() - started) / 1000;
+  return { total: (Date.now() - started) / 1000, master: TWO_STAGE_MASTER.reduce((sum, index) => sum + Number(each[index]), 0) };
 }
 
 const before = imageIds();
 try {
-  const full = buildTree('full', ['--no-cache']);
-  const unchanged = buildTree('unchanged');
+  const { total: full, master: fullMaster } = buildTree('full', ['--no-cache']);
+  const { total: unchanged } = buildTree('unchanged');
   // One line of the leaf's playbook, on its branch.
   git('checkout', '-q', 'leaf');
   writeFileSync(path.join(repoWork, 'pb_leaf.yml'), leafPlaybook('leaf v2'));
   git('commit', '-q', '-am', 'one line of the leaf');
   git('push', '-q', bare, 'leaf');
-  const leaf = buildTree('one leaf');
+  const { total: leaf } = buildTree('one leaf');
   // One host's variable, on every branch the tree reads.
   for (const branch of ['master', 'feature']) {
     git('checkout', '-q', branch);
@@ -122,12 +128,13 @@ try {
     git('commit', '-q', '-am', 'web02 listens on 9092');
     git('push', '-q', bare, branch);
   }
-  const host = buildTree('one host');
-  const percent = (value) => `${((100 * value) / full).toFixed(1)} %`;
+  const { total: host, master: hostMaster } = buildTree('one host');
+  const percent = (value, of = full) => `${((100 * value) / of).toFixed(1)} %`;
   console.log(`full build from scratch: ${full.toFixed(1)} s`);
   console.log(`unchanged rebuild:       ${unchanged.toFixed(1)} s (${percent(unchanged)} of full; target <= 5 %)`);
   console.log(`one-leaf change:         ${leaf.toFixed(1)} s (${percent(leaf)} of full; target <= 25 %)`);
-  console.log(`one host's variable:     ${host.toFixed(1)} s (${percent(host)} of full; target <= 10 %)`);
+  console.log(`one host's variable:     ${host.toFixed(1)} s (${percent(host)} of full, the whole tree)`);
+  console.log(`  the two-stage master web and its two hosts: ${hostMaster.toFixed(1)} s of ${fullMaster.toFixed(1)} s (${percent(hostMaster, fullMaster)}; issue 28's target <= 10 %)`);
 } finally {
   const created = [...imageIds()].filter((image) => !before.has(image));
   if (keep) console.log(`kept ${work} and the images ${Object.values(names).join(' ')} (docker image rm -f ${created.join(' ')})`);

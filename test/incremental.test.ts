@@ -308,11 +308,13 @@ describe('incremental builds', () => {
       expect(dry.exitCode, tail(dry)).toBe(0);
       const predicted = Object.fromEntries((JSON.parse(dry.output.slice(dry.output.indexOf('{'))) as { cache: { entries: Array<{ name: string; action: string; reason: string }> } }).cache.entries.map((entry) => [entry.name, `${entry.action}: ${entry.reason}`]));
       expect(predicted[`${prefix}/pb_web.yml`]).toMatch(/^reuse: inputs unchanged .*\(branch moved [0-9a-f]{10}\.\.[0-9a-f]{10}: the change concerns other hosts only\)$/);
-      const run = await vauban(conffsArgs(), upload());
+      const run = await vauban([...conffsArgs(), '--debug'], upload());
       expect(run.exitCode, tail(run)).toBe(0);
       const said = decisions(run);
       expect(said[`${prefix}/pb_web.yml`]).toMatch(/^reuse: inputs unchanged .*\(branch moved [0-9a-f]{10}\.\.[0-9a-f]{10}: the change concerns other hosts only\)$/);
+      // The dry run listed the inventory with Ansible; the run saw from git alone that the change is web02's, and agrees.
       expect(said[`${prefix}/pb_web.yml`]).toBe(predicted[`${prefix}/pb_web.yml`]);
+      expect(run.output).toMatch(new RegExp(`${prefix}/pb_web\\.yml: the inventory is not listed: since [0-9a-f]{10}, it changed for web02 only`));
       expect(await idOf(MASTER)).toBe(master);
       expect(said['rootfs.tgz']).toMatch(/^reuse: /);
       expect(said.web01).toMatch(/^reuse: inputs unchanged/);
@@ -322,6 +324,22 @@ describe('incremental builds', () => {
       const listing = await sh('tar', ['-xzOf', releaseFile('conffs-web02.tgz'), '--wildcards', '*etc/vauban-web.conf']);
       // sh() strips the final newline.
       expect(listing).toBe('listen 9092 on web02');
+
+      // The same host's variable in host_vars/ beside the playbooks (over the inventory's, as Ansible ranks them).
+      mkdirSync(path.join(clone, 'host_vars'), { recursive: true });
+      writeFileSync(path.join(clone, 'host_vars', 'web02.yml'), 'http_port: 9192\n');
+      await git('add', 'host_vars');
+      await git('commit', '-q', '-m', 'web02 listens on 9192');
+      await git('push', '-q', 'origin', 'feature');
+      const again = await vauban([...conffsArgs(), '--debug'], upload());
+      expect(again.exitCode, tail(again)).toBe(0);
+      const saidAgain = decisions(again);
+      expect(saidAgain[`${prefix}/pb_web.yml`]).toMatch(/^reuse: inputs unchanged .*: the change concerns other hosts only\)$/);
+      expect(again.output).toMatch(new RegExp(`${prefix}/pb_web\\.yml: the inventory is not listed: since [0-9a-f]{10}, it changed for web02 only`));
+      expect(await idOf(MASTER)).toBe(master);
+      expect([saidAgain['rootfs.tgz'], saidAgain.web01, saidAgain.web02]).toEqual([expect.stringMatching(/^reuse: /), expect.stringMatching(/^reuse: inputs unchanged/), 'build: host vars changed']);
+      expect(uploaded(again)).toEqual(['conffs-web02.tgz']);
+      expect(await sh('tar', ['-xzOf', releaseFile('conffs-web02.tgz'), '--wildcards', '*etc/vauban-web.conf'])).toBe('listen 9192 on web02');
     });
 
     it("a variable of the master's own (host_vars/ beside the playbooks) rebuilds its stage, saying so, and no host's conffs (issue 28)", async () => {
@@ -385,8 +403,8 @@ describe('incremental builds', () => {
         await git('commit', '-q', '-m', message);
         await git('push', '-q', 'origin', 'feature');
       };
-      const build = async () => {
-        const run = await vauban(conffsArgs(), upload());
+      const build = async (...extra: string[]) => {
+        const run = await vauban([...conffsArgs(), ...extra], upload());
         expect(run.exitCode, tail(run)).toBe(0);
         return { said: decisions(run), run };
       };
@@ -415,8 +433,10 @@ describe('incremental builds', () => {
       writeFileSync(path.join(clone, 'inventory', 'group_vars', 'web.yml'), 'web_note: three\n');
       await commit('a variable of the web group');
       const master = await idOf(MASTER);
-      const hostsRun = await build();
+      const hostsRun = await build('--debug');
       expect(hostsRun.said[stage]).toMatch(/^reuse: inputs unchanged .*: the change concerns other hosts only\)$/);
+      // Not a group of the master's (its groups kept from its build's listing): the inventory was not listed again.
+      expect(hostsRun.run.output).toMatch(/pb_web\.yml: the inventory is not listed: since [0-9a-f]{10}, it changed for group web only/);
       expect(await idOf(MASTER)).toBe(master);
       expect(hostsRun.said['rootfs.tgz']).toMatch(/^reuse: /);
       expect([hostsRun.said.web01, hostsRun.said.web02]).toEqual(['build: host vars changed', 'build: host vars changed']);
@@ -424,8 +444,9 @@ describe('incremental builds', () => {
 
       writeFileSync(path.join(clone, 'inventory', 'group_vars', 'itest_masters.yml'), 'master_note: two\n');
       await commit("a variable of the master's group");
-      const masterRun = await build();
+      const masterRun = await build('--debug');
       expect(masterRun.said[stage]).toBe(masterChanged);
+      expect(masterRun.run.output).toMatch(new RegExp(`pb_web\\.yml: the inventory is listed \\(since [0-9a-f]{10}: inventory/group_vars/itest_masters\\.yml is read for ${MASTER} \\(group itest_masters\\)\\)`));
       expect(await idOf(MASTER)).not.toBe(master);
       expect([masterRun.said.web01, masterRun.said.web02].every((said) => /^reuse: inputs unchanged/.test(said ?? ''))).toBe(true);
     });
@@ -450,6 +471,34 @@ describe('incremental builds', () => {
         built.push(...said);
       }
       expect(built.sort()).toEqual(['web01', 'web02', 'web03']);
+    });
+
+    it("a role's template, then ansible.cfg, changed on the branch: the stage that plays with them is rebuilt, saying so (issue 28)", async () => {
+      const clone = path.join(work, 'clone-feature-tree');
+      await sh('git', ['clone', '-q', '-b', 'feature', repo.bare, clone]);
+      const git = (...args: string[]) => sh('git', ['-c', 'user.name=t', '-c', 'user.email=t@vauban.invalid', ...args], { cwd: clone });
+      const commit = async (message: string) => {
+        await git('commit', '-q', '-am', message);
+        await git('push', '-q', 'origin', 'feature');
+      };
+      const stage = `${prefix}/pb_web.yml`;
+      const filesChanged = 'build: branch feature: its files changed (not only its inventory)';
+      // The master alone (no conffs, no upload): the stage and the rootfs.
+      const args = ['-s', `${prefix}/pb_base.yml`, '-n', MASTER, '-b', 'feature', '-i', 'no', '-u', 'no', '--compression', 'zstd', 'feature@pb_web.yml'];
+      appendFileSync(path.join(clone, 'roles', 'webserver', 'templates', 'index.html.j2'), '<!-- one more line -->\n');
+      await commit("a role's template");
+      const master = await idOf(MASTER);
+      const run = await vauban(args);
+      expect(run.exitCode, tail(run)).toBe(0);
+      expect(decisions(run)[stage]).toBe(filesChanged);
+      expect(await idOf(MASTER)).not.toBe(master);
+      // ansible.cfg (read by every play): the dry run, which decides as the run does, says the stage is rebuilt.
+      appendFileSync(path.join(clone, 'ansible.cfg'), 'forks = 7\n');
+      await commit('ansible.cfg: forks');
+      const dry = await vauban([...args, '--dry-run', '--json']);
+      expect(dry.exitCode, tail(dry)).toBe(0);
+      const predicted = (JSON.parse(dry.output.slice(dry.output.indexOf('{'))) as { cache: { entries: Array<{ name: string; action: string; reason: string }> } }).cache.entries.find((entry) => entry.name === stage);
+      expect(`${predicted?.action ?? ''}: ${predicted?.reason ?? ''}`).toBe(filesChanged);
     });
   });
 });

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { VaubanError } from '../errors.js';
 import { checkoutBranch, fetchBranch, initMirror, pathInCommit, treeMatches, type GitRemote } from '../system/git.js';
 import type { RunOptions } from '../system/run.js';
+import { isInventoryEntry, isInventorySource, type InventoryFile } from './inventory-change.js';
 
 /** A branch as fetched: what a cache decision or a check of its tree needs, without a working copy. */
 export interface Commit {
@@ -114,7 +115,7 @@ export class AnsibleRepository {
       const { run } = await import('../system/run.js');
       const list = async (treeish: string) => (await run('git', ['--git-dir', commit.mirror, 'ls-tree', treeish], this.options.runOptions)).stdout.split('\n').filter(Boolean);
       const nameOf = (line: string) => line.split('\t')[1] ?? '';
-      const inventory = (name: string) => name.startsWith('inventory') || name === 'host_vars' || name === 'group_vars';
+      const inventory = isInventoryEntry;
       // Down the path to ANSIBLE_ROOT_DIR: at each level every entry but the next folder of the path (listed in turn).
       const lines: string[] = [];
       const parts = this.rootInTree === '' ? [] : this.rootInTree.split('/');
@@ -129,6 +130,35 @@ export class AnsibleRepository {
     })();
     this.trees?.set(commit.sha, tree);
     return tree;
+  }
+
+  /**
+   * The files of the inventory sources of commit `sha` (`inventory*`,
+   * `group_vars/`, `host_vars/` of ANSIBLE_ROOT_DIR, paths relative to it),
+   * with the text of the inventory files themselves (not of the variables
+   * files): what inventory-change.ts compares. Undefined when the commit, or
+   * ANSIBLE_ROOT_DIR in it, is not in the mirror.
+   */
+  async inventoryFiles(mirror: string, sha: string): Promise<Map<string, InventoryFile> | undefined> {
+    const { run } = await import('../system/run.js');
+    const options = { ...this.options.runOptions, allowFailure: true };
+    const treeish = this.rootInTree === '' ? `${sha}^{tree}` : `${sha}:${this.rootInTree}`;
+    const listed = await run('git', ['--git-dir', mirror, 'ls-tree', '-r', '-z', treeish], options);
+    if (listed.exitCode !== 0) return undefined;
+    const files = new Map<string, InventoryFile>();
+    for (const record of listed.stdout.split('\0')) {
+      const match = /^(\d+) \w+ ([0-9a-f]+)\t(.+)$/s.exec(record);
+      if (match === null || !isInventoryEntry(match[3]?.split('/')[0] ?? '')) continue;
+      const [, mode = '', blob = '', file = ''] = match;
+      let text: string | undefined;
+      if (mode === '100644' && isInventorySource(file)) {
+        const shown = await run('git', ['--git-dir', mirror, 'cat-file', 'blob', blob], options);
+        if (shown.exitCode !== 0) return undefined;
+        text = shown.stdout;
+      }
+      files.set(file, { mode, blob, ...(text === undefined ? {} : { text }) });
+    }
+    return files;
   }
 
   /**

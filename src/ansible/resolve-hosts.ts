@@ -111,10 +111,7 @@ async function listInController(controller: PlayController, pattern: string, fai
 export function listInventory(ctx: Context, image: string, branch: string, hostname: string | undefined, controllers: PlayControllers): Promise<string> {
   return ctx.once(`inventory:${image}:${branch}:${hostname ?? ''}`, async () => {
     const commit = await ctx.ansible.commit(branch);
-    const docker = await ctx.docker();
-    const values = ctx.settings.values;
-    const key = { imageId: await ctx.once(`image-id:${image}`, () => imageId(docker, image)), commit: commit.sha, hostname, settings: [values.ANSIBLE_ROOT_DIR ?? '', values.HOOK_PRE_ANSIBLE ?? ''] };
-    const file = keptInventoryFile(ctx.output(KEPT_INVENTORIES), key);
+    const file = await keptListingFile(ctx, image, commit.sha, hostname);
     // A dry run leaves the project as it found it: it reads a kept listing, and keeps none.
     const kept = readKeptInventory(file, !ctx.options.dryRun);
     if (kept !== undefined) return kept;
@@ -122,6 +119,19 @@ export function listInventory(ctx: Context, image: string, branch: string, hostn
     if (!ctx.options.dryRun) keepInventory(file, listing);
     return listing;
   });
+}
+
+/** The file that keeps the listing of commit `sha` as a stage played as `hostname` in `image` sees it. */
+async function keptListingFile(ctx: Context, image: string, sha: string, hostname: string | undefined): Promise<string> {
+  const docker = await ctx.docker();
+  const values = ctx.settings.values;
+  const key = { imageId: await ctx.once(`image-id:${image}`, () => imageId(docker, image)), commit: sha, hostname, settings: [values.ANSIBLE_ROOT_DIR ?? '', values.HOOK_PRE_ANSIBLE ?? ''] };
+  return keptInventoryFile(ctx.output(KEPT_INVENTORIES), key);
+}
+
+/** The listing an earlier run kept of commit `sha` (as listInventory has it), marked used; undefined when none is kept. */
+export async function keptListingOf(ctx: Context, image: string, sha: string, hostname: string): Promise<string | undefined> {
+  return readKeptInventory(await keptListingFile(ctx, image, sha, hostname), !ctx.options.dryRun);
 }
 
 /** `ansible-inventory --list` of `branch` in `image`, now (listInventory keeps it). */

@@ -23,7 +23,9 @@
 //   when the tree names one, the whole inventory is an input;
 // - an inventory elsewhere (ansible.cfg's `inventory = ../x`) is not left
 //   out: it is in the tree, and a change to it rebuilds the stage.
+import { changedParts, type InputParts } from '../cache/inputs.js';
 import { READS_OTHER_HOSTS } from '../cache/other-hosts.js';
+import { groupsWithParents, inventoryChange } from './inventory-change.js';
 import type { AnsibleRepository, Commit } from './repository.js';
 import { readHostVarsDigests, readInventoryDigest } from './resolve-hosts.js';
 
@@ -44,4 +46,56 @@ export async function stageReads(repository: AnsibleRepository, commit: Commit, 
     vars: readHostVarsDigests(inventoryJson, [hostname]).get(hostname) ?? '',
     inventory: readsOtherHosts ? readInventoryDigest(inventoryJson) : undefined,
   };
+}
+
+/** A stage's last build, as its image's labels say: its commit and its inputs. */
+export interface StageBuild {
+  sha: string;
+  parts: InputParts;
+}
+
+export type CarriedReads = { reads: StageReads; hosts: string[] } | { why: string };
+
+/**
+ * The reads of a stage taken from its last build, without listing the
+ * inventory (about 1.5 s of a container and Ansible's start), when the branch
+ * moved by a change of other hosts' inventory only: the commits differ in the
+ * inventory sources alone, the change cannot reach `hostname`
+ * (inventory-change.ts), and every other input is the build's (`partsOf`
+ * with the build's variables gives the build's parts: the same parent image,
+ * so the same Ansible; the same hostname, settings, playbook, tree). The
+ * variables and groups Ansible would list are then the build's, and the
+ * stage is reused. Otherwise, why not: the inventory is listed.
+ */
+export async function carriedReads(
+  repository: AnsibleRepository,
+  commit: Commit,
+  hostname: string,
+  build: StageBuild,
+  /** partsOf: the stage's parts with these reads; buildListing: the listing kept of the build's commit, if any (the master's groups). */
+  input: { partsOf: (reads: StageReads) => InputParts; hookPre: string | undefined; buildListing: string | undefined },
+): Promise<CarriedReads> {
+  if (build.sha === commit.sha) return { why: 'the branch did not move' };
+  // A hook may export ANSIBLE_* settings that change what Ansible reads of the inventory.
+  if ((input.hookPre ?? '') !== '') return { why: 'HOOK_PRE_ANSIBLE is set' };
+  if (await repository.matches(commit, READS_OTHER_HOSTS)) return { why: 'the stages read other hosts' };
+  const vars = build.parts.vars;
+  if (typeof vars !== 'string' || build.parts.inventory !== undefined) return { why: 'the build read the whole inventory' };
+  const reads: StageReads = { tree: await repository.inventorylessTree(commit), vars, inventory: undefined };
+  const changed = changedParts(build.parts, input.partsOf(reads));
+  if (changed.length > 0) return { why: `other inputs changed (${changed.join(', ')})` };
+  // The label says which commit the build read: its tree must be the one the build recorded.
+  const built = { branch: commit.branch, sha: build.sha, mirror: commit.mirror };
+  const [before, after] = await Promise.all([repository.inventoryFiles(commit.mirror, build.sha), repository.inventoryFiles(commit.mirror, commit.sha)]);
+  if (before === undefined || after === undefined) return { why: `commit ${build.sha.slice(0, 10)} is not in the mirror` };
+  if ((await repository.inventorylessTree(built)) !== reads.tree) return { why: `commit ${build.sha.slice(0, 10)} differs from this one outside the inventory` };
+  const listing = input.buildListing;
+  let masterGroups: string[] | undefined;
+  try {
+    masterGroups = listing === undefined ? undefined : groupsWithParents(listing, hostname);
+  } catch {
+    masterGroups = undefined;
+  }
+  const change = inventoryChange({ master: hostname, masterGroups, before, after });
+  return change.otherHostsOnly ? { reads, hosts: change.hosts } : { why: change.why };
 }

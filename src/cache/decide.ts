@@ -17,6 +17,8 @@ export interface CachedBuild {
 /** The build that holds the name today (the image tagged so, the artifact's record), to say what changed. */
 export interface PreviousBuild {
   parts: InputParts;
+  /** The commit of the Ansible repository a stage was built from (its vauban.git-sha1 label). */
+  sha?: string;
 }
 
 export interface CacheDecision {

@@ -45,7 +45,8 @@ export async function previousBuildOf(docker: DockerClient, name: string): Promi
     const labels = (await docker.getImage(name).inspect()).Config.Labels ?? {};
     const parts = labels[PARTS_LABEL];
     if (parts === undefined) return undefined;
-    return { parts: JSON.parse(parts) as InputParts };
+    const sha = labels['vauban.git-sha1'];
+    return { parts: JSON.parse(parts) as InputParts, ...(sha === undefined ? {} : { sha }) };
   } catch (error) {
     if ((error as { statusCode?: number }).statusCode === 404) return undefined;
     // A label that does not parse is an image we cannot explain, not a failure.

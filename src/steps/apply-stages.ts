@@ -2,7 +2,7 @@
 // stage's image with systemd as PID 1, stage.sh run in it, then committed as
 // <prefix>/<playbook>; the last one is also tagged with the final name.
 import { decideImage } from '../cache/decide-image.js';
-import { cacheLabels, imageId } from '../cache/image-cache.js';
+import { cacheLabels, imageId, previousBuildOf } from '../cache/image-cache.js';
 import { stagePartsFrom } from '../cache/parts.js';
 import type { Context } from '../context.js';
 import { EXIT, VaubanError, throwIfAborted } from '../errors.js';
@@ -11,8 +11,10 @@ import type { Stage } from '../model/stage.js';
 import { tagImage } from '../system/docker/images.js';
 import { StageContainer } from '../ansible/stage-container.js';
 import type { PlayControllers } from '../ansible/play-controller.js';
-import { listInventory } from '../ansible/resolve-hosts.js';
-import { stageReads } from '../ansible/stage-reads.js';
+import { keptListingOf, listInventory } from '../ansible/resolve-hosts.js';
+import { carriedReads, stageReads, type StageReads } from '../ansible/stage-reads.js';
+import type { Commit } from '../ansible/repository.js';
+import type { InputParts } from '../cache/inputs.js';
 import { movedForOthersOnly } from '../cache/moved.js';
 
 export interface ApplyStagesInput {
@@ -77,8 +79,10 @@ export async function applyStagesAs(ctx: Context, input: ApplyStagesInput): Prom
     const stage = stageOf(planned);
     // What the play reads decides (issue 28); the working copy is made only for a build (by applyStage).
     const commit = await ctx.ansible.commit(branch);
-    const reads = await stageReads(ctx.ansible, commit, hostname, await listInventory(ctx, source, branch, hostname, input.controllers));
-    const parts = stagePartsFrom(settings, { parent: await imageId(docker, from), playbook: stage.playbook, branch, ...reads, hostname, script });
+    const parent = await imageId(docker, from);
+    const partsOf = (reads: StageReads) => stagePartsFrom(settings, { parent, playbook: stage.playbook, branch, ...reads, hostname, script });
+    const reads = (await readsOfLastBuild(ctx, { image, source, commit, hostname, partsOf })) ?? (await stageReads(ctx.ansible, commit, hostname, await listInventory(ctx, source, branch, hostname, input.controllers)));
+    const parts = partsOf(reads);
     const decision = await decideImage(ctx.imageCache, { name: image, parts, parentRebuilt });
     if (decision.action === 'reuse' && decision.reused !== undefined) {
       await tagImage(docker, decision.reused.id, image);
@@ -127,6 +131,27 @@ export async function applyStagesAs(ctx: Context, input: ApplyStagesInput): Prom
   ctx.registry.publish(input.finalName);
   input.onLine(`tagged ${input.finalName} on ${from}`);
   return applied;
+}
+
+/**
+ * The reads of the stage's last build (`image` as it is tagged now), when its
+ * branch moved by a change of other hosts' inventory only (carriedReads): the
+ * inventory is then not listed. Undefined otherwise, said in the debug log.
+ */
+async function readsOfLastBuild(ctx: Context, input: { image: string; source: string; commit: Commit; hostname: string; partsOf: (reads: StageReads) => InputParts }): Promise<StageReads | undefined> {
+  const build = await previousBuildOf(await ctx.docker(), input.image);
+  if (build?.sha === undefined || build.sha === input.commit.sha) return undefined;
+  const carried = await carriedReads(ctx.ansible, input.commit, input.hostname, { sha: build.sha, parts: build.parts }, {
+    partsOf: input.partsOf,
+    hookPre: ctx.settings.values.HOOK_PRE_ANSIBLE,
+    buildListing: await keptListingOf(ctx, input.source, build.sha, input.hostname),
+  });
+  if ('why' in carried) {
+    ctx.reporter.debug(`  ${input.image}: the inventory is listed (since ${build.sha.slice(0, 10)}: ${carried.why})`);
+    return undefined;
+  }
+  ctx.reporter.debug(`  ${input.image}: the inventory is not listed: since ${build.sha.slice(0, 10)}, it changed for ${carried.hosts.join(', ') || 'no host'} only`);
+  return carried.reads;
 }
 
 /** The stage a planned image applies (its playbook, on its branch). */
