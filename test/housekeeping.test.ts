@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILT_LABEL, INPUTS_LABEL } from '../src/cache/image-cache.js';
 import { signImage } from '../src/cache/vouch.js';
-import { createDockerClient, type DockerClient } from '../src/system/docker/client.js';
+import type { DockerClient } from '../src/system/docker/client.js';
 import { buildImage, importImage } from '../src/system/docker/images.js';
 import { createProjectKey } from '../src/vault/project-key.js';
 import { readHostState, type HostState } from './helpers/host-state.js';
@@ -33,6 +33,11 @@ let cwd: string;
 let log: string;
 let env: Record<string, string>;
 let docker: DockerClient;
+// The second test engine (its own socket and data root): vauban clean removes every image vauban made that the
+// project's config.yml does not name, and the default engine holds the suite's shared base images (and, when a
+// developer runs this file, their own builds).
+const ENGINE = 'unix:///run/vauban-test/docker2.sock';
+const onEngine = { env: { DOCKER_HOST: ENGINE } };
 let sshd: TestSshd | undefined;
 let pxeUser: PxeUser | undefined;
 const ids: Record<string, string> = {};
@@ -55,12 +60,14 @@ async function makeImage(tag: string | undefined, built: Date, from?: string): P
 }
 
 async function exists(id: string): Promise<boolean> {
-  return sh('docker', ['image', 'inspect', id]).then(() => true, () => false);
+  return sh('docker', ['image', 'inspect', id], onEngine).then(() => true, () => false);
 }
 
 beforeAll(async () => {
   before = await readHostState();
-  docker = await createDockerClient();
+  // Its socket given as such: docker-modem reads DOCKER_HOST from this process' environment only.
+  const { default: Docker } = await import('dockerode');
+  docker = new Docker({ socketPath: ENGINE.replace(/^unix:\/\//, '') });
   work = mkdtempSync('/var/tmp/vauban-itest-housekeeping-');
   chmodSync(work, 0o711);
   cwd = path.join(work, 'project');
@@ -90,15 +97,15 @@ beforeAll(async () => {
   const uploadDir = path.join(work, 'pxe');
   for (const release of ['20261201T100000Z-aaaaaa', '20261202T100000Z-bbbbbb']) mkdirSync(path.join(uploadDir, MASTER, 'releases', release), { recursive: true });
   symlinkSync('releases/20261201T100000Z-aaaaaa', path.join(uploadDir, MASTER, 'current'));
-  env = { HOME: path.join(work, 'home'), ...pxeServerSettings(sshd, { user: PXE_USER, keyFile: key, dir: uploadDir }) };
+  env = { HOME: path.join(work, 'home'), DOCKER_HOST: ENGINE, ...pxeServerSettings(sshd, { user: PXE_USER, keyFile: key, dir: uploadDir }) };
   mkdirSync(env.HOME as string);
 }, 300_000);
 
 afterAll(async () => {
   try {
     const left = Object.values(ids);
-    for (let pass = 0; pass < 3; pass++) for (const id of left) await sh('docker', ['image', 'rm', '-f', id]).catch(() => undefined);
-    await bash(`{ docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -F -- "$1" | xargs -r docker image rm -f >/dev/null; } || true`, { args: [ID] });
+    for (let pass = 0; pass < 3; pass++) for (const id of left) await sh('docker', ['image', 'rm', '-f', id], onEngine).catch(() => undefined);
+    await bash(`{ DOCKER_HOST="$2" docker image ls --format '{{.Repository}}:{{.Tag}}' | grep -F -- "$1" | DOCKER_HOST="$2" xargs -r docker image rm -f >/dev/null; } || true`, { args: [ID, ENGINE] });
   } finally {
     await sshd?.stop();
     await pxeUser?.remove();
@@ -173,7 +180,7 @@ describe('vauban list and vauban clean (issue 31)', () => {
     expect(older.exitCode, tail(older)).toBe(0);
     // The master is built on it: it loses its name (the next run builds it again), its layers stay under the master.
     expect(older.stdout).toMatch(new RegExp(`untagged \\(images built on it keep its layers\\) image ${(ids.base as string).slice(7, 19)} \\(${BASE.replace('/', '\\/')}:latest, [^)]*\\): older than 30 days \\(used by ${MASTER}, ${BASE}: its next run builds it again\\)`));
-    expect(await sh('docker', ['image', 'ls', '-q', BASE])).toBe('');
+    expect(await sh('docker', ['image', 'ls', '-q', BASE], onEngine)).toBe('');
     expect(older.stdout).toContain('removed .vauban/ansible.git');
     expect(await exists(ids.master as string)).toBe(true);
     expect(existsSync(path.join(cwd, '.vauban', 'ansible.git'))).toBe(false);

@@ -7,7 +7,8 @@
 // printed at the end.
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import http from 'node:http';
+import http, { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { chmodSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -465,6 +466,47 @@ describe('a service dying mid-run (issue 27 item 7)', () => {
       // What was built is kept: a next run reuses the image by its inputs, and pushes it.
       expect(await sh('docker', ['image', 'ls', '-q', name])).not.toBe('');
     }), 900_000);
+
+  it('the Debian mirror lost during bootstrap_fs (apt-get update in the base): the run fails naming what apt could not fetch (exit 2), nothing left behind', () =>
+    kase('the mirror goes away during bootstrap_fs', async () => {
+      // The mirror as apt reaches it, through an HTTP proxy (http_proxy, which vauban hands to apt): its first
+      // request is answered by the real mirror, then the proxy goes away, as a mirror that dies mid-update.
+      let requests = 0;
+      const sockets = new Set<Socket>();
+      const proxy = createServer((request, response) => {
+        requests += 1;
+        if (requests > 1) {
+          for (const socket of sockets) socket.destroy();
+          proxy.close();
+          return;
+        }
+        const upstream = httpRequest(request.url ?? '', { method: request.method, headers: request.headers }, (answer) => {
+          response.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(response);
+        });
+        upstream.on('error', () => response.destroy());
+        request.pipe(upstream);
+      });
+      proxy.on('connection', (socket: Socket) => {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+      });
+      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+      const port = (proxy.address() as AddressInfo).port;
+      try {
+        // --no-cache: the base is mounted and bootstrapped again (its import of beforeAll would be reused).
+        const run = await vauban(['-f', baseImage, '-n', `master-${ID}-mirror`, '-i', 'no', '-l', 'no', '-u', 'no', '--no-cache', 'pb_base.yml'], { http_proxy: `http://127.0.0.1:${port}` });
+        expect(requests, tail(run)).toBeGreaterThan(1);
+        expect(run.exitCode, tail(run)).toBe(2);
+        expect(run.output).toMatch(/<== bootstrap_fs FAILED|bootstrap_fs.*failed/i);
+        expect(run.output).toMatch(/apt-get update.*\n?.*(Failed to fetch|Could not connect|Connection failed|Unable to connect)/i);
+        expect(run.output).not.toMatch(/==> import_iso/);
+        await expectClean();
+      } finally {
+        proxy.close();
+        for (const socket of sockets) socket.destroy();
+      }
+    }), 600_000);
 });
 
 describe('concurrency: two runs in the same folder', () => {

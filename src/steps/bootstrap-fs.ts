@@ -20,7 +20,9 @@ export async function bootstrapFs(ctx: Context, base: MountedBase | undefined): 
     writeFileInTree(root, 'etc/fstab', '', { mode: 0o644 });
     addComponents(root);
     status.update('apt-get update');
-    await inChroot('apt-get', 'update', '-q');
+    // Any index it could not fetch is an error (apt's default only warns, and the install below would then fail
+    // on "unable to locate package" without naming the mirror); an apt older than the option ignores it.
+    await inChroot('apt-get', 'update', '-q', '-o', 'APT::Update::Error-Mode=any');
 
     const installed = await installedPackages(root);
     const grub = installed.filter((name) => /^grub|^shim-/.test(name));
