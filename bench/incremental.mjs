@@ -13,7 +13,7 @@
 // change against the full build of the two-stage master web (pb_base.yml, then
 // feature@pb_web.yml) and its two hosts web01 and web02 (<= 10 %). Not part of CI.
 //
-//   sudo node bench/incremental.mjs [--keep]   (--keep: the folder and the images stay, to look into)
+//   sudo node bench/incremental.mjs [--keep] [--debug]   (--keep: the folder and the images stay, to look into)
 //
 // Needs what the integration tests need (scripts/install-deps.sh) and dist/
 // (npm run build); uses the cached fixture base image (built if missing).
@@ -26,6 +26,8 @@ import { fixtureBaseImage } from './fixture-base.mjs';
 
 const top = fileURLToPath(new URL('../', import.meta.url));
 const keep = process.argv.includes('--keep');
+// --debug: every invocation logs its details (in the kept folder's vauban.log, with --keep): where a slow rebuild spends its time.
+const debug = process.argv.includes('--debug') ? ['--debug'] : [];
 const id = `${process.pid}-${Date.now().toString(36)}`;
 const names = { base: `master-bench-incr-base-${id}`, web: `master-bench-incr-web-${id}`, leaf: `master-bench-incr-leaf-${id}` };
 
@@ -98,8 +100,8 @@ function buildTree(label, extra = []) {
   const built = [];
   for (const argv of invocations) {
     const one = Date.now();
-    appendFileSync(log, `\n$ vauban ${[...argv, ...extra].join(' ')}\n`);
-    const result = spawnSync(process.execPath, [path.join(top, 'bin/vauban.js'), ...argv, ...extra], { cwd, env, encoding: 'utf8', maxBuffer: 1 << 28 });
+    appendFileSync(log, `\n$ vauban ${[...argv, ...extra, ...debug].join(' ')}\n`);
+    const result = spawnSync(process.execPath, [path.join(top, 'bin/vauban.js'), ...argv, ...extra, ...debug], { cwd, env, encoding: 'utf8', maxBuffer: 1 << 28 });
     appendFileSync(log, `${result.stdout}${result.stderr}\n[exit ${result.status}]\n`);
     if (result.status !== 0) throw new Error(`${label}: vauban ${argv.join(' ')} failed (exit ${result.status}); see ${log}`);
     each.push(((Date.now() - one) / 1000).toFixed(1));
