@@ -14,7 +14,7 @@ import { checkStages } from './apply-stages.js';
 import { takeConffsBaseline } from './build-conffs.js';
 import { HostContainersAhead } from '../conffs/host-containers-ahead.js';
 import type { PlayControllers } from '../ansible/play-controller.js';
-import { resolveHosts, type ResolvedHosts } from '../ansible/resolve-hosts.js';
+import { listInventory, resolveHosts, type ResolvedHosts } from '../ansible/resolve-hosts.js';
 
 export interface Preflight {
   /**
@@ -44,6 +44,13 @@ export async function preflight(ctx: Context, controllers: PlayControllers): Pro
     // Not a check: work the hosts need that does not depend on which they are, begun while Ansible lists them;
     // the hosts wait for it when they need it (and report its failure), the preflight does not.
     if (conffsOnSource) ctx.cleanup.background('the conffs baseline', takeConffsBaseline(ctx, source).catch(() => undefined));
+    // Also the inventory of each stage branch other than the run's, which each host's decision reads (its variables
+    // there): listed beside the hosts' resolution, with that branch's controller, instead of after it (issue 28: a
+    // one-host change waits for it). A kept listing makes it free; its failure is the decisions' to report.
+    if (conffsOnSource) {
+      const others = new Set(ctx.options.stages.map((stage) => stage.branch ?? ctx.options.branch).filter((branch) => branch !== ctx.options.branch));
+      for (const branch of others) ctx.cleanup.background(`the inventory of branch ${branch}`, listInventory(ctx, source, branch, undefined, controllers).then(ignore, ignore));
+    }
     const resolving = conffsOnSource ? resolveHosts(ctx, source, controllers) : Promise.resolve(undefined);
     // Once the hosts' controller loads Ansible (its container made and started), this process and the engine
     // have time to spare: the containers of the hosts -a lists start then, and the vault is checked (a few
