@@ -132,8 +132,9 @@ function readIni(text: string): IniView {
       continue;
     }
     const word = line.split(/\s+/)[0] ?? '';
-    const name = PLAIN_HOST.test(word) ? word.replace(/:\d+$/, '') : word;
-    if (!PLAIN_HOST.test(word)) view.unplain.add(word);
+    const plain = PLAIN_HOST.test(word);
+    const name = plain ? word.replace(/:\d+$/, '') : word;
+    if (!plain) view.unplain.add(word);
     view.lines.set(name, [...(view.lines.get(name) ?? []), `${section}\0${line}`]);
     view.sections.set(name, (view.sections.get(name) ?? new Set()).add(section));
   }
@@ -142,7 +143,7 @@ function readIni(text: string): IniView {
 
 const sameSet = (a: ReadonlySet<string> | undefined, b: ReadonlySet<string> | undefined) => a !== undefined && b !== undefined && a.size === b.size && [...a].every((item) => b.has(item));
 
-/** The hosts whose lines differ between two versions of an INI file, or why the change may reach other hosts. */
+/** The hosts whose lines differ between two versions of an INI file, or why the change may reach the master. */
 function iniChange(file: string, before: string, after: string, master: string): { hosts: string[] } | { why: string } {
   const old = readIni(before);
   const now = readIni(after);
